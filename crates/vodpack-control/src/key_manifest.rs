@@ -1,0 +1,1 @@
+//! Key manifest schema (placeholder; owned by the control-plane work).

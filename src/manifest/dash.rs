@@ -1,0 +1,1 @@
+//! DASH MPD (ISO/IEC 23009-1), written with quick-xml. (Stub: owned by the manifests work.)

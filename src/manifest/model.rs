@@ -1,0 +1,144 @@
+//! What the manifests describe: the packaged renditions, their segments on disk, and (when
+//! encrypted) how they are protected. Filled by the packager after segments are written.
+use crate::media::TrackKind;
+
+/// A whole packaged asset: every rendition of one title.
+#[derive(Debug, Clone)]
+pub struct PackagedAsset {
+    /// Target segment duration in seconds (the `--segment-duration`).
+    pub segment_duration: f64,
+    /// Presentation duration in seconds (longest rendition).
+    pub duration: f64,
+    pub renditions: Vec<PackagedRendition>,
+    /// File names (relative to OUT) of the manifests.
+    pub hls_multivariant: String,
+    pub dash_mpd: String,
+    /// Protection shared by the asset (scheme and DRM systems); per-rendition KIDs are in
+    /// `PackagedRendition::protection`.
+    pub protection: Option<AssetProtection>,
+}
+
+/// One rendition (one track, one CMAF track file set).
+#[derive(Debug, Clone)]
+pub struct PackagedRendition {
+    /// Unique id, also the folder name under OUT (e.g. `video_1280x720_1500k`).
+    pub id: String,
+    pub kind: TrackKind,
+    /// RFC 6381 codec string.
+    pub codec_string: String,
+    /// Sample entry 4CC of the source (`avc1`, `hvc1`, `mp4a`...), used for grouping.
+    pub fourcc: String,
+    pub language: Option<String>,
+    /// Human-readable label (HLS NAME, DASH Label).
+    pub name: Option<String>,
+    /// DASH Role values (`main`, `alternate`, `commentary`...). Empty means main.
+    pub roles: Vec<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// Pixel aspect ratio (h, v).
+    pub sar: Option<(u32, u32)>,
+    /// Frames per second as a rational (num, den), e.g. (30000, 1001).
+    pub frame_rate: Option<(u32, u32)>,
+    pub sample_rate: Option<u32>,
+    pub channels: Option<u16>,
+    /// Track timescale: segment starts and durations are in these ticks.
+    pub timescale: u32,
+    /// Peak segment bitrate and average bitrate, bits per second.
+    pub peak_bandwidth: u64,
+    pub average_bandwidth: u64,
+    /// Path of the init segment relative to OUT (e.g. `video_720p/init.mp4`). In single-file
+    /// layout this is the single file and `init_range` is set.
+    pub init_path: String,
+    pub layout: SegmentLayout,
+    pub segments: Vec<SegmentRecord>,
+    /// Sync samples, for I-frame playlists (byte ranges point into the segment files).
+    pub iframes: Vec<IFrameRecord>,
+    /// Set when this rendition is encrypted.
+    pub protection: Option<RenditionProtection>,
+    /// Relative (to OUT) path of this rendition's HLS media playlist and I-frame playlist.
+    pub hls_playlist: String,
+    pub hls_iframe_playlist: Option<String>,
+}
+
+/// How segments are stored on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SegmentLayout {
+    /// One file per segment: `<rendition>/<prefix><number>.m4s`. `template` is the DASH
+    /// media template relative to the rendition folder, e.g. `seg_$Number$.m4s`.
+    Files { template: String, start_number: u64 },
+    /// One file per rendition (init + sidx + fragments); DASH SegmentBase, HLS EXT-X-BYTERANGE.
+    SingleFile {
+        /// Inclusive byte range of the init segment (ftyp+moov) and of the sidx.
+        init_range: (u64, u64),
+        index_range: (u64, u64),
+    },
+}
+
+/// One media segment as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentRecord {
+    /// Segment number (starts at 1 for `Files`).
+    pub number: u64,
+    /// Earliest presentation time of the segment, in track timescale ticks (what the
+    /// SegmentTimeline `t` says; equals the tfdt for video without composition offsets).
+    pub start: u64,
+    /// Duration in timescale ticks (SegmentTimeline `d`).
+    pub duration: u64,
+    /// Bytes of the segment.
+    pub size: u64,
+    /// Path relative to OUT.
+    pub path: String,
+    /// Byte offset within `path` (single-file layout); 0 for one file per segment.
+    pub offset: u64,
+    /// True when the segment is left clear in an encrypted rendition (clear lead).
+    pub clear: bool,
+}
+
+/// A sync sample addressed by byte range, for HLS I-frame playlists: the range covers the
+/// fragment's moof, the mdat header and the sync sample's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IFrameRecord {
+    pub path: String,
+    pub offset: u64,
+    pub length: u64,
+    /// Presentation time and duration until the next sync sample, in timescale ticks.
+    pub start: u64,
+    pub duration: u64,
+}
+
+/// Asset-wide protection: the scheme and the DRM systems signalled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetProtection {
+    /// `cenc` or `cbcs`.
+    pub scheme: String,
+    /// Clear Key licence URL to put in the MPD (dash.js reads it there), when given.
+    pub clearkey_license_url: Option<String>,
+}
+
+/// A rendition's key and its DRM signalling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenditionProtection {
+    pub key_label: String,
+    pub default_kid: [u8; 16],
+    /// One entry per DRM system signalled (Clear Key/common, Widevine, PlayReady, FairPlay).
+    pub drm: Vec<DrmSignal>,
+}
+
+/// Which DRM system a signal is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DrmSystem {
+    ClearKey,
+    Widevine,
+    PlayReady,
+    FairPlay,
+}
+
+/// One DRM system's signalling data for a rendition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrmSignal {
+    pub system: DrmSystem,
+    /// SystemID (UUID bytes).
+    pub system_id: [u8; 16],
+    /// The whole pssh box, when the system has one (FairPlay has none).
+    pub pssh: Option<Vec<u8>>,
+}

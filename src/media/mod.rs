@@ -1,0 +1,5 @@
+//! Tracks and samples as read from an input file, and what their codec configuration says.
+pub mod codec;
+pub mod track;
+
+pub use track::{Sample, Track, TrackKind};

@@ -1,0 +1,98 @@
+//! A track of an input file and its sample table (metadata only: sample bytes stay in the file
+//! until a fragment needs them, so memory is bounded by a few segments).
+
+/// What a track carries; decides segmenting rules and the manifest grouping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackKind {
+    Video,
+    Audio,
+    Text,
+    Other,
+}
+
+impl TrackKind {
+    /// From the hdlr handler type (ISO/IEC 14496-12 §8.4.3).
+    pub fn from_handler(handler: &[u8; 4]) -> Self {
+        match handler {
+            b"vide" => TrackKind::Video,
+            b"soun" => TrackKind::Audio,
+            b"text" | b"subt" | b"sbtl" => TrackKind::Text,
+            _ => TrackKind::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackKind::Video => "video",
+            TrackKind::Audio => "audio",
+            TrackKind::Text => "text",
+            TrackKind::Other => "other",
+        }
+    }
+}
+
+/// One track of an input file: identity, timing and the raw sample entry (copied byte-for-byte
+/// into the output's stsd, so codec boxes vodpack does not model survive).
+#[derive(Debug, Clone)]
+pub struct Track {
+    /// track_ID from tkhd.
+    pub id: u32,
+    pub kind: TrackKind,
+    /// hdlr handler_type, e.g. `vide`.
+    pub handler: [u8; 4],
+    /// mdhd timescale (ticks per second).
+    pub timescale: u32,
+    /// Sum of sample durations, in `timescale` ticks.
+    pub duration: u64,
+    /// ISO 639-2/T language from mdhd ("und" when unset).
+    pub language: String,
+    /// tkhd width and height (16.16 fixed point, as stored).
+    pub tkhd_width: u32,
+    pub tkhd_height: u32,
+    /// The whole first sample entry box of stsd (header included), e.g. an `avc1` box.
+    pub sample_entry: Vec<u8>,
+    /// The edit list's media_time of the single non-empty edit, if any (presentation starts there).
+    pub edit_media_time: Option<i64>,
+    /// The sample table, in decode order.
+    pub samples: Vec<Sample>,
+}
+
+/// One sample's metadata. `offset` is the absolute byte offset of its data in the input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// Decode time in track timescale ticks.
+    pub dts: u64,
+    pub duration: u32,
+    /// Composition time offset (cts - dts), may be negative (trun v1 / ctts v1).
+    pub cts_offset: i32,
+    pub is_sync: bool,
+    pub size: u32,
+    pub offset: u64,
+}
+
+impl Sample {
+    /// Composition (presentation) time.
+    pub fn cts(&self) -> i64 {
+        self.dts as i64 + self.cts_offset as i64
+    }
+}
+
+impl Track {
+    /// The 4CC of the sample entry, e.g. `avc1`.
+    pub fn fourcc(&self) -> [u8; 4] {
+        let mut f = [0u8; 4];
+        if self.sample_entry.len() >= 8 {
+            f.copy_from_slice(&self.sample_entry[4..8]);
+        }
+        f
+    }
+
+    pub fn duration_seconds(&self) -> f64 {
+        if self.timescale == 0 {
+            0.0
+        } else {
+            self.duration as f64 / self.timescale as f64
+        }
+    }
+}

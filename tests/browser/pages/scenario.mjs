@@ -1,0 +1,150 @@
+// The playback scenario, the same for every player; the player-specific parts live in the adapters
+// (shaka.mjs, dashjs.mjs, hlsjs.mjs), which expose:
+//   init(video, cfg, onError)        create the player, configure DRM, listen for errors
+//   load(url)                        resolves when the manifest is loaded and tracks are known
+//   renditions()                     [{id, height, width, codecs, bandwidth}] video renditions
+//   select(rendition)                force that rendition (ABR off)
+//   active()                         the player's idea of the current video rendition ({id, height})
+//   destroy()
+const video = () => document.getElementById('video');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what, cond, timeoutMs, state) {
+  const start = performance.now();
+  for (;;) {
+    if (state.errors.length) throw new Error(`${what}: player error: ${state.errors[0]}`);
+    if (await cond()) return performance.now() - start;
+    if (performance.now() - start > timeoutMs) {
+      const v = video();
+      throw new Error(`${what}: timed out after ${timeoutMs} ms (currentTime ${v.currentTime.toFixed(2)}, `
+        + `readyState ${v.readyState}, paused ${v.paused}, videoHeight ${v.videoHeight})`);
+    }
+    await sleep(100);
+  }
+}
+
+/** Plays from the current position until currentTime has advanced `seconds` past `from`. */
+async function playUntil(what, from, seconds, state, timeoutMs = 20000) {
+  const v = video();
+  if (v.paused) await v.play().catch((e) => state.warnings.push(`play(): ${e.message}`));
+  await waitFor(what, () => v.currentTime >= from + seconds, timeoutMs, state);
+}
+
+async function seekTo(what, t, state) {
+  const v = video();
+  const seeked = new Promise((r) => v.addEventListener('seeked', r, { once: true }));
+  v.currentTime = t;
+  await Promise.race([seeked, sleep(15000)]);
+  await playUntil(`${what}: play on after seek to ${t.toFixed(2)} s`, t, 1.0, state);
+}
+
+export async function runScenario(adapter, cfg) {
+  const state = { errors: [], warnings: [] };
+  const result = { ok: false, steps: [], errors: state.errors, warnings: state.warnings };
+  const step = (name, detail = {}) => result.steps.push({ name, at: video().currentTime, ...detail });
+  const v = video();
+  v.addEventListener('error', () => {
+    const e = v.error;
+    state.errors.push(`HTMLMediaElement error ${e?.code} ${e?.message ?? ''}`.trim());
+  });
+  try {
+    await adapter.init(v, cfg, (msg) => state.errors.push(msg), (msg) => state.warnings.push(msg));
+    let loadError = null;
+    try {
+      await adapter.load(cfg.url);
+    } catch (e) {
+      loadError = e;
+    }
+
+    if (cfg.expect === 'no-playable') {
+      // The player must refuse the asset itself (no variant it can play), before any playback.
+      const refusal = loadError?.message ?? state.errors[0];
+      if (!refusal) {
+        const rs = loadError ? [] : adapter.renditions();
+        throw new Error(`player accepted an asset with no playable variant: ${JSON.stringify(rs)}`);
+      }
+      result.refusal = refusal;
+      step('refused', { reason: refusal });
+      state.errors.length = 0;
+      result.ok = true;
+      return result;
+    }
+    if (loadError) throw loadError;
+    const renditions = adapter.renditions();
+    result.renditions = renditions;
+    step('loaded', { renditions: renditions.length });
+
+    if (cfg.expect === 'fail') {
+      // Wrong key: the player must report an error and must not play 2 s.
+      if (v.paused) v.play().catch((e) => state.warnings.push(`play(): ${e.message}`));
+      const start = performance.now();
+      while (!state.errors.length && performance.now() - start < 20000 && v.currentTime < 2) {
+        await sleep(100);
+      }
+      result.maxCurrentTime = v.currentTime;
+      result.failure = state.errors[0] ?? null;
+      result.ok = state.errors.length > 0 && v.currentTime < 2;
+      if (!result.ok) {
+        result.expectationFailed = state.errors.length
+          ? `played ${v.currentTime.toFixed(2)} s despite the error`
+          : `no error after ${((performance.now() - start) / 1000).toFixed(1)} s, currentTime ${v.currentTime.toFixed(2)}`;
+      }
+      state.errors.length = 0;
+      if (!result.ok) state.errors.push(result.expectationFailed);
+      return result;
+    }
+
+    if (cfg.expectHeights) {
+      const got = [...new Set(renditions.map((r) => r.height))].sort((a, b) => a - b);
+      const want = [...cfg.expectHeights].sort((a, b) => a - b);
+      if (JSON.stringify(got) !== JSON.stringify(want)) {
+        throw new Error(`video heights offered by the player ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+      }
+    }
+
+    await playUntil('initial playback', v.currentTime, 2.0, state);
+    step('played 2 s');
+
+    const duration = Number.isFinite(v.duration) ? v.duration : 8;
+    result.duration = duration;
+    await seekTo('seek to the middle', duration / 2, state);
+    step('seeked to the middle and played on');
+
+    // Forced switch to every video rendition, highest first (players start low, so the first switch
+    // is a real change). Each switch seeks back near the start so there is media left to play, and
+    // is checked both through the player's API and by the decoded picture size.
+    const order = [...renditions].sort((a, b) => b.height - a.height || b.bandwidth - a.bandwidth);
+    // The rendition playing now goes last, so that every switch is a real change.
+    const initial = adapter.active();
+    result.initialRendition = initial;
+    const at = order.findIndex((r) => initial && String(r.id) === String(initial.id));
+    if (at >= 0) order.push(...order.splice(at, 1));
+    const seen = [];
+    for (const r of order) {
+      await adapter.select(r);
+      const target = 0.5 + (seen.length % 2) * 0.2;
+      await seekTo(`switch to ${r.height}p`, target, state);
+      await waitFor(`switch to ${r.height}p (player's active rendition and video.videoHeight)`,
+        () => {
+          const a = adapter.active();
+          return a && String(a.id) === String(r.id) && v.videoHeight === r.height;
+        }, 15000, state);
+      await playUntil(`play at ${r.height}p`, v.currentTime, 0.5, state);
+      seen.push({ id: r.id, height: r.height, videoHeight: v.videoHeight, active: adapter.active() });
+      step(`switched to ${r.height}p`, { id: r.id });
+    }
+    result.switches = seen;
+    if (renditions.length < 1) throw new Error('no video renditions');
+    result.ok = state.errors.length === 0;
+  } catch (e) {
+    if (!state.errors.includes(e.message)) state.errors.push(e.message);
+    result.ok = false;
+  } finally {
+    try {
+      await adapter.destroy();
+    } catch (e) {
+      state.warnings.push(`destroy: ${e.message}`);
+    }
+  }
+  return result;
+}

@@ -13,6 +13,9 @@ use crate::segment::SegmentPlan;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashSet;
+use vodpack_control::key_manifest::{
+    KeyEntry, KeyManifest, ManifestPaths, RenditionEntry, DrmSystemEntry, KEY_MANIFEST_SCHEMA_VERSION,
+};
 use std::path::{Path, PathBuf};
 
 /// One rendition to package: a track of an opened input plus what the user said about it.
@@ -22,6 +25,13 @@ pub struct RenditionSource {
     pub track: Track,
     pub codec: CodecInfo,
     pub spec: InputSpec,
+}
+
+/// Keys and DRM data that end up in the key manifest.
+#[derive(Debug, Default)]
+pub struct KeyMaterial {
+    pub entries: Vec<KeyEntry>,
+    pub drm_systems: Vec<DrmSystemEntry>,
 }
 
 /// What `--json` prints.
@@ -110,7 +120,10 @@ fn default_id(track: &Track, codec: &CodecInfo, spec: &InputSpec) -> String {
             let family = if codec.fourcc.starts_with("hv") || codec.fourcc.starts_with("he") { "hevc_" } else { "" };
             format!("video_{family}{}p", codec.height.unwrap_or(track.tkhd_height >> 16))
         }
-        _ => format!("audio_{}", spec.lang.clone().unwrap_or_else(|| track.language.clone())),
+        _ => format!(
+            "audio_{}",
+            spec.lang.clone().or_else(|| bcp47_from_iso639_2(&track.language)).unwrap_or_else(|| "und".into())
+        ),
     }
 }
 
@@ -122,6 +135,23 @@ fn unique_id(base: String, used: &mut HashSet<String>) -> String {
         n += 1;
     }
     id
+}
+
+/// mdhd stores ISO 639-2/T; manifests want the shortest BCP 47 form (RFC 5646 §4.1), so the
+/// common languages map to their two-letter code.
+fn bcp47_from_iso639_2(code: &str) -> Option<String> {
+    const TABLE: &[(&str, &str)] = &[
+        ("ara", "ar"), ("ben", "bn"), ("ces", "cs"), ("cze", "cs"), ("dan", "da"), ("deu", "de"), ("ger", "de"),
+        ("ell", "el"), ("gre", "el"), ("eng", "en"), ("spa", "es"), ("fin", "fi"), ("fra", "fr"), ("fre", "fr"),
+        ("heb", "he"), ("hin", "hi"), ("hun", "hu"), ("ind", "id"), ("ita", "it"), ("jpn", "ja"), ("kor", "ko"),
+        ("nld", "nl"), ("dut", "nl"), ("nor", "no"), ("pol", "pl"), ("por", "pt"), ("ron", "ro"), ("rum", "ro"),
+        ("rus", "ru"), ("swe", "sv"), ("tha", "th"), ("tur", "tr"), ("ukr", "uk"), ("vie", "vi"), ("zho", "zh"),
+        ("chi", "zh"),
+    ];
+    match code {
+        "und" | "" => None,
+        c => Some(TABLE.iter().find(|(k, _)| *k == c).map(|(_, v)| v.to_string()).unwrap_or_else(|| c.to_string())),
+    }
 }
 
 /// Frame rate from sample durations: exact when constant, else the average.
@@ -145,7 +175,9 @@ fn gcd(a: u32, b: u32) -> u32 {
 /// Runs the whole job. Errors leave any previous output untouched.
 pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSummary> {
     job.validate()?;
+    asset_id(job)?;
     let (inputs, sources) = open_sources(job)?;
+    let keys = KeyMaterial::default();
     let named: Vec<(&str, &Track)> = sources.iter().map(|s| (s.id.as_str(), &s.track)).collect();
     let plan = SegmentPlan::build(&named, job.segment_duration, job.cut_at_common_keyframes)?;
 
@@ -181,15 +213,29 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
 
     let asset = build_asset(job, &sources, &outputs);
     write_manifests(&staged.temp, &asset)?;
-    let key_manifest_rel = Path::new("key-manifest.json");
-    write_key_manifest(&staged.temp.join(key_manifest_rel), job, &asset)?;
+    let manifest = key_manifest(job, &asset, &keys)?;
+    let key_manifest_path = match &job.key_manifest {
+        Some(p) => p.clone(),
+        None => job.out.join("key-manifest.json"),
+    };
+    let staged_key_manifest = match &job.key_manifest {
+        Some(_) => None,
+        None => Some(staged.temp.join("key-manifest.json")),
+    };
+    let write_km = |p: &Path| manifest.write_file(p).map_err(|e| Error::Usage(format!("{}: {e}", p.display())));
+    if let Some(p) = &staged_key_manifest {
+        write_km(p)?;
+    }
     staged.commit()?;
+    if staged_key_manifest.is_none() {
+        write_km(&key_manifest_path)?;
+    }
 
     Ok(PackageSummary {
         out: job.out.clone(),
         hls: asset.hls_multivariant.clone(),
         dash: asset.dash_mpd.clone(),
-        key_manifest: job.out.join(key_manifest_rel),
+        key_manifest: key_manifest_path,
         protection: job.protection.as_ref().map(|p| p.scheme.clone()),
         segment_duration: job.segment_duration,
         duration: asset.duration,
@@ -226,7 +272,7 @@ fn build_asset(job: &PackageJob, sources: &[RenditionSource], outputs: &[Renditi
         .zip(outputs)
         .map(|(s, o)| {
             let video = s.track.kind == TrackKind::Video;
-            let lang = s.spec.lang.clone().or_else(|| (s.track.language != "und").then(|| s.track.language.clone()));
+            let lang = s.spec.lang.clone().or_else(|| bcp47_from_iso639_2(&s.track.language));
             PackagedRendition {
                 id: s.id.clone(),
                 kind: s.track.kind,
@@ -281,7 +327,53 @@ fn write_manifests(root: &Path, asset: &PackagedAsset) -> Result<()> {
     Ok(())
 }
 
-fn write_key_manifest(path: &Path, job: &PackageJob, asset: &PackagedAsset) -> Result<()> {
-    let _ = (path, job, asset);
-    Ok(())
+/// The asset id: given, or the output folder's name.
+fn asset_id(job: &PackageJob) -> Result<String> {
+    let id = match &job.asset_id {
+        Some(id) => id.clone(),
+        None => job.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    if !vodpack_control::key_manifest::is_valid_asset_id(&id) {
+        return Err(Error::Usage(format!(
+            "asset id '{id}' may only use letters, digits, '_', '-' and '.' (set it with --asset-id)"
+        )));
+    }
+    Ok(id)
+}
+
+/// Builds the key manifest (schema in crates/vodpack-control; docs/key-manifest.md).
+fn key_manifest(job: &PackageJob, asset: &PackagedAsset, keys: &KeyMaterial) -> Result<KeyManifest> {
+    let renditions = asset
+        .renditions
+        .iter()
+        .map(|r| RenditionEntry {
+            id: r.id.clone(),
+            kind: r.kind.as_str().into(),
+            codec: r.codec_string.clone(),
+            bandwidth: r.peak_bandwidth,
+            average_bandwidth: r.average_bandwidth,
+            width: r.width,
+            height: r.height,
+            language: r.language.clone(),
+            name: r.name.clone(),
+            key_label: r.protection.as_ref().map(|p| p.key_label.clone()),
+            kid: r.protection.as_ref().map(|p| hex::encode(p.default_kid)),
+            hls_playlist: r.hls_playlist.clone(),
+            dash_representation_id: r.id.clone(),
+            init_path: r.init_path.clone(),
+        })
+        .collect();
+    let manifest = KeyManifest {
+        schema_version: KEY_MANIFEST_SCHEMA_VERSION,
+        asset_id: asset_id(job)?,
+        protection_scheme: job.protection.as_ref().map(|p| p.scheme.clone()),
+        segment_duration: job.segment_duration,
+        duration: asset.duration,
+        manifests: ManifestPaths { hls: Some(asset.hls_multivariant.clone()), dash: Some(asset.dash_mpd.clone()) },
+        renditions,
+        keys: keys.entries.clone(),
+        drm_systems: keys.drm_systems.clone(),
+    };
+    manifest.validate().map_err(|e| Error::Key(format!("key manifest: {e}")))?;
+    Ok(manifest)
 }

@@ -143,7 +143,7 @@ pub fn has_aux_info(samples: &[SampleAuxInfo], use_subsamples: bool) -> bool {
 
 /// saiz, ISO/IEC 14496-12 §8.7.8: no aux_info_type (flags 0); default_sample_info_size when all
 /// entries have the same size, else a per-sample table. Each entry must fit in a byte (255):
-/// a sample with more than 42 subsamples (8-byte IV) cannot be signalled.
+/// a sample with more than 40 subsamples (8-byte IV; 42 for cbcs) cannot be signalled.
 pub fn saiz(samples: &[SampleAuxInfo], use_subsamples: bool) -> Result<Vec<u8>> {
     let mut sizes = Vec::with_capacity(samples.len());
     for (i, s) in samples.iter().enumerate() {

@@ -7,10 +7,12 @@ pub mod encryptor;
 pub mod iv;
 pub mod keys;
 pub mod nal;
+pub mod pssh;
 pub mod subsample;
 
 pub use encryptor::{decrypt_sample, SampleAuxInfo, SampleEncryptor, Scheme, TencParams};
 pub use iv::IvSource;
 pub use keys::{KeySpec, LabelPolicy};
 pub use nal::VideoCodec;
+pub use pssh::DrmSystem;
 pub use subsample::{Alignment, NalFormat, Subsample};

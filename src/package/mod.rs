@@ -3,6 +3,7 @@
 //! place at the end.
 pub mod job;
 pub mod output;
+pub mod protect;
 pub mod run;
 
 pub use job::{InputSpec, PackageJob, ProtectionOptions};

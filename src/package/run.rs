@@ -2,7 +2,9 @@
 use super::job::{InputSpec, PackageJob};
 use super::output::StagedOutput;
 use crate::error::{Error, Result};
-use crate::manifest::model::{PackagedAsset, PackagedRendition};
+use super::protect;
+use crate::manifest::model::{PackagedAsset, PackagedRendition, RenditionProtection};
+use crate::segment::plan::presentation_time;
 use crate::manifest::{dash, hls};
 use crate::media::codec::{parse_sample_entry, CodecInfo};
 use crate::media::input::InputFile;
@@ -177,41 +179,64 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     job.validate()?;
     asset_id(job)?;
     let (inputs, sources) = open_sources(job)?;
-    let keys = KeyMaterial::default();
+    let mut keys = KeyMaterial::default();
     let named: Vec<(&str, &Track)> = sources.iter().map(|s| (s.id.as_str(), &s.track)).collect();
     let plan = SegmentPlan::build(&named, job.segment_duration, job.cut_at_common_keyframes)?;
+    // Keys are resolved before anything is written: a key problem leaves no output behind.
+    let asset_keys = job.protection.as_ref().map(|p| protect::resolve(p, &sources)).transpose()?;
 
     let staged = StagedOutput::create(&job.out)?;
     let total: u64 = sources.iter().map(|s| s.track.samples.len() as u64).sum();
     progress.start(total);
     let advance = |n: u64| progress.advance(n);
-    let outputs: Vec<RenditionOutput> = sources
+    let written: Vec<(RenditionOutput, Option<RenditionProtection>)> = sources
         .par_iter()
-        .map(|src| {
+        .enumerate()
+        .map(|(index, src)| {
             let input = &inputs[src.input];
+            let starts = plan.segment_starts(&src.track);
+            let mut init = InitOptions {
+                sample_entry: src.track.sample_entry.clone(),
+                pssh: Vec::new(),
+                edit_media_time: src.track.edit_media_time,
+            };
+            let (protection, signal) = match &asset_keys {
+                Some(k) => {
+                    let secs: Vec<f64> = starts.iter().map(|&i| presentation_time(&src.track, i).seconds()).collect();
+                    let crypto = k.rendition(index, src, &secs)?;
+                    init.sample_entry = crypto.sample_entry;
+                    init.pssh = crypto.pssh;
+                    (Some(crypto.job), Some(crypto.signal))
+                }
+                None => (None, None),
+            };
             let rjob = RenditionJob {
                 id: src.id.clone(),
                 track: &src.track,
                 input: &input.file,
                 input_path: &input.path,
-                starts: plan.segment_starts(&src.track),
-                init: InitOptions {
-                    sample_entry: src.track.sample_entry.clone(),
-                    pssh: Vec::new(),
-                    edit_media_time: src.track.edit_media_time,
-                },
+                starts,
+                init,
                 width: src.codec.width.unwrap_or(0),
                 height: src.codec.height.unwrap_or(0),
                 single_file: job.single_file,
-                protection: None,
+                protection,
                 out_root: staged.temp.clone(),
             };
-            write_rendition(rjob, &advance)
+            Ok((write_rendition(rjob, &advance)?, signal))
         })
         .collect::<Result<_>>()?;
+    let (outputs, signals): (Vec<RenditionOutput>, Vec<Option<RenditionProtection>>) = written.into_iter().unzip();
     progress.finish();
 
-    let asset = build_asset(job, &sources, &outputs);
+    let mut asset = build_asset(job, &sources, &outputs);
+    if let Some(k) = &asset_keys {
+        asset.protection = Some(k.asset_protection());
+        for (r, sig) in asset.renditions.iter_mut().zip(&signals) {
+            r.protection = sig.clone();
+        }
+        keys = k.key_material(&signals);
+    }
     write_manifests(&staged.temp, &asset)?;
     let manifest = key_manifest(job, &asset, &keys)?;
     let key_manifest_path = match &job.key_manifest {

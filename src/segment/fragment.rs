@@ -1,22 +1,17 @@
 //! CMAF fragments: moof (mfhd, traf: tfhd, tfdt, trun and, when encrypted, senc/saiz/saio or
 //! the clear-lead seig sample group) followed by mdat (ISO/IEC 14496-12 §8.8, ISO/IEC 23001-7 §7).
+use crate::cenc::boxes::{has_aux_info, patch_saio_offset, saio, saiz, senc, SENC_FIRST_AUX_POS};
+use crate::cenc::SampleAuxInfo;
+use crate::error::Result;
 use crate::media::Sample;
 use crate::mp4::BoxWriter;
-
-/// Per-sample auxiliary encryption data (ISO/IEC 23001-7 §7.2): IV and subsample map.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuxInfo {
-    /// Per-sample IV (empty with a constant IV, as in cbcs).
-    pub iv: Vec<u8>,
-    /// (clear bytes, protected bytes) pairs; empty means the whole sample is protected.
-    pub subsamples: Vec<(u16, u32)>,
-}
 
 /// How the samples of a fragment are protected.
 #[derive(Debug, Clone)]
 pub enum FragmentProtection<'a> {
-    /// Samples encrypted, with their aux info (one per sample).
-    Encrypted(&'a [AuxInfo]),
+    /// Samples encrypted, with their aux info (one per sample); `subsamples` when the track
+    /// uses subsample maps (senc flag 0x2).
+    Encrypted { aux: &'a [SampleAuxInfo], subsamples: bool },
     /// A clear-lead fragment of a protected track: samples stay clear and a `seig` sample group
     /// with isProtected = 0 says so (ISO/IEC 23001-7 §6).
     ClearLead { kid: [u8; 16], crypt_byte_block: u8, skip_byte_block: u8 },
@@ -36,7 +31,7 @@ pub fn write_fragment(
     samples: &[Sample],
     data: &[u8],
     protection: Option<&FragmentProtection>,
-) -> (Vec<u8>, usize) {
+) -> Result<(Vec<u8>, usize)> {
     let base_dts = samples.first().map(|s| s.dts).unwrap_or(0);
     let mut w = BoxWriter::with_capacity(256 + samples.len() * 32 + data.len());
     let moof_start = w.open(b"moof");
@@ -72,8 +67,18 @@ pub fn write_fragment(
     w.close();
 
     match protection {
-        Some(FragmentProtection::Encrypted(aux)) if aux.iter().any(|a| !a.iv.is_empty() || !a.subsamples.is_empty()) => {
-            write_senc_saiz_saio(&mut w, moof_start, aux)
+        Some(FragmentProtection::Encrypted { aux, subsamples }) => {
+            // senc, then saiz/saio pointing at its first entry (offsets relative to the moof).
+            let senc_at = w.len();
+            w.bytes(&senc(aux, *subsamples)?);
+            if has_aux_info(aux, *subsamples) {
+                w.bytes(&saiz(aux, *subsamples)?);
+                let saio_at = w.len();
+                let mut b = saio(0);
+                patch_saio_offset(&mut b, (senc_at - moof_start + SENC_FIRST_AUX_POS) as u32);
+                w.bytes(&b);
+                debug_assert!(saio_at > senc_at);
+            }
         }
         Some(FragmentProtection::ClearLead { kid, crypt_byte_block, skip_byte_block }) => {
             // sbgp: every sample of the fragment maps to the fragment-local seig entry 1.
@@ -112,39 +117,7 @@ pub fn write_fragment(
     }
     let payload_at = w.len();
     w.bytes(data);
-    (w.into_inner(), payload_at)
-}
-
-fn write_senc_saiz_saio(w: &mut BoxWriter, moof_start: usize, aux: &[AuxInfo]) {
-    let with_subsamples = aux.iter().any(|a| !a.subsamples.is_empty());
-    w.open_full(b"senc", 0, if with_subsamples { 0x2 } else { 0 });
-    w.u32(aux.len() as u32);
-    let first_entry_at = w.len();
-    for a in aux {
-        w.bytes(&a.iv);
-        if with_subsamples {
-            w.u16(a.subsamples.len() as u16);
-            for &(clear, protected) in &a.subsamples {
-                w.u16(clear);
-                w.u32(protected);
-            }
-        }
-    }
-    w.close();
-    let sizes: Vec<u8> =
-        aux.iter().map(|a| (a.iv.len() + if with_subsamples { 2 + 6 * a.subsamples.len() } else { 0 }) as u8).collect();
-    let uniform = sizes.iter().all(|&s| s == sizes[0]);
-    w.open_full(b"saiz", 0, 0);
-    w.u8(if uniform { sizes[0] } else { 0 });
-    w.u32(aux.len() as u32);
-    if !uniform {
-        w.bytes(&sizes);
-    }
-    w.close();
-    w.open_full(b"saio", 0, 0);
-    w.u32(1);
-    w.u32((first_entry_at - moof_start) as u32);
-    w.close();
+    Ok((w.into_inner(), payload_at))
 }
 
 /// A segment's `styp` (CMAF media segment brand).
@@ -191,9 +164,13 @@ mod tests {
             Sample { dts: 100, duration: 10, cts_offset: -5, is_sync: true, size: 3, offset: 0 },
             Sample { dts: 110, duration: 10, cts_offset: 5, is_sync: false, size: 2, offset: 0 },
         ];
-        let aux = [AuxInfo { iv: vec![1; 8], subsamples: vec![(1, 2)] }, AuxInfo { iv: vec![2; 8], subsamples: vec![(2, 0)] }];
-        let (bytes, payload_at) =
-            write_fragment(7, 1, &samples, &[1, 2, 3, 4, 5], Some(&FragmentProtection::Encrypted(&aux)));
+        use crate::cenc::Subsample;
+        let aux = [
+            SampleAuxInfo { iv: vec![1; 8], subsamples: vec![Subsample { clear: 1, protected: 2 }] },
+            SampleAuxInfo { iv: vec![2; 8], subsamples: vec![Subsample { clear: 2, protected: 0 }] },
+        ];
+        let protection = FragmentProtection::Encrypted { aux: &aux, subsamples: true };
+        let (bytes, payload_at) = write_fragment(7, 1, &samples, &[1, 2, 3, 4, 5], Some(&protection)).unwrap();
         assert_eq!(&bytes[payload_at..], &[1, 2, 3, 4, 5]);
         let moof = BoxIter::new(&bytes).next().unwrap().unwrap();
         let traf = moof.require(b"traf").unwrap();

@@ -1,7 +1,8 @@
 //! Writes one rendition: its init segment and its media segments (one file each, or a single
 //! file with a sidx), reading sample bytes from the input on demand so that memory holds one
 //! segment at a time. Encryption plugs in through `SampleProtector`.
-use super::fragment::{self, AuxInfo, FragmentProtection};
+use super::fragment::{self, FragmentProtection};
+use crate::cenc::SampleEncryptor;
 use super::init::{write_init, InitOptions};
 use crate::error::{Error, Result};
 use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
@@ -11,14 +12,9 @@ use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-/// Encrypts samples in place (ISO/IEC 23001-7), returning their aux info.
-pub trait SampleProtector: Send {
-    fn protect(&mut self, sample: &mut [u8]) -> Result<AuxInfo>;
-}
-
 /// The encryption side of a rendition job.
 pub struct ProtectionJob {
-    pub protector: Box<dyn SampleProtector>,
+    pub encryptor: SampleEncryptor,
     /// Segments (from the first) left clear but signalled (clear lead).
     pub clear_lead_segments: usize,
     pub kid: [u8; 16],
@@ -165,14 +161,14 @@ pub fn write_rendition(mut job: RenditionJob, progress: &(dyn Fn(u64) + Sync)) -
                     let mut at = 0usize;
                     for s in frag_samples {
                         let end = at + s.size as usize;
-                        aux.push(p.protector.protect(&mut data[at..end])?);
+                        aux.push(p.encryptor.encrypt_sample(&mut data[at..end])?);
                         at = end;
                     }
-                    Some(FragmentProtection::Encrypted(&aux))
+                    Some(FragmentProtection::Encrypted { aux: &aux, subsamples: p.encryptor.uses_subsamples() })
                 }
                 None => None,
             };
-            let (frag, payload_at) = fragment::write_fragment(sequence, track.id, frag_samples, &data, protection.as_ref());
+            let (frag, payload_at) = fragment::write_fragment(sequence, track.id, frag_samples, &data, protection.as_ref())?;
             sequence += 1;
             if is_video && samples[fa].is_sync {
                 let next_sync_pts = if fb < n { pts(fb) } else { end_pts };

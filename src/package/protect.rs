@@ -162,13 +162,7 @@ impl AssetKeys {
         // Clear lead: segments that start before `clear_lead` seconds stay clear.
         let clear_lead_segments = segment_starts_secs.iter().filter(|&&t| t < self.clear_lead - 1e-9).count();
         Ok(RenditionCrypto {
-            job: ProtectionJob {
-                encryptor,
-                clear_lead_segments,
-                kid: key.kid,
-                crypt_byte_block: tenc.crypt_byte_block,
-                skip_byte_block: tenc.skip_byte_block,
-            },
+            job: ProtectionJob { encryptor, clear_lead_segments },
             sample_entry,
             pssh,
             signal: RenditionProtection { key_label: label.clone(), default_kid: key.kid, drm },

@@ -197,6 +197,7 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
             let starts = plan.segment_starts(&src.track);
             let mut init = InitOptions {
                 sample_entry: src.track.sample_entry.clone(),
+                clear_sample_entry: None,
                 pssh: Vec::new(),
                 edit_media_time: src.track.edit_media_time,
             };
@@ -204,6 +205,9 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
                 Some(k) => {
                     let secs: Vec<f64> = starts.iter().map(|&i| presentation_time(&src.track, i).seconds()).collect();
                     let crypto = k.rendition(index, src, &secs)?;
+                    if crypto.job.clear_lead_segments > 0 {
+                        init.clear_sample_entry = Some(src.track.sample_entry.clone());
+                    }
                     init.sample_entry = crypto.sample_entry;
                     init.pssh = crypto.pssh;
                     (Some(crypto.job), Some(crypto.signal))

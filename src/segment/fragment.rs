@@ -12,9 +12,10 @@ pub enum FragmentProtection<'a> {
     /// Samples encrypted, with their aux info (one per sample); `subsamples` when the track
     /// uses subsample maps (senc flag 0x2).
     Encrypted { aux: &'a [SampleAuxInfo], subsamples: bool },
-    /// A clear-lead fragment of a protected track: samples stay clear and a `seig` sample group
-    /// with isProtected = 0 says so (ISO/IEC 23001-7 §6).
-    ClearLead { kid: [u8; 16], crypt_byte_block: u8, skip_byte_block: u8 },
+    /// A clear-lead fragment of a protected track: samples stay clear and point at the second,
+    /// unencrypted sample entry of the init segment (tfhd sample_description_index = 2), as
+    /// Shaka Packager does; players and decrypters that ignore `seig` groups handle this.
+    ClearLead,
 }
 
 /// sample_depends_on = 2 (an I-frame): a sync sample.
@@ -39,8 +40,13 @@ pub fn write_fragment(
     w.u32(sequence);
     w.close();
     w.open(b"traf");
-    w.open_full(b"tfhd", 0, 0x02_0000); // default-base-is-moof
+    let clear_lead = matches!(protection, Some(FragmentProtection::ClearLead));
+    // default-base-is-moof, plus sample-description-index for clear-lead fragments.
+    w.open_full(b"tfhd", 0, if clear_lead { 0x02_0002 } else { 0x02_0000 });
     w.u32(track_id);
+    if clear_lead {
+        w.u32(2);
+    }
     w.close();
     w.open_full(b"tfdt", 1, 0);
     w.u64(base_dts);
@@ -79,25 +85,6 @@ pub fn write_fragment(
                 w.bytes(&b);
                 debug_assert!(saio_at > senc_at);
             }
-        }
-        Some(FragmentProtection::ClearLead { kid, crypt_byte_block, skip_byte_block }) => {
-            // sbgp: every sample of the fragment maps to the fragment-local seig entry 1.
-            w.open_full(b"sbgp", 0, 0);
-            w.bytes(b"seig");
-            w.u32(1);
-            w.u32(samples.len() as u32);
-            w.u32(0x1_0001);
-            w.close();
-            w.open_full(b"sgpd", 1, 0);
-            w.bytes(b"seig");
-            w.u32(20);
-            w.u32(1);
-            w.u8(0);
-            w.u8((crypt_byte_block << 4) | (skip_byte_block & 0xf));
-            w.u8(0); // isProtected = 0
-            w.u8(0); // Per_Sample_IV_Size
-            w.bytes(kid);
-            w.close();
         }
         _ => {}
     }

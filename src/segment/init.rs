@@ -8,6 +8,9 @@ use crate::mp4::BoxWriter;
 pub struct InitOptions {
     /// The sample entry to write (the source's, or its encv/enca form with sinf).
     pub sample_entry: Vec<u8>,
+    /// With a clear lead: the unencrypted sample entry, written second in stsd for the clear
+    /// fragments to point at.
+    pub clear_sample_entry: Option<Vec<u8>>,
     /// pssh boxes to put in the moov.
     pub pssh: Vec<Vec<u8>>,
     /// For non-video tracks, the edit list start to keep (e.g. AAC priming); video carries its
@@ -139,8 +142,11 @@ pub fn write_init(track: &Track, opts: &InitOptions, width: u32, height: u32) ->
     w.close();
     w.open(b"stbl");
     w.open_full(b"stsd", 0, 0);
-    w.u32(1);
+    w.u32(if opts.clear_sample_entry.is_some() { 2 } else { 1 });
     w.bytes(&opts.sample_entry);
+    if let Some(clear) = &opts.clear_sample_entry {
+        w.bytes(clear);
+    }
     w.close();
     for empty in [b"stts", b"stsc", b"stco"] {
         w.open_full(empty, 0, 0);

@@ -17,9 +17,6 @@ pub struct ProtectionJob {
     pub encryptor: SampleEncryptor,
     /// Segments (from the first) left clear but signalled (clear lead).
     pub clear_lead_segments: usize,
-    pub kid: [u8; 16],
-    pub crypt_byte_block: u8,
-    pub skip_byte_block: u8,
 }
 
 /// Everything needed to write one rendition.
@@ -152,11 +149,7 @@ pub fn write_rendition(mut job: RenditionJob, progress: &(dyn Fn(u64) + Sync)) -
             read_samples(job.input, job.input_path, frag_samples, &mut data)?;
             let mut aux = Vec::new();
             let protection = match job.protection.as_mut() {
-                Some(p) if clear => Some(FragmentProtection::ClearLead {
-                    kid: p.kid,
-                    crypt_byte_block: p.crypt_byte_block,
-                    skip_byte_block: p.skip_byte_block,
-                }),
+                Some(_) if clear => Some(FragmentProtection::ClearLead),
                 Some(p) => {
                     let mut at = 0usize;
                     for s in frag_samples {

@@ -1,0 +1,1 @@
+//! Kafka sink (in progress).

@@ -608,4 +608,70 @@ mod tests {
             EdgeError::Malformed(_)
         ));
     }
+
+    /// The vectors of docs/edge-token.md (computed there with Python's hmac module).
+    #[test]
+    fn documented_vectors() {
+        let doc = include_str!("../../../docs/edge-token.md");
+        let mut ring = Keyring::new(
+            "k1",
+            &hex::decode("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+                .unwrap(),
+        )
+        .unwrap();
+        ring.add(
+            "2026-01",
+            &hex::decode("feedfacecafebeef00112233445566778899aabbccddeeff0123456789abcdef")
+                .unwrap(),
+        )
+        .unwrap();
+        let mut tokens: Vec<String> = Vec::new();
+        let (mut signs, mut verifies) = (0, 0);
+        for block in doc.split("\n\n").filter(|b| b.lines().any(|l| l.starts_with("vector: "))) {
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                    .map(str::to_string)
+            };
+            let kind = field("vector").unwrap();
+            if kind.starts_with("sign") {
+                let mut signer = ring.clone();
+                signer.set_current(&field("kid").unwrap()).unwrap();
+                assert_eq!(hex::encode(signer.secret(&field("kid").unwrap()).unwrap()), field("key").unwrap());
+                let auth = EdgeAuth::new(signer);
+                let acl = field("acl").unwrap();
+                let acls: Vec<&str> = acl.split('!').collect();
+                let token = auth
+                    .sign(
+                        field("st").unwrap().parse().unwrap(),
+                        field("exp").unwrap().parse().unwrap(),
+                        &acls,
+                        field("id").as_deref(),
+                        field("data").as_deref(),
+                    )
+                    .unwrap();
+                let expected = field("token").unwrap();
+                assert_eq!(token, expected.trim_end_matches("\n```"));
+                tokens.push(token);
+                signs += 1;
+            } else {
+                let auth = EdgeAuth::new(ring.clone());
+                let path = field("path")
+                    .unwrap()
+                    .replace("T1", &tokens[0])
+                    .replace("T2", &tokens[1]);
+                let now: u64 = field("now").unwrap().parse().unwrap();
+                let result = field("result").unwrap();
+                let result = result.trim_end_matches("\n```");
+                match auth.verify(&path, now) {
+                    Ok(v) => assert_eq!(format!("ok {}", v.cache_key), result, "{path}"),
+                    Err(e) => assert_eq!(e.reason(), result, "{path}"),
+                }
+                verifies += 1;
+            }
+        }
+        assert_eq!((signs, verifies), (2, 14));
+    }
+
 }

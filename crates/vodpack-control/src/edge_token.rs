@@ -627,7 +627,10 @@ mod tests {
         .unwrap();
         let mut tokens: Vec<String> = Vec::new();
         let (mut signs, mut verifies) = (0, 0);
-        for block in doc.split("\n\n").filter(|b| b.lines().any(|l| l.starts_with("vector: "))) {
+        for block in doc
+            .split("\n\n")
+            .filter(|b| b.lines().any(|l| l.starts_with("vector: ")))
+        {
             let field = |name: &str| {
                 block
                     .lines()
@@ -638,7 +641,10 @@ mod tests {
             if kind.starts_with("sign") {
                 let mut signer = ring.clone();
                 signer.set_current(&field("kid").unwrap()).unwrap();
-                assert_eq!(hex::encode(signer.secret(&field("kid").unwrap()).unwrap()), field("key").unwrap());
+                assert_eq!(
+                    hex::encode(signer.secret(&field("kid").unwrap()).unwrap()),
+                    field("key").unwrap()
+                );
                 let auth = EdgeAuth::new(signer);
                 let acl = field("acl").unwrap();
                 let acls: Vec<&str> = acl.split('!').collect();
@@ -673,5 +679,4 @@ mod tests {
         }
         assert_eq!((signs, verifies), (2, 14));
     }
-
 }

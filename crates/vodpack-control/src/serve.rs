@@ -229,6 +229,7 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(player_page))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/player/lib/{file}", get(player_lib))
         .route(PLAYBACK_START_PATH, post(playback_start))
         .route(CLEARKEY_LICENCE_PATH, post(clearkey_licence))

@@ -11,7 +11,10 @@ use crate::mp4::BoxWriter;
 pub enum FragmentProtection<'a> {
     /// Samples encrypted, with their aux info (one per sample); `subsamples` when the track
     /// uses subsample maps (senc flag 0x2).
-    Encrypted { aux: &'a [SampleAuxInfo], subsamples: bool },
+    Encrypted {
+        aux: &'a [SampleAuxInfo],
+        subsamples: bool,
+    },
     /// A clear-lead fragment of a protected track: samples stay clear and point at the second,
     /// unencrypted sample entry of the init segment (tfhd sample_description_index = 2), as
     /// Shaka Packager does; players and decrypters that ignore `seig` groups handle this.
@@ -65,28 +68,27 @@ pub fn write_fragment(
     for s in samples {
         w.u32(s.duration);
         w.u32(s.size);
-        w.u32(if s.is_sync { SYNC_FLAGS } else { NON_SYNC_FLAGS });
+        w.u32(if s.is_sync {
+            SYNC_FLAGS
+        } else {
+            NON_SYNC_FLAGS
+        });
         if any_cto {
             w.i32(s.cts_offset);
         }
     }
     w.close();
 
-    match protection {
-        Some(FragmentProtection::Encrypted { aux, subsamples }) => {
-            // senc, then saiz/saio pointing at its first entry (offsets relative to the moof).
-            let senc_at = w.len();
-            w.bytes(&senc(aux, *subsamples)?);
-            if has_aux_info(aux, *subsamples) {
-                w.bytes(&saiz(aux, *subsamples)?);
-                let saio_at = w.len();
-                let mut b = saio(0);
-                patch_saio_offset(&mut b, (senc_at - moof_start + SENC_FIRST_AUX_POS) as u32);
-                w.bytes(&b);
-                debug_assert!(saio_at > senc_at);
-            }
+    if let Some(FragmentProtection::Encrypted { aux, subsamples }) = protection {
+        // senc, then saiz/saio pointing at its first entry (offsets relative to the moof).
+        let senc_at = w.len();
+        w.bytes(&senc(aux, *subsamples)?);
+        if has_aux_info(aux, *subsamples) {
+            w.bytes(&saiz(aux, *subsamples)?);
+            let mut b = saio(0);
+            patch_saio_offset(&mut b, (senc_at - moof_start + SENC_FIRST_AUX_POS) as u32);
+            w.bytes(&b);
         }
-        _ => {}
     }
     w.close(); // traf
     w.close(); // moof
@@ -148,16 +150,46 @@ mod tests {
     #[test]
     fn trun_data_offset_points_at_mdat_payload() {
         let samples = [
-            Sample { dts: 100, duration: 10, cts_offset: -5, is_sync: true, size: 3, offset: 0 },
-            Sample { dts: 110, duration: 10, cts_offset: 5, is_sync: false, size: 2, offset: 0 },
+            Sample {
+                dts: 100,
+                duration: 10,
+                cts_offset: -5,
+                is_sync: true,
+                size: 3,
+                offset: 0,
+            },
+            Sample {
+                dts: 110,
+                duration: 10,
+                cts_offset: 5,
+                is_sync: false,
+                size: 2,
+                offset: 0,
+            },
         ];
         use crate::cenc::Subsample;
         let aux = [
-            SampleAuxInfo { iv: vec![1; 8], subsamples: vec![Subsample { clear: 1, protected: 2 }] },
-            SampleAuxInfo { iv: vec![2; 8], subsamples: vec![Subsample { clear: 2, protected: 0 }] },
+            SampleAuxInfo {
+                iv: vec![1; 8],
+                subsamples: vec![Subsample {
+                    clear: 1,
+                    protected: 2,
+                }],
+            },
+            SampleAuxInfo {
+                iv: vec![2; 8],
+                subsamples: vec![Subsample {
+                    clear: 2,
+                    protected: 0,
+                }],
+            },
         ];
-        let protection = FragmentProtection::Encrypted { aux: &aux, subsamples: true };
-        let (bytes, payload_at) = write_fragment(7, 1, &samples, &[1, 2, 3, 4, 5], Some(&protection)).unwrap();
+        let protection = FragmentProtection::Encrypted {
+            aux: &aux,
+            subsamples: true,
+        };
+        let (bytes, payload_at) =
+            write_fragment(7, 1, &samples, &[1, 2, 3, 4, 5], Some(&protection)).unwrap();
         assert_eq!(&bytes[payload_at..], &[1, 2, 3, 4, 5]);
         let moof = BoxIter::new(&bytes).next().unwrap().unwrap();
         let traf = moof.require(b"traf").unwrap();

@@ -1,10 +1,15 @@
 // Opens the `vodpack serve` player page in headless Chromium and reports what happened as one JSON
-// line on stdout. Driven by crates/vodpack-control/tests/browser.rs, which owns the server and
-// checks the telemetry sink. Usage: node play.mjs URL EXPECT(play|fail) [TIMEOUT_MS]
+// line on stdout. Driven by tests/serve_browser.rs and crates/vodpack-control/tests/browser.rs,
+// which own the server and check the telemetry sink.
+// Usage: node play.mjs URL EXPECT(play|fail) [TIMEOUT_MS] [OPTIONS_JSON]
+// OPTIONS_JSON: {"identity_token", "protocol", "country"} handed to the page as
+// window.VODPACK_OPTIONS (like a real app's own settings), plus "seek_to" (seconds, default 0.5):
+// after playing 1.5 s the page seeks there and must play on past it.
 import { chromium } from "playwright-core";
 
-const [url, expect = "play", timeoutArg = "30000"] = process.argv.slice(2);
+const [url, expect = "play", timeoutArg = "30000", optionsArg = "{}"] = process.argv.slice(2);
 const timeout = Number(timeoutArg);
+const { seek_to: seekTo = 0.5, ...pageOptions } = JSON.parse(optionsArg);
 // Playwright gives the browser a fresh temporary profile (user data dir) of its own.
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -14,34 +19,69 @@ const browser = await chromium.launch({
     "--autoplay-policy=no-user-gesture-required",
   ],
 });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let result;
 try {
   const page = await browser.newPage();
   const consoleLines = [];
+  // Every request the page made, with the answer: the test checks the player fetched manifests,
+  // init segments and media segments through the token-checking origin and the licence endpoint.
+  const network = [];
   page.on("console", (m) => consoleLines.push(m.text()));
+  page.on("response", (r) => {
+    const u = new URL(r.url());
+    network.push({
+      method: r.request().method(),
+      path: u.pathname,
+      query: u.search,
+      status: r.status(),
+      type: r.headers()["content-type"] || null,
+      range: r.request().headers()["range"] || null,
+    });
+  });
+  page.on("requestfailed", (r) => {
+    network.push({ method: r.request().method(), path: new URL(r.url()).pathname, status: 0 });
+  });
+  if (Object.keys(pageOptions).length > 0) {
+    await page.addInitScript((o) => { window.VODPACK_OPTIONS = o; }, pageOptions);
+  }
   await page.goto(url);
+  const snapshot = () => page.evaluate(() => ({
+    state: window.vodpack.state,
+    error: window.vodpack.error,
+    currentTime: document.getElementById("video").currentTime,
+    ended: document.getElementById("video").ended,
+    eventsAccepted: window.vodpack.eventsAccepted,
+    licensedKids: window.vodpack.licensedKids,
+    sessionId: window.vodpack.playback && window.vodpack.playback.session_id,
+    protocol: window.vodpack.playback && window.vodpack.playback.protocol,
+    log: document.getElementById("log").textContent,
+  }));
   const deadline = Date.now() + timeout;
   let state;
   for (;;) {
-    state = await page.evaluate(() => ({
-      state: window.vodpack.state,
-      error: window.vodpack.error,
-      currentTime: document.getElementById("video").currentTime,
-      eventsAccepted: window.vodpack.eventsAccepted,
-      sessionId: window.vodpack.playback && window.vodpack.playback.session_id,
-      log: document.getElementById("log").textContent,
-    }));
+    state = await snapshot();
     const played = state.currentTime > 1.5 && state.eventsAccepted >= 2;
     if ((expect === "play" && played) || state.state === "error" || Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
-  if (expect === "play" && state.state !== "error") {
-    // Seek back, then let the page flush its telemetry.
-    await page.evaluate(() => { document.getElementById("video").currentTime = 0.5; });
-    await new Promise((r) => setTimeout(r, 2500));
+  state.playedBeforeSeek = state.currentTime;
+  if (expect === "play" && state.state !== "error" && state.currentTime > 1.5) {
+    // Seek, then it must play on past the target (new segments fetched and decrypted).
+    await page.evaluate((t) => { document.getElementById("video").currentTime = t; }, seekTo);
+    for (;;) {
+      state = { ...state, ...(await snapshot()) };
+      if (state.currentTime > seekTo + 0.5 || state.ended || state.state === "error") break;
+      if (Date.now() > deadline) break;
+      await sleep(200);
+    }
+    state.seekTo = seekTo;
+    state.playedAfterSeek = state.currentTime;
+    // Let the page flush its telemetry (it posts every second).
+    await sleep(2500);
     state.eventsAccepted = await page.evaluate(() => window.vodpack.eventsAccepted);
   }
-  result = { ...state, console: consoleLines.slice(-20) };
+  result = { ...state, network, console: consoleLines.slice(-20) };
 } finally {
   await browser.close();
 }

@@ -168,6 +168,11 @@ pub struct DrmInfo {
     pub licence_token: String,
     /// Licence URL of every key system the device and asset share (EME name → URL).
     pub licence_urls: BTreeMap<String, String>,
+    /// The asset's key ids (32 lowercase hex digits, in rendition order, no repeats): public
+    /// values (they are in the manifests) that let a client ask for a Clear Key licence before
+    /// loading, e.g. for Shaka Player's HLS parser, which knows no `org.w3.clearkey` KEYFORMAT.
+    #[serde(default)]
+    pub key_ids: Vec<String>,
 }
 
 /// Telemetry part of the playback answer.
@@ -312,7 +317,26 @@ impl ControlPlane {
                 if key_system == "org.w3.clearkey" {
                     licence_urls.insert(key_system.clone(), clearkey_url.clone());
                 }
+                let mut key_ids: Vec<String> = Vec::new();
+                // A rendition names its key by label; its own `kid` is optional.
+                let kids = asset.renditions.iter().filter_map(|r| {
+                    r.kid.as_deref().or_else(|| {
+                        let label = r.key_label.as_deref()?;
+                        asset
+                            .keys
+                            .iter()
+                            .find(|k| k.label == label)
+                            .map(|k| k.kid.as_str())
+                    })
+                });
+                for kid in kids {
+                    let kid = kid.to_ascii_lowercase();
+                    if !key_ids.contains(&kid) {
+                        key_ids.push(kid);
+                    }
+                }
                 Some(DrmInfo {
+                    key_ids,
                     licence_url: licence_urls
                         .get(&key_system)
                         .cloned()

@@ -9,8 +9,8 @@
 //!   from the licence endpoint, seeks, and its telemetry lands in the NDJSON sink;
 //! - the same output with wrong keys in the key manifest fails to play (decryption is real).
 //!
-//! Needs `npm ci --prefix tests/serve` (playwright-core, shaka-player), node and /usr/bin/chromium
-//! (or `$CHROMIUM`); fails with a clear message when one is missing.
+//! Needs `npm install --prefix tests/serve --no-audit --no-fund` (playwright-core, shaka-player),
+//! node and /usr/bin/chromium (or `$CHROMIUM`); fails with a clear message when one is missing.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -45,7 +45,7 @@ fn player_dist() -> PathBuf {
     assert!(
         dist.join("shaka-player.compiled.js").is_file()
             && serve.join("node_modules/playwright-core").is_dir(),
-        "browser test: run `npm ci --prefix tests/serve` (playwright-core, shaka-player) first"
+        "browser test: run `npm install --prefix tests/serve --no-audit --no-fund` (playwright-core, shaka-player) first"
     );
     dist
 }

@@ -2,7 +2,7 @@
 //! start, Shaka Player loads the DASH manifest through the token-checking origin with the Clear
 //! Key licence from the licence endpoint, and its telemetry lands in the NDJSON sink. A second run
 //! with a wrong key in the key manifest must fail to play: decryption really happens.
-//! Needs `npm ci --prefix tests/serve` (playwright-core, shaka-player) and /usr/bin/chromium.
+//! Needs `npm install --prefix tests/serve --no-audit --no-fund` (playwright-core, shaka-player) and /usr/bin/chromium.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,7 +20,7 @@ fn requirements() -> PathBuf {
     assert!(
         dist.join("shaka-player.compiled.js").is_file()
             && serve.join("node_modules/playwright-core").is_dir(),
-        "browser test: run `npm ci` in tests/serve (playwright-core, shaka-player) first"
+        "browser test: run `npm install --prefix tests/serve --no-audit --no-fund` (playwright-core, shaka-player) first"
     );
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(

@@ -106,6 +106,9 @@ async fn playback_start_and_origin_serve_the_asset() {
     assert!(sid.starts_with("ps_") && sid.len() == 35, "{sid}");
     assert_eq!(pb["drm"]["key_system"], "org.w3.clearkey");
     assert_eq!(pb["drm"]["scheme"], "cenc");
+    // The asset's key ids, in rendition order (video, audio), for clients that must ask for the
+    // Clear Key licence themselves (Shaka's HLS parser).
+    assert_eq!(pb["drm"]["key_ids"], json!([KID_VIDEO, KID_AUDIO]));
     assert!(pb["expires_at"].as_u64().unwrap() > unix_now());
     let manifest_url = pb["manifest_url"].as_str().unwrap();
     assert!(

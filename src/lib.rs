@@ -5,6 +5,7 @@
 
 pub mod cenc;
 pub mod error;
+pub mod inspect;
 pub mod manifest;
 pub mod media;
 pub mod mp4;

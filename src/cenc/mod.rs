@@ -1,1 +1,18 @@
-//! Common Encryption (ISO/IEC 23001-7). (Stub: owned by the encryption work.)
+//! Common Encryption (ISO/IEC 23001-7): keys and IVs, subsample maps for H.264/HEVC, the `cenc`
+//! and `cbcs` sample encryptors, the sinf/senc/saiz/saio boxes and the PSSH boxes of the DRM
+//! systems. The fragment writer calls [`encryptor::SampleEncryptor`] per sample and the box
+//! builders per track and fragment; see docs/subsample-encryption.md and docs/keys.md.
+pub mod boxes;
+pub mod encryptor;
+pub mod iv;
+pub mod keys;
+pub mod nal;
+pub mod pssh;
+pub mod subsample;
+
+pub use encryptor::{decrypt_sample, SampleAuxInfo, SampleEncryptor, Scheme, TencParams};
+pub use iv::IvSource;
+pub use keys::{KeySpec, LabelPolicy};
+pub use nal::VideoCodec;
+pub use pssh::DrmSystem;
+pub use subsample::{Alignment, NalFormat, Subsample};

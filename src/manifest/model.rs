@@ -124,14 +124,8 @@ pub struct RenditionProtection {
     pub drm: Vec<DrmSignal>,
 }
 
-/// Which DRM system a signal is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DrmSystem {
-    ClearKey,
-    Widevine,
-    PlayReady,
-    FairPlay,
-}
+/// Which DRM system a signal is for (the same enum `--drm` parses).
+pub use crate::cenc::pssh::DrmSystem;
 
 /// One DRM system's signalling data for a rendition.
 #[derive(Debug, Clone, PartialEq, Eq)]

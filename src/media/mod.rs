@@ -1,5 +1,6 @@
 //! Tracks and samples as read from an input file, and what their codec configuration says.
 pub mod codec;
+pub mod input;
 pub mod track;
 
 pub use track::{Sample, Track, TrackKind};

@@ -1,0 +1,352 @@
+//! Common Encryption boxes, each returned as complete box bytes: sinf (frma, schm, schi/tenc),
+//! encrypted sample entries (encv/enca), and the per-fragment senc, saiz and saio.
+//! ISO/IEC 23001-7 §8 (tenc §8.2, pssh §8.1, senc §7.2) and ISO/IEC 14496-12 §8.7.8–8.7.9, §8.12.
+use crate::cenc::encryptor::{SampleAuxInfo, Scheme, TencParams};
+use crate::{Error, Result};
+
+/// Byte position of saio's offset field within the box built by [`saio`]: header (8), version and
+/// flags (4), entry_count (4).
+pub const SAIO_OFFSET_FIELD_POS: usize = 16;
+/// Byte position of the first sample's auxiliary information (its IV, or its subsample count when
+/// IVs are constant) within the box built by [`senc`]: header (8), version and flags (4),
+/// sample_count (4). saio's offset = senc position in the moof + this.
+pub const SENC_FIRST_AUX_POS: usize = 16;
+
+fn boxed(fourcc: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + body.len());
+    out.extend_from_slice(&((8 + body.len()) as u32).to_be_bytes());
+    out.extend_from_slice(fourcc);
+    out.extend_from_slice(body);
+    out
+}
+
+fn full_box(fourcc: &[u8; 4], version: u8, flags: u32, body: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(4 + body.len());
+    b.extend_from_slice(&((u32::from(version) << 24) | (flags & 0x00ff_ffff)).to_be_bytes());
+    b.extend_from_slice(body);
+    boxed(fourcc, &b)
+}
+
+/// tenc, §8.2: version 0 for `cenc`, version 1 (with the pattern) for `cbcs`; a constant IV is
+/// written when the per-sample IV size is 0.
+pub fn tenc(scheme: Scheme, p: &TencParams) -> Vec<u8> {
+    let version = if scheme == Scheme::Cbcs { 1 } else { 0 };
+    let mut b = vec![0u8];
+    b.push(if version == 1 {
+        (p.crypt_byte_block << 4) | (p.skip_byte_block & 0x0f)
+    } else {
+        0
+    });
+    b.push(1); // default_isProtected
+    b.push(p.per_sample_iv_size);
+    b.extend_from_slice(&p.default_kid);
+    if p.per_sample_iv_size == 0 {
+        let iv = p.constant_iv.unwrap_or([0; 16]);
+        b.push(16);
+        b.extend_from_slice(&iv);
+    }
+    full_box(b"tenc", version, 0, &b)
+}
+
+/// sinf, ISO/IEC 14496-12 §8.12 / 23001-7 §4: frma (the original sample entry 4CC), schm
+/// (scheme, version 0x00010000), schi containing tenc.
+pub fn sinf(original_format: [u8; 4], scheme: Scheme, tenc_params: &TencParams) -> Vec<u8> {
+    let frma = boxed(b"frma", &original_format);
+    let mut schm_body = scheme.fourcc().to_vec();
+    schm_body.extend_from_slice(&0x0001_0000u32.to_be_bytes());
+    let schm = full_box(b"schm", 0, 0, &schm_body);
+    let schi = boxed(b"schi", &tenc(scheme, tenc_params));
+    boxed(b"sinf", &[frma, schm, schi].concat())
+}
+
+/// Turns a whole sample entry box (e.g. `avc1`, header included) into its encrypted form: the
+/// 4CC becomes `encv` (video) or `enca` (audio), `sinf` is appended as the last child, and the
+/// size is fixed. Build `sinf` with the entry's original 4CC ([`sample_entry_fourcc`]).
+pub fn encrypt_sample_entry(entry: &[u8], is_video: bool, sinf: &[u8]) -> Result<Vec<u8>> {
+    if entry.len() < 8 {
+        return Err(Error::invalid(
+            "<sample entry>",
+            "sample entry shorter than a box header",
+        ));
+    }
+    let size = u32::from_be_bytes(entry[0..4].try_into().expect("4 bytes")) as usize;
+    if size != entry.len() {
+        return Err(Error::invalid(
+            "<sample entry>",
+            format!(
+                "sample entry box size {size} differs from the {} bytes given",
+                entry.len()
+            ),
+        ));
+    }
+    let new_size = u32::try_from(entry.len() + sinf.len()).map_err(|_| {
+        Error::invalid("<sample entry>", "encrypted sample entry larger than 4 GiB")
+    })?;
+    let mut out = Vec::with_capacity(new_size as usize);
+    out.extend_from_slice(&new_size.to_be_bytes());
+    out.extend_from_slice(if is_video { b"encv" } else { b"enca" });
+    out.extend_from_slice(&entry[8..]);
+    out.extend_from_slice(sinf);
+    Ok(out)
+}
+
+/// The 4CC of a sample entry box (`frma`'s original format).
+pub fn sample_entry_fourcc(entry: &[u8]) -> Result<[u8; 4]> {
+    entry
+        .get(4..8)
+        .map(|s| s.try_into().expect("4 bytes"))
+        .ok_or_else(|| Error::invalid("<sample entry>", "sample entry shorter than a box header"))
+}
+
+/// senc, 23001-7 §7.2.1: version 0, flags 0x2 when subsample maps are present.
+pub fn senc(samples: &[SampleAuxInfo], use_subsamples: bool) -> Result<Vec<u8>> {
+    let mut b = Vec::with_capacity(
+        4 + samples
+            .iter()
+            .map(|s| s.info_size(use_subsamples))
+            .sum::<usize>(),
+    );
+    b.extend_from_slice(&count_u32(samples.len())?.to_be_bytes());
+    for s in samples {
+        b.extend_from_slice(&s.iv);
+        if use_subsamples {
+            let n = u16::try_from(s.subsamples.len()).map_err(|_| {
+                Error::Key(format!(
+                    "{} subsamples in one sample (at most 65535)",
+                    s.subsamples.len()
+                ))
+            })?;
+            b.extend_from_slice(&n.to_be_bytes());
+            for ss in &s.subsamples {
+                b.extend_from_slice(&ss.clear.to_be_bytes());
+                b.extend_from_slice(&ss.protected.to_be_bytes());
+            }
+        } else if !s.subsamples.is_empty() {
+            return Err(Error::Key(
+                "subsample map given for a track without subsamples".into(),
+            ));
+        }
+    }
+    Ok(full_box(b"senc", 0, if use_subsamples { 2 } else { 0 }, &b))
+}
+
+fn count_u32(n: usize) -> Result<u32> {
+    u32::try_from(n).map_err(|_| Error::Key(format!("{n} samples in one fragment")))
+}
+
+/// Whether a fragment's samples carry any auxiliary information. When none do (`cbcs` audio:
+/// constant IV, no subsamples), Shaka Packager writes senc with only its sample count and no
+/// saiz/saio; saiz would have to say "0 bytes per sample".
+pub fn has_aux_info(samples: &[SampleAuxInfo], use_subsamples: bool) -> bool {
+    samples.iter().any(|s| s.info_size(use_subsamples) > 0)
+}
+
+/// saiz, ISO/IEC 14496-12 §8.7.8: no aux_info_type (flags 0); default_sample_info_size when all
+/// entries have the same size, else a per-sample table. Each entry must fit in a byte (255):
+/// a sample with more than 40 subsamples (8-byte IV; 42 for cbcs) cannot be signalled.
+pub fn saiz(samples: &[SampleAuxInfo], use_subsamples: bool) -> Result<Vec<u8>> {
+    let mut sizes = Vec::with_capacity(samples.len());
+    for (i, s) in samples.iter().enumerate() {
+        let n = s.info_size(use_subsamples);
+        sizes.push(u8::try_from(n).map_err(|_| {
+            Error::Key(format!(
+                "sample {i} has {} subsamples: its {n}-byte auxiliary information exceeds saiz's 255-byte limit",
+                s.subsamples.len()
+            ))
+        })?);
+    }
+    let uniform = sizes.windows(2).all(|w| w[0] == w[1]);
+    let mut b = Vec::with_capacity(5 + sizes.len());
+    if uniform {
+        b.push(sizes.first().copied().unwrap_or(0));
+        b.extend_from_slice(&count_u32(samples.len())?.to_be_bytes());
+    } else {
+        b.push(0);
+        b.extend_from_slice(&count_u32(samples.len())?.to_be_bytes());
+        b.extend_from_slice(&sizes);
+    }
+    Ok(full_box(b"saiz", 0, 0, &b))
+}
+
+/// saio, ISO/IEC 14496-12 §8.7.9: version 0, one entry. `offset` is relative to the moof start
+/// (default-base-is-moof): the position of senc in the moof + [`SENC_FIRST_AUX_POS`]. Patch it
+/// later at [`SAIO_OFFSET_FIELD_POS`] with [`patch_saio_offset`].
+pub fn saio(offset: u32) -> Vec<u8> {
+    let mut b = 1u32.to_be_bytes().to_vec();
+    b.extend_from_slice(&offset.to_be_bytes());
+    full_box(b"saio", 0, 0, &b)
+}
+
+/// Writes `offset` into a saio box built by [`saio`], wherever it now sits (`saio_box` starts at
+/// the box header).
+pub fn patch_saio_offset(saio_box: &mut [u8], offset: u32) {
+    saio_box[SAIO_OFFSET_FIELD_POS..SAIO_OFFSET_FIELD_POS + 4]
+        .copy_from_slice(&offset.to_be_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cenc::subsample::Subsample;
+
+    fn params_cbcs() -> TencParams {
+        TencParams {
+            default_kid: hex::decode("00112233445566778899aabbccddeeff")
+                .unwrap()
+                .try_into()
+                .unwrap(),
+            per_sample_iv_size: 0,
+            constant_iv: Some(
+                hex::decode("01020304050607080102030405060708")
+                    .unwrap()
+                    .try_into()
+                    .unwrap(),
+            ),
+            crypt_byte_block: 1,
+            skip_byte_block: 9,
+        }
+    }
+
+    #[test]
+    fn sinf_matches_shaka_packager_bytes() {
+        // Shaka Packager 3.8 (--protection_scheme cbcs, same KID and IV) wrote these exact boxes.
+        let s = sinf(*b"avc1", Scheme::Cbcs, &params_cbcs());
+        let expect = concat!(
+            "00000061",
+            "73696e66",
+            "0000000c",
+            "66726d61",
+            "61766331",
+            "00000014",
+            "7363686d",
+            "00000000",
+            "63626373",
+            "00010000",
+            "00000039",
+            "73636869",
+            "00000031",
+            "74656e63",
+            "01000000",
+            "0019",
+            "01",
+            "00",
+            "00112233445566778899aabbccddeeff",
+            "10",
+            "01020304050607080102030405060708"
+        );
+        assert_eq!(hex::encode(&s), expect);
+        let cenc = TencParams {
+            per_sample_iv_size: 8,
+            constant_iv: None,
+            crypt_byte_block: 0,
+            skip_byte_block: 0,
+            ..params_cbcs()
+        };
+        assert_eq!(
+            hex::encode(tenc(Scheme::Cenc, &cenc)),
+            concat!(
+                "00000020",
+                "74656e63",
+                "00000000",
+                "0000",
+                "01",
+                "08",
+                "00112233445566778899aabbccddeeff"
+            )
+        );
+    }
+
+    #[test]
+    fn sample_entry_is_renamed_and_extended() {
+        let entry = [&[0, 0, 0, 12][..], b"mp4a", &[1, 2, 3, 4]].concat();
+        let s = sinf(
+            *b"mp4a",
+            Scheme::Cenc,
+            &TencParams {
+                per_sample_iv_size: 8,
+                constant_iv: None,
+                ..params_cbcs()
+            },
+        );
+        let e = encrypt_sample_entry(&entry, false, &s).unwrap();
+        assert_eq!(
+            u32::from_be_bytes(e[0..4].try_into().unwrap()) as usize,
+            e.len()
+        );
+        assert_eq!(&e[4..8], b"enca");
+        assert_eq!(&e[8..12], &[1, 2, 3, 4]);
+        assert_eq!(&e[12..], &s[..]);
+        assert_eq!(
+            &encrypt_sample_entry(&entry, true, &s).unwrap()[4..8],
+            b"encv"
+        );
+        assert!(encrypt_sample_entry(&entry[..10], true, &s).is_err());
+        assert!(encrypt_sample_entry(&[0, 0], true, &s).is_err());
+    }
+
+    #[test]
+    fn senc_saiz_saio_layout() {
+        let samples = vec![
+            SampleAuxInfo {
+                iv: vec![1; 8],
+                subsamples: vec![Subsample {
+                    clear: 10,
+                    protected: 32,
+                }],
+            },
+            SampleAuxInfo {
+                iv: vec![2; 8],
+                subsamples: vec![
+                    Subsample {
+                        clear: 5,
+                        protected: 16,
+                    },
+                    Subsample {
+                        clear: 7,
+                        protected: 0,
+                    },
+                ],
+            },
+        ];
+        let s = senc(&samples, true).unwrap();
+        assert_eq!(&s[4..8], b"senc");
+        assert_eq!(&s[8..12], &[0, 0, 0, 2]);
+        assert_eq!(&s[12..16], &[0, 0, 0, 2]);
+        assert_eq!(&s[SENC_FIRST_AUX_POS..SENC_FIRST_AUX_POS + 8], &[1; 8]);
+        assert_eq!(s.len(), 16 + (8 + 2 + 6) + (8 + 2 + 12));
+        assert_eq!(&s[24..32], &[0, 1, 0, 10, 0, 0, 0, 32]);
+        let z = saiz(&samples, true).unwrap();
+        assert_eq!(hex::encode(&z), "000000137361697a0000000000000000021016");
+        let z1 = saiz(&samples[..1], true).unwrap();
+        assert_eq!(hex::encode(&z1), "000000117361697a000000001000000001");
+        let mut o = saio(0);
+        patch_saio_offset(&mut o, 0x2e9);
+        // Shaka Packager's saio for the same position.
+        assert_eq!(hex::encode(&o), "000000147361696f0000000000000001000002e9");
+        // cbcs audio: nothing per sample.
+        let empty = vec![SampleAuxInfo::default(); 3];
+        assert!(!has_aux_info(&empty, false));
+        assert_eq!(
+            hex::encode(senc(&empty, false).unwrap()),
+            "0000001073656e630000000000000003"
+        );
+    }
+
+    #[test]
+    fn too_many_subsamples_for_saiz_is_an_error() {
+        let s = SampleAuxInfo {
+            iv: vec![0; 8],
+            subsamples: vec![
+                Subsample {
+                    clear: 1,
+                    protected: 16
+                };
+                43
+            ],
+        };
+        assert!(saiz(&[s], true)
+            .unwrap_err()
+            .to_string()
+            .contains("255-byte limit"));
+    }
+}

@@ -1,0 +1,430 @@
+//! Content keys: parsing `--key` arguments and JSON key files, generation with a CSPRNG, and the
+//! label policy that maps renditions to keys (docs/keys.md).
+//!
+//! Key bytes never reach a log: `KeySpec`'s `Debug` prints the label and KID only.
+use std::collections::HashMap;
+use std::path::Path;
+
+use rand::rngs::OsRng;
+use rand::RngCore;
+
+use crate::media::track::TrackKind;
+use crate::{Error, Result};
+
+/// Label of the key for audio renditions under [`LabelPolicy::PerClass`].
+pub const LABEL_AUDIO: &str = "AUDIO";
+/// Label of the key for video renditions below 720 lines.
+pub const LABEL_SD: &str = "SD";
+/// Label of the key for video renditions of 720 lines and more (HD and UHD).
+pub const LABEL_HD: &str = "HD";
+/// Label of the one key under [`LabelPolicy::Single`].
+pub const LABEL_ALL: &str = "ALL";
+/// Height from which a video rendition counts as HD (inclusive).
+pub const HD_MIN_HEIGHT: u32 = 720;
+
+/// One content key: a label that renditions refer to, the 16-byte key ID (as written in tenc and
+/// pssh, ISO/IEC 23001-7 §8.2) and the AES-128 key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeySpec {
+    pub label: String,
+    pub kid: [u8; 16],
+    pub key: [u8; 16],
+}
+
+impl std::fmt::Debug for KeySpec {
+    // The key bytes are deliberately left out: Debug output ends up in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySpec")
+            .field("label", &self.label)
+            .field("kid", &hex::encode(self.kid))
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl KeySpec {
+    /// The KID as lowercase hex (32 digits), the form used in the key manifest and `--key`.
+    pub fn kid_hex(&self) -> String {
+        hex::encode(self.kid)
+    }
+
+    /// The KID in UUID form (8-4-4-4-12), as DASH's `cenc:default_KID` wants it: same byte order
+    /// as tenc, no GUID byte swap (ISO/IEC 23001-7 §11.2).
+    pub fn kid_uuid(&self) -> String {
+        uuid_string(&self.kid)
+    }
+}
+
+/// Formats 16 bytes as a UUID string (lowercase, 8-4-4-4-12), bytes in order.
+pub fn uuid_string(b: &[u8; 16]) -> String {
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Parses a 16-byte value given as 32 hex digits; dashes (UUID form) are ignored.
+/// `what` names the field in the error ("kid", "key").
+pub fn parse_hex16(value: &str, what: &str, label: &str) -> Result<[u8; 16]> {
+    let digits: String = value.trim().chars().filter(|c| *c != '-').collect();
+    if digits.len() != 32 {
+        return Err(Error::Key(format!(
+            "key '{label}': {what} must be 16 bytes (32 hex digits), got {} digits",
+            digits.len()
+        )));
+    }
+    let mut out = [0u8; 16];
+    hex::decode_to_slice(&digits, &mut out).map_err(|_| {
+        Error::Key(format!(
+            "key '{label}': {what} is not hexadecimal (expected 32 hex digits)"
+        ))
+    })?;
+    Ok(out)
+}
+
+/// Parses one `--key` argument: `label=VIDEO,kid=HEX,key=HEX` (fields in any order; `label`
+/// may be omitted only when a single key is given, which then gets [`LABEL_ALL`]).
+pub fn parse_key_arg(arg: &str) -> Result<KeySpec> {
+    let mut label = None;
+    let mut kid = None;
+    let mut key = None;
+    for part in arg.split(',') {
+        let (name, value) = part.split_once('=').ok_or_else(|| {
+            Error::Key(format!(
+                "--key '{part}': expected name=value (label=..,kid=..,key=..)"
+            ))
+        })?;
+        let slot = match name.trim() {
+            "label" => &mut label,
+            "kid" | "key_id" => &mut kid,
+            "key" => &mut key,
+            other => {
+                return Err(Error::Key(format!(
+                    "--key: unknown field '{other}' (expected label, kid, key)"
+                )))
+            }
+        };
+        if slot.replace(value.trim().to_string()).is_some() {
+            return Err(Error::Key(format!(
+                "--key: field '{}' given twice",
+                name.trim()
+            )));
+        }
+    }
+    let label = label.unwrap_or_else(|| LABEL_ALL.to_string());
+    validate_label(&label)?;
+    let kid = kid.ok_or_else(|| Error::Key(format!("key '{label}': missing kid=")))?;
+    let key = key.ok_or_else(|| Error::Key(format!("key '{label}': missing key=")))?;
+    Ok(KeySpec {
+        kid: parse_hex16(&kid, "kid", &label)?,
+        key: parse_hex16(&key, "key", &label)?,
+        label,
+    })
+}
+
+fn validate_label(label: &str) -> Result<()> {
+    if label.is_empty()
+        || !label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(Error::Key(format!(
+            "key label '{label}' must be non-empty and use only letters, digits, '_' and '-'"
+        )));
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    keys: Vec<KeyFileEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFileEntry {
+    label: String,
+    kid: String,
+    key: String,
+}
+
+/// Parses a JSON key file (docs/keys.md):
+/// `{"keys": [{"label": "SD", "kid": "<32 hex>", "key": "<32 hex>"}, ...]}`.
+/// The result is validated with [`validate_keys`].
+pub fn parse_key_file(json: &str) -> Result<Vec<KeySpec>> {
+    let file: KeyFile = serde_json::from_str(json).map_err(|e| {
+        Error::Key(format!(
+            "key file: {e} (expected {{\"keys\": [{{\"label\", \"kid\", \"key\"}}]}})"
+        ))
+    })?;
+    let keys = file
+        .keys
+        .into_iter()
+        .map(|e| {
+            validate_label(&e.label)?;
+            Ok(KeySpec {
+                kid: parse_hex16(&e.kid, "kid", &e.label)?,
+                key: parse_hex16(&e.key, "key", &e.label)?,
+                label: e.label,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    validate_keys(&keys)?;
+    Ok(keys)
+}
+
+/// Reads and parses a JSON key file.
+pub fn load_key_file(path: &Path) -> Result<Vec<KeySpec>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse_key_file(&text).map_err(|e| match e {
+        Error::Key(m) => Error::Key(format!("{}: {m}", path.display())),
+        other => other,
+    })
+}
+
+/// Checks a key set: at least one key, labels unique, and a KID never stands for two different
+/// keys (players look keys up by KID, so the second would silently decrypt wrongly).
+pub fn validate_keys(keys: &[KeySpec]) -> Result<()> {
+    if keys.is_empty() {
+        return Err(Error::Key("no keys given".into()));
+    }
+    let mut labels: HashMap<&str, ()> = HashMap::new();
+    let mut kids: HashMap<[u8; 16], &KeySpec> = HashMap::new();
+    for k in keys {
+        if labels.insert(k.label.as_str(), ()).is_some() {
+            return Err(Error::Key(format!(
+                "label '{}' is given to more than one key",
+                k.label
+            )));
+        }
+        if let Some(prev) = kids.insert(k.kid, k) {
+            if prev.key != k.key {
+                return Err(Error::Key(format!(
+                    "kid {} is used by keys '{}' and '{}' with different key bytes",
+                    k.kid_hex(),
+                    prev.label,
+                    k.label
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Generates one fresh key (random KID and key from the operating system's CSPRNG) per label.
+pub fn generate_keys<S: AsRef<str>>(labels: &[S]) -> Result<Vec<KeySpec>> {
+    let keys: Vec<KeySpec> = labels
+        .iter()
+        .map(|l| {
+            validate_label(l.as_ref())?;
+            let mut kid = [0u8; 16];
+            let mut key = [0u8; 16];
+            OsRng.fill_bytes(&mut kid);
+            OsRng.fill_bytes(&mut key);
+            Ok(KeySpec {
+                label: l.as_ref().to_string(),
+                kid,
+                key,
+            })
+        })
+        .collect::<Result<_>>()?;
+    validate_keys(&keys)?;
+    Ok(keys)
+}
+
+/// How renditions are mapped to key labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LabelPolicy {
+    /// `AUDIO` for audio (and other non-video), `SD` for video below 720 lines, `HD` for 720 lines
+    /// and more (HD and UHD share a key): the common service practice of separating key classes
+    /// so a leaked SD key does not open HD.
+    #[default]
+    PerClass,
+    /// One key (`ALL`) for every rendition.
+    Single,
+}
+
+impl LabelPolicy {
+    /// Parses `per-class` / `single` (CLI and job file spelling).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "per-class" | "default" => Ok(LabelPolicy::PerClass),
+            "single" => Ok(LabelPolicy::Single),
+            other => Err(Error::Key(format!(
+                "key policy '{other}': expected per-class or single"
+            ))),
+        }
+    }
+
+    /// The labels this policy uses, in a stable order (for key generation).
+    pub fn labels(self) -> &'static [&'static str] {
+        match self {
+            LabelPolicy::PerClass => &[LABEL_AUDIO, LABEL_SD, LABEL_HD],
+            LabelPolicy::Single => &[LABEL_ALL],
+        }
+    }
+}
+
+/// The key label of a rendition: see [`LabelPolicy`]. `height` is the video height in lines
+/// (ignored for non-video; a video without a known height counts as SD).
+pub fn label_for(policy: LabelPolicy, kind: TrackKind, height: Option<u32>) -> &'static str {
+    match policy {
+        LabelPolicy::Single => LABEL_ALL,
+        LabelPolicy::PerClass => match kind {
+            TrackKind::Video if height.unwrap_or(0) >= HD_MIN_HEIGHT => LABEL_HD,
+            TrackKind::Video => LABEL_SD,
+            _ => LABEL_AUDIO,
+        },
+    }
+}
+
+/// Finds the key for a label; `rendition` names the rendition in the error.
+pub fn key_for_label<'a>(keys: &'a [KeySpec], label: &str, rendition: &str) -> Result<&'a KeySpec> {
+    keys.iter().find(|k| k.label == label).ok_or_else(|| {
+        let have: Vec<&str> = keys.iter().map(|k| k.label.as_str()).collect();
+        Error::Key(format!(
+            "rendition '{rendition}' needs a key labelled '{label}', but only [{}] were given",
+            have.join(", ")
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KID: &str = "00112233445566778899aabbccddeeff";
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    fn msg(r: Result<impl std::fmt::Debug>) -> String {
+        match r {
+            Err(Error::Key(m)) => m,
+            other => panic!("expected a key error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_key_argument() {
+        let k = parse_key_arg(&format!("label=SD,kid={KID},key={KEY}")).unwrap();
+        assert_eq!(k.label, "SD");
+        assert_eq!(k.kid_hex(), KID);
+        assert_eq!(hex::encode(k.key), KEY);
+        assert_eq!(k.kid_uuid(), "00112233-4455-6677-8899-aabbccddeeff");
+        // UUID form and any field order are accepted; a missing label means the single key.
+        let k = parse_key_arg(&format!(
+            "key={KEY},kid=00112233-4455-6677-8899-aabbccddeeff"
+        ))
+        .unwrap();
+        assert_eq!(k.label, LABEL_ALL);
+        assert_eq!(k.kid_hex(), KID);
+    }
+
+    #[test]
+    fn rejects_bad_key_arguments() {
+        assert!(msg(parse_key_arg(&format!("label=SD,kid={KID},key=0123")))
+            .contains("32 hex digits), got 4 digits"));
+        assert!(msg(parse_key_arg(&format!(
+            "label=SD,kid={KID},key={}",
+            "zz".repeat(16)
+        )))
+        .contains("not hexadecimal"));
+        assert!(msg(parse_key_arg(&format!("label=SD,kid={KID}"))).contains("missing key"));
+        assert!(msg(parse_key_arg(&format!(
+            "label=SD,kid={KID},key={KEY},iv=00"
+        )))
+        .contains("unknown field 'iv'"));
+        assert!(
+            msg(parse_key_arg(&format!("label=S D,kid={KID},key={KEY}"))).contains("label 'S D'")
+        );
+        assert!(msg(parse_key_arg("label=SD")).contains("missing kid"));
+    }
+
+    #[test]
+    fn debug_never_prints_key_bytes() {
+        let k = parse_key_arg(&format!("label=SD,kid={KID},key={KEY}")).unwrap();
+        let d = format!("{k:?}");
+        assert!(!d.contains(KEY), "{d}");
+        assert!(d.contains(KID) && d.contains("<redacted>"), "{d}");
+    }
+
+    #[test]
+    fn parses_and_validates_key_file() {
+        let json = format!(
+            r#"{{"keys": [{{"label": "SD", "kid": "{KID}", "key": "{KEY}"}},
+                          {{"label": "HD", "kid": "ffeeddccbbaa99887766554433221100", "key": "{KEY}"}}]}}"#
+        );
+        let keys = parse_key_file(&json).unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[1].label, "HD");
+        // Same KID with different key bytes is refused.
+        let dup = format!(
+            r#"{{"keys": [{{"label": "SD", "kid": "{KID}", "key": "{KEY}"}},
+                          {{"label": "HD", "kid": "{KID}", "key": "{}"}}]}}"#,
+            "ab".repeat(16)
+        );
+        assert!(msg(parse_key_file(&dup))
+            .contains("used by keys 'SD' and 'HD' with different key bytes"));
+        let same_label = format!(
+            r#"{{"keys": [{{"label": "SD", "kid": "{KID}", "key": "{KEY}"}},
+                          {{"label": "SD", "kid": "{}", "key": "{KEY}"}}]}}"#,
+            "ab".repeat(16)
+        );
+        assert!(msg(parse_key_file(&same_label)).contains("more than one key"));
+        assert!(msg(parse_key_file(r#"{"keys": []}"#)).contains("no keys"));
+        assert!(msg(parse_key_file(r#"{"keys": [{"label": "SD"}]}"#)).contains("key file"));
+        assert!(msg(parse_key_file("not json")).contains("key file"));
+    }
+
+    #[test]
+    fn generated_keys_are_distinct_and_random() {
+        let a = generate_keys(LabelPolicy::PerClass.labels()).unwrap();
+        let b = generate_keys(LabelPolicy::PerClass.labels()).unwrap();
+        assert_eq!(
+            a.iter().map(|k| k.label.as_str()).collect::<Vec<_>>(),
+            ["AUDIO", "SD", "HD"]
+        );
+        for (x, y) in a.iter().zip(&b) {
+            assert_ne!(x.kid, y.kid);
+            assert_ne!(x.key, y.key);
+            assert_ne!(x.key, [0u8; 16]);
+        }
+        assert_ne!(a[0].kid, a[1].kid);
+    }
+
+    #[test]
+    fn label_policy_maps_renditions() {
+        let p = LabelPolicy::PerClass;
+        assert_eq!(label_for(p, TrackKind::Audio, None), "AUDIO");
+        assert_eq!(label_for(p, TrackKind::Video, Some(240)), "SD");
+        assert_eq!(label_for(p, TrackKind::Video, Some(719)), "SD");
+        assert_eq!(label_for(p, TrackKind::Video, Some(720)), "HD");
+        assert_eq!(label_for(p, TrackKind::Video, Some(2160)), "HD");
+        assert_eq!(label_for(p, TrackKind::Video, None), "SD");
+        assert_eq!(
+            label_for(LabelPolicy::Single, TrackKind::Video, Some(2160)),
+            "ALL"
+        );
+        assert_eq!(LabelPolicy::parse("single").unwrap(), LabelPolicy::Single);
+        assert!(msg(LabelPolicy::parse("x")).contains("per-class or single"));
+    }
+
+    #[test]
+    fn missing_label_for_rendition_is_an_error() {
+        let keys = vec![parse_key_arg(&format!("label=SD,kid={KID},key={KEY}")).unwrap()];
+        assert_eq!(
+            key_for_label(&keys, "SD", "video_240p").unwrap().label,
+            "SD"
+        );
+        let m = msg(key_for_label(&keys, "HD", "video_1080p"));
+        assert!(
+            m.contains("'video_1080p' needs a key labelled 'HD'") && m.contains("[SD]"),
+            "{m}"
+        );
+    }
+}

@@ -1,0 +1,240 @@
+//! Subsample maps for NAL-structured video (ISO/IEC 23001-7 §9.5.2 subsample encryption, §10.2
+//! for `cenc`, §10.4 for `cbcs`; CMAF ISO/IEC 23000-19 §8.2.2). See docs/subsample-encryption.md.
+//!
+//! One subsample per coded slice NAL unit; non-VCL NAL units (parameter sets, SEI, AUD, ...) are
+//! folded into the clear part of the next subsample (or a final clear-only subsample); the NAL
+//! length field, NAL header and slice header stay clear; the protected range is a whole number of
+//! 16-byte blocks, and the alignment remainder goes into the *leading* clear bytes (the layout
+//! smart-TV decrypters accept; Shaka Packager 3.5–3.8's trailing clear range broke them).
+use crate::cenc::nal::{NalClass, SliceHeaderParser, VideoCodec};
+use crate::{Error, Result};
+
+/// One subsample entry of senc (§7.2.2): `clear` bytes, then `protected` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subsample {
+    pub clear: u16,
+    pub protected: u32,
+}
+
+/// How a video track's samples are laid out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NalFormat {
+    pub codec: VideoCodec,
+    /// Size of the NAL unit length prefix in bytes (avcC/hvcC lengthSizeMinusOne + 1): 1, 2 or 4.
+    pub nal_length_size: u8,
+    /// VPS/SPS/PPS NAL units (no length prefix) from avcC/hvcC.
+    pub parameter_sets: Vec<Vec<u8>>,
+}
+
+/// Where a slice's bytes that do not fill a whole 16-byte block go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Alignment {
+    /// Protected range = whole blocks ending at the NAL end; the remainder joins the leading clear
+    /// bytes. vodpack's choice for both schemes.
+    #[default]
+    LeadingClear,
+    /// Protected range = whole blocks right after the slice header; the remainder is clear after
+    /// it (Shaka Packager 3.5–3.8 `cenc`). Kept for byte-exact comparisons with that tool.
+    TrailingClear,
+    /// Protected range = everything after the slice header (Shaka Packager `cbcs`: the trailing
+    /// partial block stays clear by the pattern rules anyway).
+    Unaligned,
+}
+
+/// Computes subsample maps for one video track's samples.
+#[derive(Debug, Clone)]
+pub struct SubsampleMapper {
+    parser: SliceHeaderParser,
+    nal_length_size: u8,
+    alignment: Alignment,
+}
+
+impl SubsampleMapper {
+    pub fn new(format: &NalFormat, alignment: Alignment) -> Result<Self> {
+        if !matches!(format.nal_length_size, 1 | 2 | 4) {
+            return Err(Error::invalid(
+                "<sample entry>",
+                format!(
+                    "NAL length size {} (must be 1, 2 or 4)",
+                    format.nal_length_size
+                ),
+            ));
+        }
+        Ok(SubsampleMapper {
+            parser: SliceHeaderParser::new(format.codec, &format.parameter_sets)?,
+            nal_length_size: format.nal_length_size,
+            alignment,
+        })
+    }
+
+    /// The subsample map of one length-prefixed sample; the sizes add up to `sample.len()`.
+    pub fn map(&mut self, sample: &[u8]) -> Result<Vec<Subsample>> {
+        let ls = self.nal_length_size as usize;
+        let mut out = Vec::new();
+        let mut pending_clear: u64 = 0;
+        let mut pos = 0usize;
+        while pos < sample.len() {
+            if sample.len() - pos < ls {
+                return Err(Error::invalid(
+                    "<video sample>",
+                    format!(
+                        "{} trailing bytes at offset {pos} are too short for a NAL length field",
+                        sample.len() - pos
+                    ),
+                ));
+            }
+            let nal_len = sample[pos..pos + ls]
+                .iter()
+                .fold(0usize, |a, &b| (a << 8) | b as usize);
+            let start = pos + ls;
+            let end = start
+                .checked_add(nal_len)
+                .filter(|&e| e <= sample.len())
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "<video sample>",
+                        format!(
+                            "NAL unit at offset {pos} claims {nal_len} bytes, but only {} remain",
+                            sample.len() - start
+                        ),
+                    )
+                })?;
+            let nal = &sample[start..end];
+            pos = end;
+            let header_len = match self.parser.classify(nal)? {
+                NalClass::NonVcl => None,
+                NalClass::Vcl { header_len } => Some(header_len.min(nal_len)),
+            };
+            let Some(header_len) = header_len else {
+                pending_clear += (ls + nal_len) as u64;
+                continue;
+            };
+            let body = nal_len - header_len;
+            let protected = match self.alignment {
+                Alignment::Unaligned => body,
+                _ => body & !15,
+            };
+            if protected == 0 {
+                pending_clear += (ls + nal_len) as u64;
+                continue;
+            }
+            let remainder = (body - protected) as u64;
+            match self.alignment {
+                Alignment::LeadingClear => {
+                    push(
+                        &mut out,
+                        pending_clear + (ls + header_len) as u64 + remainder,
+                        protected as u32,
+                    );
+                    pending_clear = 0;
+                }
+                Alignment::TrailingClear | Alignment::Unaligned => {
+                    push(
+                        &mut out,
+                        pending_clear + (ls + header_len) as u64,
+                        protected as u32,
+                    );
+                    pending_clear = remainder;
+                }
+            }
+        }
+        if pending_clear > 0 || out.is_empty() {
+            push(&mut out, pending_clear, 0);
+        }
+        Ok(out)
+    }
+}
+
+/// Appends a subsample, splitting clear runs longer than u16 into clear-only entries first.
+fn push(out: &mut Vec<Subsample>, mut clear: u64, protected: u32) {
+    while clear > u16::MAX as u64 {
+        out.push(Subsample {
+            clear: u16::MAX,
+            protected: 0,
+        });
+        clear -= u16::MAX as u64;
+    }
+    out.push(Subsample {
+        clear: clear as u16,
+        protected,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake codec setup where every NAL is non-VCL (AVC type 6 = SEI) except type 1 slices; we
+    /// use HEVC-free AVC with an SPS/PPS pair written by x264 (320x240 High profile).
+    fn avc_format() -> NalFormat {
+        // SPS/PPS from an x264 320x240 encode (avcC of ffmpeg testsrc2).
+        let sps = hex::decode("6764000dacd94141fb011000000300100000030320f1429960").unwrap();
+        let pps = hex::decode("68ebe3cb22c0").unwrap();
+        NalFormat {
+            codec: VideoCodec::Avc,
+            nal_length_size: 4,
+            parameter_sets: vec![sps, pps],
+        }
+    }
+
+    fn nal(bytes: &[u8]) -> Vec<u8> {
+        let mut v = (bytes.len() as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(bytes);
+        v
+    }
+
+    #[test]
+    fn non_vcl_only_sample_is_one_clear_subsample() {
+        let mut m = SubsampleMapper::new(&avc_format(), Alignment::LeadingClear).unwrap();
+        let sample = [nal(&[0x09, 0xf0]), nal(&[0x06, 5, 1, 0, 0x80])].concat();
+        assert_eq!(
+            m.map(&sample).unwrap(),
+            vec![Subsample {
+                clear: sample.len() as u16,
+                protected: 0
+            }]
+        );
+    }
+
+    #[test]
+    fn huge_clear_runs_are_split_at_u16() {
+        let mut m = SubsampleMapper::new(&avc_format(), Alignment::LeadingClear).unwrap();
+        let mut sei = vec![0x06];
+        sei.resize(70_000, 0x55);
+        let sample = nal(&sei);
+        let map = m.map(&sample).unwrap();
+        assert_eq!(
+            map,
+            vec![
+                Subsample {
+                    clear: 65535,
+                    protected: 0
+                },
+                Subsample {
+                    clear: (70_004 - 65535) as u16,
+                    protected: 0
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_lengths_are_errors() {
+        let mut m = SubsampleMapper::new(&avc_format(), Alignment::LeadingClear).unwrap();
+        assert!(m
+            .map(&[0, 0, 0, 9, 0x06, 1])
+            .unwrap_err()
+            .to_string()
+            .contains("claims 9 bytes"));
+        assert!(m
+            .map(&[0, 0])
+            .unwrap_err()
+            .to_string()
+            .contains("too short"));
+        let bad = NalFormat {
+            nal_length_size: 3,
+            ..avc_format()
+        };
+        assert!(SubsampleMapper::new(&bad, Alignment::LeadingClear).is_err());
+    }
+}

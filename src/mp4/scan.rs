@@ -1,0 +1,67 @@
+//! Streaming scan of a file's top-level boxes: headers only, so an hour-long mdat is never read
+//! to find the moov or the moofs after it.
+use super::reader::{parse_header, BoxError};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+
+/// A top-level box located in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopBox {
+    pub fourcc: [u8; 4],
+    pub offset: u64,
+    pub size: u64,
+    pub header_len: u64,
+}
+
+/// Top-level box types a real MP4/CMAF file starts with or contains; anything else first in the
+/// file means "not MP4".
+const KNOWN_TOP: &[&[u8; 4]] = &[
+    b"ftyp", b"styp", b"moov", b"moof", b"mdat", b"free", b"skip", b"sidx", b"mfra", b"uuid", b"wide",
+    b"pdin", b"meta", b"emsg", b"prft", b"ssix", b"pnot",
+];
+
+/// Lists the top-level boxes of `file` (whose length is `file_len`).
+pub fn scan_top_level(file: &mut File, file_len: u64) -> Result<Vec<TopBox>, BoxError> {
+    let mut boxes = Vec::new();
+    let mut pos = 0u64;
+    let mut hdr = [0u8; 32];
+    while pos < file_len {
+        let want = (file_len - pos).min(32) as usize;
+        file.seek(SeekFrom::Start(pos)).map_err(|e| BoxError(e.to_string()))?;
+        file.read_exact(&mut hdr[..want]).map_err(|e| BoxError(e.to_string()))?;
+        let (fourcc, size, hlen) = parse_header(&hdr[..want]).map_err(|e| BoxError(format!("at byte {pos}: {e}")))?;
+        // size 0 means "to end of file"; parse_header saw only `want` bytes.
+        let size = if u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) == 0 { file_len - pos } else { size };
+        if boxes.is_empty() && !KNOWN_TOP.contains(&&fourcc) {
+            return Err(BoxError(format!(
+                "not an MP4 file (first box type '{}' is not an ISO BMFF box)",
+                super::fourcc_str(&fourcc)
+            )));
+        }
+        if size > file_len - pos {
+            return Err(BoxError(format!(
+                "top-level '{}' box at byte {pos} claims {size} bytes but the file has only {} left (truncated or lying size)",
+                super::fourcc_str(&fourcc),
+                file_len - pos
+            )));
+        }
+        boxes.push(TopBox { fourcc, offset: pos, size, header_len: hlen as u64 });
+        pos += size;
+    }
+    Ok(boxes)
+}
+
+/// Reads a whole top-level box into memory, refusing boxes over `limit` bytes.
+pub fn load_box(file: &mut File, b: &TopBox, limit: u64) -> Result<Vec<u8>, BoxError> {
+    if b.size > limit {
+        return Err(BoxError(format!(
+            "'{}' box of {} bytes exceeds the {limit}-byte limit",
+            super::fourcc_str(&b.fourcc),
+            b.size
+        )));
+    }
+    let mut buf = vec![0u8; b.size as usize];
+    file.seek(SeekFrom::Start(b.offset)).map_err(|e| BoxError(e.to_string()))?;
+    file.read_exact(&mut buf).map_err(|e| BoxError(e.to_string()))?;
+    Ok(buf)
+}

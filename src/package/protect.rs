@@ -1,0 +1,208 @@
+//! From `ProtectionOptions` to per-rendition encryption: keys resolved (given, from a key file or
+//! generated), renditions mapped to key labels, and for each rendition its encryptor, its
+//! encv/enca sample entry with sinf, its pssh boxes and its manifest signalling. Every key
+//! problem is found here, before any output is written.
+use super::job::ProtectionOptions;
+use super::run::{KeyMaterial, RenditionSource};
+use crate::cenc::keys::{self, key_for_label, label_for, KeySpec, LabelPolicy};
+use crate::cenc::pssh::{pssh_base64, pssh_for, DrmSystem};
+use crate::cenc::{boxes, IvSource, NalFormat, SampleEncryptor, Scheme, VideoCodec};
+use crate::error::{Error, Result};
+use crate::manifest::model::{AssetProtection, DrmSignal, RenditionProtection};
+use crate::media::{Track, TrackKind};
+use crate::segment::writer::ProtectionJob;
+use vodpack_control::key_manifest::{DrmSystemEntry, KeyEntry, PsshEntry};
+
+/// The asset's resolved protection.
+#[derive(Debug)]
+pub struct AssetKeys {
+    pub scheme: Scheme,
+    pub keys: Vec<KeySpec>,
+    /// Key label of each rendition source, in order.
+    pub labels: Vec<String>,
+    pub drm: Vec<DrmSystem>,
+    pub clear_lead: f64,
+    iv: Option<String>,
+    playready_la_url: Option<String>,
+    clearkey_la_url: Option<String>,
+    key_references: bool,
+}
+
+/// The encryption of one rendition.
+pub struct RenditionCrypto {
+    pub job: ProtectionJob,
+    pub sample_entry: Vec<u8>,
+    pub pssh: Vec<Vec<u8>>,
+    pub signal: RenditionProtection,
+}
+
+fn nal_format(track: &Track, codec: &crate::media::codec::CodecInfo, id: &str) -> Result<Option<NalFormat>> {
+    if track.kind != TrackKind::Video {
+        return Ok(None);
+    }
+    let codec_kind = match codec.fourcc.as_str() {
+        "avc1" | "avc3" => VideoCodec::Avc,
+        "hvc1" | "hev1" => VideoCodec::Hevc,
+        other => {
+            return Err(Error::Unsupported {
+                path: id.into(),
+                reason: format!("encrypting '{other}' video is not supported (H.264 and HEVC are)"),
+            })
+        }
+    };
+    Ok(Some(NalFormat {
+        codec: codec_kind,
+        nal_length_size: codec.nal_length_size.unwrap_or(4),
+        parameter_sets: codec.parameter_sets.clone(),
+    }))
+}
+
+/// Resolves keys and labels for all renditions.
+pub fn resolve(opts: &ProtectionOptions, sources: &[RenditionSource]) -> Result<AssetKeys> {
+    let scheme = Scheme::parse(&opts.scheme)?;
+    let policy = match &opts.key_policy {
+        Some(p) => LabelPolicy::parse(p)?,
+        None => LabelPolicy::default(),
+    };
+    let mut given: Vec<KeySpec> = opts.keys.iter().map(|k| keys::parse_key_arg(k)).collect::<Result<_>>()?;
+    if let Some(f) = &opts.key_file {
+        given.extend(keys::load_key_file(f)?);
+    }
+    // One given key and no explicit policy: it encrypts everything (as Shaka's empty label).
+    let single_given = given.len() == 1 && opts.key_policy.is_none();
+    let labels: Vec<String> = sources
+        .iter()
+        .map(|s| match &s.spec.key_label {
+            Some(l) => l.clone(),
+            None if single_given => given[0].label.clone(),
+            None => label_for(policy, s.track.kind, s.codec.height).to_string(),
+        })
+        .collect();
+    let keys = if given.is_empty() {
+        let mut needed: Vec<&str> = Vec::new();
+        for l in &labels {
+            if !needed.contains(&l.as_str()) {
+                needed.push(l);
+            }
+        }
+        keys::generate_keys(&needed)?
+    } else {
+        keys::validate_keys(&given)?;
+        given
+    };
+    for (s, l) in sources.iter().zip(&labels) {
+        key_for_label(&keys, l, &s.id)?;
+        nal_format(&s.track, &s.codec, &s.id)?;
+    }
+    let drm: Vec<DrmSystem> = if opts.drm.is_empty() {
+        vec![DrmSystem::ClearKey]
+    } else {
+        let mut v = Vec::new();
+        for d in &opts.drm {
+            let d = DrmSystem::parse(d)?;
+            if !v.contains(&d) {
+                v.push(d);
+            }
+        }
+        v
+    };
+    if drm.contains(&DrmSystem::FairPlay) && scheme != Scheme::Cbcs {
+        return Err(Error::Usage("FairPlay needs --protection cbcs (HLS SAMPLE-AES)".into()));
+    }
+    let iv_given = opts.iv.as_deref().map(|s| IvSource::parse_hex(s).map(|_| s.to_string())).transpose()?;
+    Ok(AssetKeys {
+        scheme,
+        keys,
+        labels,
+        drm,
+        clear_lead: opts.clear_lead,
+        iv: iv_given,
+        playready_la_url: opts.playready_license_url.clone(),
+        clearkey_la_url: opts.clearkey_license_url.clone(),
+        key_references: opts.key_references,
+    })
+}
+
+impl AssetKeys {
+    pub fn asset_protection(&self) -> AssetProtection {
+        AssetProtection { scheme: self.scheme.as_str().into(), clearkey_license_url: self.clearkey_la_url.clone() }
+    }
+
+    /// The IV source of rendition `index`: random, or derived from `--iv` so that renditions
+    /// sharing a key never share IVs (the rendition index is added to the IV's first byte).
+    fn iv_source(&self, index: usize) -> Result<IvSource> {
+        match &self.iv {
+            None => IvSource::random(8).and_then(|r| if self.scheme == Scheme::Cbcs { IvSource::random(16) } else { Ok(r) }),
+            Some(hex) => {
+                let mut bytes = hex::decode(hex).map_err(|_| Error::Key(format!("--iv '{hex}': not hexadecimal")))?;
+                bytes[0] = bytes[0].wrapping_add(index as u8);
+                IvSource::explicit(&bytes)
+            }
+        }
+    }
+
+    /// Everything needed to encrypt and signal rendition `index`.
+    pub fn rendition(&self, index: usize, src: &RenditionSource, segment_starts_secs: &[f64]) -> Result<RenditionCrypto> {
+        let label = &self.labels[index];
+        let key = key_for_label(&self.keys, label, &src.id)?;
+        let encryptor =
+            SampleEncryptor::new(self.scheme, key.key, self.iv_source(index)?, nal_format(&src.track, &src.codec, &src.id)?)?;
+        let tenc = encryptor.tenc_params(key.kid);
+        let sinf = boxes::sinf(src.track.fourcc(), self.scheme, &tenc);
+        let sample_entry = boxes::encrypt_sample_entry(&src.track.sample_entry, src.track.kind == TrackKind::Video, &sinf)?;
+        let mut pssh = Vec::new();
+        let mut drm = Vec::new();
+        for &system in &self.drm {
+            let b = pssh_for(system, &[key.kid], self.scheme, self.playready_la_url.as_deref());
+            if let Some(b) = &b {
+                pssh.push(b.clone());
+            }
+            drm.push(DrmSignal { system, system_id: system.system_id(), pssh: b });
+        }
+        // Clear lead: segments that start before `clear_lead` seconds stay clear.
+        let clear_lead_segments = segment_starts_secs.iter().filter(|&&t| t < self.clear_lead - 1e-9).count();
+        Ok(RenditionCrypto {
+            job: ProtectionJob {
+                encryptor,
+                clear_lead_segments,
+                kid: key.kid,
+                crypt_byte_block: tenc.crypt_byte_block,
+                skip_byte_block: tenc.skip_byte_block,
+            },
+            sample_entry,
+            pssh,
+            signal: RenditionProtection { key_label: label.clone(), default_kid: key.kid, drm },
+        })
+    }
+
+    /// Keys and DRM data for the key manifest (keys as references with `--key-references`).
+    pub fn key_material(&self, signals: &[Option<RenditionProtection>]) -> KeyMaterial {
+        let used: Vec<&KeySpec> = self.keys.iter().filter(|k| self.labels.contains(&k.label)).collect();
+        let entries = used
+            .iter()
+            .map(|k| KeyEntry {
+                label: k.label.clone(),
+                kid: k.kid_hex(),
+                key: (!self.key_references).then(|| hex::encode(k.key)),
+                key_ref: self.key_references.then(|| format!("kid:{}", k.kid_hex())),
+            })
+            .collect();
+        let drm_systems = self
+            .drm
+            .iter()
+            .map(|&system| {
+                let mut pssh: Vec<PsshEntry> = Vec::new();
+                for sig in signals.iter().flatten() {
+                    let found = sig.drm.iter().find(|d| d.system == system).and_then(|d| d.pssh.as_ref());
+                    if let Some(b) = found {
+                        if !pssh.iter().any(|p| p.key_label == sig.key_label) {
+                            pssh.push(PsshEntry { key_label: sig.key_label.clone(), data: pssh_base64(b) });
+                        }
+                    }
+                }
+                DrmSystemEntry { system: system.as_str().into(), system_id: keys::uuid_string(&system.system_id()), pssh }
+            })
+            .collect();
+        KeyMaterial { entries, drm_systems }
+    }
+}

@@ -1,0 +1,404 @@
+//! The packaging run.
+use super::job::{InputSpec, PackageJob};
+use super::output::StagedOutput;
+use crate::error::{Error, Result};
+use super::protect;
+use crate::manifest::model::{PackagedAsset, PackagedRendition, RenditionProtection};
+use crate::segment::plan::presentation_time;
+use crate::manifest::{dash, hls};
+use crate::media::codec::{parse_sample_entry, CodecInfo};
+use crate::media::input::InputFile;
+use crate::media::{Track, TrackKind};
+use crate::segment::init::InitOptions;
+use crate::segment::writer::{write_rendition, RenditionJob, RenditionOutput};
+use crate::segment::SegmentPlan;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::HashSet;
+use vodpack_control::key_manifest::{
+    KeyEntry, KeyManifest, ManifestPaths, RenditionEntry, DrmSystemEntry, KEY_MANIFEST_SCHEMA_VERSION,
+};
+use std::path::{Path, PathBuf};
+
+/// One rendition to package: a track of an opened input plus what the user said about it.
+pub struct RenditionSource {
+    pub id: String,
+    pub input: usize,
+    pub track: Track,
+    pub codec: CodecInfo,
+    pub spec: InputSpec,
+}
+
+/// Keys and DRM data that end up in the key manifest.
+#[derive(Debug, Default)]
+pub struct KeyMaterial {
+    pub entries: Vec<KeyEntry>,
+    pub drm_systems: Vec<DrmSystemEntry>,
+}
+
+/// What `--json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageSummary {
+    pub out: PathBuf,
+    pub hls: String,
+    pub dash: String,
+    pub key_manifest: PathBuf,
+    pub protection: Option<String>,
+    pub segment_duration: f64,
+    pub duration: f64,
+    pub renditions: Vec<RenditionSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RenditionSummary {
+    pub id: String,
+    pub kind: TrackKind,
+    pub codec: String,
+    pub source: String,
+    pub track_id: u32,
+    pub segments: usize,
+    pub duration: f64,
+    pub bandwidth: u64,
+    pub average_bandwidth: u64,
+    pub bytes: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub language: Option<String>,
+    pub key_label: Option<String>,
+    pub init: String,
+    pub playlist: String,
+}
+
+/// Receives progress: the total number of samples, then increments.
+pub trait Progress: Sync {
+    fn start(&self, total_samples: u64);
+    fn advance(&self, samples: u64);
+    fn finish(&self);
+}
+
+/// Opens the inputs and turns every selected track into a rendition source.
+pub fn open_sources(job: &PackageJob) -> Result<(Vec<InputFile>, Vec<RenditionSource>)> {
+    let mut inputs = Vec::new();
+    let mut sources = Vec::new();
+    let mut used_ids = HashSet::new();
+    for spec in &job.inputs {
+        let (path, selector) = spec.path_and_selector()?;
+        let input = InputFile::open(&path)?;
+        let chosen: Vec<&Track> = input.tracks.iter().filter(|t| selector.matches(t)).collect();
+        if chosen.is_empty() {
+            return Err(Error::Usage(format!("{}: no track matches '{}'", path.display(), spec.input)));
+        }
+        for track in chosen {
+            if track.kind != TrackKind::Video && track.kind != TrackKind::Audio {
+                return Err(Error::unsupported(
+                    &path,
+                    format!("track {} is a '{}' track; vodpack packages video and audio", track.id, String::from_utf8_lossy(&track.handler)),
+                ));
+            }
+            if track.samples.is_empty() {
+                return Err(Error::invalid(&path, format!("track {} has no samples", track.id)));
+            }
+            let codec = parse_sample_entry(&track.sample_entry)
+                .map_err(|e| Error::unsupported(&path, format!("track {}: {e}", track.id)))?;
+            let id = match &spec.id {
+                Some(id) if chosen_single(&input, &selector) => id.clone(),
+                _ => default_id(track, &codec, spec),
+            };
+            let id = unique_id(id, &mut used_ids);
+            sources.push(RenditionSource { id, input: inputs.len(), track: track.clone(), codec, spec: spec.clone() });
+        }
+        inputs.push(input);
+    }
+    Ok((inputs, sources))
+}
+
+fn chosen_single(input: &InputFile, sel: &crate::media::input::TrackSelector) -> bool {
+    input.tracks.iter().filter(|t| sel.matches(t)).count() == 1
+}
+
+fn default_id(track: &Track, codec: &CodecInfo, spec: &InputSpec) -> String {
+    match track.kind {
+        TrackKind::Video => {
+            let family = if codec.fourcc.starts_with("hv") || codec.fourcc.starts_with("he") { "hevc_" } else { "" };
+            format!("video_{family}{}p", codec.height.unwrap_or(track.tkhd_height >> 16))
+        }
+        _ => format!(
+            "audio_{}",
+            spec.lang.clone().or_else(|| bcp47_from_iso639_2(&track.language)).unwrap_or_else(|| "und".into())
+        ),
+    }
+}
+
+fn unique_id(base: String, used: &mut HashSet<String>) -> String {
+    let mut id = base.clone();
+    let mut n = 2;
+    while !used.insert(id.clone()) {
+        id = format!("{base}_{n}");
+        n += 1;
+    }
+    id
+}
+
+/// mdhd stores ISO 639-2/T; manifests want the shortest BCP 47 form (RFC 5646 §4.1), so the
+/// common languages map to their two-letter code.
+fn bcp47_from_iso639_2(code: &str) -> Option<String> {
+    const TABLE: &[(&str, &str)] = &[
+        ("ara", "ar"), ("ben", "bn"), ("ces", "cs"), ("cze", "cs"), ("dan", "da"), ("deu", "de"), ("ger", "de"),
+        ("ell", "el"), ("gre", "el"), ("eng", "en"), ("spa", "es"), ("fin", "fi"), ("fra", "fr"), ("fre", "fr"),
+        ("heb", "he"), ("hin", "hi"), ("hun", "hu"), ("ind", "id"), ("ita", "it"), ("jpn", "ja"), ("kor", "ko"),
+        ("nld", "nl"), ("dut", "nl"), ("nor", "no"), ("pol", "pl"), ("por", "pt"), ("ron", "ro"), ("rum", "ro"),
+        ("rus", "ru"), ("swe", "sv"), ("tha", "th"), ("tur", "tr"), ("ukr", "uk"), ("vie", "vi"), ("zho", "zh"),
+        ("chi", "zh"),
+    ];
+    match code {
+        "und" | "" => None,
+        c => Some(TABLE.iter().find(|(k, _)| *k == c).map(|(_, v)| v.to_string()).unwrap_or_else(|| c.to_string())),
+    }
+}
+
+/// Frame rate from sample durations: exact when constant, else the average.
+fn frame_rate(track: &Track) -> Option<(u32, u32)> {
+    let first = track.samples.first()?.duration;
+    if first > 0 && track.samples.iter().all(|s| s.duration == first) {
+        let g = gcd(track.timescale, first);
+        return Some((track.timescale / g, first / g));
+    }
+    if track.duration == 0 {
+        return None;
+    }
+    let fps = track.samples.len() as f64 * track.timescale as f64 / track.duration as f64;
+    Some(((fps * 1000.0).round() as u32, 1000))
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 { a.max(1) } else { gcd(b, a % b) }
+}
+
+/// Runs the whole job. Errors leave any previous output untouched.
+pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSummary> {
+    job.validate()?;
+    asset_id(job)?;
+    let (inputs, sources) = open_sources(job)?;
+    let mut keys = KeyMaterial::default();
+    let named: Vec<(&str, &Track)> = sources.iter().map(|s| (s.id.as_str(), &s.track)).collect();
+    let plan = SegmentPlan::build(&named, job.segment_duration, job.cut_at_common_keyframes)?;
+    // Keys are resolved before anything is written: a key problem leaves no output behind.
+    let asset_keys = job.protection.as_ref().map(|p| protect::resolve(p, &sources)).transpose()?;
+
+    let staged = StagedOutput::create(&job.out)?;
+    let total: u64 = sources.iter().map(|s| s.track.samples.len() as u64).sum();
+    progress.start(total);
+    let advance = |n: u64| progress.advance(n);
+    let written: Vec<(RenditionOutput, Option<RenditionProtection>)> = sources
+        .par_iter()
+        .enumerate()
+        .map(|(index, src)| {
+            let input = &inputs[src.input];
+            let starts = plan.segment_starts(&src.track);
+            let mut init = InitOptions {
+                sample_entry: src.track.sample_entry.clone(),
+                pssh: Vec::new(),
+                edit_media_time: src.track.edit_media_time,
+            };
+            let (protection, signal) = match &asset_keys {
+                Some(k) => {
+                    let secs: Vec<f64> = starts.iter().map(|&i| presentation_time(&src.track, i).seconds()).collect();
+                    let crypto = k.rendition(index, src, &secs)?;
+                    init.sample_entry = crypto.sample_entry;
+                    init.pssh = crypto.pssh;
+                    (Some(crypto.job), Some(crypto.signal))
+                }
+                None => (None, None),
+            };
+            let rjob = RenditionJob {
+                id: src.id.clone(),
+                track: &src.track,
+                input: &input.file,
+                input_path: &input.path,
+                starts,
+                init,
+                width: src.codec.width.unwrap_or(0),
+                height: src.codec.height.unwrap_or(0),
+                single_file: job.single_file,
+                protection,
+                out_root: staged.temp.clone(),
+            };
+            Ok((write_rendition(rjob, &advance)?, signal))
+        })
+        .collect::<Result<_>>()?;
+    let (outputs, signals): (Vec<RenditionOutput>, Vec<Option<RenditionProtection>>) = written.into_iter().unzip();
+    progress.finish();
+
+    let mut asset = build_asset(job, &sources, &outputs);
+    if let Some(k) = &asset_keys {
+        asset.protection = Some(k.asset_protection());
+        for (r, sig) in asset.renditions.iter_mut().zip(&signals) {
+            r.protection = sig.clone();
+        }
+        keys = k.key_material(&signals);
+    }
+    write_manifests(&staged.temp, &asset)?;
+    let manifest = key_manifest(job, &asset, &keys)?;
+    let key_manifest_path = match &job.key_manifest {
+        Some(p) => p.clone(),
+        None => job.out.join("key-manifest.json"),
+    };
+    let staged_key_manifest = match &job.key_manifest {
+        Some(_) => None,
+        None => Some(staged.temp.join("key-manifest.json")),
+    };
+    let write_km = |p: &Path| manifest.write_file(p).map_err(|e| Error::Usage(format!("{}: {e}", p.display())));
+    if let Some(p) = &staged_key_manifest {
+        write_km(p)?;
+    }
+    staged.commit()?;
+    if staged_key_manifest.is_none() {
+        write_km(&key_manifest_path)?;
+    }
+
+    Ok(PackageSummary {
+        out: job.out.clone(),
+        hls: asset.hls_multivariant.clone(),
+        dash: asset.dash_mpd.clone(),
+        key_manifest: key_manifest_path,
+        protection: job.protection.as_ref().map(|p| p.scheme.clone()),
+        segment_duration: job.segment_duration,
+        duration: asset.duration,
+        renditions: asset
+            .renditions
+            .iter()
+            .zip(&sources)
+            .zip(&outputs)
+            .map(|((r, s), o)| RenditionSummary {
+                id: r.id.clone(),
+                kind: r.kind,
+                codec: r.codec_string.clone(),
+                source: inputs[s.input].path.display().to_string(),
+                track_id: s.track.id,
+                segments: r.segments.len(),
+                duration: s.track.duration_seconds(),
+                bandwidth: r.peak_bandwidth,
+                average_bandwidth: r.average_bandwidth,
+                bytes: o.bytes,
+                width: r.width,
+                height: r.height,
+                language: r.language.clone(),
+                key_label: r.protection.as_ref().map(|p| p.key_label.clone()),
+                init: r.init_path.clone(),
+                playlist: r.hls_playlist.clone(),
+            })
+            .collect(),
+    })
+}
+
+fn build_asset(job: &PackageJob, sources: &[RenditionSource], outputs: &[RenditionOutput]) -> PackagedAsset {
+    let renditions: Vec<PackagedRendition> = sources
+        .iter()
+        .zip(outputs)
+        .map(|(s, o)| {
+            let video = s.track.kind == TrackKind::Video;
+            let lang = s.spec.lang.clone().or_else(|| bcp47_from_iso639_2(&s.track.language));
+            PackagedRendition {
+                id: s.id.clone(),
+                kind: s.track.kind,
+                codec_string: s.codec.codec_string.clone(),
+                fourcc: s.codec.fourcc.clone(),
+                language: lang,
+                name: s.spec.name.clone(),
+                roles: s.spec.roles.clone(),
+                width: s.codec.width.filter(|_| video),
+                height: s.codec.height.filter(|_| video),
+                sar: s.codec.sar,
+                frame_rate: if video { frame_rate(&s.track) } else { None },
+                sample_rate: s.codec.sample_rate,
+                channels: s.codec.channels,
+                timescale: s.track.timescale,
+                peak_bandwidth: o.peak_bandwidth,
+                average_bandwidth: o.average_bandwidth,
+                init_path: o.init_path.clone(),
+                layout: o.layout.clone(),
+                segments: o.segments.clone(),
+                iframes: o.iframes.clone(),
+                protection: None,
+                hls_playlist: format!("{}/playlist.m3u8", s.id),
+                hls_iframe_playlist: video.then(|| format!("{}/iframes.m3u8", s.id)),
+            }
+        })
+        .collect();
+    let duration = sources.iter().map(|s| s.track.duration_seconds()).fold(0.0, f64::max);
+    PackagedAsset {
+        segment_duration: job.segment_duration,
+        duration,
+        renditions,
+        hls_multivariant: "master.m3u8".into(),
+        dash_mpd: "manifest.mpd".into(),
+        protection: None,
+    }
+}
+
+fn write_manifests(root: &Path, asset: &PackagedAsset) -> Result<()> {
+    let write = |rel: &str, text: String| {
+        let p = root.join(rel);
+        std::fs::write(&p, text).map_err(|e| Error::io(&p, e))
+    };
+    write(&asset.hls_multivariant, hls::multivariant_playlist(asset))?;
+    for r in &asset.renditions {
+        write(&r.hls_playlist, hls::media_playlist(asset, r))?;
+        if let Some(p) = &r.hls_iframe_playlist {
+            write(p, hls::iframe_playlist(asset, r))?;
+        }
+    }
+    write(&asset.dash_mpd, dash::mpd(asset))?;
+    Ok(())
+}
+
+/// The asset id: given, or the output folder's name.
+fn asset_id(job: &PackageJob) -> Result<String> {
+    let id = match &job.asset_id {
+        Some(id) => id.clone(),
+        None => job.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    if !vodpack_control::key_manifest::is_valid_asset_id(&id) {
+        return Err(Error::Usage(format!(
+            "asset id '{id}' may only use letters, digits, '_', '-' and '.' (set it with --asset-id)"
+        )));
+    }
+    Ok(id)
+}
+
+/// Builds the key manifest (schema in crates/vodpack-control; docs/key-manifest.md).
+fn key_manifest(job: &PackageJob, asset: &PackagedAsset, keys: &KeyMaterial) -> Result<KeyManifest> {
+    let renditions = asset
+        .renditions
+        .iter()
+        .map(|r| RenditionEntry {
+            id: r.id.clone(),
+            kind: r.kind.as_str().into(),
+            codec: r.codec_string.clone(),
+            bandwidth: r.peak_bandwidth,
+            average_bandwidth: r.average_bandwidth,
+            width: r.width,
+            height: r.height,
+            language: r.language.clone(),
+            name: r.name.clone(),
+            key_label: r.protection.as_ref().map(|p| p.key_label.clone()),
+            kid: r.protection.as_ref().map(|p| hex::encode(p.default_kid)),
+            hls_playlist: r.hls_playlist.clone(),
+            dash_representation_id: r.id.clone(),
+            init_path: r.init_path.clone(),
+        })
+        .collect();
+    let manifest = KeyManifest {
+        schema_version: KEY_MANIFEST_SCHEMA_VERSION,
+        asset_id: asset_id(job)?,
+        protection_scheme: job.protection.as_ref().map(|p| p.scheme.clone()),
+        segment_duration: job.segment_duration,
+        duration: asset.duration,
+        manifests: ManifestPaths { hls: Some(asset.hls_multivariant.clone()), dash: Some(asset.dash_mpd.clone()) },
+        renditions,
+        keys: keys.entries.clone(),
+        drm_systems: keys.drm_systems.clone(),
+    };
+    manifest.validate().map_err(|e| Error::Key(format!("key manifest: {e}")))?;
+    Ok(manifest)
+}

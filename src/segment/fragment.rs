@@ -1,0 +1,187 @@
+//! CMAF fragments: moof (mfhd, traf: tfhd, tfdt, trun and, when encrypted, senc/saiz/saio or
+//! the clear-lead seig sample group) followed by mdat (ISO/IEC 14496-12 §8.8, ISO/IEC 23001-7 §7).
+use crate::cenc::boxes::{has_aux_info, patch_saio_offset, saio, saiz, senc, SENC_FIRST_AUX_POS};
+use crate::cenc::SampleAuxInfo;
+use crate::error::Result;
+use crate::media::Sample;
+use crate::mp4::BoxWriter;
+
+/// How the samples of a fragment are protected.
+#[derive(Debug, Clone)]
+pub enum FragmentProtection<'a> {
+    /// Samples encrypted, with their aux info (one per sample); `subsamples` when the track
+    /// uses subsample maps (senc flag 0x2).
+    Encrypted { aux: &'a [SampleAuxInfo], subsamples: bool },
+    /// A clear-lead fragment of a protected track: samples stay clear and a `seig` sample group
+    /// with isProtected = 0 says so (ISO/IEC 23001-7 §6).
+    ClearLead { kid: [u8; 16], crypt_byte_block: u8, skip_byte_block: u8 },
+}
+
+/// sample_depends_on = 2 (an I-frame): a sync sample.
+pub const SYNC_FLAGS: u32 = 0x0200_0000;
+/// sample_depends_on = 1 and sample_is_non_sync_sample.
+pub const NON_SYNC_FLAGS: u32 = 0x0101_0000;
+
+/// Writes one fragment (moof + mdat). `samples` carry the output composition offsets; `data` is
+/// their bytes back to back (already encrypted when `protection` is `Encrypted`). Returns the
+/// bytes and the offset of the mdat payload within them.
+pub fn write_fragment(
+    sequence: u32,
+    track_id: u32,
+    samples: &[Sample],
+    data: &[u8],
+    protection: Option<&FragmentProtection>,
+) -> Result<(Vec<u8>, usize)> {
+    let base_dts = samples.first().map(|s| s.dts).unwrap_or(0);
+    let mut w = BoxWriter::with_capacity(256 + samples.len() * 32 + data.len());
+    let moof_start = w.open(b"moof");
+    w.open_full(b"mfhd", 0, 0);
+    w.u32(sequence);
+    w.close();
+    w.open(b"traf");
+    w.open_full(b"tfhd", 0, 0x02_0000); // default-base-is-moof
+    w.u32(track_id);
+    w.close();
+    w.open_full(b"tfdt", 1, 0);
+    w.u64(base_dts);
+    w.close();
+
+    let any_cto = samples.iter().any(|s| s.cts_offset != 0);
+    let negative = samples.iter().any(|s| s.cts_offset < 0);
+    let mut tr_flags = 0x1 | 0x100 | 0x200 | 0x400;
+    if any_cto {
+        tr_flags |= 0x800;
+    }
+    w.open_full(b"trun", if negative { 1 } else { 0 }, tr_flags);
+    w.u32(samples.len() as u32);
+    let data_offset_at = w.len();
+    w.u32(0);
+    for s in samples {
+        w.u32(s.duration);
+        w.u32(s.size);
+        w.u32(if s.is_sync { SYNC_FLAGS } else { NON_SYNC_FLAGS });
+        if any_cto {
+            w.i32(s.cts_offset);
+        }
+    }
+    w.close();
+
+    match protection {
+        Some(FragmentProtection::Encrypted { aux, subsamples }) => {
+            // senc, then saiz/saio pointing at its first entry (offsets relative to the moof).
+            let senc_at = w.len();
+            w.bytes(&senc(aux, *subsamples)?);
+            if has_aux_info(aux, *subsamples) {
+                w.bytes(&saiz(aux, *subsamples)?);
+                let saio_at = w.len();
+                let mut b = saio(0);
+                patch_saio_offset(&mut b, (senc_at - moof_start + SENC_FIRST_AUX_POS) as u32);
+                w.bytes(&b);
+                debug_assert!(saio_at > senc_at);
+            }
+        }
+        Some(FragmentProtection::ClearLead { kid, crypt_byte_block, skip_byte_block }) => {
+            // sbgp: every sample of the fragment maps to the fragment-local seig entry 1.
+            w.open_full(b"sbgp", 0, 0);
+            w.bytes(b"seig");
+            w.u32(1);
+            w.u32(samples.len() as u32);
+            w.u32(0x1_0001);
+            w.close();
+            w.open_full(b"sgpd", 1, 0);
+            w.bytes(b"seig");
+            w.u32(20);
+            w.u32(1);
+            w.u8(0);
+            w.u8((crypt_byte_block << 4) | (skip_byte_block & 0xf));
+            w.u8(0); // isProtected = 0
+            w.u8(0); // Per_Sample_IV_Size
+            w.bytes(kid);
+            w.close();
+        }
+        _ => {}
+    }
+    w.close(); // traf
+    w.close(); // moof
+    let moof_len = w.len() - moof_start;
+    let large = data.len() as u64 + 8 > u32::MAX as u64;
+    let mdat_header = if large { 16 } else { 8 };
+    w.patch_u32(data_offset_at, (moof_len + mdat_header) as u32);
+    if large {
+        w.u32(1);
+        w.bytes(b"mdat");
+        w.u64(data.len() as u64 + 16);
+    } else {
+        w.u32(data.len() as u32 + 8);
+        w.bytes(b"mdat");
+    }
+    let payload_at = w.len();
+    w.bytes(data);
+    Ok((w.into_inner(), payload_at))
+}
+
+/// A segment's `styp` (CMAF media segment brand).
+pub fn styp() -> Vec<u8> {
+    let mut w = BoxWriter::new();
+    super::init::ftyp(&mut w, b"msdh", &[b"msdh", b"msix", b"cmfs"]);
+    let mut v = w.into_inner();
+    v[4..8].copy_from_slice(b"styp");
+    v
+}
+
+/// A `sidx` (§8.16.3) indexing `refs` = (size, duration, starts_with_sap) subsegments.
+pub fn sidx(track_id: u32, timescale: u32, earliest_pts: u64, refs: &[(u64, u64)]) -> Vec<u8> {
+    let mut w = BoxWriter::new();
+    w.open_full(b"sidx", 1, 0);
+    w.u32(track_id);
+    w.u32(timescale);
+    w.u64(earliest_pts);
+    w.u64(0);
+    w.u16(0);
+    w.u16(refs.len() as u16);
+    for &(size, duration) in refs {
+        w.u32(size as u32 & 0x7fff_ffff);
+        w.u32(duration as u32);
+        w.u32(0x9000_0000); // starts_with_SAP = 1, SAP_type = 1
+    }
+    w.close();
+    w.into_inner()
+}
+
+/// Size of a sidx with `n` references (known before the fragments are written).
+pub fn sidx_len(n: usize) -> usize {
+    12 + 8 + 16 + 4 + 12 * n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mp4::BoxIter;
+
+    #[test]
+    fn trun_data_offset_points_at_mdat_payload() {
+        let samples = [
+            Sample { dts: 100, duration: 10, cts_offset: -5, is_sync: true, size: 3, offset: 0 },
+            Sample { dts: 110, duration: 10, cts_offset: 5, is_sync: false, size: 2, offset: 0 },
+        ];
+        use crate::cenc::Subsample;
+        let aux = [
+            SampleAuxInfo { iv: vec![1; 8], subsamples: vec![Subsample { clear: 1, protected: 2 }] },
+            SampleAuxInfo { iv: vec![2; 8], subsamples: vec![Subsample { clear: 2, protected: 0 }] },
+        ];
+        let protection = FragmentProtection::Encrypted { aux: &aux, subsamples: true };
+        let (bytes, payload_at) = write_fragment(7, 1, &samples, &[1, 2, 3, 4, 5], Some(&protection)).unwrap();
+        assert_eq!(&bytes[payload_at..], &[1, 2, 3, 4, 5]);
+        let moof = BoxIter::new(&bytes).next().unwrap().unwrap();
+        let traf = moof.require(b"traf").unwrap();
+        let (v, _, mut r) = traf.require(b"trun").unwrap().full().unwrap();
+        assert_eq!(v, 1);
+        r.u32().unwrap();
+        assert_eq!(r.u32().unwrap() as usize, payload_at);
+        let (_, _, mut r) = traf.require(b"saio").unwrap().full().unwrap();
+        r.u32().unwrap();
+        let at = r.u32().unwrap() as usize;
+        assert_eq!(&bytes[at..at + 8], &[1; 8]);
+        assert_eq!(sidx(1, 1000, 0, &[(1, 2), (3, 4)]).len(), sidx_len(2));
+    }
+}

@@ -1,0 +1,193 @@
+//! The segment plan: where every rendition of an asset is cut. Video renditions share the same
+//! boundaries exactly (players switch bitrate at boundaries); each boundary is a sync sample in
+//! every video rendition. Other tracks cut at the sample boundary nearest each video boundary.
+//! See docs/segment-alignment.md.
+use crate::error::{Error, Result};
+use crate::media::{Track, TrackKind};
+
+/// A presentation time as a rational (ticks / timescale), compared exactly.
+#[derive(Debug, Clone, Copy)]
+pub struct Time {
+    pub ticks: i64,
+    pub timescale: u32,
+}
+
+impl Time {
+    pub fn seconds(self) -> f64 {
+        self.ticks as f64 / self.timescale as f64
+    }
+
+    /// `self - other` in seconds, exact up to f64 rounding of the result.
+    fn diff_seconds(self, other: Time) -> f64 {
+        let a = self.ticks as i128 * other.timescale as i128;
+        let b = other.ticks as i128 * self.timescale as i128;
+        (a - b) as f64 / (self.timescale as f64 * other.timescale as f64)
+    }
+
+    /// This time in another timescale, rounded to the nearest tick.
+    pub fn in_timescale(self, ts: u32) -> i64 {
+        let num = self.ticks as i128 * ts as i128;
+        let den = self.timescale as i128;
+        ((num * 2 + den).div_euclid(den * 2)) as i64
+    }
+}
+
+/// Two keyframes closer than this are the same boundary (covers timescale rounding only).
+const SAME_TIME: f64 = 0.001;
+
+/// The cut times shared by all renditions of an asset (segment starts after the first).
+#[derive(Debug, Clone)]
+pub struct SegmentPlan {
+    pub cuts: Vec<Time>,
+    pub target: f64,
+}
+
+/// A track's presentation time for a sample: composition time minus the edit list start.
+pub fn presentation_time(track: &Track, i: usize) -> Time {
+    let s = &track.samples[i];
+    Time { ticks: s.cts() - track.edit_media_time.unwrap_or(0), timescale: track.timescale }
+}
+
+fn sync_times(track: &Track) -> Vec<Time> {
+    (0..track.samples.len()).filter(|&i| track.samples[i].is_sync).map(|i| presentation_time(track, i)).collect()
+}
+
+impl SegmentPlan {
+    /// Chooses cut points for the given tracks (`names` label them in errors). With `common_only`,
+    /// cuts are chosen only among keyframes every video track shares; otherwise a cut that a video
+    /// rendition lacks is an error naming it.
+    pub fn build(tracks: &[(&str, &Track)], target: f64, common_only: bool) -> Result<SegmentPlan> {
+        let videos: Vec<&(&str, &Track)> = tracks.iter().filter(|(_, t)| t.kind == TrackKind::Video).collect();
+        let reference = videos.first().copied().or_else(|| tracks.first());
+        let Some((_, reference)) = reference else {
+            return Ok(SegmentPlan { cuts: Vec::new(), target });
+        };
+        if reference.samples.is_empty() {
+            return Ok(SegmentPlan { cuts: Vec::new(), target });
+        }
+        let mut candidates = if reference.kind == TrackKind::Video { sync_times(reference) } else {
+            (0..reference.samples.len()).map(|i| presentation_time(reference, i)).collect()
+        };
+        if common_only {
+            for (_, v) in videos.iter().skip(1) {
+                let theirs = sync_times(v);
+                candidates.retain(|c| theirs.iter().any(|t| t.diff_seconds(*c).abs() < SAME_TIME));
+            }
+        }
+        let start = presentation_time(reference, 0);
+        let mut cuts = Vec::new();
+        let mut last = start;
+        for c in candidates {
+            if c.diff_seconds(last) >= target - SAME_TIME {
+                cuts.push(c);
+                last = c;
+            }
+        }
+        if !common_only {
+            for (name, v) in videos.iter().skip(1) {
+                let theirs = sync_times(v);
+                for c in &cuts {
+                    if !theirs.iter().any(|t| t.diff_seconds(*c).abs() < SAME_TIME) {
+                        let nearest = theirs
+                            .iter()
+                            .min_by(|a, b| a.diff_seconds(*c).abs().total_cmp(&b.diff_seconds(*c).abs()))
+                            .map(|t| format!("{:.3} s", t.seconds()))
+                            .unwrap_or_else(|| "none".into());
+                        return Err(Error::Alignment(format!(
+                            "rendition '{name}' has no keyframe at {:.3} s where '{}' cuts a segment (its nearest keyframe is at {nearest}); re-encode with aligned GOPs or pass --cut-at-common-keyframes",
+                            c.seconds(),
+                            videos[0].0
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(SegmentPlan { cuts, target })
+    }
+
+    /// Sample indices where `track`'s segments start (the first is always 0).
+    pub fn segment_starts(&self, track: &Track) -> Vec<usize> {
+        let mut starts = vec![0usize];
+        if track.samples.is_empty() {
+            return Vec::new();
+        }
+        let n = track.samples.len();
+        let video = track.kind == TrackKind::Video;
+        let mut i = 0usize;
+        for cut in &self.cuts {
+            if video {
+                // The sync sample at the cut (the plan guarantees one within SAME_TIME).
+                while i < n && !(track.samples[i].is_sync && presentation_time(track, i).diff_seconds(*cut) > -SAME_TIME) {
+                    i += 1;
+                }
+            } else {
+                // The sample boundary nearest the cut.
+                while i + 1 < n && presentation_time(track, i + 1).diff_seconds(*cut) <= 0.0 {
+                    i += 1;
+                }
+                if i + 1 < n {
+                    let before = presentation_time(track, i).diff_seconds(*cut).abs();
+                    let after = presentation_time(track, i + 1).diff_seconds(*cut).abs();
+                    if after < before {
+                        i += 1;
+                    }
+                }
+            }
+            if i >= n {
+                break;
+            }
+            if i > *starts.last().expect("non-empty") {
+                starts.push(i);
+            }
+        }
+        starts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::Sample;
+
+    fn track(kind: TrackKind, ts: u32, dur: u32, n: usize, gop: usize) -> Track {
+        Track {
+            id: 1,
+            kind,
+            handler: *b"vide",
+            timescale: ts,
+            duration: dur as u64 * n as u64,
+            language: "und".into(),
+            tkhd_width: 0,
+            tkhd_height: 0,
+            sample_entry: Vec::new(),
+            edit_media_time: None,
+            samples: (0..n)
+                .map(|i| Sample { dts: (i as u64) * dur as u64, duration: dur, cts_offset: 0, is_sync: i % gop == 0, size: 1, offset: 0 })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn aligned_ladder_cuts_every_target() {
+        let a = track(TrackKind::Video, 12800, 512, 250, 50); // 25 fps, 2 s GOP, 10 s
+        let b = track(TrackKind::Video, 90000, 3600, 250, 50);
+        let plan = SegmentPlan::build(&[("a", &a), ("b", &b)], 4.0, false).unwrap();
+        let secs: Vec<f64> = plan.cuts.iter().map(|c| c.seconds()).collect();
+        assert_eq!(secs, vec![4.0, 8.0]);
+        assert_eq!(plan.segment_starts(&a), vec![0, 100, 200]);
+        assert_eq!(plan.segment_starts(&b), vec![0, 100, 200]);
+        let audio = track(TrackKind::Audio, 48000, 1024, 470, 1);
+        let starts = plan.segment_starts(&audio);
+        assert_eq!(starts, vec![0, 187, 375]); // 187 and 188 frames are equally near 4.0 s; the earlier wins
+    }
+
+    #[test]
+    fn unaligned_keyframes_are_named() {
+        let a = track(TrackKind::Video, 25, 1, 250, 50);
+        let b = track(TrackKind::Video, 25, 1, 250, 60);
+        let e = SegmentPlan::build(&[("hi", &a), ("lo", &b)], 4.0, false).unwrap_err();
+        assert!(e.to_string().contains("rendition 'lo' has no keyframe at 4.000 s"), "{e}");
+        let plan = SegmentPlan::build(&[("hi", &a), ("lo", &b)], 4.0, true).unwrap();
+        assert!(plan.cuts.iter().all(|c| (c.seconds() % 12.0).abs() < 1e-9));
+    }
+}

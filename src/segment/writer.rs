@@ -1,0 +1,226 @@
+//! Writes one rendition: its init segment and its media segments (one file each, or a single
+//! file with a sidx), reading sample bytes from the input on demand so that memory holds one
+//! segment at a time. Encryption plugs in through `SampleProtector`.
+use super::fragment::{self, FragmentProtection};
+use crate::cenc::SampleEncryptor;
+use super::init::{write_init, InitOptions};
+use crate::error::{Error, Result};
+use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
+use crate::media::{Sample, Track, TrackKind};
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// The encryption side of a rendition job.
+pub struct ProtectionJob {
+    pub encryptor: SampleEncryptor,
+    /// Segments (from the first) left clear but signalled (clear lead).
+    pub clear_lead_segments: usize,
+    pub kid: [u8; 16],
+    pub crypt_byte_block: u8,
+    pub skip_byte_block: u8,
+}
+
+/// Everything needed to write one rendition.
+pub struct RenditionJob<'a> {
+    pub id: String,
+    pub track: &'a Track,
+    pub input: &'a File,
+    pub input_path: &'a Path,
+    /// Sample indices where segments start (from the SegmentPlan).
+    pub starts: Vec<usize>,
+    pub init: InitOptions,
+    pub width: u32,
+    pub height: u32,
+    pub single_file: bool,
+    pub protection: Option<ProtectionJob>,
+    /// Root of the (temporary) output directory.
+    pub out_root: PathBuf,
+}
+
+/// What was written, for the manifests.
+#[derive(Debug, Clone)]
+pub struct RenditionOutput {
+    pub init_path: String,
+    pub layout: SegmentLayout,
+    pub segments: Vec<SegmentRecord>,
+    pub iframes: Vec<IFrameRecord>,
+    pub peak_bandwidth: u64,
+    pub average_bandwidth: u64,
+    pub bytes: u64,
+}
+
+/// The composition offsets a track is written with: video folds its edit list start into
+/// (possibly negative) offsets so presentation starts at the first sync sample's decode time.
+pub fn output_samples(track: &Track) -> Result<Vec<Sample>> {
+    let shift = if track.kind == TrackKind::Video { track.edit_media_time.unwrap_or(0) } else { 0 };
+    track
+        .samples
+        .iter()
+        .map(|s| {
+            let cto = s.cts_offset as i64 - shift;
+            let cto = i32::try_from(cto).map_err(|_| Error::Usage(format!("track {}: composition offset {cto} out of range", track.id)))?;
+            Ok(Sample { cts_offset: cto, ..*s })
+        })
+        .collect()
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::io(path, e)
+}
+
+/// Reads the bytes of consecutive samples `samples` into `buf`, coalescing contiguous ranges.
+fn read_samples(input: &File, path: &Path, samples: &[Sample], buf: &mut Vec<u8>) -> Result<()> {
+    buf.clear();
+    let total: usize = samples.iter().map(|s| s.size as usize).sum();
+    buf.resize(total, 0);
+    let mut i = 0;
+    let mut at = 0usize;
+    while i < samples.len() {
+        let start = samples[i].offset;
+        let mut len = samples[i].size as u64;
+        let mut j = i + 1;
+        while j < samples.len() && samples[j].offset == start + len {
+            len += samples[j].size as u64;
+            j += 1;
+        }
+        input
+            .read_exact_at(&mut buf[at..at + len as usize], start)
+            .map_err(|e| Error::invalid(path, format!("reading sample data at byte {start}: {e}")))?;
+        at += len as usize;
+        i = j;
+    }
+    Ok(())
+}
+
+/// Writes the rendition; `progress` is called with the number of samples done.
+pub fn write_rendition(mut job: RenditionJob, progress: &(dyn Fn(u64) + Sync)) -> Result<RenditionOutput> {
+    let track = job.track;
+    let dir = job.out_root.join(&job.id);
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let samples = output_samples(track)?;
+    let n = samples.len();
+    let is_video = track.kind == TrackKind::Video;
+    let init_bytes = write_init(track, &job.init, job.width, job.height);
+
+    // Segment i covers samples starts[i]..starts[i+1]; video splits further into one fragment per
+    // GOP so every sync sample is addressable for I-frame playlists.
+    let mut bounds = job.starts.clone();
+    bounds.push(n);
+    let seg_ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).filter(|(a, b)| a < b).collect();
+    // Output presentation times: video has its edit folded into the offsets; audio keeps its
+    // edit list in the init segment and its timeline follows composition time.
+    let pts = |i: usize| samples[i].cts();
+    let seg_start_pts: Vec<i64> = seg_ranges.iter().map(|&(a, b)| (a..b).map(pts).min().unwrap_or(0)).collect();
+    let end_pts = (0..n).map(|i| pts(i) + samples[i].duration as i64).max().unwrap_or(0);
+
+    let single_path = dir.join("media.mp4");
+    let mut single = if job.single_file {
+        let mut f = File::create(&single_path).map_err(io_err(&single_path))?;
+        f.write_all(&init_bytes).map_err(io_err(&single_path))?;
+        // Reserve the sidx; it is written once the fragment sizes are known.
+        f.write_all(&vec![0u8; fragment::sidx_len(seg_ranges.len())]).map_err(io_err(&single_path))?;
+        Some(f)
+    } else {
+        let p = dir.join("init.mp4");
+        std::fs::write(&p, &init_bytes).map_err(io_err(&p))?;
+        None
+    };
+    let mut offset_in_single = (init_bytes.len() + fragment::sidx_len(seg_ranges.len())) as u64;
+
+    let mut segments = Vec::with_capacity(seg_ranges.len());
+    let mut iframes = Vec::new();
+    let mut sequence = 1u32;
+    let mut data = Vec::new();
+    let mut total_bytes = 0u64;
+    let mut peak = 0f64;
+    let styp = fragment::styp();
+    for (si, &(a, b)) in seg_ranges.iter().enumerate() {
+        let mut seg_bytes = if single.is_some() { Vec::new() } else { styp.clone() };
+        let mut frag_starts = vec![a];
+        if is_video {
+            frag_starts.extend((a + 1..b).filter(|&i| samples[i].is_sync));
+        }
+        frag_starts.push(b);
+        let rel_path = if single.is_some() { format!("{}/media.mp4", job.id) } else { format!("{}/seg_{}.m4s", job.id, si + 1) };
+        let seg_offset = if single.is_some() { offset_in_single } else { 0 };
+        let clear = job.protection.as_ref().is_some_and(|p| si < p.clear_lead_segments);
+        for w in frag_starts.windows(2) {
+            let (fa, fb) = (w[0], w[1]);
+            let frag_samples = &samples[fa..fb];
+            read_samples(job.input, job.input_path, frag_samples, &mut data)?;
+            let mut aux = Vec::new();
+            let protection = match job.protection.as_mut() {
+                Some(p) if clear => Some(FragmentProtection::ClearLead {
+                    kid: p.kid,
+                    crypt_byte_block: p.crypt_byte_block,
+                    skip_byte_block: p.skip_byte_block,
+                }),
+                Some(p) => {
+                    let mut at = 0usize;
+                    for s in frag_samples {
+                        let end = at + s.size as usize;
+                        aux.push(p.encryptor.encrypt_sample(&mut data[at..end])?);
+                        at = end;
+                    }
+                    Some(FragmentProtection::Encrypted { aux: &aux, subsamples: p.encryptor.uses_subsamples() })
+                }
+                None => None,
+            };
+            let (frag, payload_at) = fragment::write_fragment(sequence, track.id, frag_samples, &data, protection.as_ref())?;
+            sequence += 1;
+            if is_video && samples[fa].is_sync {
+                let next_sync_pts = if fb < n { pts(fb) } else { end_pts };
+                iframes.push(IFrameRecord {
+                    path: rel_path.clone(),
+                    offset: seg_offset + seg_bytes.len() as u64,
+                    length: (payload_at + samples[fa].size as usize) as u64,
+                    start: pts(fa).max(0) as u64,
+                    duration: (next_sync_pts - pts(fa)).max(0) as u64,
+                });
+            }
+            seg_bytes.extend_from_slice(&frag);
+        }
+        progress((b - a) as u64);
+        let start = seg_start_pts[si];
+        let next = seg_start_pts.get(si + 1).copied().unwrap_or(end_pts);
+        let duration = (next - start).max(1) as u64;
+        let size = seg_bytes.len() as u64;
+        peak = peak.max(size as f64 * 8.0 * track.timescale as f64 / duration as f64);
+        total_bytes += size;
+        match single.as_mut() {
+            Some(f) => {
+                f.write_all(&seg_bytes).map_err(io_err(&single_path))?;
+                offset_in_single += size;
+            }
+            None => {
+                let p = job.out_root.join(&rel_path);
+                std::fs::write(&p, &seg_bytes).map_err(io_err(&p))?;
+            }
+        }
+        segments.push(SegmentRecord { number: si as u64 + 1, start: start.max(0) as u64, duration, size, path: rel_path, offset: seg_offset, clear });
+    }
+
+    let layout = if let Some(mut f) = single {
+        let refs: Vec<(u64, u64)> = segments.iter().map(|s| (s.size, s.duration)).collect();
+        let earliest = segments.first().map(|s| s.start).unwrap_or(0);
+        let sidx = fragment::sidx(track.id, track.timescale, earliest, &refs);
+        f.seek(SeekFrom::Start(init_bytes.len() as u64)).map_err(io_err(&single_path))?;
+        f.write_all(&sidx).map_err(io_err(&single_path))?;
+        let init_end = init_bytes.len() as u64;
+        SegmentLayout::SingleFile { init_range: (0, init_end - 1), index_range: (init_end, init_end + sidx.len() as u64 - 1) }
+    } else {
+        SegmentLayout::Files { template: "seg_$Number$.m4s".into(), start_number: 1 }
+    };
+    let total_duration = (end_pts - seg_start_pts.first().copied().unwrap_or(0)).max(1) as f64 / track.timescale as f64;
+    Ok(RenditionOutput {
+        init_path: if job.single_file { format!("{}/media.mp4", job.id) } else { format!("{}/init.mp4", job.id) },
+        layout,
+        segments,
+        iframes,
+        peak_bandwidth: peak.ceil() as u64,
+        average_bandwidth: (total_bytes as f64 * 8.0 / total_duration).ceil() as u64,
+        bytes: total_bytes + init_bytes.len() as u64,
+    })
+}

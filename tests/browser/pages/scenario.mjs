@@ -26,7 +26,8 @@ async function waitFor(what, cond, timeoutMs, state) {
 /** Plays from the current position until currentTime has advanced `seconds` past `from`. */
 async function playUntil(what, from, seconds, state, timeoutMs = 20000) {
   const v = video();
-  if (v.paused) await v.play().catch((e) => state.warnings.push(`play(): ${e.message}`));
+  // play() stays pending while the element waits for a key, so it is not awaited.
+  if (v.paused) v.play().catch((e) => state.warnings.push(`play(): ${e.message}`));
   await waitFor(what, () => v.currentTime >= from + seconds, timeoutMs, state);
 }
 

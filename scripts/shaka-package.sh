@@ -31,8 +31,8 @@ out=$(cd "$out" && pwd)
 streams=()
 labels=()
 for input in "$@"; do
-  input=$(realpath "$input")
   rid=$(basename "$input" .mp4)
+  input=$(realpath -s "$input")
   info=$("$ffprobe" -v error -show_entries stream=codec_type,height:stream_tags=language \
     -of default=nw=1 "$input")
   type=$(sed -n 's/^codec_type=//p' <<<"$info" | head -1)

@@ -76,8 +76,10 @@ pub fn resolve(opts: &ProtectionOptions, sources: &[RenditionSource]) -> Result<
     if let Some(f) = &opts.key_file {
         given.extend(keys::load_key_file(f)?);
     }
-    // One given key and no explicit policy: it encrypts everything (as Shaka's empty label).
-    let single_given = given.len() == 1 && opts.key_policy.is_none();
+    // A key labelled ALL (or given without a label) encrypts every rendition, like Shaka
+    // Packager's empty label; otherwise renditions take the label of their class.
+    let single_given =
+        given.len() == 1 && given[0].label == keys::LABEL_ALL && opts.key_policy.is_none();
     let labels: Vec<String> = sources
         .iter()
         .map(|s| match &s.spec.key_label {

@@ -16,7 +16,10 @@ pub enum Error {
     /// Keys or encryption options are wrong (exit 6).
     Key(String),
     /// Reading or writing files failed (exit 7).
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -35,15 +38,24 @@ impl Error {
     }
 
     pub fn invalid(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
-        Error::InvalidInput { path: path.into(), reason: reason.into() }
+        Error::InvalidInput {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 
     pub fn unsupported(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
-        Error::Unsupported { path: path.into(), reason: reason.into() }
+        Error::Unsupported {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 
@@ -51,8 +63,12 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::Usage(m) => write!(f, "{m}"),
-            Error::InvalidInput { path, reason } => write!(f, "{}: invalid input: {reason}", path.display()),
-            Error::Unsupported { path, reason } => write!(f, "{}: unsupported: {reason}", path.display()),
+            Error::InvalidInput { path, reason } => {
+                write!(f, "{}: invalid input: {reason}", path.display())
+            }
+            Error::Unsupported { path, reason } => {
+                write!(f, "{}: unsupported: {reason}", path.display())
+            }
             Error::Alignment(m) => write!(f, "segment alignment: {m}"),
             Error::Key(m) => write!(f, "keys: {m}"),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),

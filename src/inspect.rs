@@ -39,7 +39,8 @@ pub struct TrackSummary {
 }
 
 const CONTAINERS: &[&[u8; 4]] = &[
-    b"moov", b"trak", b"mdia", b"minf", b"stbl", b"dinf", b"edts", b"mvex", b"moof", b"traf", b"sinf", b"schi", b"udta", b"mfra",
+    b"moov", b"trak", b"mdia", b"minf", b"stbl", b"dinf", b"edts", b"mvex", b"moof", b"traf",
+    b"sinf", b"schi", b"udta", b"mfra",
 ];
 /// Top-level boxes listed before the rest are summarised (a long file has thousands of moofs).
 const MAX_TOP_LISTED: usize = 24;
@@ -51,7 +52,12 @@ fn tree(buf: &[u8], depth: usize, out: &mut Vec<String>) {
     for b in BoxIter::new(buf) {
         match b {
             Ok(b) => {
-                out.push(format!("{}{} ({} bytes)", "  ".repeat(depth), b.name(), b.bytes.len()));
+                out.push(format!(
+                    "{}{} ({} bytes)",
+                    "  ".repeat(depth),
+                    b.name(),
+                    b.bytes.len()
+                ));
                 if CONTAINERS.contains(&&b.fourcc) {
                     tree(b.body, depth + 1, out);
                 } else if &b.fourcc == b"stsd" && b.body.len() > 8 {
@@ -77,7 +83,8 @@ pub fn inspect(path: &Path) -> Result<InspectReport> {
             break;
         }
         if &b.fourcc == b"moov" || &b.fourcc == b"moof" {
-            let bytes = load_box(&mut input.file, b, crate::mp4::MAX_LOADED_BOX).map_err(|e| Error::invalid(path, e.0))?;
+            let bytes = load_box(&mut input.file, b, crate::mp4::MAX_LOADED_BOX)
+                .map_err(|e| Error::invalid(path, e.0))?;
             tree(&bytes, 0, &mut lines);
         } else {
             lines.push(format!("{} ({} bytes)", fourcc_str(&b.fourcc), b.size));
@@ -88,7 +95,13 @@ pub fn inspect(path: &Path) -> Result<InspectReport> {
         .iter()
         .map(|t| {
             let codec = parse_sample_entry(&t.sample_entry).ok();
-            let syncs: Vec<usize> = t.samples.iter().enumerate().filter(|(_, s)| s.is_sync).map(|(i, _)| i).collect();
+            let syncs: Vec<usize> = t
+                .samples
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.is_sync)
+                .map(|(i, _)| i)
+                .collect();
             let mut gops: Vec<usize> = syncs.windows(2).map(|w| w[1] - w[0]).collect();
             if let Some(&last) = syncs.last() {
                 gops.push(t.samples.len() - last);
@@ -111,12 +124,23 @@ pub fn inspect(path: &Path) -> Result<InspectReport> {
                 sync_samples: syncs.len(),
                 gop_min: gops.iter().copied().min().unwrap_or(0),
                 gop_max: gops.iter().copied().max().unwrap_or(0),
-                gop_mean_seconds: if syncs.is_empty() { 0.0 } else { dur / syncs.len() as f64 },
-                bitrate: if dur > 0.0 { (bytes as f64 * 8.0 / dur) as u64 } else { 0 },
+                gop_mean_seconds: if syncs.is_empty() {
+                    0.0
+                } else {
+                    dur / syncs.len() as f64
+                },
+                bitrate: if dur > 0.0 {
+                    (bytes as f64 * 8.0 / dur) as u64
+                } else {
+                    0
+                },
             }
         })
         .collect();
-    Ok(InspectReport { tree: lines, tracks })
+    Ok(InspectReport {
+        tree: lines,
+        tracks,
+    })
 }
 
 impl InspectReport {

@@ -9,7 +9,11 @@ use vodpack::package::{package, InputSpec, PackageJob, ProtectionOptions};
 use vodpack::Error;
 
 #[derive(Parser)]
-#[command(name = "vodpack", version, about = "CMAF packager: fMP4/MP4 renditions in, HLS + DASH out, optionally encrypted")]
+#[command(
+    name = "vodpack",
+    version,
+    about = "CMAF packager: fMP4/MP4 renditions in, HLS + DASH out, optionally encrypted"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Package renditions into CMAF segments with HLS and DASH manifests.
-    Package(PackageArgs),
+    Package(Box<PackageArgs>),
     /// Print the box tree and a track summary of an MP4 file.
     Inspect {
         file: PathBuf,
@@ -61,7 +65,7 @@ struct PackageArgs {
     /// JSON key file (docs/keys.md).
     #[arg(long)]
     key_file: Option<PathBuf>,
-    /// Generated keys: `per-tier` (AUDIO, SD, HD) or `single`.
+    /// Key labels per rendition: `per-class` (AUDIO, SD, HD; default) or `single` (ALL).
     #[arg(long)]
     key_policy: Option<String>,
     /// Fixed IV (hex) for byte-reproducible output (tests only).
@@ -102,6 +106,9 @@ struct ServeArgs {
     policy: Option<PathBuf>,
     #[arg(long, default_value_t = 8080)]
     port: u16,
+    /// Folder holding Shaka Player's `dist/` files for the player page.
+    #[arg(long)]
+    player_dist: Option<PathBuf>,
 }
 
 fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
@@ -109,7 +116,10 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         Some(p) => PackageJob::from_file(p)?,
         None => PackageJob {
             inputs: Vec::new(),
-            out: a.out.clone().ok_or_else(|| Error::Usage("--out is required (or give a --job file)".into()))?,
+            out: a
+                .out
+                .clone()
+                .ok_or_else(|| Error::Usage("--out is required (or give a --job file)".into()))?,
             segment_duration: 4.0,
             single_file: false,
             cut_at_common_keyframes: false,
@@ -140,7 +150,11 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         p.scheme = scheme.clone();
         job.protection = Some(p);
     }
-    let wants_protection_flags = !a.keys.is_empty() || a.key_file.is_some() || a.iv.is_some() || a.clear_lead.is_some() || !a.drm.is_empty();
+    let wants_protection_flags = !a.keys.is_empty()
+        || a.key_file.is_some()
+        || a.iv.is_some()
+        || a.clear_lead.is_some()
+        || !a.drm.is_empty();
     match job.protection.as_mut() {
         Some(p) => {
             p.keys.extend(a.keys.iter().cloned());
@@ -153,12 +167,21 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
             if !a.drm.is_empty() {
                 p.drm = a.drm.clone();
             }
-            p.clearkey_license_url = a.clearkey_license_url.clone().or(p.clearkey_license_url.take());
-            p.playready_license_url = a.playready_license_url.clone().or(p.playready_license_url.take());
+            p.clearkey_license_url = a
+                .clearkey_license_url
+                .clone()
+                .or(p.clearkey_license_url.take());
+            p.playready_license_url = a
+                .playready_license_url
+                .clone()
+                .or(p.playready_license_url.take());
             p.key_references |= a.key_references;
         }
         None if wants_protection_flags => {
-            return Err(Error::Usage("--key, --key-file, --iv, --clear-lead and --drm need --protection cenc|cbcs".into()))
+            return Err(Error::Usage(
+                "--key, --key-file, --iv, --clear-lead and --drm need --protection cenc|cbcs"
+                    .into(),
+            ))
         }
         None => {}
     }
@@ -185,15 +208,27 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Package(a) => {
             let job = build_job(&a)?;
             let quiet = a.quiet || a.json || !std::io::stderr().is_terminal();
-            let bar = ProgressBar::with_draw_target(None, if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
+            let bar = ProgressBar::with_draw_target(
+                None,
+                if quiet {
+                    ProgressDrawTarget::hidden()
+                } else {
+                    ProgressDrawTarget::stderr()
+                },
+            );
             bar.set_style(
-                ProgressStyle::with_template("{spinner} packaging [{bar:40}] {pos}/{len} samples ({elapsed})")
-                    .expect("static template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{spinner} packaging [{bar:40}] {pos}/{len} samples ({elapsed})",
+                )
+                .expect("static template")
+                .progress_chars("=> "),
             );
             let summary = package(&job, &Bar(bar))?;
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&summary).expect("summary serializes"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary).expect("summary serializes")
+                );
             } else if !a.quiet {
                 eprintln!(
                     "packaged {} renditions into {} ({} and {})",
@@ -208,7 +243,10 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Inspect { file, json } => {
             let report = vodpack::inspect::inspect(&file)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report.tracks).expect("report serializes"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report.tracks).expect("report serializes")
+                );
             } else {
                 print!("{}", report.text());
             }
@@ -219,8 +257,31 @@ fn run(cli: Cli) -> Result<(), Error> {
 }
 
 fn serve(a: ServeArgs) -> Result<(), Error> {
-    let _ = (a.dir, a.policy, a.port);
-    Err(Error::Usage("serve is not available yet".into()))
+    use vodpack_control::serve::{run, ServeConfig};
+    if !a
+        .dir
+        .join(vodpack_control::serve::KEY_MANIFEST_FILE)
+        .is_file()
+    {
+        return Err(Error::Usage(format!(
+            "{}: no {} here; serve a folder written by `vodpack package`",
+            a.dir.display(),
+            vodpack_control::serve::KEY_MANIFEST_FILE
+        )));
+    }
+    let mut cfg = ServeConfig::new(a.dir.clone());
+    cfg.port = a.port;
+    cfg.policy_path = a.policy;
+    cfg.player_dist_dir = a.player_dist.or_else(|| {
+        // The Shaka Player the test suite installs, when run from a checkout.
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/serve/node_modules/shaka-player/dist");
+        p.is_dir().then_some(p)
+    });
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::io(&a.dir, e))?;
+    runtime
+        .block_on(run(cfg))
+        .map_err(|e| Error::Usage(format!("serve: {e}")))
 }
 
 fn main() -> ExitCode {

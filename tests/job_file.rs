@@ -36,20 +36,39 @@ id = "audio_francais"
         fx = fx.display()
     );
     std::fs::write(dir.path().join("job.toml"), job).unwrap();
-    let out = vodpack().args(["package", "--json", "--job"]).arg(dir.path().join("job.toml")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = vodpack()
+        .args(["package", "--json", "--job"])
+        .arg(dir.path().join("job.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rends = summary["renditions"].as_array().unwrap();
     assert_eq!(rends.len(), 3);
     // 8 s at 2 s per segment.
     assert!(rends.iter().all(|r| r["segments"] == 4), "{summary}");
     let master = std::fs::read_to_string(dir.path().join("out/master.m3u8")).unwrap();
-    assert!(master.contains(r#"NAME="Français",LANGUAGE="fr""#), "{master}");
-    assert!(master.contains(r#"URI="audio_francais/playlist.m3u8""#), "{master}");
+    assert!(
+        master.contains(r#"NAME="Français",LANGUAGE="fr""#),
+        "{master}"
+    );
+    assert!(
+        master.contains(r#"URI="audio_francais/playlist.m3u8""#),
+        "{master}"
+    );
     let mpd = std::fs::read_to_string(dir.path().join("out/manifest.mpd")).unwrap();
-    assert!(mpd.contains(r#"<Role schemeIdUri="urn:mpeg:dash:role:2011" value="dub"/>"#), "{mpd}");
-    let km: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/key-manifest.json")).unwrap()).unwrap();
+    assert!(
+        mpd.contains(r#"<Role schemeIdUri="urn:mpeg:dash:role:2011" value="dub"/>"#),
+        "{mpd}"
+    );
+    let km: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/key-manifest.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(km["asset_id"], "movie_123");
     assert_eq!(km["segment_duration"], 2.0);
 }
@@ -59,7 +78,11 @@ fn json_job_file_and_bad_field_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let job = serde_json::json!({"out": "o", "inputs": [{"in": fixtures().join("h264_240p.mp4")}], "colour": "red"});
     std::fs::write(dir.path().join("job.json"), job.to_string()).unwrap();
-    let out = vodpack().args(["package", "--job"]).arg(dir.path().join("job.json")).output().unwrap();
+    let out = vodpack()
+        .args(["package", "--job"])
+        .arg(dir.path().join("job.json"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field `colour`"));
 }
@@ -68,7 +91,12 @@ fn json_job_file_and_bad_field_is_a_usage_error() {
 fn failed_run_leaves_previous_output_intact() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let ok = vodpack().args(["package", "-q", "-o"]).arg(&out_dir).arg(fixtures().join("h264_240p.mp4")).status().unwrap();
+    let ok = vodpack()
+        .args(["package", "-q", "-o"])
+        .arg(&out_dir)
+        .arg(fixtures().join("h264_240p.mp4"))
+        .status()
+        .unwrap();
     assert!(ok.success());
     let before = std::fs::read(out_dir.join("video_240p/seg_1.m4s")).unwrap();
     // The second input is truncated: the run fails after the first rendition could be written.
@@ -80,8 +108,18 @@ fn failed_run_leaves_previous_output_intact() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(3));
-    assert_eq!(std::fs::read(out_dir.join("video_240p/seg_1.m4s")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(out_dir.join("video_240p/seg_1.m4s")).unwrap(),
+        before
+    );
     assert!(!out_dir.join("video_360p").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(leftovers, vec![std::ffi::OsString::from("out")], "temporary folders left behind");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        vec![std::ffi::OsString::from("out")],
+        "temporary folders left behind"
+    );
 }

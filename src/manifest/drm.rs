@@ -3,28 +3,14 @@
 use super::model::DrmSystem;
 
 /// W3C "common" PSSH SystemID (W3C EME Initialization Data Format "cenc" §4), used for Clear Key.
-pub const COMMON_SYSTEM_ID: [u8; 16] = [
-    0x10, 0x77, 0xef, 0xec, 0xc0, 0xb2, 0x4d, 0x02, 0xac, 0xe3, 0x3c, 0x1e, 0x52, 0xe2, 0xfb, 0x4b,
-];
+pub use crate::cenc::pssh::SYSTEM_ID_COMMON as COMMON_SYSTEM_ID;
 /// DASH-IF's Clear Key scheme (DASH-IF IOP §7.6.2.4): e2719d58-a985-b3c9-781a-b030af78d30e.
 pub const CLEARKEY_DASH_SCHEME: &str = "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e";
 pub const WIDEVINE_SYSTEM: &str = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed";
-pub const PLAYREADY_SYSTEM: &str = "9a04f079-9840-4286-ab92-e65be0885f95";
-pub const FAIRPLAY_SYSTEM: &str = "94ce86fb-07ff-4f43-adb8-93d2fa968ca2";
 
 /// A 16-byte identifier in the 8-4-4-4-12 text form, lowercase, bytes in stored order (ISO/IEC
 /// 23001-7 §11.1: `cenc:default_KID` is the tenc KID as written, no GUID byte swap).
-pub fn uuid_text(id: &[u8; 16]) -> String {
-    let h = hex::encode(id);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
+pub use crate::cenc::keys::uuid_string as uuid_text;
 
 /// The `Data` field of a pssh box (ISO/IEC 23001-7 §8.1.1), or `None` if the box is malformed.
 pub fn pssh_data(pssh: &[u8]) -> Option<&[u8]> {
@@ -45,13 +31,7 @@ pub fn pssh_data(pssh: &[u8]) -> Option<&[u8]> {
 /// The SystemID of a DRM system as a `urn:uuid:` (what DASH ContentProtection@schemeIdUri
 /// carries).
 pub fn system_urn(system: DrmSystem) -> String {
-    let uuid = match system {
-        DrmSystem::ClearKey => return format!("urn:uuid:{}", uuid_text(&COMMON_SYSTEM_ID)),
-        DrmSystem::Widevine => WIDEVINE_SYSTEM,
-        DrmSystem::PlayReady => PLAYREADY_SYSTEM,
-        DrmSystem::FairPlay => FAIRPLAY_SYSTEM,
-    };
-    format!("urn:uuid:{uuid}")
+    format!("urn:uuid:{}", uuid_text(&system.system_id()))
 }
 
 #[cfg(test)]

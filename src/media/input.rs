@@ -52,14 +52,19 @@ impl InputFile {
             .find(|b| &b.fourcc == b"moov")
             .ok_or_else(|| Error::invalid(path, "no 'moov' box (not a complete MP4 file)"))?;
         let moov_bytes = load_box(&mut file, moov_box, MAX_LOADED_BOX).map_err(bad)?;
-        let moov = BoxIter::new(&moov_bytes).next().expect("loaded box").map_err(bad)?;
+        let moov = BoxIter::new(&moov_bytes)
+            .next()
+            .expect("loaded box")
+            .map_err(bad)?;
 
         let mut tracks = Vec::new();
         let mut trex: HashMap<u32, TrexDefaults> = HashMap::new();
         for child in moov.children() {
             let child = child.map_err(bad)?;
             match &child.fourcc {
-                b"trak" => tracks.push(parse_trak(&child, len).map_err(|e| Error::invalid(path, e.0))?),
+                b"trak" => {
+                    tracks.push(parse_trak(&child, len).map_err(|e| Error::invalid(path, e.0))?)
+                }
                 b"mvex" => {
                     for t in child.children() {
                         let t = t.map_err(bad)?;
@@ -84,18 +89,33 @@ impl InputFile {
         }
 
         let mut fragmented = false;
-        let moofs: Vec<TopBox> = top_boxes.iter().filter(|b| &b.fourcc == b"moof").copied().collect();
+        let moofs: Vec<TopBox> = top_boxes
+            .iter()
+            .filter(|b| &b.fourcc == b"moof")
+            .copied()
+            .collect();
         for moof_box in &moofs {
             fragmented = true;
             let bytes = load_box(&mut file, moof_box, MAX_LOADED_BOX).map_err(bad)?;
-            let moof = BoxIter::new(&bytes).next().expect("loaded box").map_err(bad)?;
-            parse_moof(&moof, moof_box.offset, &trex, &mut tracks, len)
-                .map_err(|e| Error::invalid(path, format!("moof at byte {}: {}", moof_box.offset, e.0)))?;
+            let moof = BoxIter::new(&bytes)
+                .next()
+                .expect("loaded box")
+                .map_err(bad)?;
+            parse_moof(&moof, moof_box.offset, &trex, &mut tracks, len).map_err(|e| {
+                Error::invalid(path, format!("moof at byte {}: {}", moof_box.offset, e.0))
+            })?;
         }
         for t in &mut tracks {
             t.duration = t.samples.iter().map(|s| s.duration as u64).sum();
         }
-        Ok(InputFile { path: path.to_path_buf(), file, len, top_boxes, tracks, fragmented })
+        Ok(InputFile {
+            path: path.to_path_buf(),
+            file,
+            len,
+            top_boxes,
+            tracks,
+            fragmented,
+        })
     }
 }
 
@@ -183,7 +203,11 @@ fn parse_elst(elst: &RawBox) -> BoxResult<Option<i64>> {
     let count = r.u32()?;
     let n = r.check_table(count as u64, if v == 1 { 20 } else { 12 })?;
     for _ in 0..n {
-        let (_dur, media_time) = if v == 1 { (r.u64()?, r.i64()?) } else { (r.u32()? as u64, r.i32()? as i64) };
+        let (_dur, media_time) = if v == 1 {
+            (r.u64()?, r.i64()?)
+        } else {
+            (r.u32()? as u64, r.i32()? as i64)
+        };
         r.skip(4)?;
         if media_time >= 0 {
             return Ok(Some(media_time));
@@ -199,7 +223,9 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
         let constant = r.u32()?;
         let count = r.u32()? as u64;
         if constant != 0 {
-            if count.saturating_mul(constant as u64) > file_len || count as usize > MAX_SAMPLES_PER_TRACK {
+            if count.saturating_mul(constant as u64) > file_len
+                || count as usize > MAX_SAMPLES_PER_TRACK
+            {
                 return Err(BoxError(format!(
                     "track {id}: stsz says {count} samples of {constant} bytes, more than the file holds"
                 )));
@@ -218,10 +244,16 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
             4 => {
                 let n = r.check_table(count.div_ceil(2), 1)?;
                 let bytes = r.bytes(n)?;
-                (0..count as usize).map(|i| {
-                    let b = bytes[i / 2];
-                    Ok(if i % 2 == 0 { (b >> 4) as u32 } else { (b & 0xf) as u32 })
-                }).collect::<BoxResult<_>>()?
+                (0..count as usize)
+                    .map(|i| {
+                        let b = bytes[i / 2];
+                        Ok(if i % 2 == 0 {
+                            (b >> 4) as u32
+                        } else {
+                            (b & 0xf) as u32
+                        })
+                    })
+                    .collect::<BoxResult<_>>()?
             }
             8 => {
                 let n = r.check_table(count, 1)?;
@@ -229,9 +261,15 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
             }
             16 => {
                 let n = r.check_table(count, 2)?;
-                (0..n).map(|_| r.u16().map(|v| v as u32)).collect::<BoxResult<_>>()?
+                (0..n)
+                    .map(|_| r.u16().map(|v| v as u32))
+                    .collect::<BoxResult<_>>()?
             }
-            f => return Err(BoxError(format!("track {id}: stz2 field size {f} is not 4, 8 or 16"))),
+            f => {
+                return Err(BoxError(format!(
+                    "track {id}: stz2 field size {f} is not 4, 8 or 16"
+                )))
+            }
         }
     } else {
         Vec::new()
@@ -241,7 +279,9 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
         return Ok(Vec::new());
     }
     if count > MAX_SAMPLES_PER_TRACK {
-        return Err(BoxError(format!("track {id}: {count} samples exceed the limit of {MAX_SAMPLES_PER_TRACK}")));
+        return Err(BoxError(format!(
+            "track {id}: {count} samples exceed the limit of {MAX_SAMPLES_PER_TRACK}"
+        )));
     }
 
     // Decode times (stts).
@@ -260,7 +300,10 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
         }
     }
     if durations.len() != count {
-        return Err(BoxError(format!("track {id}: stts covers {} samples, stsz has {count}", durations.len())));
+        return Err(BoxError(format!(
+            "track {id}: stts covers {} samples, stsz has {count}",
+            durations.len()
+        )));
     }
 
     // Composition offsets (ctts; v0 values are read as signed, as players do).
@@ -292,7 +335,9 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
         for _ in 0..n {
             let s = r.u32()? as usize;
             if s == 0 || s > count {
-                return Err(BoxError(format!("track {id}: stss names sample {s} of {count}")));
+                return Err(BoxError(format!(
+                    "track {id}: stss names sample {s} of {count}"
+                )));
             }
             sync[s - 1] = true;
         }
@@ -303,14 +348,18 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
         let (_, _, mut r) = stco.full()?;
         let c = r.u32()?;
         let n = r.check_table(c as u64, 4)?;
-        (0..n).map(|_| r.u32().map(|v| v as u64)).collect::<BoxResult<_>>()?
+        (0..n)
+            .map(|_| r.u32().map(|v| v as u64))
+            .collect::<BoxResult<_>>()?
     } else if let Some(co64) = stbl.child(b"co64")? {
         let (_, _, mut r) = co64.full()?;
         let c = r.u32()?;
         let n = r.check_table(c as u64, 8)?;
         (0..n).map(|_| r.u64()).collect::<BoxResult<_>>()?
     } else {
-        return Err(BoxError(format!("track {id}: no stco or co64 chunk offsets")));
+        return Err(BoxError(format!(
+            "track {id}: no stco or co64 chunk offsets"
+        )));
     };
     let stsc = stbl.require(b"stsc")?;
     let (_, _, mut r) = stsc.full()?;
@@ -331,10 +380,16 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
     let mut dts = 0u64;
     let mut idx = 0usize;
     for (ri, &(first, per_chunk)) in runs.iter().enumerate() {
-        let last = runs.get(ri + 1).map(|r| r.0).unwrap_or(chunk_offsets.len() + 1);
+        let last = runs
+            .get(ri + 1)
+            .map(|r| r.0)
+            .unwrap_or(chunk_offsets.len() + 1);
         for chunk in first..last {
             let Some(&chunk_off) = chunk_offsets.get(chunk - 1) else {
-                return Err(BoxError(format!("track {id}: stsc refers to chunk {chunk} of {}", chunk_offsets.len())));
+                return Err(BoxError(format!(
+                    "track {id}: stsc refers to chunk {chunk} of {}",
+                    chunk_offsets.len()
+                )));
             };
             let mut off = chunk_off;
             for _ in 0..per_chunk {
@@ -342,7 +397,10 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
                     break;
                 }
                 let size = sizes[idx];
-                if off.checked_add(size as u64).is_none_or(|end| end > file_len) {
+                if off
+                    .checked_add(size as u64)
+                    .is_none_or(|end| end > file_len)
+                {
                     return Err(BoxError(format!(
                         "track {id}: sample {} data (bytes {off}..+{size}) runs past the end of the file (truncated?)",
                         idx + 1
@@ -363,7 +421,10 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
         }
     }
     if samples.len() != count {
-        return Err(BoxError(format!("track {id}: chunks hold {} samples, stsz has {count}", samples.len())));
+        return Err(BoxError(format!(
+            "track {id}: chunks hold {} samples, stsz has {count}",
+            samples.len()
+        )));
     }
     Ok(samples)
 }
@@ -384,11 +445,19 @@ fn parse_moof(
         let (_, flags, mut r) = tfhd.full()?;
         let track_id = r.u32()?;
         let d = trex.get(&track_id).copied().unwrap_or_default();
-        let base = if flags & 0x1 != 0 { r.u64()? } else { moof_offset };
+        let base = if flags & 0x1 != 0 {
+            r.u64()?
+        } else {
+            moof_offset
+        };
         if flags & 0x2 != 0 {
             r.u32()?; // sample_description_index: vodpack keeps the first entry only
         }
-        let def_dur = if flags & 0x8 != 0 { r.u32()? } else { d.duration };
+        let def_dur = if flags & 0x8 != 0 {
+            r.u32()?
+        } else {
+            d.duration
+        };
         let def_size = if flags & 0x10 != 0 { r.u32()? } else { d.size };
         let def_flags = if flags & 0x20 != 0 { r.u32()? } else { d.flags };
         let _ = d.sample_description_index;
@@ -399,9 +468,17 @@ fn parse_moof(
         let mut dts = match traf.child(b"tfdt")? {
             Some(tfdt) => {
                 let (v, _, mut r) = tfdt.full()?;
-                if v == 1 { r.u64()? } else { r.u32()? as u64 }
+                if v == 1 {
+                    r.u64()?
+                } else {
+                    r.u32()? as u64
+                }
             }
-            None => track.samples.last().map(|s| s.dts + s.duration as u64).unwrap_or(0),
+            None => track
+                .samples
+                .last()
+                .map(|s| s.dts + s.duration as u64)
+                .unwrap_or(0),
         };
         let mut next_offset = base;
         for trun in traf.children() {
@@ -413,13 +490,20 @@ fn parse_moof(
             let count = r.u32()? as u64;
             let data_offset = if tf & 0x1 != 0 { Some(r.i32()?) } else { None };
             let first_flags = if tf & 0x4 != 0 { Some(r.u32()?) } else { None };
-            let per = 4 * [0x100, 0x200, 0x400, 0x800].iter().filter(|&&b| tf & b != 0).count();
+            let per = 4 * [0x100, 0x200, 0x400, 0x800]
+                .iter()
+                .filter(|&&b| tf & b != 0)
+                .count();
             let n = r.check_table(count, per)?;
             if track.samples.len() + n > MAX_SAMPLES_PER_TRACK {
-                return Err(BoxError(format!("track {track_id}: more than {MAX_SAMPLES_PER_TRACK} samples")));
+                return Err(BoxError(format!(
+                    "track {track_id}: more than {MAX_SAMPLES_PER_TRACK} samples"
+                )));
             }
             let mut off = match data_offset {
-                Some(o) => base.checked_add_signed(o as i64).ok_or_else(|| BoxError("trun data_offset before file start".into()))?,
+                Some(o) => base
+                    .checked_add_signed(o as i64)
+                    .ok_or_else(|| BoxError("trun data_offset before file start".into()))?,
                 None => next_offset,
             };
             track.samples.reserve(n);
@@ -435,16 +519,30 @@ fn parse_moof(
                 };
                 let cto = if tf & 0x800 != 0 {
                     let raw = r.u32()?;
-                    if v == 0 { raw.min(i32::MAX as u32) as i32 } else { raw as i32 }
+                    if v == 0 {
+                        raw.min(i32::MAX as u32) as i32
+                    } else {
+                        raw as i32
+                    }
                 } else {
                     0
                 };
-                if off.checked_add(size as u64).is_none_or(|end| end > file_len) {
+                if off
+                    .checked_add(size as u64)
+                    .is_none_or(|end| end > file_len)
+                {
                     return Err(BoxError(format!(
                         "track {track_id}: sample data (bytes {off}..+{size}) runs past the end of the file (truncated?)"
                     )));
                 }
-                track.samples.push(Sample { dts, duration, cts_offset: cto, is_sync: sflags & NON_SYNC == 0, size, offset: off });
+                track.samples.push(Sample {
+                    dts,
+                    duration,
+                    cts_offset: cto,
+                    is_sync: sflags & NON_SYNC == 0,
+                    size,
+                    offset: off,
+                });
                 dts += duration as u64;
                 off += size as u64;
             }

@@ -16,6 +16,12 @@ pub const MAX_DEPTH: usize = 16;
 /// A 4CC as text for messages, with non-printable bytes escaped.
 pub fn fourcc_str(f: &[u8; 4]) -> String {
     f.iter()
-        .map(|&b| if b.is_ascii_graphic() || b == b' ' { (b as char).to_string() } else { format!("\\x{b:02x}") })
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                (b as char).to_string()
+            } else {
+                format!("\\x{b:02x}")
+            }
+        })
         .collect()
 }

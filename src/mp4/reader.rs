@@ -63,7 +63,11 @@ impl<'a> RawBox<'a> {
     /// The first child with this 4CC, or an error naming the parent.
     pub fn require(&self, fourcc: &[u8; 4]) -> BoxResult<RawBox<'a>> {
         self.child(fourcc)?.ok_or_else(|| {
-            BoxError(format!("'{}' box has no '{}' child", self.name(), super::fourcc_str(fourcc)))
+            BoxError(format!(
+                "'{}' box has no '{}' child",
+                self.name(),
+                super::fourcc_str(fourcc)
+            ))
         })
     }
 }
@@ -80,7 +84,10 @@ pub fn parse_header(buf: &[u8]) -> BoxResult<([u8; 4], u64, usize)> {
         0 => (buf.len() as u64, 8),
         1 => {
             if buf.len() < 16 {
-                return err(format!("'{}' box: truncated 64-bit size", super::fourcc_str(&fourcc)));
+                return err(format!(
+                    "'{}' box: truncated 64-bit size",
+                    super::fourcc_str(&fourcc)
+                ));
             }
             let mut s = [0u8; 8];
             s.copy_from_slice(&buf[8..16]);
@@ -92,7 +99,10 @@ pub fn parse_header(buf: &[u8]) -> BoxResult<([u8; 4], u64, usize)> {
         hlen += 16;
     }
     if size < hlen as u64 {
-        return err(format!("'{}' box: size {size} is smaller than its header", super::fourcc_str(&fourcc)));
+        return err(format!(
+            "'{}' box: size {size} is smaller than its header",
+            super::fourcc_str(&fourcc)
+        ));
     }
     Ok((fourcc, size, hlen))
 }
@@ -108,7 +118,11 @@ pub struct BoxIter<'a> {
 
 impl<'a> BoxIter<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        BoxIter { buf, pos: 0, failed: false }
+        BoxIter {
+            buf,
+            pos: 0,
+            failed: false,
+        }
     }
 }
 
@@ -129,7 +143,12 @@ impl<'a> Iterator for BoxIter<'a> {
                 ));
             }
             let size = size as usize;
-            Ok(RawBox { fourcc, bytes: &rest[..size], body: &rest[hlen..size], offset: self.pos })
+            Ok(RawBox {
+                fourcc,
+                bytes: &rest[..size],
+                body: &rest[hlen..size],
+                offset: self.pos,
+            })
         });
         match parsed {
             Ok(b) => {
@@ -163,7 +182,11 @@ macro_rules! read_int {
 
 impl<'a> ByteReader<'a> {
     pub fn new(buf: &'a [u8], fourcc: [u8; 4]) -> Self {
-        ByteReader { buf, pos: 0, fourcc }
+        ByteReader {
+            buf,
+            pos: 0,
+            fourcc,
+        }
     }
 
     pub fn remaining(&self) -> usize {
@@ -246,7 +269,9 @@ mod tests {
 
     #[test]
     fn largesize_and_size_zero() {
-        let mut b = vec![0, 0, 0, 1, b'f', b'r', b'e', b'e', 0, 0, 0, 0, 0, 0, 0, 18, 1, 2];
+        let mut b = vec![
+            0, 0, 0, 1, b'f', b'r', b'e', b'e', 0, 0, 0, 0, 0, 0, 0, 18, 1, 2,
+        ];
         let bx = BoxIter::new(&b).next().unwrap().unwrap();
         assert_eq!(bx.body, &[1, 2]);
         b = vec![0, 0, 0, 0, b'm', b'd', b'a', b't', 9, 9, 9];

@@ -16,8 +16,8 @@ pub struct TopBox {
 /// Top-level box types a real MP4/CMAF file starts with or contains; anything else first in the
 /// file means "not MP4".
 const KNOWN_TOP: &[&[u8; 4]] = &[
-    b"ftyp", b"styp", b"moov", b"moof", b"mdat", b"free", b"skip", b"sidx", b"mfra", b"uuid", b"wide",
-    b"pdin", b"meta", b"emsg", b"prft", b"ssix", b"pnot",
+    b"ftyp", b"styp", b"moov", b"moof", b"mdat", b"free", b"skip", b"sidx", b"mfra", b"uuid",
+    b"wide", b"pdin", b"meta", b"emsg", b"prft", b"ssix", b"pnot",
 ];
 
 /// Lists the top-level boxes of `file` (whose length is `file_len`).
@@ -27,11 +27,18 @@ pub fn scan_top_level(file: &mut File, file_len: u64) -> Result<Vec<TopBox>, Box
     let mut hdr = [0u8; 32];
     while pos < file_len {
         let want = (file_len - pos).min(32) as usize;
-        file.seek(SeekFrom::Start(pos)).map_err(|e| BoxError(e.to_string()))?;
-        file.read_exact(&mut hdr[..want]).map_err(|e| BoxError(e.to_string()))?;
-        let (fourcc, size, hlen) = parse_header(&hdr[..want]).map_err(|e| BoxError(format!("at byte {pos}: {e}")))?;
+        file.seek(SeekFrom::Start(pos))
+            .map_err(|e| BoxError(e.to_string()))?;
+        file.read_exact(&mut hdr[..want])
+            .map_err(|e| BoxError(e.to_string()))?;
+        let (fourcc, size, hlen) =
+            parse_header(&hdr[..want]).map_err(|e| BoxError(format!("at byte {pos}: {e}")))?;
         // size 0 means "to end of file"; parse_header saw only `want` bytes.
-        let size = if u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) == 0 { file_len - pos } else { size };
+        let size = if u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) == 0 {
+            file_len - pos
+        } else {
+            size
+        };
         if boxes.is_empty() && !KNOWN_TOP.contains(&&fourcc) {
             return Err(BoxError(format!(
                 "not an MP4 file (first box type '{}' is not an ISO BMFF box)",
@@ -45,7 +52,12 @@ pub fn scan_top_level(file: &mut File, file_len: u64) -> Result<Vec<TopBox>, Box
                 file_len - pos
             )));
         }
-        boxes.push(TopBox { fourcc, offset: pos, size, header_len: hlen as u64 });
+        boxes.push(TopBox {
+            fourcc,
+            offset: pos,
+            size,
+            header_len: hlen as u64,
+        });
         pos += size;
     }
     Ok(boxes)
@@ -61,7 +73,9 @@ pub fn load_box(file: &mut File, b: &TopBox, limit: u64) -> Result<Vec<u8>, BoxE
         )));
     }
     let mut buf = vec![0u8; b.size as usize];
-    file.seek(SeekFrom::Start(b.offset)).map_err(|e| BoxError(e.to_string()))?;
-    file.read_exact(&mut buf).map_err(|e| BoxError(e.to_string()))?;
+    file.seek(SeekFrom::Start(b.offset))
+        .map_err(|e| BoxError(e.to_string()))?;
+    file.read_exact(&mut buf)
+        .map_err(|e| BoxError(e.to_string()))?;
     Ok(buf)
 }

@@ -14,7 +14,10 @@ impl BoxWriter {
     }
 
     pub fn with_capacity(n: usize) -> Self {
-        BoxWriter { buf: Vec::with_capacity(n), open: Vec::new() }
+        BoxWriter {
+            buf: Vec::with_capacity(n),
+            open: Vec::new(),
+        }
     }
 
     pub fn len(&self) -> usize {

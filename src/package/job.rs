@@ -22,21 +22,35 @@ pub struct InputSpec {
 }
 
 const ROLES: &[&str] = &[
-    "main", "alternate", "supplementary", "commentary", "dub", "emergency", "caption", "subtitle", "sign",
-    "description", "enhanced-audio-intelligibility", "karaoke", "forced-subtitle",
+    "main",
+    "alternate",
+    "supplementary",
+    "commentary",
+    "dub",
+    "emergency",
+    "caption",
+    "subtitle",
+    "sign",
+    "description",
+    "enhanced-audio-intelligibility",
+    "karaoke",
+    "forced-subtitle",
 ];
 
 impl InputSpec {
     /// Parses a command-line descriptor.
     pub fn parse(s: &str) -> Result<InputSpec> {
         if !s.starts_with("in=") {
-            return Ok(InputSpec { input: s.to_string(), ..Default::default() });
+            return Ok(InputSpec {
+                input: s.to_string(),
+                ..Default::default()
+            });
         }
         let mut spec = InputSpec::default();
         for part in s.split(',') {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or_else(|| Error::Usage(format!("input descriptor '{s}': '{part}' is not key=value")))?;
+            let (k, v) = part.split_once('=').ok_or_else(|| {
+                Error::Usage(format!("input descriptor '{s}': '{part}' is not key=value"))
+            })?;
             match k {
                 "in" => spec.input = v.to_string(),
                 "lang" | "language" => spec.lang = Some(v.to_string()),
@@ -61,18 +75,36 @@ impl InputSpec {
         }
         for r in &self.roles {
             if !ROLES.contains(&r.as_str()) {
-                return Err(Error::Usage(format!("input '{}': role '{r}' is not a DASH role ({})", self.input, ROLES.join(", "))));
+                return Err(Error::Usage(format!(
+                    "input '{}': role '{r}' is not a DASH role ({})",
+                    self.input,
+                    ROLES.join(", ")
+                )));
             }
         }
         if let Some(l) = &self.lang {
-            let ok = !l.is_empty() && l.len() <= 35 && l.split('-').all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()));
+            let ok = !l.is_empty()
+                && l.len() <= 35
+                && l.split('-').all(|p| {
+                    !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric())
+                });
             if !ok {
-                return Err(Error::Usage(format!("input '{}': language '{l}' is not a BCP 47 tag", self.input)));
+                return Err(Error::Usage(format!(
+                    "input '{}': language '{l}' is not a BCP 47 tag",
+                    self.input
+                )));
             }
         }
         if let Some(id) = &self.id {
-            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                return Err(Error::Usage(format!("input '{}': id '{id}' may only use letters, digits, '_' and '-'", self.input)));
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(Error::Usage(format!(
+                    "input '{}': id '{id}' may only use letters, digits, '_' and '-'",
+                    self.input
+                )));
             }
         }
         Ok(())
@@ -84,7 +116,8 @@ impl InputSpec {
             Some((p, sel)) => (p, sel),
             None => (self.input.as_str(), ""),
         };
-        let sel = TrackSelector::parse(sel).map_err(|e| Error::Usage(format!("input '{}': {e}", self.input)))?;
+        let sel = TrackSelector::parse(sel)
+            .map_err(|e| Error::Usage(format!("input '{}': {e}", self.input)))?;
         Ok((PathBuf::from(p), sel))
     }
 }
@@ -145,7 +178,8 @@ impl PackageJob {
         let mut job: PackageJob = if path.extension().is_some_and(|e| e == "toml") {
             toml::from_str(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?
         } else {
-            serde_json::from_str(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?
+            serde_json::from_str(&text)
+                .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?
         };
         let base = path.parent().unwrap_or(Path::new("."));
         for i in &mut job.inputs {
@@ -175,10 +209,16 @@ impl PackageJob {
         }
         if let Some(p) = &self.protection {
             if p.scheme != "cenc" && p.scheme != "cbcs" {
-                return Err(Error::Usage(format!("--protection '{}' must be 'cenc' or 'cbcs'", p.scheme)));
+                return Err(Error::Usage(format!(
+                    "--protection '{}' must be 'cenc' or 'cbcs'",
+                    p.scheme
+                )));
             }
             if !(0.0..=3600.0).contains(&p.clear_lead) {
-                return Err(Error::Usage(format!("--clear-lead {} must be between 0 and 3600 seconds", p.clear_lead)));
+                return Err(Error::Usage(format!(
+                    "--clear-lead {} must be between 0 and 3600 seconds",
+                    p.clear_lead
+                )));
             }
         }
         Ok(())
@@ -191,13 +231,17 @@ mod tests {
 
     #[test]
     fn descriptor_fields() {
-        let s = InputSpec::parse("in=a.mp4#audio,lang=fr,name=Français,role=main+dub,id=audio_fr").unwrap();
+        let s = InputSpec::parse("in=a.mp4#audio,lang=fr,name=Français,role=main+dub,id=audio_fr")
+            .unwrap();
         assert_eq!(s.input, "a.mp4#audio");
         assert_eq!(s.name.as_deref(), Some("Français"));
         assert_eq!(s.roles, vec!["main", "dub"]);
         assert!(InputSpec::parse("in=a.mp4,colour=red").is_err());
         assert!(InputSpec::parse("in=a.mp4,role=hero").is_err());
-        let (p, sel) = InputSpec::parse("x/y.mp4#2").unwrap().path_and_selector().unwrap();
+        let (p, sel) = InputSpec::parse("x/y.mp4#2")
+            .unwrap()
+            .path_and_selector()
+            .unwrap();
         assert_eq!((p, sel), (PathBuf::from("x/y.mp4"), TrackSelector::Id(2)));
     }
 
@@ -209,7 +253,14 @@ mod tests {
         .unwrap();
         assert_eq!(job.inputs[0].lang.as_deref(), Some("en"));
         job.validate().unwrap();
-        let bad = PackageJob { segment_duration: 7.0, ..job };
-        assert!(bad.validate().unwrap_err().to_string().contains("2 to 6 seconds"));
+        let bad = PackageJob {
+            segment_duration: 7.0,
+            ..job
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("2 to 6 seconds"));
     }
 }

@@ -15,7 +15,9 @@ impl StagedOutput {
     pub fn create(target: &Path) -> Result<StagedOutput> {
         let name = target
             .file_name()
-            .ok_or_else(|| Error::Usage(format!("output '{}' has no folder name", target.display())))?
+            .ok_or_else(|| {
+                Error::Usage(format!("output '{}' has no folder name", target.display()))
+            })?
             .to_string_lossy()
             .into_owned();
         let parent = match target.parent() {
@@ -24,21 +26,31 @@ impl StagedOutput {
         };
         std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
         if target.exists() && !target.is_dir() {
-            return Err(Error::Usage(format!("output '{}' exists and is not a folder", target.display())));
+            return Err(Error::Usage(format!(
+                "output '{}' exists and is not a folder",
+                target.display()
+            )));
         }
         let temp = parent.join(format!(".{name}.vodpack-tmp-{}", std::process::id()));
         if temp.exists() {
             std::fs::remove_dir_all(&temp).map_err(|e| Error::io(&temp, e))?;
         }
         std::fs::create_dir(&temp).map_err(|e| Error::io(&temp, e))?;
-        Ok(StagedOutput { temp, target: target.to_path_buf(), committed: false })
+        Ok(StagedOutput {
+            temp,
+            target: target.to_path_buf(),
+            committed: false,
+        })
     }
 
     /// Moves the finished output into place (the old OUT is removed only after the swap).
     pub fn commit(mut self) -> Result<()> {
         let old = self.temp.with_file_name(format!(
             ".{}.vodpack-old-{}",
-            self.target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            self.target
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             std::process::id()
         ));
         let had_old = self.target.exists();

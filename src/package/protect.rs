@@ -36,7 +36,11 @@ pub struct RenditionCrypto {
     pub signal: RenditionProtection,
 }
 
-fn nal_format(track: &Track, codec: &crate::media::codec::CodecInfo, id: &str) -> Result<Option<NalFormat>> {
+fn nal_format(
+    track: &Track,
+    codec: &crate::media::codec::CodecInfo,
+    id: &str,
+) -> Result<Option<NalFormat>> {
     if track.kind != TrackKind::Video {
         return Ok(None);
     }
@@ -64,12 +68,18 @@ pub fn resolve(opts: &ProtectionOptions, sources: &[RenditionSource]) -> Result<
         Some(p) => LabelPolicy::parse(p)?,
         None => LabelPolicy::default(),
     };
-    let mut given: Vec<KeySpec> = opts.keys.iter().map(|k| keys::parse_key_arg(k)).collect::<Result<_>>()?;
+    let mut given: Vec<KeySpec> = opts
+        .keys
+        .iter()
+        .map(|k| keys::parse_key_arg(k))
+        .collect::<Result<_>>()?;
     if let Some(f) = &opts.key_file {
         given.extend(keys::load_key_file(f)?);
     }
-    // One given key and no explicit policy: it encrypts everything (as Shaka's empty label).
-    let single_given = given.len() == 1 && opts.key_policy.is_none();
+    // A key labelled ALL (or given without a label) encrypts every rendition, like Shaka
+    // Packager's empty label; otherwise renditions take the label of their class.
+    let single_given =
+        given.len() == 1 && given[0].label == keys::LABEL_ALL && opts.key_policy.is_none();
     let labels: Vec<String> = sources
         .iter()
         .map(|s| match &s.spec.key_label {
@@ -107,9 +117,15 @@ pub fn resolve(opts: &ProtectionOptions, sources: &[RenditionSource]) -> Result<
         v
     };
     if drm.contains(&DrmSystem::FairPlay) && scheme != Scheme::Cbcs {
-        return Err(Error::Usage("FairPlay needs --protection cbcs (HLS SAMPLE-AES)".into()));
+        return Err(Error::Usage(
+            "FairPlay needs --protection cbcs (HLS SAMPLE-AES)".into(),
+        ));
     }
-    let iv_given = opts.iv.as_deref().map(|s| IvSource::parse_hex(s).map(|_| s.to_string())).transpose()?;
+    let iv_given = opts
+        .iv
+        .as_deref()
+        .map(|s| IvSource::parse_hex(s).map(|_| s.to_string()))
+        .transpose()?;
     Ok(AssetKeys {
         scheme,
         keys,
@@ -125,16 +141,26 @@ pub fn resolve(opts: &ProtectionOptions, sources: &[RenditionSource]) -> Result<
 
 impl AssetKeys {
     pub fn asset_protection(&self) -> AssetProtection {
-        AssetProtection { scheme: self.scheme.as_str().into(), clearkey_license_url: self.clearkey_la_url.clone() }
+        AssetProtection {
+            scheme: self.scheme.as_str().into(),
+            clearkey_license_url: self.clearkey_la_url.clone(),
+        }
     }
 
     /// The IV source of rendition `index`: random, or derived from `--iv` so that renditions
     /// sharing a key never share IVs (the rendition index is added to the IV's first byte).
     fn iv_source(&self, index: usize) -> Result<IvSource> {
         match &self.iv {
-            None => IvSource::random(8).and_then(|r| if self.scheme == Scheme::Cbcs { IvSource::random(16) } else { Ok(r) }),
+            None => IvSource::random(8).and_then(|r| {
+                if self.scheme == Scheme::Cbcs {
+                    IvSource::random(16)
+                } else {
+                    Ok(r)
+                }
+            }),
             Some(hex) => {
-                let mut bytes = hex::decode(hex).map_err(|_| Error::Key(format!("--iv '{hex}': not hexadecimal")))?;
+                let mut bytes = hex::decode(hex)
+                    .map_err(|_| Error::Key(format!("--iv '{hex}': not hexadecimal")))?;
                 bytes[0] = bytes[0].wrapping_add(index as u8);
                 IvSource::explicit(&bytes)
             }
@@ -142,42 +168,72 @@ impl AssetKeys {
     }
 
     /// Everything needed to encrypt and signal rendition `index`.
-    pub fn rendition(&self, index: usize, src: &RenditionSource, segment_starts_secs: &[f64]) -> Result<RenditionCrypto> {
+    pub fn rendition(
+        &self,
+        index: usize,
+        src: &RenditionSource,
+        segment_starts_secs: &[f64],
+    ) -> Result<RenditionCrypto> {
         let label = &self.labels[index];
         let key = key_for_label(&self.keys, label, &src.id)?;
-        let encryptor =
-            SampleEncryptor::new(self.scheme, key.key, self.iv_source(index)?, nal_format(&src.track, &src.codec, &src.id)?)?;
+        let encryptor = SampleEncryptor::new(
+            self.scheme,
+            key.key,
+            self.iv_source(index)?,
+            nal_format(&src.track, &src.codec, &src.id)?,
+        )?;
         let tenc = encryptor.tenc_params(key.kid);
         let sinf = boxes::sinf(src.track.fourcc(), self.scheme, &tenc);
-        let sample_entry = boxes::encrypt_sample_entry(&src.track.sample_entry, src.track.kind == TrackKind::Video, &sinf)?;
+        let sample_entry = boxes::encrypt_sample_entry(
+            &src.track.sample_entry,
+            src.track.kind == TrackKind::Video,
+            &sinf,
+        )?;
         let mut pssh = Vec::new();
         let mut drm = Vec::new();
         for &system in &self.drm {
-            let b = pssh_for(system, &[key.kid], self.scheme, self.playready_la_url.as_deref());
+            let b = pssh_for(
+                system,
+                &[key.kid],
+                self.scheme,
+                self.playready_la_url.as_deref(),
+            );
             if let Some(b) = &b {
                 pssh.push(b.clone());
             }
-            drm.push(DrmSignal { system, system_id: system.system_id(), pssh: b });
+            drm.push(DrmSignal {
+                system,
+                system_id: system.system_id(),
+                pssh: b,
+            });
         }
         // Clear lead: segments that start before `clear_lead` seconds stay clear.
-        let clear_lead_segments = segment_starts_secs.iter().filter(|&&t| t < self.clear_lead - 1e-9).count();
+        let clear_lead_segments = segment_starts_secs
+            .iter()
+            .filter(|&&t| t < self.clear_lead - 1e-9)
+            .count();
         Ok(RenditionCrypto {
             job: ProtectionJob {
                 encryptor,
                 clear_lead_segments,
-                kid: key.kid,
-                crypt_byte_block: tenc.crypt_byte_block,
-                skip_byte_block: tenc.skip_byte_block,
             },
             sample_entry,
             pssh,
-            signal: RenditionProtection { key_label: label.clone(), default_kid: key.kid, drm },
+            signal: RenditionProtection {
+                key_label: label.clone(),
+                default_kid: key.kid,
+                drm,
+            },
         })
     }
 
     /// Keys and DRM data for the key manifest (keys as references with `--key-references`).
     pub fn key_material(&self, signals: &[Option<RenditionProtection>]) -> KeyMaterial {
-        let used: Vec<&KeySpec> = self.keys.iter().filter(|k| self.labels.contains(&k.label)).collect();
+        let used: Vec<&KeySpec> = self
+            .keys
+            .iter()
+            .filter(|k| self.labels.contains(&k.label))
+            .collect();
         let entries = used
             .iter()
             .map(|k| KeyEntry {
@@ -193,16 +249,30 @@ impl AssetKeys {
             .map(|&system| {
                 let mut pssh: Vec<PsshEntry> = Vec::new();
                 for sig in signals.iter().flatten() {
-                    let found = sig.drm.iter().find(|d| d.system == system).and_then(|d| d.pssh.as_ref());
+                    let found = sig
+                        .drm
+                        .iter()
+                        .find(|d| d.system == system)
+                        .and_then(|d| d.pssh.as_ref());
                     if let Some(b) = found {
                         if !pssh.iter().any(|p| p.key_label == sig.key_label) {
-                            pssh.push(PsshEntry { key_label: sig.key_label.clone(), data: pssh_base64(b) });
+                            pssh.push(PsshEntry {
+                                key_label: sig.key_label.clone(),
+                                data: pssh_base64(b),
+                            });
                         }
                     }
                 }
-                DrmSystemEntry { system: system.as_str().into(), system_id: keys::uuid_string(&system.system_id()), pssh }
+                DrmSystemEntry {
+                    system: system.as_str().into(),
+                    system_id: keys::uuid_string(&system.system_id()),
+                    pssh,
+                }
             })
             .collect();
-        KeyMaterial { entries, drm_systems }
+        KeyMaterial {
+            entries,
+            drm_systems,
+        }
     }
 }

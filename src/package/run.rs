@@ -1,24 +1,25 @@
 //! The packaging run.
 use super::job::{InputSpec, PackageJob};
 use super::output::StagedOutput;
-use crate::error::{Error, Result};
 use super::protect;
+use crate::error::{Error, Result};
 use crate::manifest::model::{PackagedAsset, PackagedRendition, RenditionProtection};
-use crate::segment::plan::presentation_time;
 use crate::manifest::{dash, hls};
 use crate::media::codec::{parse_sample_entry, CodecInfo};
 use crate::media::input::InputFile;
 use crate::media::{Track, TrackKind};
 use crate::segment::init::InitOptions;
+use crate::segment::plan::presentation_time;
 use crate::segment::writer::{write_rendition, RenditionJob, RenditionOutput};
 use crate::segment::SegmentPlan;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashSet;
-use vodpack_control::key_manifest::{
-    KeyEntry, KeyManifest, ManifestPaths, RenditionEntry, DrmSystemEntry, KEY_MANIFEST_SCHEMA_VERSION,
-};
 use std::path::{Path, PathBuf};
+use vodpack_control::key_manifest::{
+    DrmSystemEntry, KeyEntry, KeyManifest, ManifestPaths, RenditionEntry,
+    KEY_MANIFEST_SCHEMA_VERSION,
+};
 
 /// One rendition to package: a track of an opened input plus what the user said about it.
 pub struct RenditionSource {
@@ -84,19 +85,34 @@ pub fn open_sources(job: &PackageJob) -> Result<(Vec<InputFile>, Vec<RenditionSo
     for spec in &job.inputs {
         let (path, selector) = spec.path_and_selector()?;
         let input = InputFile::open(&path)?;
-        let chosen: Vec<&Track> = input.tracks.iter().filter(|t| selector.matches(t)).collect();
+        let chosen: Vec<&Track> = input
+            .tracks
+            .iter()
+            .filter(|t| selector.matches(t))
+            .collect();
         if chosen.is_empty() {
-            return Err(Error::Usage(format!("{}: no track matches '{}'", path.display(), spec.input)));
+            return Err(Error::Usage(format!(
+                "{}: no track matches '{}'",
+                path.display(),
+                spec.input
+            )));
         }
         for track in chosen {
             if track.kind != TrackKind::Video && track.kind != TrackKind::Audio {
                 return Err(Error::unsupported(
                     &path,
-                    format!("track {} is a '{}' track; vodpack packages video and audio", track.id, String::from_utf8_lossy(&track.handler)),
+                    format!(
+                        "track {} is a '{}' track; vodpack packages video and audio",
+                        track.id,
+                        String::from_utf8_lossy(&track.handler)
+                    ),
                 ));
             }
             if track.samples.is_empty() {
-                return Err(Error::invalid(&path, format!("track {} has no samples", track.id)));
+                return Err(Error::invalid(
+                    &path,
+                    format!("track {} has no samples", track.id),
+                ));
             }
             let codec = parse_sample_entry(&track.sample_entry)
                 .map_err(|e| Error::unsupported(&path, format!("track {}: {e}", track.id)))?;
@@ -105,7 +121,13 @@ pub fn open_sources(job: &PackageJob) -> Result<(Vec<InputFile>, Vec<RenditionSo
                 _ => default_id(track, &codec, spec),
             };
             let id = unique_id(id, &mut used_ids);
-            sources.push(RenditionSource { id, input: inputs.len(), track: track.clone(), codec, spec: spec.clone() });
+            sources.push(RenditionSource {
+                id,
+                input: inputs.len(),
+                track: track.clone(),
+                codec,
+                spec: spec.clone(),
+            });
         }
         inputs.push(input);
     }
@@ -119,12 +141,22 @@ fn chosen_single(input: &InputFile, sel: &crate::media::input::TrackSelector) ->
 fn default_id(track: &Track, codec: &CodecInfo, spec: &InputSpec) -> String {
     match track.kind {
         TrackKind::Video => {
-            let family = if codec.fourcc.starts_with("hv") || codec.fourcc.starts_with("he") { "hevc_" } else { "" };
-            format!("video_{family}{}p", codec.height.unwrap_or(track.tkhd_height >> 16))
+            let family = if codec.fourcc.starts_with("hv") || codec.fourcc.starts_with("he") {
+                "hevc_"
+            } else {
+                ""
+            };
+            format!(
+                "video_{family}{}p",
+                codec.height.unwrap_or(track.tkhd_height >> 16)
+            )
         }
         _ => format!(
             "audio_{}",
-            spec.lang.clone().or_else(|| bcp47_from_iso639_2(&track.language)).unwrap_or_else(|| "und".into())
+            spec.lang
+                .clone()
+                .or_else(|| bcp47_from_iso639_2(&track.language))
+                .unwrap_or_else(|| "und".into())
         ),
     }
 }
@@ -143,16 +175,52 @@ fn unique_id(base: String, used: &mut HashSet<String>) -> String {
 /// common languages map to their two-letter code.
 fn bcp47_from_iso639_2(code: &str) -> Option<String> {
     const TABLE: &[(&str, &str)] = &[
-        ("ara", "ar"), ("ben", "bn"), ("ces", "cs"), ("cze", "cs"), ("dan", "da"), ("deu", "de"), ("ger", "de"),
-        ("ell", "el"), ("gre", "el"), ("eng", "en"), ("spa", "es"), ("fin", "fi"), ("fra", "fr"), ("fre", "fr"),
-        ("heb", "he"), ("hin", "hi"), ("hun", "hu"), ("ind", "id"), ("ita", "it"), ("jpn", "ja"), ("kor", "ko"),
-        ("nld", "nl"), ("dut", "nl"), ("nor", "no"), ("pol", "pl"), ("por", "pt"), ("ron", "ro"), ("rum", "ro"),
-        ("rus", "ru"), ("swe", "sv"), ("tha", "th"), ("tur", "tr"), ("ukr", "uk"), ("vie", "vi"), ("zho", "zh"),
+        ("ara", "ar"),
+        ("ben", "bn"),
+        ("ces", "cs"),
+        ("cze", "cs"),
+        ("dan", "da"),
+        ("deu", "de"),
+        ("ger", "de"),
+        ("ell", "el"),
+        ("gre", "el"),
+        ("eng", "en"),
+        ("spa", "es"),
+        ("fin", "fi"),
+        ("fra", "fr"),
+        ("fre", "fr"),
+        ("heb", "he"),
+        ("hin", "hi"),
+        ("hun", "hu"),
+        ("ind", "id"),
+        ("ita", "it"),
+        ("jpn", "ja"),
+        ("kor", "ko"),
+        ("nld", "nl"),
+        ("dut", "nl"),
+        ("nor", "no"),
+        ("pol", "pl"),
+        ("por", "pt"),
+        ("ron", "ro"),
+        ("rum", "ro"),
+        ("rus", "ru"),
+        ("swe", "sv"),
+        ("tha", "th"),
+        ("tur", "tr"),
+        ("ukr", "uk"),
+        ("vie", "vi"),
+        ("zho", "zh"),
         ("chi", "zh"),
     ];
     match code {
         "und" | "" => None,
-        c => Some(TABLE.iter().find(|(k, _)| *k == c).map(|(_, v)| v.to_string()).unwrap_or_else(|| c.to_string())),
+        c => Some(
+            TABLE
+                .iter()
+                .find(|(k, _)| *k == c)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_else(|| c.to_string()),
+        ),
     }
 }
 
@@ -171,7 +239,11 @@ fn frame_rate(track: &Track) -> Option<(u32, u32)> {
 }
 
 fn gcd(a: u32, b: u32) -> u32 {
-    if b == 0 { a.max(1) } else { gcd(b, a % b) }
+    if b == 0 {
+        a.max(1)
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 /// Runs the whole job. Errors leave any previous output untouched.
@@ -183,7 +255,11 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     let named: Vec<(&str, &Track)> = sources.iter().map(|s| (s.id.as_str(), &s.track)).collect();
     let plan = SegmentPlan::build(&named, job.segment_duration, job.cut_at_common_keyframes)?;
     // Keys are resolved before anything is written: a key problem leaves no output behind.
-    let asset_keys = job.protection.as_ref().map(|p| protect::resolve(p, &sources)).transpose()?;
+    let asset_keys = job
+        .protection
+        .as_ref()
+        .map(|p| protect::resolve(p, &sources))
+        .transpose()?;
 
     let staged = StagedOutput::create(&job.out)?;
     let total: u64 = sources.iter().map(|s| s.track.samples.len() as u64).sum();
@@ -197,13 +273,20 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
             let starts = plan.segment_starts(&src.track);
             let mut init = InitOptions {
                 sample_entry: src.track.sample_entry.clone(),
+                clear_sample_entry: None,
                 pssh: Vec::new(),
                 edit_media_time: src.track.edit_media_time,
             };
             let (protection, signal) = match &asset_keys {
                 Some(k) => {
-                    let secs: Vec<f64> = starts.iter().map(|&i| presentation_time(&src.track, i).seconds()).collect();
+                    let secs: Vec<f64> = starts
+                        .iter()
+                        .map(|&i| presentation_time(&src.track, i).seconds())
+                        .collect();
                     let crypto = k.rendition(index, src, &secs)?;
+                    if crypto.job.clear_lead_segments > 0 {
+                        init.clear_sample_entry = Some(src.track.sample_entry.clone());
+                    }
                     init.sample_entry = crypto.sample_entry;
                     init.pssh = crypto.pssh;
                     (Some(crypto.job), Some(crypto.signal))
@@ -226,7 +309,8 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
             Ok((write_rendition(rjob, &advance)?, signal))
         })
         .collect::<Result<_>>()?;
-    let (outputs, signals): (Vec<RenditionOutput>, Vec<Option<RenditionProtection>>) = written.into_iter().unzip();
+    let (outputs, signals): (Vec<RenditionOutput>, Vec<Option<RenditionProtection>>) =
+        written.into_iter().unzip();
     progress.finish();
 
     let mut asset = build_asset(job, &sources, &outputs);
@@ -247,7 +331,11 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
         Some(_) => None,
         None => Some(staged.temp.join("key-manifest.json")),
     };
-    let write_km = |p: &Path| manifest.write_file(p).map_err(|e| Error::Usage(format!("{}: {e}", p.display())));
+    let write_km = |p: &Path| {
+        manifest
+            .write_file(p)
+            .map_err(|e| Error::Usage(format!("{}: {e}", p.display())))
+    };
     if let Some(p) = &staged_key_manifest {
         write_km(p)?;
     }
@@ -291,13 +379,21 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     })
 }
 
-fn build_asset(job: &PackageJob, sources: &[RenditionSource], outputs: &[RenditionOutput]) -> PackagedAsset {
+fn build_asset(
+    job: &PackageJob,
+    sources: &[RenditionSource],
+    outputs: &[RenditionOutput],
+) -> PackagedAsset {
     let renditions: Vec<PackagedRendition> = sources
         .iter()
         .zip(outputs)
         .map(|(s, o)| {
             let video = s.track.kind == TrackKind::Video;
-            let lang = s.spec.lang.clone().or_else(|| bcp47_from_iso639_2(&s.track.language));
+            let lang = s
+                .spec
+                .lang
+                .clone()
+                .or_else(|| bcp47_from_iso639_2(&s.track.language));
             PackagedRendition {
                 id: s.id.clone(),
                 kind: s.track.kind,
@@ -325,7 +421,10 @@ fn build_asset(job: &PackageJob, sources: &[RenditionSource], outputs: &[Renditi
             }
         })
         .collect();
-    let duration = sources.iter().map(|s| s.track.duration_seconds()).fold(0.0, f64::max);
+    let duration = sources
+        .iter()
+        .map(|s| s.track.duration_seconds())
+        .fold(0.0, f64::max);
     PackagedAsset {
         segment_duration: job.segment_duration,
         duration,
@@ -356,7 +455,11 @@ fn write_manifests(root: &Path, asset: &PackagedAsset) -> Result<()> {
 fn asset_id(job: &PackageJob) -> Result<String> {
     let id = match &job.asset_id {
         Some(id) => id.clone(),
-        None => job.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        None => job
+            .out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
     };
     if !vodpack_control::key_manifest::is_valid_asset_id(&id) {
         return Err(Error::Usage(format!(
@@ -367,7 +470,11 @@ fn asset_id(job: &PackageJob) -> Result<String> {
 }
 
 /// Builds the key manifest (schema in crates/vodpack-control; docs/key-manifest.md).
-fn key_manifest(job: &PackageJob, asset: &PackagedAsset, keys: &KeyMaterial) -> Result<KeyManifest> {
+fn key_manifest(
+    job: &PackageJob,
+    asset: &PackagedAsset,
+    keys: &KeyMaterial,
+) -> Result<KeyManifest> {
     let renditions = asset
         .renditions
         .iter()
@@ -394,11 +501,16 @@ fn key_manifest(job: &PackageJob, asset: &PackagedAsset, keys: &KeyMaterial) -> 
         protection_scheme: job.protection.as_ref().map(|p| p.scheme.clone()),
         segment_duration: job.segment_duration,
         duration: asset.duration,
-        manifests: ManifestPaths { hls: Some(asset.hls_multivariant.clone()), dash: Some(asset.dash_mpd.clone()) },
+        manifests: ManifestPaths {
+            hls: Some(asset.hls_multivariant.clone()),
+            dash: Some(asset.dash_mpd.clone()),
+        },
         renditions,
         keys: keys.entries.clone(),
         drm_systems: keys.drm_systems.clone(),
     };
-    manifest.validate().map_err(|e| Error::Key(format!("key manifest: {e}")))?;
+    manifest
+        .validate()
+        .map_err(|e| Error::Key(format!("key manifest: {e}")))?;
     Ok(manifest)
 }

@@ -11,10 +11,14 @@ use crate::mp4::BoxWriter;
 pub enum FragmentProtection<'a> {
     /// Samples encrypted, with their aux info (one per sample); `subsamples` when the track
     /// uses subsample maps (senc flag 0x2).
-    Encrypted { aux: &'a [SampleAuxInfo], subsamples: bool },
-    /// A clear-lead fragment of a protected track: samples stay clear and a `seig` sample group
-    /// with isProtected = 0 says so (ISO/IEC 23001-7 §6).
-    ClearLead { kid: [u8; 16], crypt_byte_block: u8, skip_byte_block: u8 },
+    Encrypted {
+        aux: &'a [SampleAuxInfo],
+        subsamples: bool,
+    },
+    /// A clear-lead fragment of a protected track: samples stay clear and point at the second,
+    /// unencrypted sample entry of the init segment (tfhd sample_description_index = 2), as
+    /// Shaka Packager does; players and decrypters that ignore `seig` groups handle this.
+    ClearLead,
 }
 
 /// sample_depends_on = 2 (an I-frame): a sync sample.
@@ -39,8 +43,13 @@ pub fn write_fragment(
     w.u32(sequence);
     w.close();
     w.open(b"traf");
-    w.open_full(b"tfhd", 0, 0x02_0000); // default-base-is-moof
+    let clear_lead = matches!(protection, Some(FragmentProtection::ClearLead));
+    // default-base-is-moof, plus sample-description-index for clear-lead fragments.
+    w.open_full(b"tfhd", 0, if clear_lead { 0x02_0002 } else { 0x02_0000 });
     w.u32(track_id);
+    if clear_lead {
+        w.u32(2);
+    }
     w.close();
     w.open_full(b"tfdt", 1, 0);
     w.u64(base_dts);
@@ -59,47 +68,27 @@ pub fn write_fragment(
     for s in samples {
         w.u32(s.duration);
         w.u32(s.size);
-        w.u32(if s.is_sync { SYNC_FLAGS } else { NON_SYNC_FLAGS });
+        w.u32(if s.is_sync {
+            SYNC_FLAGS
+        } else {
+            NON_SYNC_FLAGS
+        });
         if any_cto {
             w.i32(s.cts_offset);
         }
     }
     w.close();
 
-    match protection {
-        Some(FragmentProtection::Encrypted { aux, subsamples }) => {
-            // senc, then saiz/saio pointing at its first entry (offsets relative to the moof).
-            let senc_at = w.len();
-            w.bytes(&senc(aux, *subsamples)?);
-            if has_aux_info(aux, *subsamples) {
-                w.bytes(&saiz(aux, *subsamples)?);
-                let saio_at = w.len();
-                let mut b = saio(0);
-                patch_saio_offset(&mut b, (senc_at - moof_start + SENC_FIRST_AUX_POS) as u32);
-                w.bytes(&b);
-                debug_assert!(saio_at > senc_at);
-            }
+    if let Some(FragmentProtection::Encrypted { aux, subsamples }) = protection {
+        // senc, then saiz/saio pointing at its first entry (offsets relative to the moof).
+        let senc_at = w.len();
+        w.bytes(&senc(aux, *subsamples)?);
+        if has_aux_info(aux, *subsamples) {
+            w.bytes(&saiz(aux, *subsamples)?);
+            let mut b = saio(0);
+            patch_saio_offset(&mut b, (senc_at - moof_start + SENC_FIRST_AUX_POS) as u32);
+            w.bytes(&b);
         }
-        Some(FragmentProtection::ClearLead { kid, crypt_byte_block, skip_byte_block }) => {
-            // sbgp: every sample of the fragment maps to the fragment-local seig entry 1.
-            w.open_full(b"sbgp", 0, 0);
-            w.bytes(b"seig");
-            w.u32(1);
-            w.u32(samples.len() as u32);
-            w.u32(0x1_0001);
-            w.close();
-            w.open_full(b"sgpd", 1, 0);
-            w.bytes(b"seig");
-            w.u32(20);
-            w.u32(1);
-            w.u8(0);
-            w.u8((crypt_byte_block << 4) | (skip_byte_block & 0xf));
-            w.u8(0); // isProtected = 0
-            w.u8(0); // Per_Sample_IV_Size
-            w.bytes(kid);
-            w.close();
-        }
-        _ => {}
     }
     w.close(); // traf
     w.close(); // moof
@@ -161,16 +150,46 @@ mod tests {
     #[test]
     fn trun_data_offset_points_at_mdat_payload() {
         let samples = [
-            Sample { dts: 100, duration: 10, cts_offset: -5, is_sync: true, size: 3, offset: 0 },
-            Sample { dts: 110, duration: 10, cts_offset: 5, is_sync: false, size: 2, offset: 0 },
+            Sample {
+                dts: 100,
+                duration: 10,
+                cts_offset: -5,
+                is_sync: true,
+                size: 3,
+                offset: 0,
+            },
+            Sample {
+                dts: 110,
+                duration: 10,
+                cts_offset: 5,
+                is_sync: false,
+                size: 2,
+                offset: 0,
+            },
         ];
         use crate::cenc::Subsample;
         let aux = [
-            SampleAuxInfo { iv: vec![1; 8], subsamples: vec![Subsample { clear: 1, protected: 2 }] },
-            SampleAuxInfo { iv: vec![2; 8], subsamples: vec![Subsample { clear: 2, protected: 0 }] },
+            SampleAuxInfo {
+                iv: vec![1; 8],
+                subsamples: vec![Subsample {
+                    clear: 1,
+                    protected: 2,
+                }],
+            },
+            SampleAuxInfo {
+                iv: vec![2; 8],
+                subsamples: vec![Subsample {
+                    clear: 2,
+                    protected: 0,
+                }],
+            },
         ];
-        let protection = FragmentProtection::Encrypted { aux: &aux, subsamples: true };
-        let (bytes, payload_at) = write_fragment(7, 1, &samples, &[1, 2, 3, 4, 5], Some(&protection)).unwrap();
+        let protection = FragmentProtection::Encrypted {
+            aux: &aux,
+            subsamples: true,
+        };
+        let (bytes, payload_at) =
+            write_fragment(7, 1, &samples, &[1, 2, 3, 4, 5], Some(&protection)).unwrap();
         assert_eq!(&bytes[payload_at..], &[1, 2, 3, 4, 5]);
         let moof = BoxIter::new(&bytes).next().unwrap().unwrap();
         let traf = moof.require(b"traf").unwrap();

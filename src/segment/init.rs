@@ -8,6 +8,9 @@ use crate::mp4::BoxWriter;
 pub struct InitOptions {
     /// The sample entry to write (the source's, or its encv/enca form with sinf).
     pub sample_entry: Vec<u8>,
+    /// With a clear lead: the unencrypted sample entry, written second in stsd for the clear
+    /// fragments to point at.
+    pub clear_sample_entry: Option<Vec<u8>>,
     /// pssh boxes to put in the moov.
     pub pssh: Vec<Vec<u8>>,
     /// For non-video tracks, the edit list start to keep (e.g. AAC priming); video carries its
@@ -27,8 +30,13 @@ pub fn ftyp(w: &mut BoxWriter, major: &[u8; 4], compatible: &[&[u8; 4]]) {
 
 /// Packs an ISO 639-2/T code into mdhd's 15 bits ("und" when not three lowercase letters).
 fn pack_language(lang: &str) -> u16 {
-    let l = if lang.len() == 3 && lang.bytes().all(|b| b.is_ascii_lowercase()) { lang } else { "und" };
-    l.bytes().fold(0u16, |acc, b| (acc << 5) | (b - 0x60) as u16)
+    let l = if lang.len() == 3 && lang.bytes().all(|b| b.is_ascii_lowercase()) {
+        lang
+    } else {
+        "und"
+    };
+    l.bytes()
+        .fold(0u16, |acc, b| (acc << 5) | (b - 0x60) as u16)
 }
 
 const UNITY_MATRIX: [u32; 9] = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000];
@@ -63,13 +71,21 @@ pub fn write_init(track: &Track, opts: &InitOptions, width: u32, height: u32) ->
     w.zeros(8);
     w.u16(0); // layer
     w.u16(if track.kind == TrackKind::Audio { 1 } else { 0 }); // alternate_group
-    w.u16(if track.kind == TrackKind::Audio { 0x0100 } else { 0 });
+    w.u16(if track.kind == TrackKind::Audio {
+        0x0100
+    } else {
+        0
+    });
     w.u16(0);
     for m in UNITY_MATRIX {
         w.u32(m);
     }
     let (tw, th) = if track.kind == TrackKind::Video {
-        if track.tkhd_width != 0 { (track.tkhd_width, track.tkhd_height) } else { (width << 16, height << 16) }
+        if track.tkhd_width != 0 {
+            (track.tkhd_width, track.tkhd_height)
+        } else {
+            (width << 16, height << 16)
+        }
     } else {
         (0, 0)
     };
@@ -139,8 +155,15 @@ pub fn write_init(track: &Track, opts: &InitOptions, width: u32, height: u32) ->
     w.close();
     w.open(b"stbl");
     w.open_full(b"stsd", 0, 0);
-    w.u32(1);
+    w.u32(if opts.clear_sample_entry.is_some() {
+        2
+    } else {
+        1
+    });
     w.bytes(&opts.sample_entry);
+    if let Some(clear) = &opts.clear_sample_entry {
+        w.bytes(clear);
+    }
     w.close();
     for empty in [b"stts", b"stsc", b"stco"] {
         w.open_full(empty, 0, 0);

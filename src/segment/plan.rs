@@ -45,11 +45,17 @@ pub struct SegmentPlan {
 /// A track's presentation time for a sample: composition time minus the edit list start.
 pub fn presentation_time(track: &Track, i: usize) -> Time {
     let s = &track.samples[i];
-    Time { ticks: s.cts() - track.edit_media_time.unwrap_or(0), timescale: track.timescale }
+    Time {
+        ticks: s.cts() - track.edit_media_time.unwrap_or(0),
+        timescale: track.timescale,
+    }
 }
 
 fn sync_times(track: &Track) -> Vec<Time> {
-    (0..track.samples.len()).filter(|&i| track.samples[i].is_sync).map(|i| presentation_time(track, i)).collect()
+    (0..track.samples.len())
+        .filter(|&i| track.samples[i].is_sync)
+        .map(|i| presentation_time(track, i))
+        .collect()
 }
 
 impl SegmentPlan {
@@ -57,16 +63,29 @@ impl SegmentPlan {
     /// cuts are chosen only among keyframes every video track shares; otherwise a cut that a video
     /// rendition lacks is an error naming it.
     pub fn build(tracks: &[(&str, &Track)], target: f64, common_only: bool) -> Result<SegmentPlan> {
-        let videos: Vec<&(&str, &Track)> = tracks.iter().filter(|(_, t)| t.kind == TrackKind::Video).collect();
+        let videos: Vec<&(&str, &Track)> = tracks
+            .iter()
+            .filter(|(_, t)| t.kind == TrackKind::Video)
+            .collect();
         let reference = videos.first().copied().or_else(|| tracks.first());
         let Some((_, reference)) = reference else {
-            return Ok(SegmentPlan { cuts: Vec::new(), target });
+            return Ok(SegmentPlan {
+                cuts: Vec::new(),
+                target,
+            });
         };
         if reference.samples.is_empty() {
-            return Ok(SegmentPlan { cuts: Vec::new(), target });
+            return Ok(SegmentPlan {
+                cuts: Vec::new(),
+                target,
+            });
         }
-        let mut candidates = if reference.kind == TrackKind::Video { sync_times(reference) } else {
-            (0..reference.samples.len()).map(|i| presentation_time(reference, i)).collect()
+        let mut candidates = if reference.kind == TrackKind::Video {
+            sync_times(reference)
+        } else {
+            (0..reference.samples.len())
+                .map(|i| presentation_time(reference, i))
+                .collect()
         };
         if common_only {
             for (_, v) in videos.iter().skip(1) {
@@ -90,7 +109,11 @@ impl SegmentPlan {
                     if !theirs.iter().any(|t| t.diff_seconds(*c).abs() < SAME_TIME) {
                         let nearest = theirs
                             .iter()
-                            .min_by(|a, b| a.diff_seconds(*c).abs().total_cmp(&b.diff_seconds(*c).abs()))
+                            .min_by(|a, b| {
+                                a.diff_seconds(*c)
+                                    .abs()
+                                    .total_cmp(&b.diff_seconds(*c).abs())
+                            })
                             .map(|t| format!("{:.3} s", t.seconds()))
                             .unwrap_or_else(|| "none".into());
                         return Err(Error::Alignment(format!(
@@ -117,7 +140,10 @@ impl SegmentPlan {
         for cut in &self.cuts {
             if video {
                 // The sync sample at the cut (the plan guarantees one within SAME_TIME).
-                while i < n && !(track.samples[i].is_sync && presentation_time(track, i).diff_seconds(*cut) > -SAME_TIME) {
+                while i < n
+                    && !(track.samples[i].is_sync
+                        && presentation_time(track, i).diff_seconds(*cut) > -SAME_TIME)
+                {
                     i += 1;
                 }
             } else {
@@ -162,7 +188,14 @@ mod tests {
             sample_entry: Vec::new(),
             edit_media_time: None,
             samples: (0..n)
-                .map(|i| Sample { dts: (i as u64) * dur as u64, duration: dur, cts_offset: 0, is_sync: i % gop == 0, size: 1, offset: 0 })
+                .map(|i| Sample {
+                    dts: (i as u64) * dur as u64,
+                    duration: dur,
+                    cts_offset: 0,
+                    is_sync: i % gop == 0,
+                    size: 1,
+                    offset: 0,
+                })
                 .collect(),
         }
     }
@@ -186,7 +219,11 @@ mod tests {
         let a = track(TrackKind::Video, 25, 1, 250, 50);
         let b = track(TrackKind::Video, 25, 1, 250, 60);
         let e = SegmentPlan::build(&[("hi", &a), ("lo", &b)], 4.0, false).unwrap_err();
-        assert!(e.to_string().contains("rendition 'lo' has no keyframe at 4.000 s"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("rendition 'lo' has no keyframe at 4.000 s"),
+            "{e}"
+        );
         let plan = SegmentPlan::build(&[("hi", &a), ("lo", &b)], 4.0, true).unwrap();
         assert!(plan.cuts.iter().all(|c| (c.seconds() % 12.0).abs() < 1e-9));
     }

@@ -2,8 +2,8 @@
 //! file with a sidx), reading sample bytes from the input on demand so that memory holds one
 //! segment at a time. Encryption plugs in through `SampleProtector`.
 use super::fragment::{self, FragmentProtection};
-use crate::cenc::SampleEncryptor;
 use super::init::{write_init, InitOptions};
+use crate::cenc::SampleEncryptor;
 use crate::error::{Error, Result};
 use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
 use crate::media::{Sample, Track, TrackKind};
@@ -17,9 +17,6 @@ pub struct ProtectionJob {
     pub encryptor: SampleEncryptor,
     /// Segments (from the first) left clear but signalled (clear lead).
     pub clear_lead_segments: usize,
-    pub kid: [u8; 16],
-    pub crypt_byte_block: u8,
-    pub skip_byte_block: u8,
 }
 
 /// Everything needed to write one rendition.
@@ -54,14 +51,26 @@ pub struct RenditionOutput {
 /// The composition offsets a track is written with: video folds its edit list start into
 /// (possibly negative) offsets so presentation starts at the first sync sample's decode time.
 pub fn output_samples(track: &Track) -> Result<Vec<Sample>> {
-    let shift = if track.kind == TrackKind::Video { track.edit_media_time.unwrap_or(0) } else { 0 };
+    let shift = if track.kind == TrackKind::Video {
+        track.edit_media_time.unwrap_or(0)
+    } else {
+        0
+    };
     track
         .samples
         .iter()
         .map(|s| {
             let cto = s.cts_offset as i64 - shift;
-            let cto = i32::try_from(cto).map_err(|_| Error::Usage(format!("track {}: composition offset {cto} out of range", track.id)))?;
-            Ok(Sample { cts_offset: cto, ..*s })
+            let cto = i32::try_from(cto).map_err(|_| {
+                Error::Usage(format!(
+                    "track {}: composition offset {cto} out of range",
+                    track.id
+                ))
+            })?;
+            Ok(Sample {
+                cts_offset: cto,
+                ..*s
+            })
         })
         .collect()
 }
@@ -87,7 +96,9 @@ fn read_samples(input: &File, path: &Path, samples: &[Sample], buf: &mut Vec<u8>
         }
         input
             .read_exact_at(&mut buf[at..at + len as usize], start)
-            .map_err(|e| Error::invalid(path, format!("reading sample data at byte {start}: {e}")))?;
+            .map_err(|e| {
+                Error::invalid(path, format!("reading sample data at byte {start}: {e}"))
+            })?;
         at += len as usize;
         i = j;
     }
@@ -95,7 +106,10 @@ fn read_samples(input: &File, path: &Path, samples: &[Sample], buf: &mut Vec<u8>
 }
 
 /// Writes the rendition; `progress` is called with the number of samples done.
-pub fn write_rendition(mut job: RenditionJob, progress: &(dyn Fn(u64) + Sync)) -> Result<RenditionOutput> {
+pub fn write_rendition(
+    mut job: RenditionJob,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<RenditionOutput> {
     let track = job.track;
     let dir = job.out_root.join(&job.id);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
@@ -108,19 +122,30 @@ pub fn write_rendition(mut job: RenditionJob, progress: &(dyn Fn(u64) + Sync)) -
     // GOP so every sync sample is addressable for I-frame playlists.
     let mut bounds = job.starts.clone();
     bounds.push(n);
-    let seg_ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).filter(|(a, b)| a < b).collect();
+    let seg_ranges: Vec<(usize, usize)> = bounds
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .filter(|(a, b)| a < b)
+        .collect();
     // Output presentation times: video has its edit folded into the offsets; audio keeps its
     // edit list in the init segment and its timeline follows composition time.
     let pts = |i: usize| samples[i].cts();
-    let seg_start_pts: Vec<i64> = seg_ranges.iter().map(|&(a, b)| (a..b).map(pts).min().unwrap_or(0)).collect();
-    let end_pts = (0..n).map(|i| pts(i) + samples[i].duration as i64).max().unwrap_or(0);
+    let seg_start_pts: Vec<i64> = seg_ranges
+        .iter()
+        .map(|&(a, b)| (a..b).map(pts).min().unwrap_or(0))
+        .collect();
+    let end_pts = (0..n)
+        .map(|i| pts(i) + samples[i].duration as i64)
+        .max()
+        .unwrap_or(0);
 
     let single_path = dir.join("media.mp4");
     let mut single = if job.single_file {
         let mut f = File::create(&single_path).map_err(io_err(&single_path))?;
         f.write_all(&init_bytes).map_err(io_err(&single_path))?;
         // Reserve the sidx; it is written once the fragment sizes are known.
-        f.write_all(&vec![0u8; fragment::sidx_len(seg_ranges.len())]).map_err(io_err(&single_path))?;
+        f.write_all(&vec![0u8; fragment::sidx_len(seg_ranges.len())])
+            .map_err(io_err(&single_path))?;
         Some(f)
     } else {
         let p = dir.join("init.mp4");
@@ -137,38 +162,69 @@ pub fn write_rendition(mut job: RenditionJob, progress: &(dyn Fn(u64) + Sync)) -
     let mut peak = 0f64;
     let styp = fragment::styp();
     for (si, &(a, b)) in seg_ranges.iter().enumerate() {
-        let mut seg_bytes = if single.is_some() { Vec::new() } else { styp.clone() };
+        let mut seg_bytes = if single.is_some() {
+            Vec::new()
+        } else {
+            styp.clone()
+        };
         let mut frag_starts = vec![a];
         if is_video {
             frag_starts.extend((a + 1..b).filter(|&i| samples[i].is_sync));
         }
         frag_starts.push(b);
-        let rel_path = if single.is_some() { format!("{}/media.mp4", job.id) } else { format!("{}/seg_{}.m4s", job.id, si + 1) };
-        let seg_offset = if single.is_some() { offset_in_single } else { 0 };
-        let clear = job.protection.as_ref().is_some_and(|p| si < p.clear_lead_segments);
+        let rel_path = if single.is_some() {
+            format!("{}/media.mp4", job.id)
+        } else {
+            format!("{}/seg_{}.m4s", job.id, si + 1)
+        };
+        let seg_offset = if single.is_some() {
+            offset_in_single
+        } else {
+            0
+        };
+        let clear = job
+            .protection
+            .as_ref()
+            .is_some_and(|p| si < p.clear_lead_segments);
         for w in frag_starts.windows(2) {
             let (fa, fb) = (w[0], w[1]);
             let frag_samples = &samples[fa..fb];
             read_samples(job.input, job.input_path, frag_samples, &mut data)?;
             let mut aux = Vec::new();
             let protection = match job.protection.as_mut() {
-                Some(p) if clear => Some(FragmentProtection::ClearLead {
-                    kid: p.kid,
-                    crypt_byte_block: p.crypt_byte_block,
-                    skip_byte_block: p.skip_byte_block,
-                }),
+                Some(_) if clear => Some(FragmentProtection::ClearLead),
                 Some(p) => {
                     let mut at = 0usize;
-                    for s in frag_samples {
+                    for (k, s) in frag_samples.iter().enumerate() {
                         let end = at + s.size as usize;
-                        aux.push(p.encryptor.encrypt_sample(&mut data[at..end])?);
+                        let info = p
+                            .encryptor
+                            .encrypt_sample(&mut data[at..end])
+                            .map_err(|e| match e {
+                                // The encryptor parses NAL units without knowing the file: say which.
+                                Error::InvalidInput { reason, .. } => Error::invalid(
+                                    job.input_path,
+                                    format!("track {} sample {}: {reason}", track.id, fa + k + 1),
+                                ),
+                                other => other,
+                            })?;
+                        aux.push(info);
                         at = end;
                     }
-                    Some(FragmentProtection::Encrypted { aux: &aux, subsamples: p.encryptor.uses_subsamples() })
+                    Some(FragmentProtection::Encrypted {
+                        aux: &aux,
+                        subsamples: p.encryptor.uses_subsamples(),
+                    })
                 }
                 None => None,
             };
-            let (frag, payload_at) = fragment::write_fragment(sequence, track.id, frag_samples, &data, protection.as_ref())?;
+            let (frag, payload_at) = fragment::write_fragment(
+                sequence,
+                track.id,
+                frag_samples,
+                &data,
+                protection.as_ref(),
+            )?;
             sequence += 1;
             if is_video && samples[fa].is_sync {
                 let next_sync_pts = if fb < n { pts(fb) } else { end_pts };
@@ -199,23 +255,43 @@ pub fn write_rendition(mut job: RenditionJob, progress: &(dyn Fn(u64) + Sync)) -
                 std::fs::write(&p, &seg_bytes).map_err(io_err(&p))?;
             }
         }
-        segments.push(SegmentRecord { number: si as u64 + 1, start: start.max(0) as u64, duration, size, path: rel_path, offset: seg_offset, clear });
+        segments.push(SegmentRecord {
+            number: si as u64 + 1,
+            start: start.max(0) as u64,
+            duration,
+            size,
+            path: rel_path,
+            offset: seg_offset,
+            clear,
+        });
     }
 
     let layout = if let Some(mut f) = single {
         let refs: Vec<(u64, u64)> = segments.iter().map(|s| (s.size, s.duration)).collect();
         let earliest = segments.first().map(|s| s.start).unwrap_or(0);
         let sidx = fragment::sidx(track.id, track.timescale, earliest, &refs);
-        f.seek(SeekFrom::Start(init_bytes.len() as u64)).map_err(io_err(&single_path))?;
+        f.seek(SeekFrom::Start(init_bytes.len() as u64))
+            .map_err(io_err(&single_path))?;
         f.write_all(&sidx).map_err(io_err(&single_path))?;
         let init_end = init_bytes.len() as u64;
-        SegmentLayout::SingleFile { init_range: (0, init_end - 1), index_range: (init_end, init_end + sidx.len() as u64 - 1) }
+        SegmentLayout::SingleFile {
+            init_range: (0, init_end - 1),
+            index_range: (init_end, init_end + sidx.len() as u64 - 1),
+        }
     } else {
-        SegmentLayout::Files { template: "seg_$Number$.m4s".into(), start_number: 1 }
+        SegmentLayout::Files {
+            template: "seg_$Number$.m4s".into(),
+            start_number: 1,
+        }
     };
-    let total_duration = (end_pts - seg_start_pts.first().copied().unwrap_or(0)).max(1) as f64 / track.timescale as f64;
+    let total_duration = (end_pts - seg_start_pts.first().copied().unwrap_or(0)).max(1) as f64
+        / track.timescale as f64;
     Ok(RenditionOutput {
-        init_path: if job.single_file { format!("{}/media.mp4", job.id) } else { format!("{}/init.mp4", job.id) },
+        init_path: if job.single_file {
+            format!("{}/media.mp4", job.id)
+        } else {
+            format!("{}/init.mp4", job.id)
+        },
         layout,
         segments,
         iframes,

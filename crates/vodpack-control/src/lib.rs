@@ -1,13 +1,30 @@
 //! vodpack control plane: the companion library of the packager.
 //!
-//! A backend service depends on this crate alone (light dependencies by default) to read the key
-//! manifest that `vodpack package` writes (`key_manifest`). The HTTP server behind `vodpack serve`
-//! is behind the `server` cargo feature.
+//! A backend service depends on this crate alone (light dependencies by default) for:
+//! - [`key_manifest`]: the key manifest that `vodpack package` writes (shared schema types);
+//! - [`identity`]: HMAC-signed identity bearer tokens;
+//! - [`policy`]: entitlement, geo and device choice, with a reloading policy file;
+//! - [`api`]: playback start and the W3C Clear Key licence, HTTP-stack independent;
+//! - [`edge_token`]: signed URLs (EdgeAuth 2.0 layout) verified at the CDN edge;
+//! - [`telemetry`]: strict validation of player events and the event sink trait.
+//!
+//! The HTTP server behind `vodpack serve` is the `server` feature ([`serve`]); the Kafka sink is
+//! the `kafka` feature.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod edge_token;
 pub mod error;
+pub mod identity;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod key_manifest;
+pub mod policy;
+#[cfg(feature = "server")]
+pub mod serve;
+pub mod signed;
+pub mod telemetry;
 
 pub use error::{Error, Result};
 pub use key_manifest::{

@@ -1,0 +1,465 @@
+//! Playback policy: entitlement, geo restrictions per asset, and the choice of protocol, scheme
+//! and key system for a device. [`Policy`] is the trait a backend implements; [`FilePolicy`] is
+//! the embedded default, a TOML or JSON file reloaded without restart when it changes.
+//! The file format is documented in `docs/control-plane.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::identity::IdentityClaims;
+use crate::key_manifest::KeyManifest;
+
+/// Largest policy file read.
+pub const MAX_POLICY_BYTES: u64 = 1024 * 1024;
+
+/// EME key system names and the key manifest's DRM system names.
+pub const KEY_SYSTEMS: [(&str, &str); 4] = [
+    ("org.w3.clearkey", "clearkey"),
+    ("com.widevine.alpha", "widevine"),
+    ("com.microsoft.playready", "playready"),
+    ("com.apple.fps", "fairplay"),
+];
+
+/// The device as described in a playback start request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    /// Platform name, e.g. `web`, `safari`, `android`, `tv`.
+    pub platform: String,
+    /// Protocols the device plays: `hls`, `dash`.
+    pub protocols: Vec<String>,
+    /// EME key systems the device supports, e.g. `org.w3.clearkey`.
+    #[serde(default)]
+    pub key_systems: Vec<String>,
+    /// Encryption schemes the device supports: `cenc`, `cbcs`.
+    #[serde(default)]
+    pub schemes: Vec<String>,
+}
+
+/// What the policy decides for one request.
+pub struct PolicyContext<'a> {
+    /// The verified identity.
+    pub identity: &'a IdentityClaims,
+    /// The asset's key manifest.
+    pub asset: &'a KeyManifest,
+    /// The device.
+    pub device: &'a Device,
+    /// ISO 3166-1 alpha-2 country, upper case, if known.
+    pub country: Option<&'a str>,
+}
+
+/// A positive decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// `hls` or `dash`.
+    pub protocol: String,
+    /// The EME key system to use; `None` for clear assets.
+    pub key_system: Option<String>,
+    /// Licence URLs of vendor key systems (EME name → URL) the device supports.
+    pub vendor_licence_urls: BTreeMap<String, String>,
+    /// How long the session's URLs and licence token stay valid, in seconds.
+    pub session_ttl_secs: u64,
+}
+
+/// Why playback is refused (HTTP 403).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenialReason {
+    /// The subject's plans or id do not grant the asset.
+    NotEntitled,
+    /// The client's country is not allowed for the asset (or unknown where an allow list exists).
+    GeoBlocked,
+    /// No protocol, scheme or key system in common with the device.
+    UnsupportedDevice,
+}
+
+impl DenialReason {
+    /// The machine-readable reason.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DenialReason::NotEntitled => "not_entitled",
+            DenialReason::GeoBlocked => "geo_blocked",
+            DenialReason::UnsupportedDevice => "unsupported_device",
+        }
+    }
+}
+
+/// A refusal with a human-readable message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// The reason.
+    pub reason: DenialReason,
+    /// Details for humans.
+    pub message: String,
+}
+
+/// A source of playback decisions.
+pub trait Policy: Send + Sync {
+    /// Decides whether and how the identity may play the asset on the device.
+    fn decide(&self, ctx: &PolicyContext<'_>) -> std::result::Result<Decision, Denial>;
+}
+
+/// Rules for one asset (or the default for unlisted assets).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetRule {
+    /// Plans that may play; `"*"` admits every authenticated subject.
+    #[serde(default)]
+    pub plans: Vec<String>,
+    /// Subjects that may play whatever their plans.
+    #[serde(default)]
+    pub subjects: Vec<String>,
+    /// Countries allowed; empty means everywhere.
+    #[serde(default)]
+    pub geo_allow: Vec<String>,
+    /// Countries refused.
+    #[serde(default)]
+    pub geo_deny: Vec<String>,
+}
+
+/// Preferences for devices of a platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceRule {
+    /// Platform name, or `"*"` for any.
+    pub platform: String,
+    /// Protocols in order of preference.
+    #[serde(default = "default_protocols")]
+    pub protocols: Vec<String>,
+    /// EME key systems in order of preference.
+    #[serde(default = "default_key_systems")]
+    pub key_systems: Vec<String>,
+}
+
+fn default_protocols() -> Vec<String> {
+    vec!["dash".into(), "hls".into()]
+}
+
+fn default_key_systems() -> Vec<String> {
+    KEY_SYSTEMS.iter().map(|(eme, _)| eme.to_string()).collect()
+}
+
+fn default_ttl() -> u64 {
+    3600
+}
+
+/// The policy document (file contents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDoc {
+    /// Rule for assets not listed in `assets`; absent means unlisted assets are not entitled.
+    #[serde(default)]
+    pub default: Option<AssetRule>,
+    /// Rules per asset id.
+    #[serde(default)]
+    pub assets: BTreeMap<String, AssetRule>,
+    /// Device preferences, first matching platform wins (then `"*"`).
+    #[serde(default)]
+    pub devices: Vec<DeviceRule>,
+    /// Vendor licence server URLs by DRM system name (`widevine`, `playready`, `fairplay`).
+    #[serde(default)]
+    pub licence_servers: BTreeMap<String, String>,
+    /// Session lifetime in seconds (manifest URL token, licence token).
+    #[serde(default = "default_ttl")]
+    pub session_ttl_secs: u64,
+}
+
+impl Default for PolicyDoc {
+    /// The permissive policy of a local `vodpack serve` with no policy file: every authenticated
+    /// subject may play, anywhere, DASH preferred.
+    fn default() -> Self {
+        PolicyDoc {
+            default: Some(AssetRule {
+                plans: vec!["*".into()],
+                ..AssetRule::default()
+            }),
+            assets: BTreeMap::new(),
+            devices: Vec::new(),
+            licence_servers: BTreeMap::new(),
+            session_ttl_secs: default_ttl(),
+        }
+    }
+}
+
+impl PolicyDoc {
+    /// Parses a policy from TOML or JSON text.
+    pub fn parse(text: &str, json: bool) -> Result<Self> {
+        let doc: PolicyDoc = if json {
+            serde_json::from_str(text).map_err(|e| Error::Config(format!("policy JSON: {e}")))?
+        } else {
+            toml::from_str(text).map_err(|e| Error::Config(format!("policy TOML: {e}")))?
+        };
+        doc.validate()?;
+        Ok(doc)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let rules = self.default.iter().chain(self.assets.values());
+        for rule in rules {
+            for c in rule.geo_allow.iter().chain(&rule.geo_deny) {
+                if !is_country(c) {
+                    return Err(Error::Config(format!(
+                        "policy: country {c:?} must be an ISO 3166-1 alpha-2 code in upper case"
+                    )));
+                }
+            }
+        }
+        for d in &self.devices {
+            for p in &d.protocols {
+                if p != "hls" && p != "dash" {
+                    return Err(Error::Config(format!(
+                        "policy: protocol {p:?} is not hls or dash"
+                    )));
+                }
+            }
+            for k in &d.key_systems {
+                if !KEY_SYSTEMS.iter().any(|(eme, _)| eme == k) {
+                    return Err(Error::Config(format!(
+                        "policy: key system {k:?} is unknown"
+                    )));
+                }
+            }
+        }
+        for s in self.licence_servers.keys() {
+            if !matches!(s.as_str(), "widevine" | "playready" | "fairplay") {
+                return Err(Error::Config(format!(
+                    "policy: licence_servers.{s}: only widevine, playready, fairplay (Clear Key is served by vodpack)"
+                )));
+            }
+        }
+        if self.session_ttl_secs == 0 || self.session_ttl_secs > 7 * 24 * 3600 {
+            return Err(Error::Config(
+                "policy: session_ttl_secs must be 1..=604800".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_country(c: &str) -> bool {
+    c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+fn deny(reason: DenialReason, message: String) -> Denial {
+    Denial { reason, message }
+}
+
+impl Policy for PolicyDoc {
+    fn decide(&self, ctx: &PolicyContext<'_>) -> std::result::Result<Decision, Denial> {
+        let asset = ctx.asset;
+        let rule = self
+            .assets
+            .get(&asset.asset_id)
+            .or(self.default.as_ref())
+            .ok_or_else(|| {
+                deny(
+                    DenialReason::NotEntitled,
+                    format!("no rule grants asset {:?}", asset.asset_id),
+                )
+            })?;
+        let entitled = rule.subjects.contains(&ctx.identity.sub)
+            || rule
+                .plans
+                .iter()
+                .any(|p| p == "*" || ctx.identity.plans.contains(p));
+        if !entitled {
+            return Err(deny(
+                DenialReason::NotEntitled,
+                format!("subject is not entitled to asset {:?}", asset.asset_id),
+            ));
+        }
+        if let Some(c) = ctx.country {
+            if rule.geo_deny.iter().any(|d| d == c) {
+                return Err(deny(
+                    DenialReason::GeoBlocked,
+                    format!("asset is not available in {c}"),
+                ));
+            }
+        }
+        if !rule.geo_allow.is_empty()
+            && !ctx
+                .country
+                .is_some_and(|c| rule.geo_allow.iter().any(|a| a == c))
+        {
+            return Err(deny(
+                DenialReason::GeoBlocked,
+                match ctx.country {
+                    Some(c) => format!("asset is not available in {c}"),
+                    None => "asset is geo-restricted and the country is unknown".into(),
+                },
+            ));
+        }
+
+        let device_rule = self
+            .devices
+            .iter()
+            .find(|d| d.platform == ctx.device.platform)
+            .or_else(|| self.devices.iter().find(|d| d.platform == "*"));
+        let protocols = device_rule.map_or_else(default_protocols, |d| d.protocols.clone());
+        let protocol = protocols
+            .iter()
+            .find(|p| {
+                ctx.device.protocols.contains(p)
+                    && match p.as_str() {
+                        "hls" => asset.manifests.hls.is_some(),
+                        _ => asset.manifests.dash.is_some(),
+                    }
+            })
+            .ok_or_else(|| {
+                deny(
+                    DenialReason::UnsupportedDevice,
+                    "no protocol in common between the device and the asset".into(),
+                )
+            })?
+            .clone();
+
+        let mut key_system = None;
+        let mut vendor_licence_urls = BTreeMap::new();
+        if let Some(scheme) = &asset.protection_scheme {
+            if !ctx.device.schemes.contains(scheme) {
+                return Err(deny(
+                    DenialReason::UnsupportedDevice,
+                    format!("the device does not support the {scheme} scheme"),
+                ));
+            }
+            // Clear Key is issued by vodpack itself, so it needs the key bytes; vendor systems
+            // need their PSSH in the asset and a licence server in the policy.
+            let raw_keys = !asset.keys.is_empty() && asset.keys.iter().all(|k| k.key.is_some());
+            let available = |eme: &str| -> bool {
+                let Some((_, system)) = KEY_SYSTEMS.iter().find(|(e, _)| *e == eme) else {
+                    return false;
+                };
+                if *system == "clearkey" {
+                    raw_keys
+                } else {
+                    asset.drm_systems.iter().any(|d| d.system == *system)
+                        && self.licence_servers.contains_key(*system)
+                }
+            };
+            for (eme, system) in KEY_SYSTEMS {
+                if *system != *"clearkey"
+                    && available(eme)
+                    && ctx.device.key_systems.iter().any(|k| k == eme)
+                {
+                    vendor_licence_urls
+                        .insert(eme.to_string(), self.licence_servers[system].clone());
+                }
+            }
+            let preference =
+                device_rule.map_or_else(default_key_systems, |d| d.key_systems.clone());
+            key_system = Some(
+                preference
+                    .iter()
+                    .find(|k| ctx.device.key_systems.contains(k) && available(k))
+                    .ok_or_else(|| {
+                        deny(
+                            DenialReason::UnsupportedDevice,
+                            "no key system in common between the device and the asset".into(),
+                        )
+                    })?
+                    .clone(),
+            );
+        }
+        Ok(Decision {
+            protocol,
+            key_system,
+            vendor_licence_urls,
+            session_ttl_secs: self.session_ttl_secs,
+        })
+    }
+}
+
+/// The embedded policy source: a TOML (`.toml`) or JSON (any other extension) file, re-read when
+/// its modification time or size changes. A changed file that fails to parse is reported on
+/// stderr and the last good policy stays in force.
+pub struct FilePolicy {
+    path: PathBuf,
+    state: Mutex<FileState>,
+}
+
+struct FileState {
+    stamp: (Option<SystemTime>, u64),
+    doc: Arc<PolicyDoc>,
+    last_error: Option<String>,
+}
+
+impl FilePolicy {
+    /// Loads the policy at `path`; an invalid file is an error here.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let (stamp, doc) = read_policy(&path)?;
+        Ok(FilePolicy {
+            path,
+            state: Mutex::new(FileState {
+                stamp,
+                doc: Arc::new(doc),
+                last_error: None,
+            }),
+        })
+    }
+
+    /// The policy in force, after re-reading the file if it changed.
+    pub fn current(&self) -> Arc<PolicyDoc> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let stamp = stat(&self.path).ok();
+        if stamp.is_some_and(|s| s != state.stamp) {
+            match read_policy(&self.path) {
+                Ok((s, doc)) => {
+                    state.stamp = s;
+                    state.doc = Arc::new(doc);
+                    state.last_error = None;
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    if state.last_error.as_deref() != Some(msg.as_str()) {
+                        eprintln!(
+                            "vodpack: policy reload failed, keeping the previous policy: {msg}"
+                        );
+                        state.last_error = Some(msg);
+                    }
+                }
+            }
+        }
+        state.doc.clone()
+    }
+
+    /// The error of the last failed reload, if the file is currently invalid.
+    pub fn last_error(&self) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_error
+            .clone()
+    }
+}
+
+impl Policy for FilePolicy {
+    fn decide(&self, ctx: &PolicyContext<'_>) -> std::result::Result<Decision, Denial> {
+        self.current().decide(ctx)
+    }
+}
+
+fn stat(path: &Path) -> std::io::Result<(Option<SystemTime>, u64)> {
+    let m = std::fs::metadata(path)?;
+    Ok((m.modified().ok(), m.len()))
+}
+
+fn read_policy(path: &Path) -> Result<((Option<SystemTime>, u64), PolicyDoc)> {
+    let io = |e: std::io::Error| Error::Io(format!("{}: {e}", path.display()));
+    let stamp = stat(path).map_err(io)?;
+    if stamp.1 > MAX_POLICY_BYTES {
+        return Err(Error::Config(format!(
+            "{}: policy larger than {MAX_POLICY_BYTES} bytes",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let json = path.extension().is_none_or(|e| e != "toml");
+    let doc = PolicyDoc::parse(&text, json)
+        .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.detail())))?;
+    Ok((stamp, doc))
+}

@@ -1,0 +1,409 @@
+//! Player telemetry: `POST /v1/playback/events` batches validated strictly, then handed to an
+//! [`EventSink`]. The embedded sink appends newline-delimited JSON to a file and fsyncs before the
+//! answer ([`FileSink`]); the production sink is Kafka (`kafka` feature, `crate::kafka`).
+//! Event and record formats are in `docs/control-plane.md`.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiError, ControlPlane};
+
+/// Version of the records written to sinks.
+pub const EVENT_SCHEMA_VERSION: u32 = 1;
+/// Most events in one batch.
+pub const MAX_BATCH_EVENTS: usize = 100;
+/// Largest batch body.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024;
+/// Event timestamps may be at most this far in the future (ms)…
+pub const MAX_FUTURE_SKEW_MS: i64 = 5 * 60 * 1000;
+/// …and at most this old (ms): players queue events while offline, not for days.
+pub const MAX_EVENT_AGE_MS: i64 = 24 * 3600 * 1000;
+/// Event types accepted.
+pub const EVENT_TYPES: [&str; 10] = [
+    "start",
+    "play",
+    "pause",
+    "seek",
+    "rebuffer_start",
+    "rebuffer_end",
+    "quality_change",
+    "error",
+    "end",
+    "heartbeat",
+];
+
+/// A batch as posted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventBatch {
+    /// The events, 1 to [`MAX_BATCH_EVENTS`].
+    pub events: Vec<PlayerEvent>,
+}
+
+/// One player event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlayerEvent {
+    /// The signed session id from the playback answer (`telemetry.session_token`); removed from
+    /// the records written to sinks.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub session_token: String,
+    /// Unique id of the event, for de-duplication: 1-64 of `[A-Za-z0-9_-]`.
+    pub event_id: String,
+    /// Per-session sequence number.
+    pub seq: u64,
+    /// Event type, one of [`EVENT_TYPES`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Client timestamp, Unix milliseconds.
+    pub ts: i64,
+    /// Playback position in seconds.
+    pub position: f64,
+    /// `quality_change`: new bitrate (bit/s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitrate: Option<u64>,
+    /// `quality_change`: new width.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// `quality_change`: new height.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// `seek`: position before the seek.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_position: Option<f64>,
+    /// `error`: the player's error code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// `error`: a short message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// CTA-5004 (CMCD) keys, e.g. `{"br": 3200, "bl": 2000, "sid": "…"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmcd: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// An event that passed validation, as written to sinks (one NDJSON line / Kafka record value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcceptedEvent {
+    /// [`EVENT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Session id from the verified token (the Kafka key).
+    pub session_id: String,
+    /// Asset id from the verified token.
+    pub asset_id: String,
+    /// Server receive time, Unix milliseconds.
+    pub received_at: i64,
+    /// The event, with the session token removed.
+    pub event: PlayerEvent,
+}
+
+/// A boxed future, so sinks can be trait objects without an async-trait dependency.
+pub type SinkFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// Where accepted events (and rejected batches) go.
+pub trait EventSink: Send + Sync {
+    /// Stores accepted events durably before returning `Ok`.
+    fn write<'a>(&'a self, events: &'a [AcceptedEvent]) -> SinkFuture<'a>;
+    /// Stores a rejected batch with the reason (a dead-letter record).
+    fn dead_letter<'a>(&'a self, body: &'a [u8], reason: &'a str) -> SinkFuture<'a>;
+}
+
+/// Appends accepted events as NDJSON to a file and fsyncs before returning; rejects go to
+/// `<file>.rejected` (also NDJSON).
+pub struct FileSink {
+    path: PathBuf,
+    rejected_path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl FileSink {
+    /// A sink appending to `path` (created if missing).
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref().to_path_buf();
+        let mut rejected = path.clone().into_os_string();
+        rejected.push(".rejected");
+        FileSink {
+            path,
+            rejected_path: PathBuf::from(rejected),
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// The file of accepted events.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn append(&self, path: &Path, text: &str) -> Result<(), String> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        f.write_all(text.as_bytes())
+            .and_then(|_| f.sync_data())
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+impl EventSink for FileSink {
+    fn write<'a>(&'a self, events: &'a [AcceptedEvent]) -> SinkFuture<'a> {
+        Box::pin(async move {
+            let mut text = String::new();
+            for e in events {
+                text.push_str(&serde_json::to_string(e).map_err(|e| e.to_string())?);
+                text.push('\n');
+            }
+            self.append(&self.path, &text)
+        })
+    }
+
+    fn dead_letter<'a>(&'a self, body: &'a [u8], reason: &'a str) -> SinkFuture<'a> {
+        Box::pin(async move {
+            let line = serde_json::json!({
+                "schema_version": EVENT_SCHEMA_VERSION,
+                "reason": reason,
+                "body": String::from_utf8_lossy(&body[..body.len().min(MAX_BATCH_BYTES)]),
+            })
+            .to_string();
+            self.append(&self.rejected_path, &(line + "\n"))
+        })
+    }
+}
+
+/// Remembers recent event ids to drop duplicates (a bounded FIFO window).
+pub struct Dedup {
+    inner: Mutex<(HashSet<String>, VecDeque<String>)>,
+    capacity: usize,
+}
+
+impl Dedup {
+    /// A window of the last `capacity` event ids.
+    pub fn new(capacity: usize) -> Self {
+        Dedup {
+            inner: Mutex::new((HashSet::new(), VecDeque::new())),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// True when `key` was recorded.
+    pub fn contains(&self, key: &str) -> bool {
+        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        g.0.contains(key)
+    }
+
+    /// The de-duplication key of an accepted event.
+    pub fn key(e: &AcceptedEvent) -> String {
+        format!("{}/{}", e.session_id, e.event.event_id)
+    }
+
+    /// Records `key`; true when it was new.
+    pub fn insert(&self, key: &str) -> bool {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (set, order) = &mut *g;
+        if set.contains(key) {
+            return false;
+        }
+        if order.len() >= self.capacity {
+            if let Some(old) = order.pop_front() {
+                set.remove(&old);
+            }
+        }
+        set.insert(key.to_string());
+        order.push_back(key.to_string());
+        true
+    }
+}
+
+fn reject(index: usize, msg: impl Into<String>) -> ApiError {
+    ApiError::bad_request("invalid_event", format!("event {index}: {}", msg.into()))
+}
+
+/// CMCD keys (CTA-5004 §3.3) and whether their value is a number (else string or boolean).
+const CMCD_KEYS: [(&str, char); 18] = [
+    ("br", 'n'),
+    ("bl", 'n'),
+    ("bs", 'b'),
+    ("cid", 's'),
+    ("d", 'n'),
+    ("dl", 'n'),
+    ("mtp", 'n'),
+    ("nor", 's'),
+    ("nrr", 's'),
+    ("ot", 's'),
+    ("pr", 'n'),
+    ("rtp", 'n'),
+    ("sf", 's'),
+    ("sid", 's'),
+    ("st", 's'),
+    ("su", 'b'),
+    ("tb", 'n'),
+    ("v", 'n'),
+];
+
+fn check_cmcd(map: &serde_json::Map<String, serde_json::Value>) -> Result<(), String> {
+    if map.len() > 32 {
+        return Err("cmcd: too many keys".into());
+    }
+    for (k, v) in map {
+        let kind = CMCD_KEYS
+            .iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, t)| *t);
+        // Custom keys must contain a hyphen (CTA-5004 §3.1), e.g. `com.example-myKey`.
+        let kind = match kind {
+            Some(t) => t,
+            None if k.contains('-') && k.len() <= 64 => 'a',
+            None => return Err(format!("cmcd: unknown key {k:?}")),
+        };
+        let ok = match (kind, v) {
+            ('n', serde_json::Value::Number(n)) => {
+                n.as_f64().is_some_and(|f| (0.0..1e12).contains(&f))
+            }
+            ('s', serde_json::Value::String(s)) => s.len() <= 256,
+            ('b', serde_json::Value::Bool(_)) => true,
+            ('a', serde_json::Value::String(s)) => s.len() <= 256,
+            ('a', serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => true,
+            _ => false,
+        };
+        if !ok {
+            return Err(format!("cmcd: bad value for {k:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn check_event(e: &PlayerEvent, duration: f64, now_ms: i64) -> Result<(), String> {
+    if e.event_id.is_empty()
+        || e.event_id.len() > 64
+        || !e
+            .event_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err("event_id must be 1-64 characters of [A-Za-z0-9_-]".into());
+    }
+    if !EVENT_TYPES.contains(&e.kind.as_str()) {
+        return Err(format!("unknown type {:?}", e.kind));
+    }
+    if e.seq > 1 << 53 {
+        return Err("seq is absurd".into());
+    }
+    if e.ts > now_ms + MAX_FUTURE_SKEW_MS || e.ts < now_ms - MAX_EVENT_AGE_MS {
+        return Err("ts is too far from the server clock".into());
+    }
+    // Allow a little past the end: players report a position slightly beyond the last frame.
+    let max_pos = duration + 60.0;
+    let pos_ok = |p: f64| p.is_finite() && (0.0..=max_pos).contains(&p);
+    if !pos_ok(e.position) {
+        return Err(format!("position {} is outside 0..={max_pos}", e.position));
+    }
+    let quality = e.kind == "quality_change";
+    match (quality, e.bitrate, e.width, e.height) {
+        (true, Some(b), Some(w), Some(h)) => {
+            if b == 0 || b > 1_000_000_000 || w == 0 || w > 16384 || h == 0 || h > 16384 {
+                return Err("quality_change: absurd bitrate or resolution".into());
+            }
+        }
+        (true, _, _, _) => return Err("quality_change needs bitrate, width and height".into()),
+        (false, None, None, None) => {}
+        (false, _, _, _) => return Err("bitrate/width/height only belong to quality_change".into()),
+    }
+    match (e.kind.as_str(), e.from_position) {
+        ("seek", Some(p)) if !pos_ok(p) => return Err("seek: from_position is absurd".into()),
+        ("seek", _) => {}
+        (_, Some(_)) => return Err("from_position only belongs to seek".into()),
+        _ => {}
+    }
+    match (e.kind.as_str(), &e.error_code) {
+        ("error", Some(c)) if !c.is_empty() && c.len() <= 64 => {}
+        ("error", _) => return Err("error needs an error_code of 1-64 characters".into()),
+        (_, Some(_)) => return Err("error_code only belongs to error".into()),
+        _ => {}
+    }
+    if let Some(m) = &e.error_message {
+        if e.kind != "error" || m.len() > 1024 {
+            return Err("error_message only belongs to error, at most 1024 bytes".into());
+        }
+    }
+    if let Some(c) = &e.cmcd {
+        check_cmcd(c)?;
+    }
+    Ok(())
+}
+
+impl ControlPlane {
+    /// Validates a telemetry batch strictly. Returns the accepted events without duplicates
+    /// (`event_id`s of the same session already in `dedup` or earlier in the batch are dropped)
+    /// and the number of duplicates, or an error with the reason (the whole batch is refused).
+    /// The caller records the accepted events in `dedup` once the sink has stored them, so a
+    /// batch that failed to store can be retried.
+    pub fn validate_events(
+        &self,
+        body: &[u8],
+        dedup: &Dedup,
+        now_ms: i64,
+    ) -> Result<(Vec<AcceptedEvent>, usize), ApiError> {
+        if body.len() > MAX_BATCH_BYTES {
+            return Err(ApiError::too_large(MAX_BATCH_BYTES));
+        }
+        let batch: EventBatch = serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request("malformed_body", format!("event batch: {e}")))?;
+        if batch.events.is_empty() || batch.events.len() > MAX_BATCH_EVENTS {
+            return Err(ApiError::bad_request(
+                "bad_batch_size",
+                format!("a batch holds 1 to {MAX_BATCH_EVENTS} events"),
+            ));
+        }
+        let now_s = u64::try_from(now_ms / 1000).unwrap_or(0);
+        let mut sessions: HashMap<&str, crate::api::SessionClaims> = HashMap::new();
+        let mut accepted = Vec::with_capacity(batch.events.len());
+        for (i, e) in batch.events.iter().enumerate() {
+            let claims = match sessions.get(e.session_token.as_str()) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self
+                        .verify_session(&e.session_token, now_s)
+                        .map_err(|err| {
+                            ApiError::bad_request(
+                                "invalid_session",
+                                format!("event {i}: session token refused: {err}"),
+                            )
+                        })?;
+                    sessions.insert(e.session_token.as_str(), c.clone());
+                    c
+                }
+            };
+            let duration = self
+                .catalog
+                .asset(&claims.asset)
+                .map(|a| a.duration)
+                .unwrap_or(0.0);
+            check_event(e, duration, now_ms).map_err(|m| reject(i, m))?;
+            let mut event = e.clone();
+            event.session_token = String::new();
+            accepted.push(AcceptedEvent {
+                schema_version: EVENT_SCHEMA_VERSION,
+                session_id: claims.sid,
+                asset_id: claims.asset,
+                received_at: now_ms,
+                event,
+            });
+        }
+        let before = accepted.len();
+        let mut in_batch = HashSet::new();
+        accepted.retain(|a| {
+            let key = Dedup::key(a);
+            !dedup.contains(&key) && in_batch.insert(key)
+        });
+        let duplicates = before - accepted.len();
+        Ok((accepted, duplicates))
+    }
+}

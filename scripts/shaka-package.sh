@@ -9,6 +9,10 @@
 #   ones tests/common/mod.rs uses) with the default vodpack labels: AUDIO, SD (height < 720), HD.
 #   PACKAGER, FFPROBE: tool paths (default .tools/ref/...). SEGMENT_DURATION (default 4).
 #   PROTECTION_SYSTEMS (default CommonSystem: the W3C Clear Key PSSH browsers use).
+#   HLS_CLEARKEY=1: Shaka Packager writes no HLS key tag for Clear Key (CommonSystem), so this adds
+#   an EXT-X-KEY with KEYFORMAT="org.w3.clearkey" (the form hls.js reads) to each media playlist, to
+#   exercise the browser harness on encrypted HLS before vodpack (which writes its own) exists. It
+#   also drops Shaka's cbcs KEYFORMAT="identity" tag, whose URI holds the KID, not a key.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packager=${PACKAGER:-$root/.tools/ref/packager}
@@ -25,9 +29,10 @@ HD_KID=20112233445566778899aabbccddeeff HD_KEY=2123456789abcdef0123456789abcdef
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 streams=()
+labels=()
 for input in "$@"; do
-  input=$(realpath "$input")
   rid=$(basename "$input" .mp4)
+  input=$(realpath -s "$input")
   info=$("$ffprobe" -v error -show_entries stream=codec_type,height:stream_tags=language \
     -of default=nw=1 "$input")
   type=$(sed -n 's/^codec_type=//p' <<<"$info" | head -1)
@@ -45,6 +50,7 @@ for input in "$@"; do
   fi
   [[ $protection != none ]] && desc+=",drm_label=$label"
   streams+=("$desc")
+  labels+=("$rid=$label")
 done
 
 args=(--segment_duration "${SEGMENT_DURATION:-4}" --generate_static_live_mpd
@@ -58,3 +64,22 @@ fi
   cat "$out/.packager.log" >&2
   exit 1
 }
+
+if [[ $protection != none && ${HLS_CLEARKEY:-0} == 1 ]]; then
+  method=SAMPLE-AES-CTR
+  [[ $protection == cbcs ]] && method=SAMPLE-AES
+  for entry in "${labels[@]}"; do
+    rid=${entry%%=*} label=${entry#*=}
+    kid_var=${label}_KID
+    kid=${!kid_var}
+    kid_b64=$(python3 -c 'import base64,sys; print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' "$kid")
+    line="#EXT-X-KEY:METHOD=$method,URI=\"data:text/plain;base64,$kid_b64\",KEYID=0x$kid,KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\""
+    # Shaka's own cbcs tag (KEYFORMAT="identity", the KID in the URI) would read as a raw key.
+    # Shaka Player reads Clear Key in HLS only as KEYFORMAT="identity", the URI giving the raw key
+    # (the browser harness serves keys at /key/KID); hls.js then fails on cbcs, so it is opt-in.
+    if [[ ${HLS_IDENTITY_KEYS:-0} == 1 ]]; then
+      line+="\n#EXT-X-KEY:METHOD=$method,URI=\"/key/$kid\",KEYFORMAT=\"identity\""
+    fi
+    sed -i -e '/KEYFORMAT="identity"/d' -e "s|^#EXT-X-MAP:|$line\n#EXT-X-MAP:|" "$out/$rid/playlist.m3u8"
+  done
+fi

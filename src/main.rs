@@ -71,6 +71,9 @@ struct PackageArgs {
     /// Fixed IV (hex) for byte-reproducible output (tests only).
     #[arg(long)]
     iv: Option<String>,
+    /// Per-sample IV size for cenc: 8 or 16 bytes.
+    #[arg(long)]
+    iv_size: Option<u8>,
     /// Seconds at the start left unencrypted (still signalled).
     #[arg(long)]
     clear_lead: Option<f64>,
@@ -161,6 +164,7 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
             p.key_file = a.key_file.clone().or(p.key_file.take());
             p.key_policy = a.key_policy.clone().or(p.key_policy.take());
             p.iv = a.iv.clone().or(p.iv.take());
+            p.iv_size = a.iv_size.or(p.iv_size);
             if let Some(c) = a.clear_lead {
                 p.clear_lead = c;
             }

@@ -187,3 +187,22 @@ fn key_references_write_no_key_bytes_and_generated_keys_follow_labels() {
         ("SD", "HD", "AUDIO")
     );
 }
+
+#[test]
+fn corrupt_nal_lengths_under_encryption_name_the_file_and_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(fixture("h264_240p.mp4")).unwrap();
+    let mdat = bytes.windows(4).position(|w| w == b"mdat").unwrap();
+    bytes[mdat + 4..mdat + 8].copy_from_slice(&[0xff; 4]); // first NAL length of the first sample
+    let bad = dir.path().join("bad_nal.mp4");
+    std::fs::write(&bad, bytes).unwrap();
+    let out = dir.path().join("out");
+    let o = run(&out, &["-q", "--protection", "cbcs", bad.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("bad_nal.mp4") && err.contains("sample 1") && err.contains("NAL"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let nal_length_size = [1u8, 2, 4][(data[1] % 3) as usize];
     let split = (data[2] as usize).min(data.len() - 3);
     let (params, sample) = data[3..].split_at(split);
-    // Parameter sets: the first part split on 0x00 0x00 0x01 start codes.
+    // Parameter sets: the first part, split at 0xff bytes.
     let parameter_sets: Vec<Vec<u8>> =
         params.split(|&b| b == 0xff).filter(|p| !p.is_empty()).map(|p| p.to_vec()).collect();
     for scheme in [Scheme::Cenc, Scheme::Cbcs] {

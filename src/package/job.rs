@@ -136,6 +136,8 @@ pub struct ProtectionOptions {
     pub key_policy: Option<String>,
     /// Fixed IV (hex) for reproducible output.
     pub iv: Option<String>,
+    /// Per-sample IV size for `cenc`: 8 (default) or 16 bytes.
+    pub iv_size: Option<u8>,
     #[serde(default)]
     pub clear_lead: f64,
     /// DRM systems to signal: clearkey, widevine, playready, fairplay.

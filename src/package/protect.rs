@@ -23,6 +23,7 @@ pub struct AssetKeys {
     pub drm: Vec<DrmSystem>,
     pub clear_lead: f64,
     iv: Option<String>,
+    iv_size: u8,
     playready_la_url: Option<String>,
     clearkey_la_url: Option<String>,
     key_references: bool,
@@ -76,8 +77,10 @@ pub fn resolve(opts: &ProtectionOptions, sources: &[RenditionSource]) -> Result<
     if let Some(f) = &opts.key_file {
         given.extend(keys::load_key_file(f)?);
     }
-    // One given key and no explicit policy: it encrypts everything (as Shaka's empty label).
-    let single_given = given.len() == 1 && opts.key_policy.is_none();
+    // A key labelled ALL (or given without a label) encrypts every rendition, like Shaka
+    // Packager's empty label; otherwise renditions take the label of their class.
+    let single_given =
+        given.len() == 1 && given[0].label == keys::LABEL_ALL && opts.key_policy.is_none();
     let labels: Vec<String> = sources
         .iter()
         .map(|s| match &s.spec.key_label {
@@ -131,6 +134,15 @@ pub fn resolve(opts: &ProtectionOptions, sources: &[RenditionSource]) -> Result<
         drm,
         clear_lead: opts.clear_lead,
         iv: iv_given,
+        iv_size: match opts.iv_size {
+            None | Some(8) => 8,
+            Some(16) => 16,
+            Some(n) => {
+                return Err(Error::Key(format!(
+                    "--iv-size {n}: cenc per-sample IVs are 8 or 16 bytes"
+                )))
+            }
+        },
         playready_la_url: opts.playready_license_url.clone(),
         clearkey_la_url: opts.clearkey_license_url.clone(),
         key_references: opts.key_references,
@@ -149,17 +161,18 @@ impl AssetKeys {
     /// sharing a key never share IVs (the rendition index is added to the IV's first byte).
     fn iv_source(&self, index: usize) -> Result<IvSource> {
         match &self.iv {
-            None => IvSource::random(8).and_then(|r| {
-                if self.scheme == Scheme::Cbcs {
-                    IvSource::random(16)
-                } else {
-                    Ok(r)
-                }
+            // cbcs: a random constant 16-byte IV; cenc: random per-sample IVs of iv_size bytes.
+            None => IvSource::random(if self.scheme == Scheme::Cbcs {
+                16
+            } else {
+                self.iv_size
             }),
             Some(hex) => {
                 let mut bytes = hex::decode(hex)
                     .map_err(|_| Error::Key(format!("--iv '{hex}': not hexadecimal")))?;
-                bytes[0] = bytes[0].wrapping_add(index as u8);
+                if let Some(first) = bytes.first_mut() {
+                    *first = first.wrapping_add(index as u8);
+                }
                 IvSource::explicit(&bytes)
             }
         }

@@ -195,9 +195,20 @@ pub fn write_rendition(
                 Some(_) if clear => Some(FragmentProtection::ClearLead),
                 Some(p) => {
                     let mut at = 0usize;
-                    for s in frag_samples {
+                    for (k, s) in frag_samples.iter().enumerate() {
                         let end = at + s.size as usize;
-                        aux.push(p.encryptor.encrypt_sample(&mut data[at..end])?);
+                        let info = p
+                            .encryptor
+                            .encrypt_sample(&mut data[at..end])
+                            .map_err(|e| match e {
+                                // The encryptor parses NAL units without knowing the file: say which.
+                                Error::InvalidInput { reason, .. } => Error::invalid(
+                                    job.input_path,
+                                    format!("track {} sample {}: {reason}", track.id, fa + k + 1),
+                                ),
+                                other => other,
+                            })?;
+                        aux.push(info);
                         at = end;
                     }
                     Some(FragmentProtection::Encrypted {

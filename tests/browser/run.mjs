@@ -9,8 +9,9 @@
 // --drm server    the harness hands its licence URL to the player (Shaka, hls.js, dash.js)
 //       manifest  the player must find the licence URL in the manifest (dash.js + Laurl)
 //       inline    the keys are handed to the player directly (Shaka clearKeys, dash.js clearkeys)
-// The licence endpoint (POST /license) answers W3C Clear Key requests from --keys; --wrong-key makes
-// it (and inline mode) hand out a different key for every KID, so playback must fail.
+// The licence endpoint (POST /license) answers W3C Clear Key requests from --keys, and GET /key/KID
+// returns a raw key (HLS KEYFORMAT="identity"); --wrong-key makes them (and inline mode) hand out a
+// different key for every KID, so playback must fail.
 // --expect play         load, play >= 2 s, seek to the middle and play on, switch to every video
 //                       rendition (checked through the player's API and video.videoHeight)
 //          fail         an error must be reported and playback must not progress
@@ -106,6 +107,7 @@ function startServer(opts, log) {
     if (req.method === 'OPTIONS') return res.writeHead(204).end();
     try {
       if (url.pathname === '/license' && req.method === 'POST') return await license(req, res);
+      if (url.pathname.startsWith('/key/')) return rawKey(url.pathname.slice('/key/'.length), res);
       let file;
       if (url.pathname.startsWith('/media/')) {
         file = safeJoin(opts.dir, decodeURIComponent(url.pathname.slice('/media/'.length)));
@@ -147,6 +149,17 @@ function startServer(opts, log) {
       keys.push({ kty: 'oct', kid: kidB64, k: hexToB64url(opts.wrongKey ? corrupt(key) : key) });
     }
     return send(res, 200, 'application/json', JSON.stringify({ keys, type: body.type ?? 'temporary' }));
+  }
+
+  // HLS KEYFORMAT="identity" (RFC 8216 §5.1): the key URI returns the 16 raw key bytes. Shaka
+  // Player reads Clear Key from HLS this way.
+  function rawKey(kid, res) {
+    stats.licenseRequests++;
+    kid = kid.toLowerCase().replace(/^0x/, '');
+    stats.licenseKids.push(kid);
+    const key = opts.keys.get(kid);
+    if (!key) return send(res, 403, 'text/plain', `unknown kid ${kid}`);
+    return send(res, 200, 'application/octet-stream', Buffer.from(opts.wrongKey ? corrupt(key) : key, 'hex'));
   }
 
   return new Promise((resolve, reject) => {
@@ -219,6 +232,7 @@ async function main() {
   const origin = `http://127.0.0.1:${port}`;
   const userDataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'vodpack-chromium-'));
   let context;
+  let page;
   let result;
   try {
     context = await chromium.launchPersistentContext(userDataDir, {
@@ -228,7 +242,7 @@ async function main() {
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
         '--autoplay-policy=no-user-gesture-required'],
     });
-    const page = context.pages()[0] ?? await context.newPage();
+    page = context.pages()[0] ?? await context.newPage();
     page.on('console', (m) => log(`[console.${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => log(`[pageerror] ${e.message}`));
     await page.goto(`${origin}/page.html`);
@@ -250,7 +264,10 @@ async function main() {
         () => reject(new Error(`harness timed out after ${opts.timeout} s`)), opts.timeout * 1000)),
     ]);
   } catch (e) {
-    result = { ok: false, errors: [`harness: ${e.message}`], steps: [] };
+    // Keep what the scenario got through before it stalled.
+    const partial = await page?.evaluate(() => window.harnessResult).catch(() => null);
+    result = { ...(partial ?? { steps: [] }), ok: false };
+    result.errors = [`harness: ${e.message}`, ...(partial?.errors ?? [])];
   } finally {
     await context?.close().catch(() => {});
     server.close();

@@ -24,6 +24,10 @@ export const adapter = {
     player.configure({
       abr: { enabled: false },
       drm,
+      // Shaka reads no HLS KEYFORMAT for Clear Key but "identity"; with keys handed over inline,
+      // the playlist's key tags (org.w3.clearkey for hls.js) are ignored and the init segments'
+      // tenc/pssh drive decryption.
+      manifest: { ignoreDrmInfo: cfg.drm === 'inline' && cfg.protocol === 'hls' },
       streaming: {
         bufferingGoal: 6,
         retryParameters: { maxAttempts: 2, timeout: 10000 },

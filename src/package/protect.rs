@@ -178,6 +178,17 @@ impl AssetKeys {
         }
     }
 
+    /// Every KID the asset uses, in key order. Each pssh lists them all (as Shaka Packager does):
+    /// a CDM session opened from any rendition's init data then asks for every key, which players
+    /// that keep one Clear Key session (hls.js 1.7) need when audio and video use different keys.
+    fn asset_kids(&self) -> Vec<[u8; 16]> {
+        self.keys
+            .iter()
+            .filter(|k| self.labels.contains(&k.label))
+            .map(|k| k.kid)
+            .collect()
+    }
+
     /// Everything needed to encrypt and signal rendition `index`.
     pub fn rendition(
         &self,
@@ -205,7 +216,7 @@ impl AssetKeys {
         for &system in &self.drm {
             let b = pssh_for(
                 system,
-                &[key.kid],
+                &self.asset_kids(),
                 self.scheme,
                 self.playready_la_url.as_deref(),
             );

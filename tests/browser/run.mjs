@@ -148,15 +148,6 @@ function startServer(opts, log) {
       if (!key) return send(res, 403, 'text/plain', `unknown kid ${kid}`);
       keys.push({ kty: 'oct', kid: kidB64, k: hexToB64url(opts.wrongKey ? corrupt(key) : key) });
     }
-    // An asset licence: the other keys of the asset come along. hls.js 1.7 opens one Clear Key
-    // session and maps every "encrypted" event to its first key (it reads no KID from Clear Key
-    // init data), so audio and video under different keys only play when one licence holds both.
-    for (const [kid, key] of opts.keys) {
-      const kidB64 = hexToB64url(kid);
-      if (!keys.some((k) => k.kid === kidB64)) {
-        keys.push({ kty: 'oct', kid: kidB64, k: hexToB64url(opts.wrongKey ? corrupt(key) : key) });
-      }
-    }
     return send(res, 200, 'application/json', JSON.stringify({ keys, type: body.type ?? 'temporary' }));
   }
 

@@ -161,3 +161,47 @@ fn av1_opus_ac3_eac3_pass_through_with_codec_strings() {
         "opus: decoded audio differs"
     );
 }
+
+/// (length, offset, uri) of every EXT-X-BYTERANGE entry of an I-frame playlist.
+fn iframe_ranges(playlist: &str) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut lines = playlist.lines();
+    while let Some(l) = lines.next() {
+        if let Some(r) = l.strip_prefix("#EXT-X-BYTERANGE:") {
+            let (len, off) = r.split_once('@').expect("length@offset");
+            let uri = lines.next().expect("URI after EXT-X-BYTERANGE").to_string();
+            out.push((len.parse().unwrap(), off.parse().unwrap(), uri));
+        }
+    }
+    out
+}
+
+#[test]
+fn iframe_playlist_ranges_decode_to_the_source_keyframes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    package(&out, &[fixture("h264_720p.mp4").display().to_string()]);
+    let rendition = out.join("video_720p");
+    let playlist = std::fs::read_to_string(rendition.join("iframes.m3u8")).unwrap();
+    let ranges = iframe_ranges(&playlist);
+    // 8 s with a keyframe every 2 s: one entry per GOP, not per segment.
+    assert_eq!(ranges.len(), 4, "{playlist}");
+    let source = framemd5(&fixture("h264_720p.mp4"), "v:0", &[]);
+    let init = std::fs::read(rendition.join("init.mp4")).unwrap();
+    for (i, (len, off, uri)) in ranges.iter().enumerate() {
+        let segment = std::fs::read(rendition.join(uri)).unwrap();
+        let range = &segment[*off..off + len];
+        assert_eq!(&range[4..8], b"moof", "entry {i} does not start at a moof");
+        // init + the byte range alone is a playable file holding exactly that keyframe.
+        let file = dir.path().join(format!("iframe_{i}.mp4"));
+        std::fs::write(&file, [init.as_slice(), range].concat()).unwrap();
+        let frames = framemd5(&file, "v:0", &[]);
+        assert_eq!(frames.len(), 1, "entry {i}: one frame expected");
+        assert_eq!(
+            frames[0].md5,
+            source[i * 50].md5,
+            "entry {i}: not the keyframe at {} s",
+            i * 2
+        );
+    }
+}

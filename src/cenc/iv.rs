@@ -7,16 +7,17 @@
 //!   incremented by one per sample; a 16-byte IV is advanced by the previous sample's number of
 //!   AES blocks, so CTR keystreams never overlap. `cbcs` uses the explicit 16-byte IV as its
 //!   constant IV.
-use rand::rngs::OsRng;
-use rand::RngCore;
+use rand::rngs::{OsRng, StdRng};
+use rand::{RngCore, SeedableRng};
 
 use crate::{Error, Result};
 
 /// Where per-sample IVs come from.
 #[derive(Debug, Clone)]
 pub enum IvSource {
-    /// Random IVs of `size` bytes (8 or 16) from the OS CSPRNG.
-    Random { size: u8 },
+    /// Random IVs of `size` bytes (8 or 16) from a CSPRNG (ChaCha, `StdRng`) seeded from the
+    /// operating system's: one system call per track instead of one per sample.
+    Random { size: u8, rng: Box<StdRng> },
     /// Deterministic IVs starting at an explicit IV (8 or 16 bytes, see the module doc).
     Counter { next: [u8; 16], size: u8 },
 }
@@ -25,7 +26,14 @@ impl IvSource {
     /// Random IVs of 8 or 16 bytes.
     pub fn random(size: u8) -> Result<Self> {
         check_size(size)?;
-        Ok(IvSource::Random { size })
+        Ok(IvSource::Random {
+            size,
+            rng: Box::new(StdRng::from_rng(OsRng).map_err(|e| {
+                crate::Error::Key(format!(
+                    "the operating system's random generator failed: {e}"
+                ))
+            })?),
+        })
     }
 
     /// Deterministic IVs starting at `iv` (8 or 16 bytes).
@@ -47,7 +55,7 @@ impl IvSource {
     /// The per-sample IV size in bytes (tenc's default_Per_Sample_IV_Size for `cenc`).
     pub fn size(&self) -> u8 {
         match self {
-            IvSource::Random { size } | IvSource::Counter { size, .. } => *size,
+            IvSource::Random { size, .. } | IvSource::Counter { size, .. } => *size,
         }
     }
 
@@ -56,9 +64,9 @@ impl IvSource {
     /// here: call [`IvSource::advance`] after encrypting the sample.
     pub fn next_sample_iv(&mut self) -> [u8; 16] {
         match self {
-            IvSource::Random { size } => {
+            IvSource::Random { size, rng } => {
                 let mut iv = [0u8; 16];
-                OsRng.fill_bytes(&mut iv[..*size as usize]);
+                rng.fill_bytes(&mut iv[..*size as usize]);
                 iv
             }
             IvSource::Counter { next, .. } => *next,

@@ -13,6 +13,15 @@ impl BoxWriter {
         Self::default()
     }
 
+    /// Appends to an existing buffer (positions stay absolute in it), so callers can reuse one
+    /// allocation across fragments.
+    pub fn from_vec(buf: Vec<u8>) -> Self {
+        BoxWriter {
+            buf,
+            open: Vec::new(),
+        }
+    }
+
     pub fn with_capacity(n: usize) -> Self {
         BoxWriter {
             buf: Vec::with_capacity(n),

@@ -26,18 +26,21 @@ pub const SYNC_FLAGS: u32 = 0x0200_0000;
 /// sample_depends_on = 1 and sample_is_non_sync_sample.
 pub const NON_SYNC_FLAGS: u32 = 0x0101_0000;
 
-/// Writes one fragment (moof + mdat). `samples` carry the output composition offsets; `data` is
-/// their bytes back to back (already encrypted when `protection` is `Encrypted`). Returns the
-/// bytes and the offset of the mdat payload within them.
+/// Appends one fragment (moof + mdat) to `out`. `samples` carry the output composition offsets;
+/// `data` is their bytes back to back (already encrypted when `protection` is `Encrypted`).
+/// Returns the offset of the mdat payload within `out`. Appending to a caller's buffer lets one
+/// allocation serve a whole rendition (fresh large buffers cost page faults on every segment).
 pub fn write_fragment(
+    out: &mut Vec<u8>,
     sequence: u32,
     track_id: u32,
     samples: &[Sample],
     data: &[u8],
     protection: Option<&FragmentProtection>,
-) -> Result<(Vec<u8>, usize)> {
+) -> Result<usize> {
     let base_dts = samples.first().map(|s| s.dts).unwrap_or(0);
-    let mut w = BoxWriter::with_capacity(256 + samples.len() * 32 + data.len());
+    let mut w = BoxWriter::from_vec(std::mem::take(out));
+    w.buf.reserve(256 + samples.len() * 32 + data.len());
     let moof_start = w.open(b"moof");
     w.open_full(b"mfhd", 0, 0);
     w.u32(sequence);
@@ -106,7 +109,8 @@ pub fn write_fragment(
     }
     let payload_at = w.len();
     w.bytes(data);
-    Ok((w.into_inner(), payload_at))
+    *out = w.into_inner();
+    Ok(payload_at)
 }
 
 /// A segment's `styp` (CMAF media segment brand).
@@ -188,8 +192,16 @@ mod tests {
             aux: &aux,
             subsamples: true,
         };
-        let (bytes, payload_at) =
-            write_fragment(7, 1, &samples, &[1, 2, 3, 4, 5], Some(&protection)).unwrap();
+        let mut bytes = Vec::new();
+        let payload_at = write_fragment(
+            &mut bytes,
+            7,
+            1,
+            &samples,
+            &[1, 2, 3, 4, 5],
+            Some(&protection),
+        )
+        .unwrap();
         assert_eq!(&bytes[payload_at..], &[1, 2, 3, 4, 5]);
         let moof = BoxIter::new(&bytes).next().unwrap().unwrap();
         let traf = moof.require(b"traf").unwrap();

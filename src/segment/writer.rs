@@ -161,12 +161,13 @@ pub fn write_rendition(
     let mut total_bytes = 0u64;
     let mut peak = 0f64;
     let styp = fragment::styp();
+    // One buffer for every segment of the rendition (cleared, never freed, between segments).
+    let mut seg_bytes = Vec::new();
     for (si, &(a, b)) in seg_ranges.iter().enumerate() {
-        let mut seg_bytes = if single.is_some() {
-            Vec::new()
-        } else {
-            styp.clone()
-        };
+        seg_bytes.clear();
+        if single.is_none() {
+            seg_bytes.extend_from_slice(&styp);
+        }
         let mut frag_starts = vec![a];
         if is_video {
             frag_starts.extend((a + 1..b).filter(|&i| samples[i].is_sync));
@@ -218,7 +219,9 @@ pub fn write_rendition(
                 }
                 None => None,
             };
-            let (frag, payload_at) = fragment::write_fragment(
+            let frag_start = seg_bytes.len();
+            let payload_at = fragment::write_fragment(
+                &mut seg_bytes,
                 sequence,
                 track.id,
                 frag_samples,
@@ -230,13 +233,12 @@ pub fn write_rendition(
                 let next_sync_pts = if fb < n { pts(fb) } else { end_pts };
                 iframes.push(IFrameRecord {
                     path: rel_path.clone(),
-                    offset: seg_offset + seg_bytes.len() as u64,
-                    length: (payload_at + samples[fa].size as usize) as u64,
+                    offset: seg_offset + frag_start as u64,
+                    length: (payload_at - frag_start + samples[fa].size as usize) as u64,
                     start: pts(fa).max(0) as u64,
                     duration: (next_sync_pts - pts(fa)).max(0) as u64,
                 });
             }
-            seg_bytes.extend_from_slice(&frag);
         }
         progress((b - a) as u64);
         let start = seg_start_pts[si];

@@ -9,7 +9,7 @@
 //!    bytes per slice and round-trips;
 //! 4. OpenSSL's `enc -aes-128-ctr` / `-aes-128-cbc -nopad` reproduce the protected bytes.
 //!
-//! The reference tools come from `$VODPACK_REF_DIR` or `<repo>/.tools/ref` (installed by
+//! The reference tools come from `$VODPACK_TOOLS` or `<repo>/.tools/ref` (installed by
 //! `shared/tools/reference.sh`); a missing tool fails the test.
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,13 +24,14 @@ const IV8: &str = "0102030405060708";
 const IV16: &str = "01020304050607080102030405060708";
 
 fn ref_tool(name: &str) -> PathBuf {
-    let dir = std::env::var_os("VODPACK_REF_DIR")
+    // The same judges and variable as tests/common.
+    let dir = std::env::var_os("VODPACK_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/ref"));
     let p = dir.join(name);
     assert!(
         p.is_file(),
-        "reference tool {} is missing: run `shared/tools/reference.sh .tools/ref` or set VODPACK_REF_DIR",
+        "reference tool {} is missing: run scripts/test.sh to install the judges (or set VODPACK_TOOLS)",
         p.display()
     );
     p

@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vodpack::package::{package, InputSpec, PackageJob, ProtectionOptions};
+use vodpack::package::{package, InputSpec, PackageJob};
 use vodpack::Error;
 
 #[derive(Parser)]
@@ -156,6 +156,11 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
     let wants_protection_flags = !a.keys.is_empty()
         || a.key_file.is_some()
         || a.iv.is_some()
+        || a.iv_size.is_some()
+        || a.key_policy.is_some()
+        || a.key_references
+        || a.clearkey_license_url.is_some()
+        || a.playready_license_url.is_some()
         || a.clear_lead.is_some()
         || !a.drm.is_empty();
     match job.protection.as_mut() {
@@ -183,13 +188,11 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         }
         None if wants_protection_flags => {
             return Err(Error::Usage(
-                "--key, --key-file, --iv, --clear-lead and --drm need --protection cenc|cbcs"
-                    .into(),
+                "key, IV, clear-lead, DRM and licence options need --protection cenc|cbcs".into(),
             ))
         }
         None => {}
     }
-    let _ = ProtectionOptions::default;
     Ok(job)
 }
 

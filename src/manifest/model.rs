@@ -130,9 +130,8 @@ pub use crate::cenc::pssh::DrmSystem;
 /// One DRM system's signalling data for a rendition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DrmSignal {
+    /// The system (its SystemID is `system.system_id()`).
     pub system: DrmSystem,
-    /// SystemID (UUID bytes).
-    pub system_id: [u8; 16],
     /// The whole pssh box, when the system has one (FairPlay has none).
     pub pssh: Option<Vec<u8>>,
 }

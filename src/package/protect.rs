@@ -223,11 +223,7 @@ impl AssetKeys {
             if let Some(b) = &b {
                 pssh.push(b.clone());
             }
-            drm.push(DrmSignal {
-                system,
-                system_id: system.system_id(),
-                pssh: b,
-            });
+            drm.push(DrmSignal { system, pssh: b });
         }
         // Clear lead: segments that start before `clear_lead` seconds stay clear.
         let clear_lead_segments = segment_starts_secs

@@ -126,22 +126,18 @@ fn protection_for(kid: [u8; 16], label: &str, scheme: &str) -> RenditionProtecti
         drm: vec![
             DrmSignal {
                 system: DrmSystem::ClearKey,
-                system_id: COMMON_SYSTEM_ID,
                 pssh: Some(pssh(COMMON_SYSTEM_ID, Some(&[kid]), &[])),
             },
             DrmSignal {
                 system: DrmSystem::Widevine,
-                system_id: WIDEVINE_SYSTEM_ID,
                 pssh: Some(pssh(WIDEVINE_SYSTEM_ID, None, &widevine_data(&kid, scheme))),
             },
             DrmSignal {
                 system: DrmSystem::PlayReady,
-                system_id: PLAYREADY_SYSTEM_ID,
                 pssh: Some(pssh(PLAYREADY_SYSTEM_ID, None, &playready_object(&kid))),
             },
             DrmSignal {
                 system: DrmSystem::FairPlay,
-                system_id: FAIRPLAY_SYSTEM_ID,
                 pssh: None,
             },
         ],

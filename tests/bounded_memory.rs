@@ -4,7 +4,7 @@
 //! size and barely grow with a 10x longer input.
 mod common;
 
-use common::{fixture, run_ok, tools};
+use common::{fixture, run_ok, synth_video};
 use std::path::Path;
 use std::process::Command;
 
@@ -36,32 +36,18 @@ fn peak_memory_does_not_grow_with_input_length() {
     let dir = tempfile::tempdir().unwrap();
     let make = |secs: u32| {
         let p = dir.path().join(format!("v{secs}.mp4"));
-        run_ok(
-            Command::new(&tools().ffmpeg)
-                .args([
-                    "-v",
-                    "error",
-                    "-y",
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    "testsrc2=size=640x360:rate=25",
-                    "-t",
-                ])
-                .arg(secs.to_string())
-                .args([
-                    "-c:v",
-                    "libx264",
-                    "-preset",
-                    "ultrafast",
-                    "-qp",
-                    "8",
-                    "-g",
-                    "50",
-                ])
-                .args(["-movflags", "+frag_keyframe+empty_moov+default_base_moof"])
-                .arg(&p),
-        );
+        let encoder = [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "8",
+            "-g",
+            "50",
+        ];
+        let flags = ["-movflags", "+frag_keyframe+empty_moov+default_base_moof"];
+        synth_video(&p, "640x360", secs, &[&encoder[..], &flags[..]].concat());
         p
     };
     let (short, long) = (make(30), make(300));

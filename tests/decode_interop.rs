@@ -5,7 +5,7 @@ mod common;
 
 use common::{
     assert_same_frames, concat_rendition, fixture, framemd5, package, protection_args, run_ok,
-    shaka_decrypt, test_key, tools,
+    shaka_decrypt, synth_video, test_key, tools,
 };
 use std::path::Path;
 use std::process::Command;
@@ -210,31 +210,17 @@ fn iframe_playlist_ranges_decode_to_the_source_keyframes() {
 fn gops_longer_than_6_s_package_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("long_gop.mp4");
-    run_ok(
-        Command::new(&tools().ffmpeg)
-            .args([
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=320x240:rate=25",
-                "-t",
-                "16",
-            ])
-            .args([
-                "-c:v",
-                "libx264",
-                "-g",
-                "200",
-                "-keyint_min",
-                "200",
-                "-sc_threshold",
-                "0",
-            ])
-            .arg(&input),
-    );
+    let encoder = [
+        "-c:v",
+        "libx264",
+        "-g",
+        "200",
+        "-keyint_min",
+        "200",
+        "-sc_threshold",
+        "0",
+    ];
+    synth_video(&input, "320x240", 16, &encoder);
     let out = dir.path().join("out");
     let o = package(&out, &["--json".into(), input.display().to_string()]);
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -526,3 +526,17 @@ fn be32(b: &[u8]) -> u32 {
 fn be64(b: &[u8]) -> u64 {
     u64::from_be_bytes(b[..8].try_into().unwrap())
 }
+
+/// Makes a synthetic H.264 clip with ffmpeg's `testsrc2` (`size` like `640x360`, 25 fps), with
+/// `encoder_args` after the input (codec, GOP, muxer flags).
+pub fn synth_video(dest: &Path, size: &str, secs: u32, encoder_args: &[&str]) {
+    run_ok(
+        Command::new(&tools().ffmpeg)
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!("testsrc2=size={size}:rate=25"))
+            .arg("-t")
+            .arg(secs.to_string())
+            .args(encoder_args)
+            .arg(dest),
+    );
+}

@@ -99,6 +99,8 @@ pub fn open_sources(job: &PackageJob) -> Result<(Vec<InputFile>, Vec<RenditionSo
                 spec.input
             )));
         }
+        // A user-given id names the rendition only when the input yields exactly one track.
+        let single = chosen.len() == 1;
         for track in chosen {
             if track.kind != TrackKind::Video && track.kind != TrackKind::Audio {
                 return Err(Error::unsupported(
@@ -119,7 +121,7 @@ pub fn open_sources(job: &PackageJob) -> Result<(Vec<InputFile>, Vec<RenditionSo
             let codec = parse_sample_entry(&track.sample_entry)
                 .map_err(|e| Error::unsupported(&path, format!("track {}: {e}", track.id)))?;
             let id = match &spec.id {
-                Some(id) if chosen_single(&input, &selector) => id.clone(),
+                Some(id) if single => id.clone(),
                 _ => default_id(track, &codec, spec),
             };
             let id = unique_id(id, &mut used_ids);
@@ -134,10 +136,6 @@ pub fn open_sources(job: &PackageJob) -> Result<(Vec<InputFile>, Vec<RenditionSo
         inputs.push(input);
     }
     Ok((inputs, sources))
-}
-
-fn chosen_single(input: &InputFile, sel: &crate::media::input::TrackSelector) -> bool {
-    input.tracks.iter().filter(|t| sel.matches(t)).count() == 1
 }
 
 fn default_id(track: &Track, codec: &CodecInfo, spec: &InputSpec) -> String {

@@ -23,13 +23,6 @@ impl Time {
         let b = other.ticks as i128 * self.timescale as i128;
         (a - b) as f64 / (self.timescale as f64 * other.timescale as f64)
     }
-
-    /// This time in another timescale, rounded to the nearest tick.
-    pub fn in_timescale(self, ts: u32) -> i64 {
-        let num = self.ticks as i128 * ts as i128;
-        let den = self.timescale as i128;
-        ((num * 2 + den).div_euclid(den * 2)) as i64
-    }
 }
 
 /// Two keyframes closer than this are the same boundary (covers timescale rounding only).
@@ -130,10 +123,10 @@ impl SegmentPlan {
 
     /// Sample indices where `track`'s segments start (the first is always 0).
     pub fn segment_starts(&self, track: &Track) -> Vec<usize> {
-        let mut starts = vec![0usize];
         if track.samples.is_empty() {
             return Vec::new();
         }
+        let mut starts = vec![0usize];
         let n = track.samples.len();
         let video = track.kind == TrackKind::Video;
         let mut i = 0usize;

@@ -486,6 +486,29 @@ pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     decode_hex16(&groups.concat())
 }
 
+/// Where the key manifest of a packaged output folder lives by default: beside the folder, never
+/// inside it (`movie/` → `movie.keys.json`), so that publishing the folder never publishes keys.
+pub fn default_path(out_dir: &std::path::Path) -> std::path::PathBuf {
+    use std::path::PathBuf;
+    let trimmed: PathBuf = out_dir.components().collect();
+    if let (Some(name), Some(parent)) = (trimmed.file_name(), trimmed.parent()) {
+        let mut file = name.to_os_string();
+        file.push(".keys.json");
+        return parent.join(file);
+    }
+    // `.`, `..` or `/`: name the file after the folder it resolves to.
+    let resolved = std::fs::canonicalize(&trimmed).unwrap_or(trimmed);
+    let mut file = resolved
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "vodpack-output".into());
+    file.push(".keys.json");
+    match resolved.parent() {
+        Some(p) => p.join(file),
+        None => PathBuf::from(file),
+    }
+}
+
 /// Asset ids appear in URL paths and file names, so they are restricted to a safe alphabet.
 pub fn is_valid_asset_id(s: &str) -> bool {
     !s.is_empty()
@@ -596,6 +619,23 @@ mod tests {
                 }],
             }],
         }
+    }
+
+    #[test]
+    fn default_path_is_beside_the_folder() {
+        use std::path::Path;
+        assert_eq!(default_path(Path::new("out")), Path::new("out.keys.json"));
+        assert_eq!(default_path(Path::new("out/")), Path::new("out.keys.json"));
+        assert_eq!(
+            default_path(Path::new("/srv/media/movie_1")),
+            Path::new("/srv/media/movie_1.keys.json")
+        );
+        let cwd = std::env::current_dir().unwrap();
+        let expect = cwd.parent().unwrap().join(format!(
+            "{}.keys.json",
+            cwd.file_name().unwrap().to_string_lossy()
+        ));
+        assert_eq!(default_path(Path::new(".")), expect);
     }
 
     #[test]

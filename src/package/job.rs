@@ -164,8 +164,13 @@ pub struct PackageJob {
     pub cut_at_common_keyframes: bool,
     pub asset_id: Option<String>,
     pub protection: Option<ProtectionOptions>,
-    /// Where the key manifest goes (default `OUT/key-manifest.json`).
+    /// Where the key manifest goes (default `<OUT>.keys.json`, beside OUT: never inside the
+    /// folder that gets published).
     pub key_manifest: Option<PathBuf>,
+    /// Replace an OUT (or key manifest) that holds something vodpack did not write. Inputs are
+    /// never replaced, whatever this says.
+    #[serde(default)]
+    pub force: bool,
 }
 
 fn default_segment_duration() -> f64 {

@@ -58,7 +58,9 @@ pub fn write_init(track: &Track, opts: &InitOptions, width: u32, height: u32) ->
         w.u32(m);
     }
     w.zeros(24);
-    w.u32(track.id + 1);
+    // next_track_ID; all 1s when track_ID is already the largest ("search for an unused
+    // track ID", ISO/IEC 14496-12 §8.2.2.3), never a wrap to 0.
+    w.u32(track.id.saturating_add(1));
     w.close();
 
     w.open(b"trak");

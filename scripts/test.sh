@@ -35,7 +35,7 @@ if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
   apt_install chromium:chromium xmllint:libxml2-utils node:nodejs npm:npm pip:python3-pip /usr/bin/time:time \
     update-ca-certificates:ca-certificates
   step "reference judges (ffmpeg, ffprobe, Shaka Packager) into .tools/ref"
-  ../shared/tools/reference.sh .tools/ref
+  scripts/reference.sh .tools/ref
   step "npm ci (tests/browser, tests/serve)"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
   (cd tests/serve && npm ci --no-audit --no-fund --loglevel=error)

@@ -12,6 +12,13 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# The suite needs Rust 1.93 (a dev-dependency's rust-version; vodpack itself builds with 1.87).
+rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
+if ((rust_minor < 93)); then
+  echo "scripts/test.sh: $(rustc --version) is too old for the test suite (needs 1.93): rustup update stable" >&2
+  exit 1
+fi
+
 sudo=()
 [[ $(id -u) -ne 0 ]] && sudo=(sudo)
 

@@ -1,7 +1,9 @@
 //! The `vodpack` command: parses flags, runs the library, maps errors to exit codes
 //! (docs/exit-codes.md). Nothing else lives here.
+mod cli_polish;
+mod progress_bar;
+
 use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,12 +25,35 @@ struct Cli {
 enum Command {
     /// Package renditions into CMAF segments with HLS and DASH manifests.
     Package(Box<PackageArgs>),
-    /// Print the box tree and a track summary of an MP4 file.
+    /// Show what an MP4 file or segment holds: boxes, tracks, protection, fragments.
+    ///
+    /// Per track: codec, profile and level, picture format, colour and HDR signalling, frame
+    /// rate, protection (scheme, KID, pattern, IVs) and sample statistics; then pssh boxes and
+    /// movie fragments. Reads complete files, init segments and media segments (`--init`).
     Inspect {
         file: PathBuf,
-        /// Print the summary as JSON.
+        /// The init segment of FILE, when FILE is a media segment (`.m4s` without a moov).
+        #[arg(long, value_name = "INIT")]
+        init: Option<PathBuf>,
+        /// List every fragment and top-level box (default: the first 10 fragments, 24 boxes).
+        #[arg(long)]
+        all: bool,
+        /// Print the whole report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, or write every page into a folder.
+    Man {
+        /// A subcommand's page (`vodpack man package`) instead of vodpack(1).
+        command: Option<String>,
+        /// Write vodpack.1, vodpack-package.1, ... into DIR instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        out_dir: Option<PathBuf>,
     },
     /// Serve a packaged output locally: playback API, Clear Key licences, telemetry, token-checking origin.
     Serve(ServeArgs),
@@ -96,7 +121,7 @@ struct PackageArgs {
     /// replaced).
     #[arg(long)]
     force: bool,
-    /// No progress bar.
+    /// No progress bar and no summary (warnings are still printed on stderr).
     #[arg(short, long)]
     quiet: bool,
     /// Print a JSON summary on stdout (implies --quiet).
@@ -202,46 +227,16 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
     Ok(job)
 }
 
-struct Bar(ProgressBar);
-
-impl vodpack::package::run::Progress for Bar {
-    fn start(&self, total: u64) {
-        self.0.set_length(total);
-    }
-    fn advance(&self, n: u64) {
-        self.0.inc(n);
-    }
-    fn finish(&self) {
-        self.0.finish_and_clear();
-    }
-}
-
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Package(a) => {
             let job = build_job(&a)?;
             let quiet = a.quiet || a.json || !std::io::stderr().is_terminal();
-            let bar = ProgressBar::with_draw_target(
-                None,
-                if quiet {
-                    ProgressDrawTarget::hidden()
-                } else {
-                    ProgressDrawTarget::stderr()
-                },
-            );
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} packaging [{bar:40}] {pos}/{len} samples ({elapsed})",
-                )
-                .expect("static template")
-                .progress_chars("=> "),
-            );
             stop_on_signals();
-            let summary = package(&job, &Bar(bar))?;
-            if !a.quiet && !a.json {
-                for w in &summary.warnings {
-                    eprintln!("vodpack: warning: {w}");
-                }
+            let summary = package(&job, &progress_bar::Bars::new(quiet))?;
+            // Warnings are printed even with --quiet and --json (docs/usage.md).
+            for w in &summary.warnings {
+                eprintln!("vodpack: warning: {w}");
             }
             if a.json {
                 println!(
@@ -261,12 +256,21 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Inspect { file, json } => {
-            let report = vodpack::inspect::inspect(&file)?;
+        Command::Inspect {
+            file,
+            init,
+            all,
+            json,
+        } => {
+            let opts = vodpack::inspect::InspectOptions {
+                init: init.as_deref(),
+                all,
+            };
+            let report = vodpack::inspect::inspect(&file, &opts)?;
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&report.tracks).expect("report serializes")
+                    serde_json::to_string_pretty(&report).expect("report serializes")
                 );
             } else {
                 print!("{}", report.text());
@@ -274,6 +278,13 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Serve(a) => serve(a),
+        Command::Completions { shell } => {
+            cli_polish::completions::<Cli>(shell);
+            Ok(())
+        }
+        Command::Man { command, out_dir } => {
+            cli_polish::man::<Cli>(command.as_deref(), out_dir.as_deref())
+        }
     }
 }
 
@@ -322,7 +333,7 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli_polish::parse::<Cli>();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -286,7 +286,14 @@ fn write_representation(x: &mut Xml, r: &PackagedRendition, base: &str) {
         ("id", r.id.as_str().into()),
         ("bandwidth", r.peak_bandwidth.to_string().into()),
         ("codecs", r.codec_string.as_str().into()),
-        ("mimeType", format!("{}/mp4", content_type(r.kind)).into()),
+        (
+            "mimeType",
+            match r.kind {
+                // ISO BMFF text tracks (wvtt, stpp) are application/mp4 (DASH-IF IOP §6.4.5).
+                TrackKind::Text => "application/mp4".into(),
+                k => format!("{}/mp4", content_type(k)).into(),
+            },
+        ),
     ];
     if let (Some(w), Some(h)) = (r.width, r.height) {
         attrs.push(("width", w.to_string().into()));

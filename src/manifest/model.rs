@@ -58,6 +58,9 @@ pub struct PackagedRendition {
     /// Relative (to OUT) path of this rendition's HLS media playlist and I-frame playlist.
     pub hls_playlist: String,
     pub hls_iframe_playlist: Option<String>,
+    /// Text renditions only: the HLS WebVTT segments (`.vtt`, times in ms), which HLS uses
+    /// instead of `segments` (the DASH `wvtt` fMP4 segments). Empty for audio and video.
+    pub hls_text_segments: Vec<SegmentRecord>,
 }
 
 /// How segments are stored on disk.

@@ -250,7 +250,9 @@ fn gcd(a: u32, b: u32) -> u32 {
 pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSummary> {
     job.validate()?;
     asset_id(job)?;
-    let (inputs, sources) = open_sources(job)?;
+    // Subtitle inputs are read here and written after the media, on its segment boundaries.
+    let (media_job, subtitles) = crate::subtitle::write::load(job)?;
+    let (inputs, sources) = open_sources(&media_job)?;
     let mut keys = KeyMaterial::default();
     let named: Vec<(&str, &Track)> = sources.iter().map(|s| (s.id.as_str(), &s.track)).collect();
     let plan = SegmentPlan::build(&named, job.segment_duration, job.cut_at_common_keyframes)?;
@@ -321,6 +323,9 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
         }
         keys = k.key_material(&signals);
     }
+    let (text, text_warnings) =
+        crate::subtitle::write::write_all(&subtitles, &asset, &staged.temp)?;
+    asset.renditions.extend(text);
     write_manifests(&staged.temp, &asset)?;
     let manifest = key_manifest(job, &asset, &keys)?;
     let key_manifest_path = match &job.key_manifest {
@@ -345,7 +350,7 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     }
 
     // A GOP longer than the target makes a longer segment (cuts are only made at sync samples).
-    let warnings: Vec<String> = asset
+    let mut warnings: Vec<String> = asset
         .renditions
         .iter()
         .filter_map(|r| {
@@ -359,6 +364,7 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
             })
         })
         .collect();
+    warnings.extend(text_warnings);
     Ok(PackageSummary {
         warnings,
         out: job.out.clone(),
@@ -434,6 +440,7 @@ fn build_asset(
                 protection: None,
                 hls_playlist: format!("{}/playlist.m3u8", s.id),
                 hls_iframe_playlist: video.then(|| format!("{}/iframes.m3u8", s.id)),
+                hls_text_segments: Vec::new(),
             }
         })
         .collect();

@@ -260,7 +260,7 @@ fn subtitle_media_lines(asset: &PackagedAsset, base: &str) -> String {
 }
 
 /// A text rendition's media playlist: its WebVTT segments (no EXT-X-MAP, never encrypted).
-fn text_media_playlist(rendition: &PackagedRendition) -> String {
+fn text_media_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> String {
     let base = parent_dir(&rendition.hls_playlist);
     let segs = &rendition.hls_text_segments;
     let longest = segs.iter().map(|s| s.duration).max().unwrap_or(0);
@@ -268,7 +268,7 @@ fn text_media_playlist(rendition: &PackagedRendition) -> String {
     out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
     for s in segs {
         let _ = writeln!(out, "#EXTINF:{},", seconds(s.duration, rendition.timescale));
-        let _ = writeln!(out, "{}", relative(&base, &s.path));
+        let _ = writeln!(out, "{}", media_uri(asset, &base, &s.path));
     }
     out.push_str("#EXT-X-ENDLIST\n");
     out
@@ -278,7 +278,7 @@ fn text_media_playlist(rendition: &PackagedRendition) -> String {
 /// ranges for single-file layout, EXT-X-KEY lines where encryption starts (after any clear lead).
 pub fn media_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> String {
     if rendition.kind == TrackKind::Text {
-        return text_media_playlist(rendition);
+        return text_media_playlist(asset, rendition);
     }
     let base = parent_dir(&rendition.hls_playlist);
     let longest = rendition
@@ -289,7 +289,7 @@ pub fn media_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> S
         .unwrap_or(0);
     let mut out = header(target_duration(longest, rendition.timescale));
     out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
-    out.push_str(&map_line(&base, rendition));
+    out.push_str(&map_line(asset, &base, rendition));
     let single_file = matches!(rendition.layout, SegmentLayout::SingleFile { .. });
     let mut keys = KeyState::new(asset, rendition);
     for s in &rendition.segments {
@@ -298,10 +298,19 @@ pub fn media_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> S
         if single_file {
             let _ = writeln!(out, "#EXT-X-BYTERANGE:{}@{}", s.size, s.offset);
         }
-        let _ = writeln!(out, "{}", relative(&base, &s.path));
+        let _ = writeln!(out, "{}", media_uri(asset, &base, &s.path));
     }
     out.push_str("#EXT-X-ENDLIST\n");
     out
+}
+
+/// A media URI in a media playlist: absolute under `--base-url` when given, else relative to
+/// the playlist.
+fn media_uri(asset: &PackagedAsset, base: &str, path: &str) -> String {
+    match &asset.base_url {
+        Some(url) => format!("{url}{path}"),
+        None => relative(base, path),
+    }
 }
 
 /// A rendition's I-frame playlist (RFC 8216 §4.3.3.6): each sync sample addressed by the byte
@@ -320,7 +329,7 @@ pub fn iframe_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> 
         .unwrap_or(0);
     let mut out = header(target_duration(longest, rendition.timescale));
     out.push_str("#EXT-X-I-FRAMES-ONLY\n");
-    out.push_str(&map_line(&base, rendition));
+    out.push_str(&map_line(asset, &base, rendition));
     let mut keys = KeyState::new(asset, rendition);
     for f in &rendition.iframes {
         // An I-frame is clear when the segment holding its bytes is.
@@ -334,7 +343,7 @@ pub fn iframe_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> 
         keys.before_segment(!clear, &mut out);
         let _ = writeln!(out, "#EXTINF:{},", seconds(f.duration, rendition.timescale));
         let _ = writeln!(out, "#EXT-X-BYTERANGE:{}@{}", f.length, f.offset);
-        let _ = writeln!(out, "{}", relative(&base, &f.path));
+        let _ = writeln!(out, "{}", media_uri(asset, &base, &f.path));
     }
     out.push_str("#EXT-X-ENDLIST\n");
     out
@@ -366,8 +375,8 @@ fn header(target: u64) -> String {
 }
 
 /// EXT-X-MAP for the init segment; with BYTERANGE in single-file layout (§4.3.2.5).
-fn map_line(base: &str, r: &PackagedRendition) -> String {
-    let uri = quoted(&relative(base, &r.init_path));
+fn map_line(asset: &PackagedAsset, base: &str, r: &PackagedRendition) -> String {
+    let uri = quoted(&media_uri(asset, base, &r.init_path));
     match &r.layout {
         SegmentLayout::SingleFile {
             init_range: (start, end),

@@ -16,6 +16,12 @@ pub struct PackagedAsset {
     /// Protection shared by the asset (scheme and DRM systems); per-rendition KIDs are in
     /// `PackagedRendition::protection`.
     pub protection: Option<AssetProtection>,
+    /// Which manifests are written (`--manifests`).
+    pub write_hls: bool,
+    pub write_dash: bool,
+    /// Absolute URL (ending in `/`) the OUT folder is served from (`--base-url`): DASH BaseURL,
+    /// absolute media URIs in HLS media playlists.
+    pub base_url: Option<String>,
 }
 
 /// One rendition (one track, one CMAF track file set).

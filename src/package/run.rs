@@ -326,6 +326,7 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     let (text, text_warnings) =
         crate::subtitle::write::write_all(&subtitles, &asset, &staged.temp)?;
     asset.renditions.extend(text);
+    super::template::apply(job, &staged.temp, &mut asset)?;
     write_manifests(&staged.temp, &asset)?;
     let manifest = key_manifest(job, &asset, &keys)?;
     let key_manifest_path = match &job.key_manifest {
@@ -455,6 +456,9 @@ fn build_asset(
         hls_multivariant: "master.m3u8".into(),
         dash_mpd: "manifest.mpd".into(),
         protection: None,
+        write_hls: true,
+        write_dash: true,
+        base_url: None,
     }
 }
 
@@ -463,14 +467,18 @@ fn write_manifests(root: &Path, asset: &PackagedAsset) -> Result<()> {
         let p = root.join(rel);
         std::fs::write(&p, text).map_err(|e| Error::io(&p, e))
     };
-    write(&asset.hls_multivariant, hls::multivariant_playlist(asset))?;
-    for r in &asset.renditions {
-        write(&r.hls_playlist, hls::media_playlist(asset, r))?;
-        if let Some(p) = &r.hls_iframe_playlist {
-            write(p, hls::iframe_playlist(asset, r))?;
+    if asset.write_hls {
+        write(&asset.hls_multivariant, hls::multivariant_playlist(asset))?;
+        for r in &asset.renditions {
+            write(&r.hls_playlist, hls::media_playlist(asset, r))?;
+            if let Some(p) = &r.hls_iframe_playlist {
+                write(p, hls::iframe_playlist(asset, r))?;
+            }
         }
     }
-    write(&asset.dash_mpd, dash::mpd(asset))?;
+    if asset.write_dash {
+        write(&asset.dash_mpd, dash::mpd(asset))?;
+    }
     Ok(())
 }
 
@@ -525,8 +533,8 @@ fn key_manifest(
         segment_duration: job.segment_duration,
         duration: asset.duration,
         manifests: ManifestPaths {
-            hls: Some(asset.hls_multivariant.clone()),
-            dash: Some(asset.dash_mpd.clone()),
+            hls: asset.write_hls.then(|| asset.hls_multivariant.clone()),
+            dash: asset.write_dash.then(|| asset.dash_mpd.clone()),
         },
         renditions,
         keys: keys.entries.clone(),

@@ -387,6 +387,9 @@ pub fn ladder(opts: Options) -> PackagedAsset {
                 ),
             }),
         },
+        write_hls: true,
+        write_dash: true,
+        base_url: None,
     }
 }
 

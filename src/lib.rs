@@ -12,5 +12,6 @@ pub mod media;
 pub mod mp4;
 pub mod package;
 pub mod segment;
+pub mod subtitle;
 
 pub use error::{Error, Result};

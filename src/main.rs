@@ -121,6 +121,21 @@ struct PackageArgs {
     /// replaced).
     #[arg(long)]
     force: bool,
+    /// Manifests to write: hls, dash or hls,dash (default both).
+    #[arg(long)]
+    manifests: Option<String>,
+    /// File name of the HLS multivariant playlist (default master.m3u8).
+    #[arg(long)]
+    hls_master: Option<String>,
+    /// File name of the MPD (default manifest.mpd).
+    #[arg(long)]
+    mpd: Option<String>,
+    /// Segment names relative to OUT: $RepresentationID$, $Number$, $Number%0Nd$, $Time$.
+    #[arg(long)]
+    segment_template: Option<String>,
+    /// Absolute URL the output is served from (DASH BaseURL, absolute HLS media URIs).
+    #[arg(long)]
+    base_url: Option<String>,
     /// No progress bar and no summary (warnings are still printed on stderr).
     #[arg(short, long)]
     quiet: bool,
@@ -147,20 +162,28 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
     let mut job = match &a.job {
         Some(p) => PackageJob::from_file(p)?,
         None => PackageJob {
-            inputs: Vec::new(),
             out: a
                 .out
                 .clone()
                 .ok_or_else(|| Error::Usage("--out is required (or give a --job file)".into()))?,
-            segment_duration: 4.0,
-            single_file: false,
-            cut_at_common_keyframes: false,
-            asset_id: None,
-            protection: None,
-            key_manifest: None,
-            force: false,
+            ..Default::default()
         },
     };
+    // Inputs on the command line replace the job file's.
+    if !a.inputs.is_empty() {
+        job.inputs.clear();
+    }
+    for (flag, value) in [
+        (&mut job.manifests, &a.manifests),
+        (&mut job.hls_master, &a.hls_master),
+        (&mut job.mpd, &a.mpd),
+        (&mut job.segment_template, &a.segment_template),
+        (&mut job.base_url, &a.base_url),
+    ] {
+        if value.is_some() {
+            *flag = value.clone();
+        }
+    }
     for i in &a.inputs {
         job.inputs.push(InputSpec::parse(i)?);
     }

@@ -272,7 +272,9 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
         .collect::<Result<_>>()?;
     // Before anything is read or written: nothing of the user's may be destroyed.
     check_targets(&job.out, &key_manifest_path, &input_paths, job.force)?;
-    let (inputs, sources) = open_sources(job)?;
+    // Subtitle inputs are read here and written after the media, on its segment boundaries.
+    let (media_job, subtitles) = crate::subtitle::write::load(job)?;
+    let (inputs, sources) = open_sources(&media_job)?;
     crate::cancel::check()?;
     let mut keys = KeyMaterial::default();
     let named: Vec<(&str, &Track)> = sources.iter().map(|s| (s.id.as_str(), &s.track)).collect();
@@ -356,6 +358,10 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
         }
         keys = k.key_material(&signals);
     }
+    let (text, text_warnings) =
+        crate::subtitle::write::write_all(&subtitles, &asset, &staged.dir)?;
+    asset.renditions.extend(text);
+    super::template::apply(job, &staged.dir, &mut asset)?;
     write_manifests(&staged.dir, &asset)?;
     let manifest = key_manifest(job, &asset, &keys, asset_id)?;
     let text = manifest
@@ -368,7 +374,7 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     staged.commit()?;
 
     // A GOP longer than the target makes a longer segment (cuts are only made at sync samples).
-    let warnings: Vec<Warning> = asset
+    let mut warnings: Vec<Warning> = asset
         .renditions
         .iter()
         .filter_map(|r| {
@@ -379,6 +385,12 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
             )
         })
         .collect();
+    warnings.extend(text_warnings.into_iter().map(|message| Warning {
+        kind: super::warnings::WarningKind::DroppedCues,
+        subject: message.split(": ").next().unwrap_or_default().to_string(),
+        segments: Vec::new(),
+        message,
+    }));
     Ok(PackageSummary {
         warnings,
         out: job.out.clone(),
@@ -454,6 +466,7 @@ fn build_asset(
                 protection: None,
                 hls_playlist: format!("{}/playlist.m3u8", s.id),
                 hls_iframe_playlist: video.then(|| format!("{}/iframes.m3u8", s.id)),
+                hls_text_segments: Vec::new(),
             }
         })
         .collect();
@@ -468,6 +481,9 @@ fn build_asset(
         hls_multivariant: "master.m3u8".into(),
         dash_mpd: "manifest.mpd".into(),
         protection: None,
+        write_hls: true,
+        write_dash: true,
+        base_url: None,
     }
 }
 
@@ -476,14 +492,18 @@ fn write_manifests(root: &Path, asset: &PackagedAsset) -> Result<()> {
         let p = root.join(rel);
         std::fs::write(&p, text).map_err(|e| Error::io(&p, e))
     };
-    write(&asset.hls_multivariant, hls::multivariant_playlist(asset))?;
-    for r in &asset.renditions {
-        write(&r.hls_playlist, hls::media_playlist(asset, r))?;
-        if let Some(p) = &r.hls_iframe_playlist {
-            write(p, hls::iframe_playlist(asset, r))?;
+    if asset.write_hls {
+        write(&asset.hls_multivariant, hls::multivariant_playlist(asset))?;
+        for r in &asset.renditions {
+            write(&r.hls_playlist, hls::media_playlist(asset, r))?;
+            if let Some(p) = &r.hls_iframe_playlist {
+                write(p, hls::iframe_playlist(asset, r))?;
+            }
         }
     }
-    write(&asset.dash_mpd, dash::mpd(asset))?;
+    if asset.write_dash {
+        write(&asset.dash_mpd, dash::mpd(asset))?;
+    }
     Ok(())
 }
 
@@ -598,8 +618,8 @@ fn key_manifest(
         segment_duration: job.segment_duration,
         duration: asset.duration,
         manifests: ManifestPaths {
-            hls: Some(asset.hls_multivariant.clone()),
-            dash: Some(asset.dash_mpd.clone()),
+            hls: asset.write_hls.then(|| asset.hls_multivariant.clone()),
+            dash: asset.write_dash.then(|| asset.dash_mpd.clone()),
         },
         renditions,
         keys: keys.entries.clone(),

@@ -15,6 +15,8 @@ pub enum Error {
     Alignment(String),
     /// Keys or encryption options are wrong (exit 6).
     Key(String),
+    /// The output failed `vodpack verify` / `package --verify` (exit 1).
+    Verification(String),
     /// Reading or writing files failed (exit 7).
     Io {
         path: PathBuf,
@@ -34,6 +36,7 @@ impl Error {
             Error::Alignment(_) => 5,
             Error::Key(_) => 6,
             Error::Io { .. } => 7,
+            Error::Verification(_) => 1,
         }
     }
 
@@ -72,6 +75,7 @@ impl std::fmt::Display for Error {
             Error::Alignment(m) => write!(f, "segment alignment: {m}"),
             Error::Key(m) => write!(f, "keys: {m}"),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Verification(m) => write!(f, "verification: {m}"),
         }
     }
 }

@@ -11,5 +11,6 @@ pub mod media;
 pub mod mp4;
 pub mod package;
 pub mod segment;
+pub mod verify;
 
 pub use error::{Error, Result};

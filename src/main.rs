@@ -30,6 +30,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a packaged output: files, byte ranges, timing, codecs and encryption; with keys every
+    /// sample is decrypted, with sources every sample is compared (docs/verify.md).
+    Verify(VerifyArgs),
     /// Serve a packaged output locally: playback API, Clear Key licences, telemetry, token-checking origin.
     Serve(ServeArgs),
 }
@@ -92,10 +95,34 @@ struct PackageArgs {
     /// Key manifest path (default OUT/key-manifest.json).
     #[arg(long)]
     key_manifest: Option<PathBuf>,
+    /// Verify the output (with the run's keys and inputs) before committing it.
+    #[arg(long)]
+    verify: bool,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
     /// Print a JSON summary on stdout (implies --quiet).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// A packaged output folder.
+    out: PathBuf,
+    /// Raw key `kid=HEX,key=HEX` (repeatable).
+    #[arg(long = "key")]
+    keys: Vec<String>,
+    /// JSON key file (docs/keys.md).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Key manifest (default: `<OUT>.keys.json` when it exists and no key is given).
+    #[arg(long)]
+    key_manifest: Option<PathBuf>,
+    /// The inputs given to `vodpack package`, in the same order: every sample is compared.
+    #[arg(long, num_args = 1..)]
+    sources: Vec<String>,
+    /// Print the report as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -129,8 +156,10 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
             asset_id: None,
             protection: None,
             key_manifest: None,
+            verify: false,
         },
     };
+    job.verify |= a.verify;
     for i in &a.inputs {
         job.inputs.push(InputSpec::parse(i)?);
     }
@@ -265,6 +294,36 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Serve(a) => serve(a),
+        Command::Verify(a) => {
+            let req = vodpack::verify::VerifyRequest {
+                keys: a.keys,
+                key_file: a.key_file,
+                key_manifest: a.key_manifest,
+                sources: a
+                    .sources
+                    .iter()
+                    .map(|s| InputSpec::parse(s))
+                    .collect::<Result<_, _>>()?,
+            };
+            let report = vodpack::verify::verify_request(&a.out, &req)?;
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("report serializes")
+                );
+            } else {
+                print!("{}", report.text());
+            }
+            if report.ok {
+                Ok(())
+            } else {
+                Err(Error::Verification(format!(
+                    "{}: {} errors",
+                    a.out.display(),
+                    report.errors.len()
+                )))
+            }
+        }
     }
 }
 

@@ -166,6 +166,10 @@ pub struct PackageJob {
     pub protection: Option<ProtectionOptions>,
     /// Where the key manifest goes (default `OUT/key-manifest.json`).
     pub key_manifest: Option<PathBuf>,
+    /// Run `vodpack verify` (with the run's keys and inputs) on the staged output before it is
+    /// committed.
+    #[serde(default)]
+    pub verify: bool,
 }
 
 fn default_segment_duration() -> f64 {

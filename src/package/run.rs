@@ -50,6 +50,8 @@ pub struct PackageSummary {
     pub renditions: Vec<RenditionSummary>,
     /// Things worth a look that did not stop the run (e.g. segments over 6 s).
     pub warnings: Vec<String>,
+    /// True when `--verify` checked the output before it was committed.
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -339,6 +341,13 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     if let Some(p) = &staged_key_manifest {
         write_km(p)?;
     }
+    if job.verify {
+        let keys = asset_keys
+            .as_ref()
+            .map(|k| k.keys.as_slice())
+            .unwrap_or(&[]);
+        crate::verify::verify_staged(&staged.temp, &inputs, &sources, keys)?;
+    }
     staged.commit()?;
     if staged_key_manifest.is_none() {
         write_km(&key_manifest_path)?;
@@ -361,6 +370,7 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
         .collect();
     Ok(PackageSummary {
         warnings,
+        verified: job.verify,
         out: job.out.clone(),
         hls: asset.hls_multivariant.clone(),
         dash: asset.dash_mpd.clone(),

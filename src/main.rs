@@ -55,6 +55,9 @@ enum Command {
         #[arg(long, value_name = "DIR", conflicts_with = "command")]
         out_dir: Option<PathBuf>,
     },
+    /// Check a packaged output: files, byte ranges, timing, codecs and encryption; with keys every
+    /// sample is decrypted, with sources every sample is compared (docs/verify.md).
+    Verify(VerifyArgs),
     /// Serve a packaged output locally: playback API, Clear Key licences, telemetry, token-checking origin.
     Serve(ServeArgs),
 }
@@ -136,10 +139,34 @@ struct PackageArgs {
     /// Absolute URL the output is served from (DASH BaseURL, absolute HLS media URIs).
     #[arg(long)]
     base_url: Option<String>,
+    /// Verify the output (with the run's keys and inputs) before committing it.
+    #[arg(long)]
+    verify: bool,
     /// No progress bar and no summary (warnings are still printed on stderr).
     #[arg(short, long)]
     quiet: bool,
     /// Print a JSON summary on stdout (implies --quiet).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// A packaged output folder.
+    out: PathBuf,
+    /// Raw key `kid=HEX,key=HEX` (repeatable).
+    #[arg(long = "key")]
+    keys: Vec<String>,
+    /// JSON key file (docs/keys.md).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Key manifest (default: `<OUT>.keys.json` when it exists and no key is given).
+    #[arg(long)]
+    key_manifest: Option<PathBuf>,
+    /// The inputs given to `vodpack package`, in the same order: every sample is compared.
+    #[arg(long, num_args = 1..)]
+    sources: Vec<String>,
+    /// Print the report as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -184,6 +211,7 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
             *flag = value.clone();
         }
     }
+    job.verify |= a.verify;
     for i in &a.inputs {
         job.inputs.push(InputSpec::parse(i)?);
     }
@@ -307,6 +335,36 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Man { command, out_dir } => {
             cli_polish::man::<Cli>(command.as_deref(), out_dir.as_deref())
+        }
+        Command::Verify(a) => {
+            let req = vodpack::verify::VerifyRequest {
+                keys: a.keys,
+                key_file: a.key_file,
+                key_manifest: a.key_manifest,
+                sources: a
+                    .sources
+                    .iter()
+                    .map(|s| InputSpec::parse(s))
+                    .collect::<Result<_, _>>()?,
+            };
+            let report = vodpack::verify::verify_request(&a.out, &req)?;
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("report serializes")
+                );
+            } else {
+                print!("{}", report.text());
+            }
+            if report.ok {
+                Ok(())
+            } else {
+                Err(Error::Verification(format!(
+                    "{}: {} errors",
+                    a.out.display(),
+                    report.errors.len()
+                )))
+            }
         }
     }
 }

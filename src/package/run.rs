@@ -52,6 +52,8 @@ pub struct PackageSummary {
     /// Things worth a look that did not stop the run (e.g. segments over 6 s), each naming every
     /// segment it concerns (src/package/warnings.rs).
     pub warnings: Vec<Warning>,
+    /// True when `--verify` checked the output before it was committed.
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -358,8 +360,7 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
         }
         keys = k.key_material(&signals);
     }
-    let (text, text_warnings) =
-        crate::subtitle::write::write_all(&subtitles, &asset, &staged.dir)?;
+    let (text, text_warnings) = crate::subtitle::write::write_all(&subtitles, &asset, &staged.dir)?;
     asset.renditions.extend(text);
     super::template::apply(job, &staged.dir, &mut asset)?;
     write_manifests(&staged.dir, &asset)?;
@@ -370,6 +371,13 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     // Every output is staged first and committed together: a failure from here on (a key
     // manifest folder that does not exist, a full disk, a signal) leaves everything as it was.
     staged.stage_key_manifest(&key_manifest_path, text.as_bytes())?;
+    if job.verify {
+        let keys = asset_keys
+            .as_ref()
+            .map(|k| k.keys.as_slice())
+            .unwrap_or(&[]);
+        crate::verify::verify_staged(&staged.dir, &inputs, &sources, keys)?;
+    }
     crate::cancel::check()?;
     staged.commit()?;
 
@@ -393,6 +401,7 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     }));
     Ok(PackageSummary {
         warnings,
+        verified: job.verify,
         out: job.out.clone(),
         hls: asset.hls_multivariant.clone(),
         dash: asset.dash_mpd.clone(),

@@ -183,6 +183,17 @@ struct ServeArgs {
     /// Folder holding Shaka Player's `dist/` files for the player page.
     #[arg(long)]
     player_dist: Option<PathBuf>,
+    /// The key manifest (default: beside the folder, `<DIR>.keys.json`); never served.
+    #[arg(long)]
+    key_manifest: Option<PathBuf>,
+    /// An origin (`https://app.example.com`) whose pages may call the playback API and the
+    /// licence endpoint across origins; repeatable; none by default.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// A host name (`host` or `host:port`) to answer to besides the server's own address, e.g.
+    /// the name a proxy forwards; repeatable; other `Host` headers are refused.
+    #[arg(long = "public-host", value_name = "HOST")]
+    public_hosts: Vec<String>,
 }
 
 fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
@@ -387,18 +398,20 @@ fn stop_on_signals() {
 
 fn serve(a: ServeArgs) -> Result<(), Error> {
     use vodpack_control::serve::{run, ServeConfig};
-    if !a
-        .dir
-        .join(vodpack_control::serve::KEY_MANIFEST_FILE)
-        .is_file()
-    {
+    let mut cfg = ServeConfig::new(a.dir.clone());
+    if let Some(km) = a.key_manifest {
+        cfg.key_manifest = km;
+    }
+    if !cfg.key_manifest.is_file() {
         return Err(Error::Usage(format!(
-            "{}: no {} here; serve a folder written by `vodpack package`",
+            "{}: no key manifest at {}; serve a folder written by `vodpack package` \
+             (or give --key-manifest)",
             a.dir.display(),
-            vodpack_control::serve::KEY_MANIFEST_FILE
+            cfg.key_manifest.display()
         )));
     }
-    let mut cfg = ServeConfig::new(a.dir.clone());
+    cfg.allow_origins = a.allow_origins;
+    cfg.public_hosts = a.public_hosts;
     cfg.port = a.port;
     cfg.policy_path = a.policy;
     cfg.player_dist_dir = a.player_dist.or_else(|| {

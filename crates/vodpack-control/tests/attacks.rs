@@ -215,7 +215,12 @@ async fn cross_origin_pages_cannot_mint_tokens_or_read_keys() {
         head.contains("access-control-allow-origin: https://app.example.test"),
         "{head}"
     );
-    // Same origin works, and an allowed origin gets its own name back, never `*`.
+    // Same origin works (also as https:// behind a TLS proxy forwarding the Host), and an
+    // allowed origin gets its own name back, never `*`.
+    let (st, _) = start_playback(&s, &[], &format!("Origin: https://{}\r\n", s.addr));
+    assert_eq!(st, 200);
+    let (st, _) = start_playback(&s, &[], &format!("Origin: http://{}.evil\r\n", s.addr));
+    assert_eq!(st, 403);
     let (st, pb) = start_playback(&s, &[], &format!("Origin: http://{}\r\n", s.addr));
     assert_eq!(st, 200, "{pb}");
     let token = pb["drm"]["licence_token"].as_str().unwrap();

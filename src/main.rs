@@ -95,6 +95,12 @@ struct PackageArgs {
     /// Key manifest path (default OUT/key-manifest.json).
     #[arg(long)]
     key_manifest: Option<PathBuf>,
+    /// Key of an encrypted input `kid=HEX,key=HEX` (repeatable): it is decrypted first.
+    #[arg(long = "decryption-key")]
+    decryption_keys: Vec<String>,
+    /// JSON key file (docs/keys.md) with the keys of encrypted inputs.
+    #[arg(long)]
+    decryption_key_file: Option<PathBuf>,
     /// Verify the output (with the run's keys and inputs) before committing it.
     #[arg(long)]
     verify: bool,
@@ -122,6 +128,9 @@ struct VerifyArgs {
     /// The inputs given to `vodpack package`, in the same order: every sample is compared.
     #[arg(long, num_args = 1..)]
     sources: Vec<String>,
+    /// Key of an encrypted source `kid=HEX,key=HEX` (repeatable).
+    #[arg(long = "decryption-key")]
+    decryption_keys: Vec<String>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -157,9 +166,16 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
             protection: None,
             key_manifest: None,
             verify: false,
+            decryption_keys: Vec::new(),
+            decryption_key_file: None,
         },
     };
     job.verify |= a.verify;
+    job.decryption_keys
+        .extend(a.decryption_keys.iter().cloned());
+    if a.decryption_key_file.is_some() {
+        job.decryption_key_file = a.decryption_key_file.clone();
+    }
     for i in &a.inputs {
         job.inputs.push(InputSpec::parse(i)?);
     }
@@ -299,6 +315,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 keys: a.keys,
                 key_file: a.key_file,
                 key_manifest: a.key_manifest,
+                decryption_keys: a.decryption_keys,
                 sources: a
                     .sources
                     .iter()

@@ -255,8 +255,7 @@ fn single_file_byte_ranges_past_the_end_are_caught() {
     let text = std::fs::read_to_string(&pl).unwrap();
     let last = text
         .lines()
-        .filter(|l| l.starts_with("#EXT-X-BYTERANGE:"))
-        .last()
+        .rfind(|l| l.starts_with("#EXT-X-BYTERANGE:"))
         .unwrap()
         .to_string();
     let (len, off) = last["#EXT-X-BYTERANGE:".len()..].split_once('@').unwrap();

@@ -170,6 +170,12 @@ pub struct PackageJob {
     /// committed.
     #[serde(default)]
     pub verify: bool,
+    /// Keys of encrypted inputs: `kid=HEX,key=HEX` (docs/keys.md).
+    #[serde(default)]
+    pub decryption_keys: Vec<String>,
+    /// JSON key file with the keys of encrypted inputs.
+    #[serde(default)]
+    pub decryption_key_file: Option<PathBuf>,
 }
 
 fn default_segment_duration() -> f64 {

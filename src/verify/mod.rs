@@ -621,6 +621,8 @@ pub struct VerifyRequest {
     pub key_manifest: Option<PathBuf>,
     /// Input descriptors, as given to `vodpack package`, in the same order.
     pub sources: Vec<crate::package::InputSpec>,
+    /// Keys of encrypted sources (`--decryption-key`, as for `package`).
+    pub decryption_keys: Vec<String>,
 }
 
 /// Loads keys and sources for `vodpack verify` and runs it. Without key options, the key
@@ -676,6 +678,7 @@ pub fn verify_request(out: &Path, req: &VerifyRequest) -> crate::Result<Report> 
         let job: crate::package::PackageJob = serde_json::from_value(serde_json::json!({
             "inputs": req.sources,
             "out": out,
+            "decryption_keys": req.decryption_keys,
         }))
         .map_err(|e| Error::Usage(format!("--sources: {e}")))?;
         crate::package::run::open_sources(&job)?

@@ -970,7 +970,7 @@ pub(crate) fn check_iframe_playlist(
         .as_ref()
         .and_then(|m| super::hls::resolve(&base, &m.uri).ok());
     let Some(r) = results.iter().find(|o| {
-        o.iframes.first().is_some()
+        !o.iframes.is_empty()
             && init.as_deref().is_some_and(|i| {
                 o.report.kind == "video"
                     && o.hls_playlist.as_deref().map(super::hls::parent)
@@ -983,7 +983,7 @@ pub(crate) fn check_iframe_playlist(
         );
         return;
     };
-    if !codecs.iter().any(|c| *c == r.report.codec) {
+    if !codecs.contains(&r.report.codec) {
         top.error(
             Some(playlist),
             format!(

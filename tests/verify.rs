@@ -227,6 +227,15 @@ fn damage_is_caught() {
     std::fs::write(&mpd, text.replacen(" d=\"", " d=\"1", 1)).unwrap();
     assert_fails_with(&d, &[], "SegmentTimeline d=1");
 
+    // A key published with the media (the key manifest copied into OUT).
+    let d = copy("key_inside");
+    std::fs::copy(
+        dir.path().join("good.keys.json"),
+        d.join("keys-backup.json"),
+    )
+    .unwrap();
+    assert_fails_with(&d, &args, "keys-backup.json: holds a content key");
+
     // The wrong key for a KID: a source comparison shows every sample differs.
     let mut wrong = vec![
         "--key".to_string(),
@@ -318,4 +327,29 @@ fn package_verify_checks_the_staged_output() {
     let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(summary["verified"], true, "{summary}");
     assert_eq!(verify(&out, &full_args(dir.path(), "o")).0, 0);
+}
+
+#[test]
+fn a_clear_lead_in_one_rendition_only_is_caught() {
+    // Audio whose first segment is clear while video is encrypted from the start (what an AAC
+    // edit list used to cause): the audio folder of a clear-lead run in an otherwise fully
+    // encrypted output. Each rendition is consistent on its own; only the comparison shows it.
+    let dir = tempfile::tempdir().unwrap();
+    let cenc = protection_args("cenc");
+    let mut lead = cenc.clone();
+    lead.extend(["--clear-lead".to_string(), "3".to_string()]);
+    let lead: Vec<&str> = lead.iter().map(String::as_str).collect();
+    let cenc: Vec<&str> = cenc.iter().map(String::as_str).collect();
+    let a = packaged(dir.path(), "lead", &lead);
+    let b = packaged(dir.path(), "full", &cenc);
+    assert_eq!(verify(&a, &full_args(dir.path(), "lead")).0, 0);
+    assert_eq!(verify(&b, &full_args(dir.path(), "full")).0, 0);
+    for f in ["init.mp4", "seg_1.m4s", "seg_2.m4s", "playlist.m3u8"] {
+        std::fs::copy(a.join("audio_fr").join(f), b.join("audio_fr").join(f)).unwrap();
+    }
+    assert_fails_with(
+        &b,
+        &full_args(dir.path(), "full"),
+        "s) are clear while video_240p is encrypted from the start",
+    );
 }

@@ -79,6 +79,10 @@ pub struct RenditionReport {
     pub kid: Option<String>,
     pub segments: usize,
     pub clear_lead_segments: usize,
+    /// Presentation time the clear lead covers (0 when every segment is encrypted).
+    pub clear_lead_seconds: f64,
+    /// The longest segment, in seconds.
+    pub longest_segment: f64,
     pub samples: u64,
     pub encrypted_samples: u64,
     pub decrypted_samples: u64,
@@ -590,6 +594,22 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
     }
     report.files = files;
 
+    // No key may be published with the media: every file under OUT but the media segments
+    // themselves is searched for every known key, raw and in hex and base64 forms.
+    if !opts.keys.is_empty() {
+        let mut media: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for d in described.values() {
+            for (r, ..) in d.mpd_segments.iter().flatten() {
+                media.insert(r.path.clone());
+            }
+            for h in d.hls_segments.iter().flatten() {
+                media.insert(h.res.path.clone());
+            }
+        }
+        let keys: Vec<[u8; 16]> = opts.keys.values().copied().collect();
+        scan_for_keys(out, out, 0, &keys, &media, &mut top);
+    }
+
     top.into_report(&mut report);
     for o in results {
         report.files += o.files;
@@ -597,6 +617,7 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
         o.findings.into_report(&mut report);
         report.renditions.push(o.report);
     }
+    check_clear_leads(&mut report);
     let ids: Vec<&String> = opts.sources.keys().collect();
     for id in ids {
         if !report.renditions.iter().any(|r| &r.id == id) {
@@ -738,4 +759,121 @@ pub fn verify_staged(
         return Err(crate::Error::Verification(msg));
     }
     Ok(report)
+}
+
+/// The forms a 16-byte key takes in files: raw, hex (both cases), base64 and base64url (with and
+/// without padding).
+fn key_forms(key: &[u8; 16]) -> Vec<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let hex = hex::encode(key);
+    vec![
+        key.to_vec(),
+        hex.clone().into_bytes(),
+        hex.to_ascii_uppercase().into_bytes(),
+        STANDARD.encode(key).into_bytes(),
+        STANDARD
+            .encode(key)
+            .trim_end_matches('=')
+            .as_bytes()
+            .to_vec(),
+        URL_SAFE_NO_PAD.encode(key).into_bytes(),
+    ]
+}
+
+fn scan_for_keys(
+    out: &Path,
+    dir: &Path,
+    depth: usize,
+    keys: &[[u8; 16]],
+    media: &std::collections::HashSet<String>,
+    f: &mut Findings,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let rel = p
+            .strip_prefix(out)
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if depth < 8 {
+                scan_for_keys(out, &p, depth + 1, keys, media, f);
+            }
+            continue;
+        }
+        if !meta.is_file() || media.contains(&rel) || meta.len() > 64 * 1024 * 1024 {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        for key in keys {
+            if key_forms(key)
+                .iter()
+                .any(|form| bytes.windows(form.len()).any(|w| w == &form[..]))
+            {
+                f.error(
+                    Some(&rel),
+                    "holds a content key (published with the media: anyone who downloads OUT can decrypt it)",
+                );
+                break;
+            }
+        }
+    }
+}
+
+/// A clear lead is counted in presentation time from the start of the presentation, the same for
+/// every encrypted rendition: one rendition clear for a segment while another is encrypted from
+/// the start (e.g. audio whose edit list starts inside the media) leaves content clear that was
+/// meant to be protected.
+fn check_clear_leads(report: &mut Report) {
+    let protected: Vec<&RenditionReport> = report
+        .renditions
+        .iter()
+        .filter(|r| r.scheme.is_some())
+        .collect();
+    let Some(min) = protected
+        .iter()
+        .map(|r| r.clear_lead_seconds)
+        .min_by(f64::total_cmp)
+    else {
+        return;
+    };
+    let mut found = Vec::new();
+    for r in &protected {
+        let unencrypted_at_start = r.clear_lead_segments > 0;
+        let others_from_start = protected
+            .iter()
+            .find(|o| o.id != r.id && o.clear_lead_segments == 0);
+        let slack = protected
+            .iter()
+            .map(|o| o.longest_segment)
+            .fold(0.0, f64::max);
+        if let (true, Some(o)) = (unencrypted_at_start, others_from_start) {
+            found.push(Finding {
+                rendition: Some(r.id.clone()),
+                file: None,
+                message: format!(
+                    "its first {} segment(s) ({:.3} s) are clear while {} is encrypted from the start: a clear lead must cover the same presentation time in every rendition",
+                    r.clear_lead_segments, r.clear_lead_seconds, o.id
+                ),
+            });
+        } else if r.clear_lead_seconds - min > slack + 1e-6 {
+            found.push(Finding {
+                rendition: Some(r.id.clone()),
+                file: None,
+                message: format!(
+                    "its clear lead lasts {:.3} s, more than a segment beyond the shortest ({min:.3} s)",
+                    r.clear_lead_seconds
+                ),
+            });
+        }
+    }
+    report.errors.extend(found);
 }

@@ -648,6 +648,13 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
         let enc = seg_encrypted.unwrap_or(false);
         if prot.is_some() {
             if enc {
+                if !encrypted_seen && o.report.clear_lead_segments > 0 {
+                    // The clear lead ends where this segment starts, counted from the first one.
+                    if let (Some(Some((first, _))), true) = (seg_times.first(), ept != i64::MAX) {
+                        o.report.clear_lead_seconds =
+                            (ept - first) as f64 / timescale.max(1) as f64;
+                    }
+                }
                 encrypted_seen = true;
             } else {
                 if encrypted_seen {
@@ -665,6 +672,10 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                 d.hls_playlist.as_deref(),
                 n,
             );
+        }
+        if ept != i64::MAX {
+            let secs = (end - ept) as f64 / timescale.max(1) as f64;
+            o.report.longest_segment = o.report.longest_segment.max(secs);
         }
         seg_times.push((ept != i64::MAX).then_some((ept, end)));
     }

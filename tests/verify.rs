@@ -353,3 +353,52 @@ fn a_clear_lead_in_one_rendition_only_is_caught() {
         "s) are clear while video_240p is encrypted from the start",
     );
 }
+
+#[test]
+fn other_layouts_verify_too() {
+    // One manifest only, other manifest names, a segment template, absolute URLs, subtitles.
+    let dir = tempfile::tempdir().unwrap();
+    let cenc = protection_args("cenc");
+    let layouts: [&[&str]; 6] = [
+        &["--manifests", "hls"],
+        &["--manifests", "dash"],
+        &["--hls-master", "index.m3u8", "--mpd", "stream.mpd"],
+        &[
+            "--segment-template",
+            "$RepresentationID$/part$Number%04d$.m4s",
+        ],
+        &["--base-url", "https://cdn.example.com/movie/"],
+        &[
+            "--single-file",
+            "--base-url",
+            "https://cdn.example.com/movie/",
+        ],
+    ];
+    for (i, layout) in layouts.iter().enumerate() {
+        let mut args: Vec<&str> = cenc.iter().map(String::as_str).collect();
+        args.extend_from_slice(layout);
+        let out = packaged(dir.path(), &format!("l{i}"), &args);
+        let (code, report) = verify(&out, &full_args(dir.path(), &format!("l{i}")));
+        assert_eq!(code, 0, "{layout:?}: {}", errors(&report));
+        for r in report["renditions"].as_array().unwrap() {
+            assert_eq!(r["compared_samples"], r["samples"], "{layout:?}: {r}");
+        }
+    }
+    let out = dir.path().join("subs");
+    package(
+        &out,
+        &[
+            fixture("h264_240p.mp4").display().to_string(),
+            fixture("subs_fr.vtt").display().to_string(),
+        ],
+    );
+    let (code, report) = verify(&out, &[]);
+    assert_eq!(code, 0, "{}", errors(&report));
+    let subs_dir = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("text"))
+        .expect("a text rendition folder");
+    std::fs::write(subs_dir.join("seg_1.vtt"), "not webvtt").unwrap();
+    assert_fails_with(&out, &[], "subtitle segment 1 is not WebVTT");
+}

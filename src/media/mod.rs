@@ -2,6 +2,7 @@
 pub mod codec;
 pub mod input;
 pub mod protection;
+pub mod time;
 pub mod track;
 
 pub use track::{Sample, Track, TrackKind};

@@ -248,6 +248,9 @@ pub(crate) struct Described {
     pub mpd_codecs: Option<String>,
     pub mpd_protection: Vec<mpd::Protection>,
     pub in_mpd: bool,
+    /// Which manifests the output has (a rendition must be in each).
+    pub expect_mpd: bool,
+    pub expect_hls: bool,
     pub hls_playlist: Option<String>,
     pub hls_segments: Option<Vec<HlsSeg>>,
 }
@@ -306,19 +309,59 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
         ..Default::default()
     };
     let mut top = Findings::new(None);
-    let hls_name = opts.hls.clone().unwrap_or_else(|| "master.m3u8".into());
-    let dash_name = opts.dash.clone().unwrap_or_else(|| "manifest.mpd".into());
     if !out.is_dir() {
         top.error(None, format!("{} is not a folder", out.display()));
         top.into_report(&mut report);
         return report;
     }
+    // The manifests: as named, else master.m3u8 / manifest.mpd, else the only .m3u8 / .mpd at
+    // the top of OUT (`--hls-master`, `--mpd`); an output may have only one of them
+    // (`--manifests hls|dash`).
+    let at_root = |ext: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(out)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(ext))
+            .collect();
+        v.sort();
+        v
+    };
+    let pick = |given: &Option<String>, default: &str, ext: &str| -> Option<String> {
+        if let Some(g) = given {
+            return Some(g.clone());
+        }
+        let found = at_root(ext);
+        if found.iter().any(|n| n == default) {
+            return Some(default.to_string());
+        }
+        (found.len() == 1).then(|| found[0].clone())
+    };
+    let hls_found = pick(&opts.hls, "master.m3u8", ".m3u8");
+    let dash_found = pick(&opts.dash, "manifest.mpd", ".mpd");
+    if hls_found.is_none() && dash_found.is_none() {
+        top.error(
+            None,
+            "no HLS multivariant playlist (master.m3u8) and no MPD (manifest.mpd) at the top of the folder",
+        );
+        top.into_report(&mut report);
+        return report;
+    }
+    let hls_name = hls_found.clone().unwrap_or_default();
+    let dash_name = dash_found.clone().unwrap_or_default();
     let mut described: BTreeMap<Res, Described> = BTreeMap::new();
     let mut files = 0u64;
 
     // DASH.
-    match read_text(out, &dash_name).and_then(|t| mpd::parse(&t)) {
+    let dash_text = match &dash_found {
+        Some(n) => read_text(out, n).and_then(|t| mpd::parse(&t)),
+        None => Ok(mpd::Mpd::default()),
+    };
+    match dash_text {
         Err(e) => top.error(Some(&dash_name), e),
+        Ok(m) if dash_found.is_none() => drop(m),
         Ok(m) => {
             files += 1;
             for r in &m.representations {
@@ -330,7 +373,7 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                     ..Default::default()
                 };
                 let base = hls::parent(&dash_name);
-                let resolved = |p: &str| hls::resolve(base, p);
+                let resolved = |p: &str| resolve_uri(out, base, p);
                 if let Some(t) = &r.template {
                     d.mpd_timescale = t.timescale;
                     let init =
@@ -423,13 +466,19 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
     let mut variant_codecs: Vec<(String, Vec<String>, Option<String>)> = Vec::new();
     let mut audio_groups: HashMap<String, Vec<String>> = HashMap::new();
     let mut iframe_lists: Vec<(String, Vec<String>)> = Vec::new();
-    match read_text(out, &hls_name).and_then(|t| hls::parse_multivariant(&t)) {
+    let mut subtitle_playlists: Vec<String> = Vec::new();
+    let hls_text = match &hls_found {
+        Some(n) => read_text(out, n).and_then(|t| hls::parse_multivariant(&t)),
+        None => Ok(hls::Multivariant::default()),
+    };
+    match hls_text {
         Err(e) => top.error(Some(&hls_name), e),
+        Ok(mv) if hls_found.is_none() => drop(mv),
         Ok(mv) => {
             files += 1;
             let base = hls::parent(&hls_name).to_string();
             let mut playlists: Vec<String> = Vec::new();
-            let mut add = |uri: &str, top: &mut Findings| match hls::resolve(&base, uri) {
+            let mut add = |uri: &str, top: &mut Findings| match resolve_uri(out, &base, uri) {
                 Ok(p) => {
                     if !playlists.contains(&p) {
                         playlists.push(p.clone());
@@ -448,13 +497,21 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
             }
             for m in &mv.media {
                 if let Some(uri) = &m.uri {
+                    if m.kind == "SUBTITLES" {
+                        // WebVTT playlists: checked on their own below (no init segment).
+                        match resolve_uri(out, &base, uri) {
+                            Ok(p) => subtitle_playlists.push(p),
+                            Err(e) => top.error(Some(&hls_name), e),
+                        }
+                        continue;
+                    }
                     if let Some(p) = add(uri, &mut top) {
                         audio_groups.entry(m.group.clone()).or_default().push(p);
                     }
                 }
             }
             for f in &mv.iframe_streams {
-                if let Ok(p) = hls::resolve(&base, &f.uri) {
+                if let Ok(p) = resolve_uri(out, &base, &f.uri) {
                     iframe_lists.push((p, f.codecs.clone()));
                 } else {
                     top.error(
@@ -482,7 +539,7 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                             );
                             continue;
                         };
-                        let init = match hls::resolve(&base, &map.uri) {
+                        let init = match resolve_uri(out, &base, &map.uri) {
                             Ok(path) => Res {
                                 path,
                                 range: map.range.map(|(l, o)| (o, l)),
@@ -494,7 +551,7 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                         };
                         let mut segs = Vec::new();
                         for s in &pl.segments {
-                            match hls::resolve(&base, &s.resource.uri) {
+                            match resolve_uri(out, &base, &s.resource.uri) {
                                 Ok(path) => segs.push(HlsSeg {
                                     res: Res {
                                         path,
@@ -550,6 +607,14 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
         }
     }
     report.files = files;
+
+    for p in &subtitle_playlists {
+        files += check_subtitle_playlist(out, p, &mut top);
+    }
+    for d in described.values_mut() {
+        d.expect_mpd = dash_found.is_some();
+        d.expect_hls = hls_found.is_some();
+    }
 
     // Renditions, in parallel.
     let results: Vec<rendition::Outcome> = described
@@ -876,4 +941,74 @@ fn check_clear_leads(report: &mut Report) {
         }
     }
     report.errors.extend(found);
+}
+
+/// A WebVTT media playlist: every segment exists, lies inside its file and is WebVTT. Returns
+/// the number of files read.
+fn check_subtitle_playlist(out: &Path, playlist: &str, top: &mut Findings) -> u64 {
+    let pl = match read_text(out, playlist).and_then(|t| hls::parse_media_playlist(&t)) {
+        Ok(p) => p,
+        Err(e) => {
+            top.error(Some(playlist), e);
+            return 0;
+        }
+    };
+    let mut files = 1;
+    if !pl.endlist {
+        top.error(
+            Some(playlist),
+            "no EXT-X-ENDLIST (a VOD playlist ends with it)",
+        );
+    }
+    if pl.segments.is_empty() {
+        top.error(Some(playlist), "no segments");
+    }
+    let base = hls::parent(playlist).to_string();
+    for (i, s) in pl.segments.iter().enumerate() {
+        let res = match resolve_uri(out, &base, &s.resource.uri) {
+            Ok(path) => Res {
+                path,
+                range: s.resource.range.map(|(l, o)| (o, l)),
+            },
+            Err(e) => {
+                top.error(Some(playlist), e);
+                continue;
+            }
+        };
+        match read_res(out, &res) {
+            Ok(b) => {
+                files += 1;
+                let text = b.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&b);
+                if !text.starts_with(b"WEBVTT") {
+                    top.error(
+                        Some(&res.path),
+                        format!("subtitle segment {} is not WebVTT", i + 1),
+                    );
+                }
+            }
+            Err(e) => top.error(Some(&res.path), format!("subtitle segment {}: {e}", i + 1)),
+        }
+    }
+    files
+}
+
+/// Resolves a manifest URI to an OUT-relative path. Relative URIs resolve against the folder of
+/// the manifest that holds them; an absolute `http(s)://` URI (`--base-url`) maps to the longest
+/// tail of its path that names a file in OUT (`https://cdn/movie/v/seg_1.m4s` → `v/seg_1.m4s`).
+pub(crate) fn resolve_uri(out: &Path, base: &str, uri: &str) -> Result<String, String> {
+    let Some((_, rest)) = uri.split_once("://") else {
+        return hls::resolve(base, uri);
+    };
+    let path = rest.split_once('/').map(|(_, p)| p).unwrap_or("");
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    for i in 0..parts.len() {
+        let tail = parts[i..].join("/");
+        if parts[i..].iter().all(|p| *p != "..") && out.join(&tail).is_file() {
+            return Ok(tail);
+        }
+    }
+    Err(format!(
+        "absolute URI '{uri}' names no file of the output (no tail of its path exists in OUT)"
+    ))
 }

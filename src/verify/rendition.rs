@@ -56,16 +56,10 @@ pub(crate) fn check(out: &Path, d: &Described, opts: &VerifyOptions) -> Outcome 
 }
 
 fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mut Outcome) {
-    if !d.in_mpd {
+    if !d.in_mpd && d.expect_mpd {
         f.error(
             d.hls_playlist.as_deref(),
             "HLS lists this rendition but the MPD has no Representation with its init segment",
-        );
-    }
-    if d.hls_playlist.is_none() {
-        f.error(
-            None,
-            "the MPD lists this rendition but no HLS media playlist uses its init segment",
         );
     }
     let Some(init_res) = &d.init else { return };
@@ -97,10 +91,33 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
         );
     }
     o.report.kind = init.kind.as_str().into();
+    let media = matches!(init.kind, TrackKind::Video | TrackKind::Audio);
+    // HLS carries subtitles as WebVTT files, not as the MPD's fMP4 text track.
+    if d.hls_playlist.is_none() && d.expect_hls && media {
+        f.error(
+            None,
+            "the MPD lists this rendition but no HLS media playlist uses its init segment",
+        );
+    }
 
-    // Codec string.
+    // Codec string (text tracks: the sample entry's 4CC, as the packager writes it).
     let codec = match parse_sample_entry(&init.entries[0]) {
         Ok(c) => c,
+        Err(_) if !media => crate::media::codec::CodecInfo {
+            fourcc: fourcc_str(&[
+                init.entries[0][4],
+                init.entries[0][5],
+                init.entries[0][6],
+                init.entries[0][7],
+            ]),
+            codec_string: fourcc_str(&[
+                init.entries[0][4],
+                init.entries[0][5],
+                init.entries[0][6],
+                init.entries[0][7],
+            ]),
+            ..Default::default()
+        },
         Err(e) => {
             f.error(init_file, format!("sample entry: {e}"));
             return;
@@ -979,7 +996,7 @@ pub(crate) fn check_iframe_playlist(
     let init = text
         .map
         .as_ref()
-        .and_then(|m| super::hls::resolve(&base, &m.uri).ok());
+        .and_then(|m| super::resolve_uri(out, &base, &m.uri).ok());
     let Some(r) = results.iter().find(|o| {
         !o.iframes.is_empty()
             && init.as_deref().is_some_and(|i| {
@@ -1015,7 +1032,7 @@ pub(crate) fn check_iframe_playlist(
         );
     }
     for (i, (s, t)) in text.segments.iter().zip(&r.iframes).enumerate() {
-        let path = super::hls::resolve(&base, &s.resource.uri).unwrap_or_default();
+        let path = super::resolve_uri(out, &base, &s.resource.uri).unwrap_or_default();
         let Some((len, off)) = s.resource.range else {
             top.error(
                 Some(playlist),

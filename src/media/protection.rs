@@ -728,19 +728,19 @@ pub fn decrypt_input(
                     moof_box.offset
                 };
                 let total: usize = sizes.iter().map(|&s| s as usize).sum();
+                let from = base.checked_add(*off).ok_or_else(|| {
+                    Error::invalid(&path, format!("track {id}: saio offset {off} overflows"))
+                })?;
                 let mut data = vec![0u8; total.min(crate::mp4::MAX_LOADED_BOX as usize)];
-                input
-                    .file
-                    .read_exact_at(&mut data, base + off)
-                    .map_err(|e| {
-                        Error::invalid(
-                            &path,
-                            format!(
-                                "track {id}: reading auxiliary information at byte {}: {e}",
-                                base + off
-                            ),
-                        )
-                    })?;
+                input.file.read_exact_at(&mut data, from).map_err(|e| {
+                    Error::invalid(
+                        &path,
+                        format!(
+                            "track {id}: reading auxiliary information at byte {}: {e}",
+                            from
+                        ),
+                    )
+                })?;
                 parse_aux_entries(&data, &sizes, &iv_size).map_err(at)?
             } else {
                 let all_clear = seig

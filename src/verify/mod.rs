@@ -221,7 +221,7 @@ pub(crate) struct Res {
 impl Res {
     fn describe(&self) -> String {
         match self.range {
-            Some((o, l)) => format!("{} (bytes {o}..{})", self.path, o + l),
+            Some((o, l)) => format!("{} (bytes {o}..{})", self.path, o.saturating_add(l)),
             None => self.path.clone(),
         }
     }

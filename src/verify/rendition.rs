@@ -265,7 +265,7 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                             ),
                         );
                     }
-                    let mut off = b + 1 + sidx.first_offset;
+                    let mut off = b.saturating_add(1).saturating_add(sidx.first_offset);
                     let mut t = sidx.earliest;
                     let mut v = Vec::new();
                     for (size, dur) in sidx.refs {
@@ -277,8 +277,8 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                             t,
                             dur,
                         ));
-                        off += size;
-                        t += dur;
+                        off = off.saturating_add(size);
+                        t = t.saturating_add(dur);
                     }
                     Some(v)
                 }
@@ -484,9 +484,11 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
             }
             for (k, s) in fr.samples.iter().enumerate() {
                 o.report.samples += 1;
-                let pts = s.dts as i64 + s.cto - out_edit;
+                let pts = (s.dts as i64)
+                    .saturating_add(s.cto)
+                    .saturating_sub(out_edit);
                 ept = ept.min(pts);
-                end = end.max(pts + s.duration as i64);
+                end = end.max(pts.saturating_add(s.duration as i64));
                 let data = &bytes[s.data..s.data + s.size as usize];
                 let aux = fr.aux.as_ref().and_then(|a| a.get(k));
                 let seig = fr.seig.get(k).and_then(|g| g.as_ref());
@@ -669,7 +671,7 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                     // The clear lead ends where this segment starts, counted from the first one.
                     if let (Some(Some((first, _))), true) = (seg_times.first(), ept != i64::MAX) {
                         o.report.clear_lead_seconds =
-                            (ept - first) as f64 / timescale.max(1) as f64;
+                            ept.saturating_sub(*first) as f64 / timescale.max(1) as f64;
                     }
                 }
                 encrypted_seen = true;
@@ -691,7 +693,7 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
             );
         }
         if ept != i64::MAX {
-            let secs = (end - ept) as f64 / timescale.max(1) as f64;
+            let secs = end.saturating_sub(ept) as f64 / timescale.max(1) as f64;
             o.report.longest_segment = o.report.longest_segment.max(secs);
         }
         seg_times.push((ept != i64::MAX).then_some((ept, end)));
@@ -717,7 +719,7 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
             continue;
         };
         let file = Some(seg.res.path.as_str());
-        let o_i = t as i64 - ept;
+        let o_i = (t as i64).saturating_sub(*ept);
         match offset {
             None => offset = Some(o_i),
             Some(o0) if o0 != o_i => f.error(file, format!("segment {}: SegmentTimeline t={t} but the segment starts at {ept} (earlier segments were offset by {o0})", i + 1)),
@@ -729,7 +731,7 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
             None => Some(*end),
         };
         if let Some(next) = next {
-            let actual = next - ept;
+            let actual = next.saturating_sub(*ept);
             if actual != dd as i64 {
                 f.error(
                     file,
@@ -1055,22 +1057,22 @@ pub(crate) fn check_iframe_playlist(
         let size = std::fs::metadata(out.join(&path))
             .map(|m| m.len())
             .unwrap_or(0);
-        if off + len > size {
+        if off.saturating_add(len) > size {
             top.error(
                 Some(playlist),
                 format!(
                     "I-frame {}: byte range {off}..{} runs past the end of {path} ({size} bytes)",
                     i + 1,
-                    off + len
+                    off.saturating_add(len)
                 ),
             );
-        } else if off + len < t.end {
+        } else if off.saturating_add(len) < t.end {
             top.error(
                 Some(playlist),
                 format!(
                     "I-frame {}: byte range ends at {} before the sync sample ends at {}",
                     i + 1,
-                    off + len,
+                    off.saturating_add(len),
                     t.end
                 ),
             );

@@ -120,6 +120,12 @@ struct PackageArgs {
     /// Key manifest path (default `<OUT>.keys.json`, beside OUT; never inside OUT).
     #[arg(long)]
     key_manifest: Option<PathBuf>,
+    /// Key of an encrypted input `kid=HEX,key=HEX` (repeatable): it is decrypted first.
+    #[arg(long = "decryption-key")]
+    decryption_keys: Vec<String>,
+    /// JSON key file (docs/keys.md) with the keys of encrypted inputs.
+    #[arg(long)]
+    decryption_key_file: Option<PathBuf>,
     /// Replace an OUT or key manifest that holds files vodpack did not write (inputs are never
     /// replaced).
     #[arg(long)]
@@ -166,6 +172,9 @@ struct VerifyArgs {
     /// The inputs given to `vodpack package`, in the same order: every sample is compared.
     #[arg(long, num_args = 1..)]
     sources: Vec<String>,
+    /// Key of an encrypted source `kid=HEX,key=HEX` (repeatable).
+    #[arg(long = "decryption-key")]
+    decryption_keys: Vec<String>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -223,6 +232,11 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         }
     }
     job.verify |= a.verify;
+    job.decryption_keys
+        .extend(a.decryption_keys.iter().cloned());
+    if a.decryption_key_file.is_some() {
+        job.decryption_key_file = a.decryption_key_file.clone();
+    }
     for i in &a.inputs {
         job.inputs.push(InputSpec::parse(i)?);
     }
@@ -352,6 +366,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 keys: a.keys,
                 key_file: a.key_file,
                 key_manifest: a.key_manifest,
+                decryption_keys: a.decryption_keys,
                 sources: a
                     .sources
                     .iter()

@@ -227,6 +227,15 @@ fn damage_is_caught() {
     std::fs::write(&mpd, text.replacen(" d=\"", " d=\"1", 1)).unwrap();
     assert_fails_with(&d, &[], "SegmentTimeline d=1");
 
+    // A key published with the media (the key manifest copied into OUT).
+    let d = copy("key_inside");
+    std::fs::copy(
+        dir.path().join("good.keys.json"),
+        d.join("keys-backup.json"),
+    )
+    .unwrap();
+    assert_fails_with(&d, &args, "keys-backup.json: holds a content key");
+
     // The wrong key for a KID: a source comparison shows every sample differs.
     let mut wrong = vec![
         "--key".to_string(),
@@ -318,4 +327,169 @@ fn package_verify_checks_the_staged_output() {
     let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(summary["verified"], true, "{summary}");
     assert_eq!(verify(&out, &full_args(dir.path(), "o")).0, 0);
+}
+
+#[test]
+fn a_clear_lead_in_one_rendition_only_is_caught() {
+    // Audio whose first segment is clear while video is encrypted from the start (what an AAC
+    // edit list used to cause): the audio folder of a clear-lead run in an otherwise fully
+    // encrypted output. Each rendition is consistent on its own; only the comparison shows it.
+    let dir = tempfile::tempdir().unwrap();
+    let cenc = protection_args("cenc");
+    let mut lead = cenc.clone();
+    lead.extend(["--clear-lead".to_string(), "3".to_string()]);
+    let lead: Vec<&str> = lead.iter().map(String::as_str).collect();
+    let cenc: Vec<&str> = cenc.iter().map(String::as_str).collect();
+    let a = packaged(dir.path(), "lead", &lead);
+    let b = packaged(dir.path(), "full", &cenc);
+    assert_eq!(verify(&a, &full_args(dir.path(), "lead")).0, 0);
+    assert_eq!(verify(&b, &full_args(dir.path(), "full")).0, 0);
+    for f in ["init.mp4", "seg_1.m4s", "seg_2.m4s", "playlist.m3u8"] {
+        std::fs::copy(a.join("audio_fr").join(f), b.join("audio_fr").join(f)).unwrap();
+    }
+    assert_fails_with(
+        &b,
+        &full_args(dir.path(), "full"),
+        "s) are clear while video_240p is encrypted from the start",
+    );
+}
+
+#[test]
+fn other_layouts_verify_too() {
+    // One manifest only, other manifest names, a segment template, absolute URLs, subtitles.
+    let dir = tempfile::tempdir().unwrap();
+    let cenc = protection_args("cenc");
+    let layouts: [&[&str]; 6] = [
+        &["--manifests", "hls"],
+        &["--manifests", "dash"],
+        &["--hls-master", "index.m3u8", "--mpd", "stream.mpd"],
+        &[
+            "--segment-template",
+            "$RepresentationID$/part$Number%04d$.m4s",
+        ],
+        &["--base-url", "https://cdn.example.com/movie/"],
+        &[
+            "--single-file",
+            "--base-url",
+            "https://cdn.example.com/movie/",
+        ],
+    ];
+    for (i, layout) in layouts.iter().enumerate() {
+        let mut args: Vec<&str> = cenc.iter().map(String::as_str).collect();
+        args.extend_from_slice(layout);
+        let out = packaged(dir.path(), &format!("l{i}"), &args);
+        let (code, report) = verify(&out, &full_args(dir.path(), &format!("l{i}")));
+        assert_eq!(code, 0, "{layout:?}: {}", errors(&report));
+        for r in report["renditions"].as_array().unwrap() {
+            assert_eq!(r["compared_samples"], r["samples"], "{layout:?}: {r}");
+        }
+    }
+    let out = dir.path().join("subs");
+    package(
+        &out,
+        &[
+            fixture("h264_240p.mp4").display().to_string(),
+            fixture("subs_fr.vtt").display().to_string(),
+        ],
+    );
+    let (code, report) = verify(&out, &[]);
+    assert_eq!(code, 0, "{}", errors(&report));
+    let subs_dir = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("text"))
+        .expect("a text rendition folder");
+    std::fs::write(subs_dir.join("seg_1.vtt"), "not webvtt").unwrap();
+    assert_fails_with(&out, &[], "subtitle segment 1 is not WebVTT");
+}
+
+/// Flips and truncates bytes all over a small encrypted output (boxes, sizes, tables, manifests)
+/// and runs the verifier in-process on each: it must report, never panic.
+#[test]
+fn mutations_never_panic() {
+    use std::collections::HashMap;
+    use vodpack::media::input::InputFile;
+    use vodpack::verify::{verify as run_verify, SourceTrack, VerifyOptions};
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra) in [("m_files", vec![]), ("m_single", vec!["--single-file"])] {
+        let mut args: Vec<String> = protection_args("cbcs");
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend([
+            "--key-manifest".to_string(),
+            dir.path()
+                .join(format!("{name}.keys.json"))
+                .display()
+                .to_string(),
+            fixture("h264_240p.mp4").display().to_string(),
+            fixture("aac_fr.mp4").display().to_string(),
+        ]);
+        let out = dir.path().join(name);
+        package(&out, &args);
+        let video = InputFile::open(&fixture("h264_240p.mp4")).unwrap();
+        let audio = InputFile::open(&fixture("aac_fr.mp4")).unwrap();
+        let mut opts = VerifyOptions::default();
+        for k in &common::TEST_KEYS {
+            let b = |h: &str| -> [u8; 16] { hex::decode(h).unwrap().try_into().unwrap() };
+            opts.keys.insert(b(k.kid), b(k.key));
+        }
+        let mut sources = HashMap::new();
+        for (id, f) in [("video_240p", &video), ("audio_fr", &audio)] {
+            sources.insert(
+                id.to_string(),
+                SourceTrack {
+                    path: &f.path,
+                    file: &f.file,
+                    track: &f.tracks[0],
+                },
+            );
+        }
+        opts.sources = sources;
+        assert!(
+            run_verify(&out, &opts).ok,
+            "{name} must verify before mutation"
+        );
+        let mut files = Vec::new();
+        for d in ["", "video_240p", "audio_fr"] {
+            for e in std::fs::read_dir(out.join(d)).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_file() {
+                    files.push(p);
+                }
+            }
+        }
+        let mut runs = 0;
+        for f in &files {
+            let orig = std::fs::read(f).unwrap();
+            let n = orig.len();
+            // Every other byte of the first 128 (headers, sizes, version/flags, table counts),
+            // then 48 positions spread over the file; values rotate through 0x00, 0xff, bit 7.
+            let mut positions: Vec<usize> = (0..n.min(128)).step_by(2).collect();
+            positions.extend((0..48).map(|i| i * n / 48));
+            for (k, &pos) in positions.iter().enumerate() {
+                let value = [0x00u8, 0xff, orig[pos] ^ 0x80][k % 3];
+                let mut m = orig.clone();
+                m[pos] = value;
+                std::fs::write(f, &m).unwrap();
+                let r = std::panic::catch_unwind(|| run_verify(&out, &opts));
+                assert!(
+                    r.is_ok(),
+                    "verify panicked: {} byte {pos} = {value:#x}",
+                    f.display()
+                );
+                runs += 1;
+            }
+            for cut in (0..8).map(|i| i * n / 8) {
+                std::fs::write(f, &orig[..cut]).unwrap();
+                let r = std::panic::catch_unwind(|| run_verify(&out, &opts));
+                assert!(r.is_ok(), "verify panicked: {} cut at {cut}", f.display());
+                runs += 1;
+            }
+            std::fs::write(f, &orig).unwrap();
+        }
+        assert!(runs > 800, "{name}: only {runs} mutations");
+        assert!(
+            run_verify(&out, &opts).ok,
+            "{name}: restored output must verify"
+        );
+    }
 }

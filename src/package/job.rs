@@ -334,6 +334,12 @@ pub struct PackageJob {
     /// committed.
     #[serde(default)]
     pub verify: bool,
+    /// Keys of encrypted inputs: `kid=HEX,key=HEX` (docs/keys.md).
+    #[serde(default)]
+    pub decryption_keys: Vec<String>,
+    /// JSON key file with the keys of encrypted inputs.
+    #[serde(default)]
+    pub decryption_key_file: Option<PathBuf>,
     /// Which manifests to write: `hls`, `dash` or `hls,dash` (default both).
     pub manifests: Option<String>,
     /// File name of the HLS multivariant playlist (default `master.m3u8`).
@@ -368,6 +374,8 @@ impl Default for PackageJob {
             base_url: None,
             force: false,
             verify: false,
+            decryption_keys: Vec::new(),
+            decryption_key_file: None,
         }
     }
 }

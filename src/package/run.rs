@@ -96,9 +96,14 @@ pub fn open_sources(job: &PackageJob) -> Result<(Vec<InputFile>, Vec<RenditionSo
     let mut inputs = Vec::new();
     let mut sources = Vec::new();
     let mut used_ids = HashSet::new();
+    let decryption_keys = crate::media::protection::load_decryption_keys(
+        &job.decryption_keys,
+        job.decryption_key_file.as_deref(),
+    )?;
     for spec in &job.inputs {
         let (path, selector) = spec.path_and_selector()?;
-        let input = InputFile::open(&path)?;
+        let mut input = InputFile::open(&path)?;
+        crate::media::protection::decrypt_input(&mut input, &decryption_keys)?;
         let chosen: Vec<&Track> = input
             .tracks
             .iter()

@@ -220,7 +220,7 @@ pub fn parse_segment(bytes: &[u8], init: &Init, prev_end: u64) -> Result<Vec<Fra
     }
     for f in &frags {
         for (i, s) in f.samples.iter().enumerate() {
-            let end = s.data + s.size as usize;
+            let end = s.data.saturating_add(s.size as usize);
             if !mdats.iter().any(|&(a, z)| s.data >= a && end <= z) {
                 return Err(format!(
                     "fragment {}: sample {} data (bytes {}..{end}) is not inside an mdat",

@@ -79,6 +79,10 @@ pub struct RenditionReport {
     pub kid: Option<String>,
     pub segments: usize,
     pub clear_lead_segments: usize,
+    /// Presentation time the clear lead covers (0 when every segment is encrypted).
+    pub clear_lead_seconds: f64,
+    /// The longest segment, in seconds.
+    pub longest_segment: f64,
     pub samples: u64,
     pub encrypted_samples: u64,
     pub decrypted_samples: u64,
@@ -217,7 +221,7 @@ pub(crate) struct Res {
 impl Res {
     fn describe(&self) -> String {
         match self.range {
-            Some((o, l)) => format!("{} (bytes {o}..{})", self.path, o + l),
+            Some((o, l)) => format!("{} (bytes {o}..{})", self.path, o.saturating_add(l)),
             None => self.path.clone(),
         }
     }
@@ -244,6 +248,9 @@ pub(crate) struct Described {
     pub mpd_codecs: Option<String>,
     pub mpd_protection: Vec<mpd::Protection>,
     pub in_mpd: bool,
+    /// Which manifests the output has (a rendition must be in each).
+    pub expect_mpd: bool,
+    pub expect_hls: bool,
     pub hls_playlist: Option<String>,
     pub hls_segments: Option<Vec<HlsSeg>>,
 }
@@ -302,19 +309,59 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
         ..Default::default()
     };
     let mut top = Findings::new(None);
-    let hls_name = opts.hls.clone().unwrap_or_else(|| "master.m3u8".into());
-    let dash_name = opts.dash.clone().unwrap_or_else(|| "manifest.mpd".into());
     if !out.is_dir() {
         top.error(None, format!("{} is not a folder", out.display()));
         top.into_report(&mut report);
         return report;
     }
+    // The manifests: as named, else master.m3u8 / manifest.mpd, else the only .m3u8 / .mpd at
+    // the top of OUT (`--hls-master`, `--mpd`); an output may have only one of them
+    // (`--manifests hls|dash`).
+    let at_root = |ext: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(out)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(ext))
+            .collect();
+        v.sort();
+        v
+    };
+    let pick = |given: &Option<String>, default: &str, ext: &str| -> Option<String> {
+        if let Some(g) = given {
+            return Some(g.clone());
+        }
+        let found = at_root(ext);
+        if found.iter().any(|n| n == default) {
+            return Some(default.to_string());
+        }
+        (found.len() == 1).then(|| found[0].clone())
+    };
+    let hls_found = pick(&opts.hls, "master.m3u8", ".m3u8");
+    let dash_found = pick(&opts.dash, "manifest.mpd", ".mpd");
+    if hls_found.is_none() && dash_found.is_none() {
+        top.error(
+            None,
+            "no HLS multivariant playlist (master.m3u8) and no MPD (manifest.mpd) at the top of the folder",
+        );
+        top.into_report(&mut report);
+        return report;
+    }
+    let hls_name = hls_found.clone().unwrap_or_default();
+    let dash_name = dash_found.clone().unwrap_or_default();
     let mut described: BTreeMap<Res, Described> = BTreeMap::new();
     let mut files = 0u64;
 
     // DASH.
-    match read_text(out, &dash_name).and_then(|t| mpd::parse(&t)) {
+    let dash_text = match &dash_found {
+        Some(n) => read_text(out, n).and_then(|t| mpd::parse(&t)),
+        None => Ok(mpd::Mpd::default()),
+    };
+    match dash_text {
         Err(e) => top.error(Some(&dash_name), e),
+        Ok(m) if dash_found.is_none() => drop(m),
         Ok(m) => {
             files += 1;
             for r in &m.representations {
@@ -326,7 +373,7 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                     ..Default::default()
                 };
                 let base = hls::parent(&dash_name);
-                let resolved = |p: &str| hls::resolve(base, p);
+                let resolved = |p: &str| resolve_uri(out, base, p);
                 if let Some(t) = &r.template {
                     d.mpd_timescale = t.timescale;
                     let init =
@@ -419,13 +466,19 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
     let mut variant_codecs: Vec<(String, Vec<String>, Option<String>)> = Vec::new();
     let mut audio_groups: HashMap<String, Vec<String>> = HashMap::new();
     let mut iframe_lists: Vec<(String, Vec<String>)> = Vec::new();
-    match read_text(out, &hls_name).and_then(|t| hls::parse_multivariant(&t)) {
+    let mut subtitle_playlists: Vec<String> = Vec::new();
+    let hls_text = match &hls_found {
+        Some(n) => read_text(out, n).and_then(|t| hls::parse_multivariant(&t)),
+        None => Ok(hls::Multivariant::default()),
+    };
+    match hls_text {
         Err(e) => top.error(Some(&hls_name), e),
+        Ok(mv) if hls_found.is_none() => drop(mv),
         Ok(mv) => {
             files += 1;
             let base = hls::parent(&hls_name).to_string();
             let mut playlists: Vec<String> = Vec::new();
-            let mut add = |uri: &str, top: &mut Findings| match hls::resolve(&base, uri) {
+            let mut add = |uri: &str, top: &mut Findings| match resolve_uri(out, &base, uri) {
                 Ok(p) => {
                     if !playlists.contains(&p) {
                         playlists.push(p.clone());
@@ -444,13 +497,21 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
             }
             for m in &mv.media {
                 if let Some(uri) = &m.uri {
+                    if m.kind == "SUBTITLES" {
+                        // WebVTT playlists: checked on their own below (no init segment).
+                        match resolve_uri(out, &base, uri) {
+                            Ok(p) => subtitle_playlists.push(p),
+                            Err(e) => top.error(Some(&hls_name), e),
+                        }
+                        continue;
+                    }
                     if let Some(p) = add(uri, &mut top) {
                         audio_groups.entry(m.group.clone()).or_default().push(p);
                     }
                 }
             }
             for f in &mv.iframe_streams {
-                if let Ok(p) = hls::resolve(&base, &f.uri) {
+                if let Ok(p) = resolve_uri(out, &base, &f.uri) {
                     iframe_lists.push((p, f.codecs.clone()));
                 } else {
                     top.error(
@@ -478,7 +539,7 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                             );
                             continue;
                         };
-                        let init = match hls::resolve(&base, &map.uri) {
+                        let init = match resolve_uri(out, &base, &map.uri) {
                             Ok(path) => Res {
                                 path,
                                 range: map.range.map(|(l, o)| (o, l)),
@@ -490,7 +551,7 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                         };
                         let mut segs = Vec::new();
                         for s in &pl.segments {
-                            match hls::resolve(&base, &s.resource.uri) {
+                            match resolve_uri(out, &base, &s.resource.uri) {
                                 Ok(path) => segs.push(HlsSeg {
                                     res: Res {
                                         path,
@@ -547,6 +608,14 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
     }
     report.files = files;
 
+    for p in &subtitle_playlists {
+        files += check_subtitle_playlist(out, p, &mut top);
+    }
+    for d in described.values_mut() {
+        d.expect_mpd = dash_found.is_some();
+        d.expect_hls = hls_found.is_some();
+    }
+
     // Renditions, in parallel.
     let results: Vec<rendition::Outcome> = described
         .values()
@@ -590,6 +659,22 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
     }
     report.files = files;
 
+    // No key may be published with the media: every file under OUT but the media segments
+    // themselves is searched for every known key, raw and in hex and base64 forms.
+    if !opts.keys.is_empty() {
+        let mut media: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for d in described.values() {
+            for (r, ..) in d.mpd_segments.iter().flatten() {
+                media.insert(r.path.clone());
+            }
+            for h in d.hls_segments.iter().flatten() {
+                media.insert(h.res.path.clone());
+            }
+        }
+        let keys: Vec<[u8; 16]> = opts.keys.values().copied().collect();
+        scan_for_keys(out, out, 0, &keys, &media, &mut top);
+    }
+
     top.into_report(&mut report);
     for o in results {
         report.files += o.files;
@@ -597,6 +682,7 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
         o.findings.into_report(&mut report);
         report.renditions.push(o.report);
     }
+    check_clear_leads(&mut report);
     let ids: Vec<&String> = opts.sources.keys().collect();
     for id in ids {
         if !report.renditions.iter().any(|r| &r.id == id) {
@@ -621,6 +707,8 @@ pub struct VerifyRequest {
     pub key_manifest: Option<PathBuf>,
     /// Input descriptors, as given to `vodpack package`, in the same order.
     pub sources: Vec<crate::package::InputSpec>,
+    /// Keys of encrypted sources (`--decryption-key`, as for `package`).
+    pub decryption_keys: Vec<String>,
 }
 
 /// Loads keys and sources for `vodpack verify` and runs it. Without key options, the key
@@ -676,6 +764,7 @@ pub fn verify_request(out: &Path, req: &VerifyRequest) -> crate::Result<Report> 
         let job: crate::package::PackageJob = serde_json::from_value(serde_json::json!({
             "inputs": req.sources,
             "out": out,
+            "decryption_keys": req.decryption_keys,
         }))
         .map_err(|e| Error::Usage(format!("--sources: {e}")))?;
         crate::package::run::open_sources(&job)?
@@ -735,4 +824,191 @@ pub fn verify_staged(
         return Err(crate::Error::Verification(msg));
     }
     Ok(report)
+}
+
+/// The forms a 16-byte key takes in files: raw, hex (both cases), base64 and base64url (with and
+/// without padding).
+fn key_forms(key: &[u8; 16]) -> Vec<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let hex = hex::encode(key);
+    vec![
+        key.to_vec(),
+        hex.clone().into_bytes(),
+        hex.to_ascii_uppercase().into_bytes(),
+        STANDARD.encode(key).into_bytes(),
+        STANDARD
+            .encode(key)
+            .trim_end_matches('=')
+            .as_bytes()
+            .to_vec(),
+        URL_SAFE_NO_PAD.encode(key).into_bytes(),
+    ]
+}
+
+fn scan_for_keys(
+    out: &Path,
+    dir: &Path,
+    depth: usize,
+    keys: &[[u8; 16]],
+    media: &std::collections::HashSet<String>,
+    f: &mut Findings,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let rel = p
+            .strip_prefix(out)
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if depth < 8 {
+                scan_for_keys(out, &p, depth + 1, keys, media, f);
+            }
+            continue;
+        }
+        if !meta.is_file() || media.contains(&rel) || meta.len() > 64 * 1024 * 1024 {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        for key in keys {
+            if key_forms(key)
+                .iter()
+                .any(|form| bytes.windows(form.len()).any(|w| w == &form[..]))
+            {
+                f.error(
+                    Some(&rel),
+                    "holds a content key (published with the media: anyone who downloads OUT can decrypt it)",
+                );
+                break;
+            }
+        }
+    }
+}
+
+/// A clear lead is counted in presentation time from the start of the presentation, the same for
+/// every encrypted rendition: one rendition clear for a segment while another is encrypted from
+/// the start (e.g. audio whose edit list starts inside the media) leaves content clear that was
+/// meant to be protected.
+fn check_clear_leads(report: &mut Report) {
+    let protected: Vec<&RenditionReport> = report
+        .renditions
+        .iter()
+        .filter(|r| r.scheme.is_some())
+        .collect();
+    let Some(min) = protected
+        .iter()
+        .map(|r| r.clear_lead_seconds)
+        .min_by(f64::total_cmp)
+    else {
+        return;
+    };
+    let mut found = Vec::new();
+    for r in &protected {
+        let unencrypted_at_start = r.clear_lead_segments > 0;
+        let others_from_start = protected
+            .iter()
+            .find(|o| o.id != r.id && o.clear_lead_segments == 0);
+        let slack = protected
+            .iter()
+            .map(|o| o.longest_segment)
+            .fold(0.0, f64::max);
+        if let (true, Some(o)) = (unencrypted_at_start, others_from_start) {
+            found.push(Finding {
+                rendition: Some(r.id.clone()),
+                file: None,
+                message: format!(
+                    "its first {} segment(s) ({:.3} s) are clear while {} is encrypted from the start: a clear lead must cover the same presentation time in every rendition",
+                    r.clear_lead_segments, r.clear_lead_seconds, o.id
+                ),
+            });
+        } else if r.clear_lead_seconds - min > slack + 1e-6 {
+            found.push(Finding {
+                rendition: Some(r.id.clone()),
+                file: None,
+                message: format!(
+                    "its clear lead lasts {:.3} s, more than a segment beyond the shortest ({min:.3} s)",
+                    r.clear_lead_seconds
+                ),
+            });
+        }
+    }
+    report.errors.extend(found);
+}
+
+/// A WebVTT media playlist: every segment exists, lies inside its file and is WebVTT. Returns
+/// the number of files read.
+fn check_subtitle_playlist(out: &Path, playlist: &str, top: &mut Findings) -> u64 {
+    let pl = match read_text(out, playlist).and_then(|t| hls::parse_media_playlist(&t)) {
+        Ok(p) => p,
+        Err(e) => {
+            top.error(Some(playlist), e);
+            return 0;
+        }
+    };
+    let mut files = 1;
+    if !pl.endlist {
+        top.error(
+            Some(playlist),
+            "no EXT-X-ENDLIST (a VOD playlist ends with it)",
+        );
+    }
+    if pl.segments.is_empty() {
+        top.error(Some(playlist), "no segments");
+    }
+    let base = hls::parent(playlist).to_string();
+    for (i, s) in pl.segments.iter().enumerate() {
+        let res = match resolve_uri(out, &base, &s.resource.uri) {
+            Ok(path) => Res {
+                path,
+                range: s.resource.range.map(|(l, o)| (o, l)),
+            },
+            Err(e) => {
+                top.error(Some(playlist), e);
+                continue;
+            }
+        };
+        match read_res(out, &res) {
+            Ok(b) => {
+                files += 1;
+                let text = b.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&b);
+                if !text.starts_with(b"WEBVTT") {
+                    top.error(
+                        Some(&res.path),
+                        format!("subtitle segment {} is not WebVTT", i + 1),
+                    );
+                }
+            }
+            Err(e) => top.error(Some(&res.path), format!("subtitle segment {}: {e}", i + 1)),
+        }
+    }
+    files
+}
+
+/// Resolves a manifest URI to an OUT-relative path. Relative URIs resolve against the folder of
+/// the manifest that holds them; an absolute `http(s)://` URI (`--base-url`) maps to the longest
+/// tail of its path that names a file in OUT (`https://cdn/movie/v/seg_1.m4s` → `v/seg_1.m4s`).
+pub(crate) fn resolve_uri(out: &Path, base: &str, uri: &str) -> Result<String, String> {
+    let Some((_, rest)) = uri.split_once("://") else {
+        return hls::resolve(base, uri);
+    };
+    let path = rest.split_once('/').map(|(_, p)| p).unwrap_or("");
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    for i in 0..parts.len() {
+        let tail = parts[i..].join("/");
+        if parts[i..].iter().all(|p| *p != "..") && out.join(&tail).is_file() {
+            return Ok(tail);
+        }
+    }
+    Err(format!(
+        "absolute URI '{uri}' names no file of the output (no tail of its path exists in OUT)"
+    ))
 }

@@ -119,7 +119,7 @@ fn xs_duration(s: &str) -> Option<f64> {
 
 /// Most S elements (after repeats) one Representation may expand to: bounds memory on a hostile
 /// `r` value.
-const MAX_TIMELINE: u64 = 10_000_000;
+const MAX_TIMELINE: u64 = 1_000_000;
 
 pub fn parse(text: &str) -> Result<Mpd, String> {
     let mut reader = Reader::from_str(text);
@@ -212,14 +212,18 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
                         }
                         let start = match num(&e, "t")? {
                             Some(t) => t,
-                            None => t.timeline.last().map(|l| l.t + l.d).unwrap_or(0),
+                            None => t
+                                .timeline
+                                .last()
+                                .map(|l| l.t.saturating_add(l.d))
+                                .unwrap_or(0),
                         };
                         if t.timeline.len() as u64 + rep_count as u64 + 1 > MAX_TIMELINE {
                             return Err("SegmentTimeline has too many segments".into());
                         }
                         for k in 0..=rep_count as u64 {
                             t.timeline.push(TimelineEntry {
-                                t: start + k * d,
+                                t: start.saturating_add(k.saturating_mul(d)),
                                 d,
                             });
                         }
@@ -294,7 +298,8 @@ pub fn expand(pattern: &str, id: &str, number: u64, time: u64) -> Result<String,
                     .strip_prefix('0')
                     .and_then(|f| f.strip_suffix('d'))
                     .and_then(|w| w.parse::<usize>().ok())
-                    .ok_or_else(|| format!("template format '%{f}' is not %0Nd"))?;
+                    .filter(|&w| w <= 32)
+                    .ok_or_else(|| format!("template format '%{f}' is not %0Nd (N at most 32)"))?;
                 (n, w)
             }
             None => (ident, 0),

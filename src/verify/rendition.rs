@@ -56,16 +56,10 @@ pub(crate) fn check(out: &Path, d: &Described, opts: &VerifyOptions) -> Outcome 
 }
 
 fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mut Outcome) {
-    if !d.in_mpd {
+    if !d.in_mpd && d.expect_mpd {
         f.error(
             d.hls_playlist.as_deref(),
             "HLS lists this rendition but the MPD has no Representation with its init segment",
-        );
-    }
-    if d.hls_playlist.is_none() {
-        f.error(
-            None,
-            "the MPD lists this rendition but no HLS media playlist uses its init segment",
         );
     }
     let Some(init_res) = &d.init else { return };
@@ -97,10 +91,33 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
         );
     }
     o.report.kind = init.kind.as_str().into();
+    let media = matches!(init.kind, TrackKind::Video | TrackKind::Audio);
+    // HLS carries subtitles as WebVTT files, not as the MPD's fMP4 text track.
+    if d.hls_playlist.is_none() && d.expect_hls && media {
+        f.error(
+            None,
+            "the MPD lists this rendition but no HLS media playlist uses its init segment",
+        );
+    }
 
-    // Codec string.
+    // Codec string (text tracks: the sample entry's 4CC, as the packager writes it).
     let codec = match parse_sample_entry(&init.entries[0]) {
         Ok(c) => c,
+        Err(_) if !media => crate::media::codec::CodecInfo {
+            fourcc: fourcc_str(&[
+                init.entries[0][4],
+                init.entries[0][5],
+                init.entries[0][6],
+                init.entries[0][7],
+            ]),
+            codec_string: fourcc_str(&[
+                init.entries[0][4],
+                init.entries[0][5],
+                init.entries[0][6],
+                init.entries[0][7],
+            ]),
+            ..Default::default()
+        },
         Err(e) => {
             f.error(init_file, format!("sample entry: {e}"));
             return;
@@ -248,7 +265,7 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                             ),
                         );
                     }
-                    let mut off = b + 1 + sidx.first_offset;
+                    let mut off = b.saturating_add(1).saturating_add(sidx.first_offset);
                     let mut t = sidx.earliest;
                     let mut v = Vec::new();
                     for (size, dur) in sidx.refs {
@@ -260,8 +277,8 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                             t,
                             dur,
                         ));
-                        off += size;
-                        t += dur;
+                        off = off.saturating_add(size);
+                        t = t.saturating_add(dur);
                     }
                     Some(v)
                 }
@@ -467,9 +484,11 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
             }
             for (k, s) in fr.samples.iter().enumerate() {
                 o.report.samples += 1;
-                let pts = s.dts as i64 + s.cto - out_edit;
+                let pts = (s.dts as i64)
+                    .saturating_add(s.cto)
+                    .saturating_sub(out_edit);
                 ept = ept.min(pts);
-                end = end.max(pts + s.duration as i64);
+                end = end.max(pts.saturating_add(s.duration as i64));
                 let data = &bytes[s.data..s.data + s.size as usize];
                 let aux = fr.aux.as_ref().and_then(|a| a.get(k));
                 let seig = fr.seig.get(k).and_then(|g| g.as_ref());
@@ -648,6 +667,13 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
         let enc = seg_encrypted.unwrap_or(false);
         if prot.is_some() {
             if enc {
+                if !encrypted_seen && o.report.clear_lead_segments > 0 {
+                    // The clear lead ends where this segment starts, counted from the first one.
+                    if let (Some(Some((first, _))), true) = (seg_times.first(), ept != i64::MAX) {
+                        o.report.clear_lead_seconds =
+                            ept.saturating_sub(*first) as f64 / timescale.max(1) as f64;
+                    }
+                }
                 encrypted_seen = true;
             } else {
                 if encrypted_seen {
@@ -665,6 +691,10 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                 d.hls_playlist.as_deref(),
                 n,
             );
+        }
+        if ept != i64::MAX {
+            let secs = end.saturating_sub(ept) as f64 / timescale.max(1) as f64;
+            o.report.longest_segment = o.report.longest_segment.max(secs);
         }
         seg_times.push((ept != i64::MAX).then_some((ept, end)));
     }
@@ -689,7 +719,7 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
             continue;
         };
         let file = Some(seg.res.path.as_str());
-        let o_i = t as i64 - ept;
+        let o_i = (t as i64).saturating_sub(*ept);
         match offset {
             None => offset = Some(o_i),
             Some(o0) if o0 != o_i => f.error(file, format!("segment {}: SegmentTimeline t={t} but the segment starts at {ept} (earlier segments were offset by {o0})", i + 1)),
@@ -701,7 +731,7 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
             None => Some(*end),
         };
         if let Some(next) = next {
-            let actual = next - ept;
+            let actual = next.saturating_sub(*ept);
             if actual != dd as i64 {
                 f.error(
                     file,
@@ -968,7 +998,7 @@ pub(crate) fn check_iframe_playlist(
     let init = text
         .map
         .as_ref()
-        .and_then(|m| super::hls::resolve(&base, &m.uri).ok());
+        .and_then(|m| super::resolve_uri(out, &base, &m.uri).ok());
     let Some(r) = results.iter().find(|o| {
         !o.iframes.is_empty()
             && init.as_deref().is_some_and(|i| {
@@ -1004,7 +1034,7 @@ pub(crate) fn check_iframe_playlist(
         );
     }
     for (i, (s, t)) in text.segments.iter().zip(&r.iframes).enumerate() {
-        let path = super::hls::resolve(&base, &s.resource.uri).unwrap_or_default();
+        let path = super::resolve_uri(out, &base, &s.resource.uri).unwrap_or_default();
         let Some((len, off)) = s.resource.range else {
             top.error(
                 Some(playlist),
@@ -1027,22 +1057,22 @@ pub(crate) fn check_iframe_playlist(
         let size = std::fs::metadata(out.join(&path))
             .map(|m| m.len())
             .unwrap_or(0);
-        if off + len > size {
+        if off.saturating_add(len) > size {
             top.error(
                 Some(playlist),
                 format!(
                     "I-frame {}: byte range {off}..{} runs past the end of {path} ({size} bytes)",
                     i + 1,
-                    off + len
+                    off.saturating_add(len)
                 ),
             );
-        } else if off + len < t.end {
+        } else if off.saturating_add(len) < t.end {
             top.error(
                 Some(playlist),
                 format!(
                     "I-frame {}: byte range ends at {} before the sync sample ends at {}",
                     i + 1,
-                    off + len,
+                    off.saturating_add(len),
                     t.end
                 ),
             );

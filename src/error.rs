@@ -20,6 +20,8 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Stopped by a signal (exit 128 + signal: 130 for SIGINT, 143 for SIGTERM).
+    Interrupted { signal: i32 },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -34,6 +36,7 @@ impl Error {
             Error::Alignment(_) => 5,
             Error::Key(_) => 6,
             Error::Io { .. } => 7,
+            Error::Interrupted { signal } => 128 + signal,
         }
     }
 
@@ -72,6 +75,10 @@ impl std::fmt::Display for Error {
             Error::Alignment(m) => write!(f, "segment alignment: {m}"),
             Error::Key(m) => write!(f, "keys: {m}"),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Interrupted { signal } => write!(
+                f,
+                "stopped by signal {signal}; nothing was written (the previous output is unchanged)"
+            ),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! → `cenc` (encryption) → `manifest` (HLS, DASH) → `package` (the whole run, key manifest).
 #![forbid(unsafe_code)]
 
+pub mod cancel;
 pub mod cenc;
 pub mod error;
 pub mod inspect;

@@ -89,7 +89,7 @@ struct PackageArgs {
     /// Write key references (KID + label) without key bytes in the key manifest.
     #[arg(long)]
     key_references: bool,
-    /// Key manifest path (default OUT/key-manifest.json).
+    /// Key manifest path (default `<OUT>.keys.json`, beside OUT; never inside OUT).
     #[arg(long)]
     key_manifest: Option<PathBuf>,
     /// Manifests to write: hls, dash or hls,dash (default both).
@@ -107,6 +107,10 @@ struct PackageArgs {
     /// Absolute URL the output is served from (DASH BaseURL, absolute HLS media URIs).
     #[arg(long)]
     base_url: Option<String>,
+    /// Replace an OUT or key manifest that holds files vodpack did not write (inputs are never
+    /// replaced).
+    #[arg(long)]
+    force: bool,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -165,6 +169,7 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         job.segment_duration = d;
     }
     job.single_file |= a.single_file;
+    job.force |= a.force;
     job.cut_at_common_keyframes |= a.cut_at_common_keyframes;
     if a.asset_id.is_some() {
         job.asset_id = a.asset_id.clone();
@@ -254,6 +259,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .expect("static template")
                 .progress_chars("=> "),
             );
+            stop_on_signals();
             let summary = package(&job, &Bar(bar))?;
             if !a.quiet && !a.json {
                 for w in &summary.warnings {
@@ -266,12 +272,14 @@ fn run(cli: Cli) -> Result<(), Error> {
                     serde_json::to_string_pretty(&summary).expect("summary serializes")
                 );
             } else if !a.quiet {
+                let n = summary.renditions.len();
                 eprintln!(
-                    "packaged {} renditions into {} ({} and {})",
-                    summary.renditions.len(),
+                    "packaged {n} rendition{} into {} ({} and {}); key manifest: {}",
+                    if n == 1 { "" } else { "s" },
                     summary.out.display(),
                     summary.hls,
-                    summary.dash
+                    summary.dash,
+                    summary.key_manifest.display()
                 );
             }
             Ok(())
@@ -289,6 +297,22 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Serve(a) => serve(a),
+    }
+}
+
+/// SIGINT/SIGTERM ask the run to stop (it removes its staging folder and exits 130/143); a
+/// second signal ends the process at once.
+fn stop_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let flag = vodpack::cancel::flag();
+    let again = Arc::new(AtomicBool::new(false));
+    for (sig, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+        // Registered first so that it sees `again` as set only from the second signal on.
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, code, again.clone());
+        let _ = signal_hook::flag::register(sig, again.clone());
+        let _ = signal_hook::flag::register_usize(sig, flag.clone(), sig as usize);
     }
 }
 

@@ -322,9 +322,14 @@ pub struct PackageJob {
     /// `protection = "cenc"` (as the flag) or a table with `scheme` and the key options.
     #[serde(default, deserialize_with = "protection_from_string_or_table")]
     pub protection: Option<ProtectionOptions>,
-    /// Where the key manifest goes (default `OUT/key-manifest.json`).
+    /// Where the key manifest goes (default `<OUT>.keys.json`, beside OUT: never inside the
+    /// folder that gets published).
     #[serde(alias = "key-manifest")]
     pub key_manifest: Option<PathBuf>,
+    /// Replace an OUT (or key manifest) that holds something vodpack did not write. Inputs are
+    /// never replaced, whatever this says.
+    #[serde(default)]
+    pub force: bool,
     /// Which manifests to write: `hls`, `dash` or `hls,dash` (default both).
     pub manifests: Option<String>,
     /// File name of the HLS multivariant playlist (default `master.m3u8`).
@@ -352,6 +357,7 @@ impl Default for PackageJob {
             asset_id: None,
             protection: None,
             key_manifest: None,
+            force: false,
             manifests: None,
             hls_master: None,
             mpd: None,

@@ -183,6 +183,8 @@ pub fn write_rendition(
         } else {
             0
         };
+        // A stop requested by a signal is honoured between segments.
+        crate::cancel::check()?;
         let clear = job
             .protection
             .as_ref()
@@ -223,7 +225,7 @@ pub fn write_rendition(
             let payload_at = fragment::write_fragment(
                 &mut seg_bytes,
                 sequence,
-                track.id,
+                super::OUTPUT_TRACK_ID,
                 frag_samples,
                 &data,
                 protection.as_ref(),
@@ -271,7 +273,7 @@ pub fn write_rendition(
     let layout = if let Some(mut f) = single {
         let refs: Vec<(u64, u64)> = segments.iter().map(|s| (s.size, s.duration)).collect();
         let earliest = segments.first().map(|s| s.start).unwrap_or(0);
-        let sidx = fragment::sidx(track.id, track.timescale, earliest, &refs);
+        let sidx = fragment::sidx(super::OUTPUT_TRACK_ID, track.timescale, earliest, &refs);
         f.seek(SeekFrom::Start(init_bytes.len() as u64))
             .map_err(io_err(&single_path))?;
         f.write_all(&sidx).map_err(io_err(&single_path))?;

@@ -115,10 +115,10 @@ fn convert_text(line: &str) -> String {
     let mut rest = line;
     while let Some(c) = rest.chars().next() {
         if c == '<' {
-            if let Some(tag) = KEPT
-                .iter()
-                .find(|t| rest.len() >= t.len() && rest[..t.len()].eq_ignore_ascii_case(t))
-            {
+            if let Some(tag) = KEPT.iter().find(|t| {
+                rest.len() >= t.len()
+                    && rest.as_bytes()[..t.len()].eq_ignore_ascii_case(t.as_bytes())
+            }) {
                 out.push_str(&tag.to_ascii_lowercase());
                 rest = &rest[tag.len()..];
                 continue;
@@ -179,6 +179,13 @@ mod tests {
             "<i>Bonjour</i> &amp; salut a&lt;b\ndeux"
         );
         assert_eq!(doc.cues[1].payload, "été");
+    }
+
+    #[test]
+    fn multibyte_text_after_a_lone_angle_bracket() {
+        // Found by the fuzzer: a '<' followed by a multi-byte character sliced inside it.
+        let doc = parse("1\n00:00:00,000 --> 00:00:01,000\na<\u{feff}é</I>\n".as_bytes()).unwrap();
+        assert_eq!(doc.cues[0].payload, "a&lt;\u{feff}é</i>");
     }
 
     #[test]

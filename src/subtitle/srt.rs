@@ -43,7 +43,12 @@ pub fn parse(bytes: &[u8]) -> Result<SubtitleDoc, ParseError> {
         i += 1;
         let mut payload = Vec::new();
         while i < lines.len() && !lines[i].trim().is_empty() {
-            payload.push(convert_text(lines[i]));
+            // A line of formatting tags only (`{\an8}`, `<font>`) shows nothing; kept, it would
+            // be a blank line, which ends a WebVTT cue.
+            let line = convert_text(lines[i]);
+            if !line.is_empty() {
+                payload.push(line);
+            }
             i += 1;
         }
         doc.cues.push(Cue {
@@ -186,6 +191,14 @@ mod tests {
         // Found by the fuzzer: a '<' followed by a multi-byte character sliced inside it.
         let doc = parse("1\n00:00:00,000 --> 00:00:01,000\na<\u{feff}é</I>\n".as_bytes()).unwrap();
         assert_eq!(doc.cues[0].payload, "a&lt;\u{feff}é</i>");
+    }
+
+    #[test]
+    fn tag_only_lines_do_not_become_blank_lines() {
+        // Found by the fuzzer: a line emptied by tag removal split the WebVTT cue in two.
+        let doc = parse(b"1\n00:00:00,000 --> 00:00:01,000\n{\\an8}\n<font color=red></font>\nx\n")
+            .unwrap();
+        assert_eq!(doc.cues[0].payload, "x");
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub enum Error {
     Alignment(String),
     /// Keys or encryption options are wrong (exit 6).
     Key(String),
+    /// The output failed `vodpack verify` / `package --verify` (exit 1).
+    Verification(String),
     /// Reading or writing files failed (exit 7).
     Io {
         path: PathBuf,
@@ -37,6 +39,7 @@ impl Error {
             Error::Key(_) => 6,
             Error::Io { .. } => 7,
             Error::Interrupted { signal } => 128 + signal,
+            Error::Verification(_) => 1,
         }
     }
 
@@ -79,6 +82,7 @@ impl std::fmt::Display for Error {
                 f,
                 "stopped by signal {signal}; nothing was written (the previous output is unchanged)"
             ),
+            Error::Verification(m) => write!(f, "verification: {m}"),
         }
     }
 }

@@ -13,5 +13,6 @@ pub mod mp4;
 pub mod package;
 pub mod segment;
 pub mod subtitle;
+pub mod verify;
 
 pub use error::{Error, Result};

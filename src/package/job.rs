@@ -330,6 +330,10 @@ pub struct PackageJob {
     /// never replaced, whatever this says.
     #[serde(default)]
     pub force: bool,
+    /// Run `vodpack verify` (with the run's keys and inputs) on the staged output before it is
+    /// committed.
+    #[serde(default)]
+    pub verify: bool,
     /// Which manifests to write: `hls`, `dash` or `hls,dash` (default both).
     pub manifests: Option<String>,
     /// File name of the HLS multivariant playlist (default `master.m3u8`).
@@ -357,12 +361,13 @@ impl Default for PackageJob {
             asset_id: None,
             protection: None,
             key_manifest: None,
-            force: false,
             manifests: None,
             hls_master: None,
             mpd: None,
             segment_template: None,
             base_url: None,
+            force: false,
+            verify: false,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod output;
 pub mod protect;
 pub mod run;
 pub mod template;
+pub mod warnings;
 
 pub use job::{InputSpec, PackageJob, ProtectionOptions};
 pub use run::{package, PackageSummary, RenditionSummary};

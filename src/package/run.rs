@@ -2,6 +2,7 @@
 use super::job::{InputSpec, PackageJob};
 use super::output::{check_targets, Staging};
 use super::protect;
+use super::warnings::Warning;
 use crate::error::{Error, Result};
 use crate::manifest::model::{PackagedAsset, PackagedRendition, RenditionProtection};
 use crate::manifest::{dash, hls};
@@ -48,8 +49,11 @@ pub struct PackageSummary {
     pub segment_duration: f64,
     pub duration: f64,
     pub renditions: Vec<RenditionSummary>,
-    /// Things worth a look that did not stop the run (e.g. segments over 6 s).
-    pub warnings: Vec<String>,
+    /// Things worth a look that did not stop the run (e.g. segments over 6 s), each naming every
+    /// segment it concerns (src/package/warnings.rs).
+    pub warnings: Vec<Warning>,
+    /// True when `--verify` checked the output before it was committed.
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +81,14 @@ pub trait Progress: Sync {
     fn start(&self, total_samples: u64);
     fn advance(&self, samples: u64);
     fn finish(&self);
+    /// Rendition `id` starts: its sample count and media bytes (renditions run in parallel).
+    fn rendition_start(&self, _id: &str, _samples: u64, _bytes: u64) {}
+    /// Samples of rendition `id` done, with their media bytes; by default counted by `advance`.
+    fn rendition_advance(&self, _id: &str, samples: u64, _bytes: u64) {
+        self.advance(samples);
+    }
+    /// Rendition `id` is written.
+    fn rendition_finish(&self, _id: &str) {}
 }
 
 /// Opens the inputs and turns every selected track into a rendition source.
@@ -279,7 +291,6 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     let mut staged = Staging::create(&job.out, &key_manifest_path)?;
     let total: u64 = sources.iter().map(|s| s.track.samples.len() as u64).sum();
     progress.start(total);
-    let advance = |n: u64| progress.advance(n);
     let written: Vec<(RenditionOutput, Option<RenditionProtection>)> = sources
         .par_iter()
         .enumerate()
@@ -321,7 +332,20 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
                 protection,
                 out_root: staged.dir.clone(),
             };
-            Ok((write_rendition(rjob, &advance)?, signal))
+            // Per-rendition progress in samples and media bytes (one thread per rendition).
+            let samples = &src.track.samples;
+            let bytes: u64 = samples.iter().map(|s| u64::from(s.size)).sum();
+            progress.rendition_start(&src.id, samples.len() as u64, bytes);
+            let done = std::sync::atomic::AtomicUsize::new(0);
+            let advance = |n: u64| {
+                let from = done.fetch_add(n as usize, std::sync::atomic::Ordering::Relaxed);
+                let range = from.min(samples.len())..(from + n as usize).min(samples.len());
+                let bytes = samples[range].iter().map(|s| u64::from(s.size)).sum();
+                progress.rendition_advance(&src.id, n, bytes);
+            };
+            let written = write_rendition(rjob, &advance)?;
+            progress.rendition_finish(&src.id);
+            Ok((written, signal))
         })
         .collect::<Result<_>>()?;
     let (outputs, signals): (Vec<RenditionOutput>, Vec<Option<RenditionProtection>>) =
@@ -347,27 +371,37 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     // Every output is staged first and committed together: a failure from here on (a key
     // manifest folder that does not exist, a full disk, a signal) leaves everything as it was.
     staged.stage_key_manifest(&key_manifest_path, text.as_bytes())?;
+    if job.verify {
+        let keys = asset_keys
+            .as_ref()
+            .map(|k| k.keys.as_slice())
+            .unwrap_or(&[]);
+        crate::verify::verify_staged(&staged.dir, &inputs, &sources, keys)?;
+    }
     crate::cancel::check()?;
     staged.commit()?;
 
     // A GOP longer than the target makes a longer segment (cuts are only made at sync samples).
-    let mut warnings: Vec<String> = asset
+    let mut warnings: Vec<Warning> = asset
         .renditions
         .iter()
         .filter_map(|r| {
-            let longest = r.segments.iter().max_by_key(|s| s.duration)?;
-            let secs = longest.duration as f64 / r.timescale as f64;
-            (secs > 6.0 + 1e-3).then(|| {
-                format!(
-                    "{}: segment {} lasts {secs:.3} s (over 6 s): its keyframes are further apart than --segment-duration",
-                    r.id, longest.number
-                )
-            })
+            Warning::long_segments(
+                &r.id,
+                r.timescale,
+                r.segments.iter().map(|s| (s.number, s.duration)),
+            )
         })
         .collect();
-    warnings.extend(text_warnings);
+    warnings.extend(text_warnings.into_iter().map(|message| Warning {
+        kind: super::warnings::WarningKind::DroppedCues,
+        subject: message.split(": ").next().unwrap_or_default().to_string(),
+        segments: Vec::new(),
+        message,
+    }));
     Ok(PackageSummary {
         warnings,
+        verified: job.verify,
         out: job.out.clone(),
         hls: asset.hls_multivariant.clone(),
         dash: asset.dash_mpd.clone(),

@@ -576,11 +576,13 @@ fn origin_serves_vodpack_output_through_path_tokens() {
         keys.len(),
         "{dash}"
     );
+    // The licence token travels in the Authorization header, never in the URL.
+    let bearer = format!("Bearer {}", dash["drm"]["licence_token"].as_str().unwrap());
     let licence = http(
         run.addr(),
         "POST",
         dash["drm"]["licence_url"].as_str().unwrap(),
-        &[],
+        &[("Authorization", bearer.as_str())],
         json!({"kids": kids, "type": "temporary"})
             .to_string()
             .as_bytes(),

@@ -353,6 +353,13 @@ fn request_host(req: &Request) -> Option<String> {
     }
 }
 
+/// True when `origin` is this server's own origin for the (already accepted) `host`: `http://`
+/// directly, or `https://` behind a TLS-terminating proxy forwarding that host.
+fn is_own_origin(origin: &str, host: &str) -> bool {
+    origin.eq_ignore_ascii_case(&format!("http://{host}"))
+        || origin.eq_ignore_ascii_case(&format!("https://{host}"))
+}
+
 /// Host check (DNS rebinding) and CORS for every route. Media and manifests under `/v/` answer
 /// any origin (`*`: encrypted, token-gated); the API, the licence endpoint and the page answer
 /// only the server's own origin and [`ServeConfig::allow_origins`]; another `Origin` is refused
@@ -371,7 +378,7 @@ async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Res
     } else {
         match origin.as_deref() {
             None => None,
-            Some(o) if o.eq_ignore_ascii_case(&format!("http://{host}")) => None,
+            Some(o) if is_own_origin(o, &host) => None,
             Some(o) if st.gate.origin_allowed(o) => HeaderValue::from_str(o).ok(),
             Some(_) => {
                 let mut r = error_response(&ApiError::forbidden(
@@ -684,7 +691,7 @@ fn same_origin_load(headers: &HeaderMap, host: Option<&str>) -> bool {
     };
     let origin_ok = match (header_str(headers, "origin"), host) {
         (None, _) => true,
-        (Some(o), Some(h)) => o.eq_ignore_ascii_case(&format!("http://{h}")),
+        (Some(o), Some(h)) => is_own_origin(o, h),
         (Some(_), None) => false,
     };
     site_ok && origin_ok

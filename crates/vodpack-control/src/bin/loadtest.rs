@@ -7,6 +7,11 @@
 //! a time limit; traffic goes to loopback only.
 //!
 //! Usage: `vodpack-control-loadtest [OUT_DIR] [--requests N] [--connections C] [--seconds S]`
+//!
+//! `vodpack-control-loadtest serve OUT_DIR [--port P]` instead runs the server alone (for
+//! external load tools and memory measurements, `scripts/loadtest-origin.sh`): it prints one JSON
+//! line `{"url", "prefix", "pid"}` (`prefix` = `/v/<asset>/tok=<edge token valid 1 h>`) and
+//! serves until its standard input closes.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -172,7 +177,67 @@ async fn main() {
     }
 }
 
+/// `serve OUT_DIR [--port P]`: the server alone, until standard input closes.
+async fn serve_only(mut args: impl Iterator<Item = String>) -> Result<(), String> {
+    let out_dir = PathBuf::from(args.next().ok_or("serve: OUT_DIR is required")?);
+    let mut port = 0u16;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--port" => {
+                port = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--port needs a number")?
+            }
+            _ => return Err(format!("serve: unknown option {a}")),
+        }
+    }
+    let mut config = ServeConfig::new(&out_dir);
+    config.port = port;
+    config.keys = Some(ServeKeys::random());
+    config.events_path = Some(std::env::temp_dir().join("vodpack-loadtest-events.ndjson"));
+    // The load tools open hundreds of keep-alive connections at once.
+    config.limits.max_connections = 1024;
+    let server = start(config).await.map_err(|e| e.to_string())?;
+    let manifest =
+        vodpack_control::KeyManifest::load(vodpack_control::key_manifest::default_path(&out_dir))
+            .map_err(|e| e.to_string())?;
+    let now = unix_now();
+    let token = server
+        .control
+        .edge
+        .sign(
+            now,
+            now + 3600,
+            &[&format!("/v/{}/*", manifest.asset_id)],
+            Some("ps_load"),
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "url": server.url(),
+            "prefix": format!("/v/{}/tok={token}", manifest.asset_id),
+            "pid": std::process::id(),
+        })
+    );
+    // Serve until standard input closes (the driving script or test ends).
+    tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    server.shutdown().await.map_err(|e| e.to_string())
+}
+
 async fn run() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    if std::env::args().nth(1).as_deref() == Some("serve") {
+        args.next();
+        return serve_only(args).await;
+    }
     let o = parse_args()?;
     println!(
         "loopback load test: {} requests max, {} connections, {} s max per phase, {} cores",

@@ -522,3 +522,23 @@ fn bad_subtitle_files_name_file_and_line() {
         assert!(!out.exists(), "{name}: no output on error");
     }
 }
+
+/// The subtitle fuzz seeds (fixtures and crashes found by `cargo fuzz run subtitle`), and every
+/// truncation of them, parse or fail cleanly: no panic.
+#[test]
+fn subtitle_parsers_survive_the_fuzz_seeds() {
+    let dir = common::root().join("fuzz/seeds/subtitle");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        for end in 0..=bytes.len() {
+            let _ = vodpack::subtitle::vtt::parse(&bytes[..end]);
+            let _ = vodpack::subtitle::srt::parse(&bytes[..end]);
+        }
+        n += 1;
+    }
+    assert!(
+        n >= 3,
+        "fuzz/seeds/subtitle holds the fixtures and the crash seeds"
+    );
+}

@@ -43,7 +43,12 @@ pub fn parse(bytes: &[u8]) -> Result<SubtitleDoc, ParseError> {
         i += 1;
         let mut payload = Vec::new();
         while i < lines.len() && !lines[i].trim().is_empty() {
-            payload.push(convert_text(lines[i]));
+            // A line of formatting tags only (`{\an8}`, `<font>`) shows nothing; kept, it would
+            // be a blank line, which ends a WebVTT cue.
+            let line = convert_text(lines[i]);
+            if !line.is_empty() {
+                payload.push(line);
+            }
             i += 1;
         }
         doc.cues.push(Cue {
@@ -115,10 +120,10 @@ fn convert_text(line: &str) -> String {
     let mut rest = line;
     while let Some(c) = rest.chars().next() {
         if c == '<' {
-            if let Some(tag) = KEPT
-                .iter()
-                .find(|t| rest.len() >= t.len() && rest[..t.len()].eq_ignore_ascii_case(t))
-            {
+            if let Some(tag) = KEPT.iter().find(|t| {
+                rest.len() >= t.len()
+                    && rest.as_bytes()[..t.len()].eq_ignore_ascii_case(t.as_bytes())
+            }) {
                 out.push_str(&tag.to_ascii_lowercase());
                 rest = &rest[tag.len()..];
                 continue;
@@ -179,6 +184,21 @@ mod tests {
             "<i>Bonjour</i> &amp; salut a&lt;b\ndeux"
         );
         assert_eq!(doc.cues[1].payload, "été");
+    }
+
+    #[test]
+    fn multibyte_text_after_a_lone_angle_bracket() {
+        // Found by the fuzzer: a '<' followed by a multi-byte character sliced inside it.
+        let doc = parse("1\n00:00:00,000 --> 00:00:01,000\na<\u{feff}é</I>\n".as_bytes()).unwrap();
+        assert_eq!(doc.cues[0].payload, "a&lt;\u{feff}é</i>");
+    }
+
+    #[test]
+    fn tag_only_lines_do_not_become_blank_lines() {
+        // Found by the fuzzer: a line emptied by tag removal split the WebVTT cue in two.
+        let doc = parse(b"1\n00:00:00,000 --> 00:00:01,000\n{\\an8}\n<font color=red></font>\nx\n")
+            .unwrap();
+        assert_eq!(doc.cues[0].payload, "x");
     }
 
     #[test]

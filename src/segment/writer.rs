@@ -6,7 +6,7 @@ use super::init::{write_init, InitOptions};
 use crate::cenc::SampleEncryptor;
 use crate::error::{Error, Result};
 use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
-use crate::media::time::{PresentationTime, TickOffset, TimeOverflow};
+use crate::media::time::{DecodeTime, PresentationTime, TickDuration, TickOffset, TimeOverflow};
 use crate::media::{Sample, Track, TrackKind};
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
@@ -209,9 +209,17 @@ pub fn write_rendition(
         if single.is_none() {
             seg_bytes.extend_from_slice(&styp);
         }
+        // A fragment also starts wherever the source's decode times jump (a gap or overlap
+        // between its fragments): `tfdt` then carries the jump, so no sample moves in time.
         let mut frag_starts = vec![a];
-        if is_video {
-            frag_starts.extend((a + 1..b).filter(|&i| samples[i].is_sync));
+        for i in a + 1..b {
+            let prev = &samples[i - 1];
+            let continuous = DecodeTime(prev.dts)
+                .checked_add(TickDuration(prev.duration.into()))
+                .is_ok_and(|end| end.0 == samples[i].dts);
+            if (is_video && samples[i].is_sync) || !continuous {
+                frag_starts.push(i);
+            }
         }
         frag_starts.push(b);
         let rel_path = if single.is_some() {
@@ -271,7 +279,10 @@ pub fn write_rendition(
             )?;
             sequence += 1;
             if is_video && samples[fa].is_sync {
-                let next_sync_pts = if fb < n { pts[fb] } else { end_pts };
+                let next_sync_pts = match (fb..n).find(|&i| samples[i].is_sync) {
+                    Some(i) => pts[i],
+                    None => end_pts,
+                };
                 iframes.push(IFrameRecord {
                     path: rel_path.clone(),
                     offset: seg_offset + frag_start as u64,

@@ -303,9 +303,15 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs one mutant; panics (failing the test) on a panic inside vodpack, a hang or a memory
-/// blow-up, naming the mutant.
-fn run_mutant(bytes: Vec<u8>, scratch: &Path, scheme: &'static str, what: &str, tally: &mut Tally) {
+/// Runs one mutant; returns what went wrong on a panic inside vodpack, a hang or a memory
+/// blow-up (the mutant's bytes are kept under target/mutation-failures).
+fn run_mutant(
+    bytes: Vec<u8>,
+    scratch: &Path,
+    scheme: &'static str,
+    what: &str,
+    tally: &mut Tally,
+) -> Result<(), String> {
     let input = scratch.join("input.mp4");
     std::fs::write(&input, &bytes).unwrap();
     let out = scratch.join("out");
@@ -320,11 +326,12 @@ fn run_mutant(bytes: Vec<u8>, scratch: &Path, scheme: &'static str, what: &str, 
             .collect();
         let _ = tx.send(results);
     });
+    tally.mutants += 1;
     let results = match rx.recv_timeout(HANG) {
         Ok(r) => r,
         Err(_) => {
             keep_failure(&bytes, what);
-            panic!("{what}: no result after {HANG:?} (hang)");
+            return Err(format!("{what}: no result after {HANG:?} (hang)"));
         }
     };
     for r in results {
@@ -333,16 +340,15 @@ fn run_mutant(bytes: Vec<u8>, scratch: &Path, scheme: &'static str, what: &str, 
             Ok(false) => tally.refused += 1,
             Err(_) => {
                 keep_failure(&bytes, what);
-                panic!("{what}: vodpack panicked (input kept under target/mutation-failures)");
+                return Err(format!("{what}: vodpack panicked"));
             }
         }
     }
-    tally.mutants += 1;
     let rss = peak_rss_kb();
-    assert!(
-        rss < MAX_RSS_KB,
-        "{what}: peak RSS {rss} kB exceeds {MAX_RSS_KB} kB"
-    );
+    if rss >= MAX_RSS_KB {
+        return Err(format!("{what}: peak RSS {rss} kB exceeds {MAX_RSS_KB} kB"));
+    }
+    Ok(())
 }
 
 fn keep_failure(bytes: &[u8], what: &str) {
@@ -466,6 +472,7 @@ fn campaign(stride: usize, shaka: bool) -> Tally {
     let scratch = dir.path().join("run");
     std::fs::create_dir_all(&scratch).unwrap();
     let mut total = Tally::default();
+    let mut failures = Vec::new();
     let started = Instant::now();
     for (name, path, scheme) in campaign_inputs(dir.path(), shaka) {
         let data = std::fs::read(&path).unwrap();
@@ -478,7 +485,10 @@ fn campaign(stride: usize, shaka: bool) -> Tally {
                 continue;
             }
             let what = format!("{name} mutant {k}: {m:?} in {:?}", fourcc_of(&boxes, m));
-            run_mutant(apply(&data, &boxes, m), &scratch, scheme, &what, &mut tally);
+            if let Err(e) = run_mutant(apply(&data, &boxes, m), &scratch, scheme, &what, &mut tally)
+            {
+                failures.push(e);
+            }
         }
         eprintln!(
             "{name}: {} boxes, {} mutants generated, {} run: {} jobs packaged, {} refused",
@@ -493,11 +503,19 @@ fn campaign(stride: usize, shaka: bool) -> Tally {
         total.refused += tally.refused;
     }
     eprintln!(
-        "mutation campaign: {} mutants, {} jobs packaged, {} refused, no panic/hang/blow-up, {:.0} s",
+        "mutation campaign: {} mutants, {} jobs packaged, {} refused, {} failed (panic, hang or blow-up), {:.0} s",
         total.mutants,
         total.packaged,
         total.refused,
+        failures.len(),
         started.elapsed().as_secs_f64()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} mutants failed (inputs kept under target/mutation-failures); the first:\n{}",
+        failures.len(),
+        total.mutants,
+        failures[..failures.len().min(20)].join("\n")
     );
     total
 }

@@ -1,7 +1,7 @@
 //! Reads an input file's tracks and sample tables: progressive MP4 (stbl tables, ISO/IEC
 //! 14496-12 §8.6–8.7) and fragmented MP4/CMAF (mvex/trex defaults, moof/traf/tfhd/tfdt/trun,
 //! §8.8). Only metadata is loaded; sample bytes stay in the file.
-use super::time::{DecodeTime, TickDuration, MAX_TICKS};
+use super::time::{rescale_floor, DecodeTime, TickDuration, Timescale, MAX_TICKS};
 use super::track::{Sample, Track, TrackKind};
 use crate::error::{Error, Result};
 use crate::mp4::reader::{BoxResult, RawBox};
@@ -59,12 +59,16 @@ impl InputFile {
             .map_err(bad)?;
 
         let mut tracks = Vec::new();
+        let mut edit_lists = Vec::new();
         let mut trex: HashMap<u32, TrexDefaults> = HashMap::new();
         for child in moov.children() {
             let child = child.map_err(bad)?;
             match &child.fourcc {
                 b"trak" => {
-                    tracks.push(parse_trak(&child, len).map_err(|e| Error::invalid(path, e.0))?)
+                    let (track, edits) =
+                        parse_trak(&child, len).map_err(|e| Error::invalid(path, e.0))?;
+                    tracks.push(track);
+                    edit_lists.push(edits);
                 }
                 b"mvex" => {
                     for t in child.children() {
@@ -106,11 +110,20 @@ impl InputFile {
                 Error::invalid(path, format!("moof at byte {}: {}", moof_box.offset, e.0))
             })?;
         }
-        for t in &mut tracks {
+        let movie_timescale = movie_timescale(&moov).map_err(bad)?;
+        for (t, edits) in tracks.iter_mut().zip(&edit_lists) {
             t.duration = t.samples.iter().map(|s| s.duration as u64).sum();
             // Every later time computation (segment plan, writer, manifests) relies on this.
             t.check_times()
                 .map_err(|e| Error::invalid(path, format!("track {}: {e}", t.id)))?;
+            check_edits(t, edits, movie_timescale).map_err(|e| match e {
+                EditProblem::Invalid(m) => {
+                    Error::invalid(path, format!("track {}: elst: {m}", t.id))
+                }
+                EditProblem::Unsupported(m) => {
+                    Error::unsupported(path, format!("track {}: elst: {m}", t.id))
+                }
+            })?;
         }
         Ok(InputFile {
             path: path.to_path_buf(),
@@ -123,7 +136,63 @@ impl InputFile {
     }
 }
 
-fn parse_trak(trak: &RawBox, file_len: u64) -> BoxResult<Track> {
+/// The mvhd timescale (ISO/IEC 14496-12 §8.2.2), in which edit durations are counted; `None`
+/// when there is no mvhd or it says 0.
+fn movie_timescale(moov: &RawBox) -> BoxResult<Option<Timescale>> {
+    let Some(mvhd) = moov.child(b"mvhd")? else {
+        return Ok(None);
+    };
+    let (v, _, mut r) = mvhd.full()?;
+    r.skip(if v == 1 { 16 } else { 8 })?;
+    Ok(Timescale::new(r.u32()?))
+}
+
+enum EditProblem {
+    Invalid(String),
+    Unsupported(String),
+}
+
+/// Refuses an edit list vodpack would not carry losslessly: see [`parse_elst`], and an edit
+/// that ends the presentation before the media ends (a trimmed end: players would stop earlier
+/// than vodpack's output does).
+fn check_edits(
+    t: &Track,
+    edits: &EditList,
+    movie: Option<Timescale>,
+) -> std::result::Result<(), EditProblem> {
+    if let Some(m) = &edits.unsupported {
+        return Err(EditProblem::Unsupported(m.clone()));
+    }
+    let (Some(media_time), true) = (edits.media_time, edits.duration > 0) else {
+        return Ok(()); // no edit, or a duration of 0 (the rest of the media, §8.6.6.3)
+    };
+    let Some(movie) = movie else {
+        return Err(EditProblem::Invalid(
+            "edit durations are counted in the mvhd timescale, which is 0 or missing".into(),
+        ));
+    };
+    let (Some(media_ts), Some(last)) = (t.timescale(), t.samples.last()) else {
+        return Ok(());
+    };
+    // The edit's end in media ticks (rounded down), against the media's end. Up to one sample
+    // (plus a movie tick of rounding) is let through: that is an encoder's padding in the last
+    // audio frame (docs/odd-timing.md says what this means for the last decoded frame).
+    let edit_end = rescale_floor(edits.duration, movie, media_ts)
+        .ok()
+        .and_then(|d| d.checked_add(media_time as u64));
+    let media_end = last.dts + u64::from(last.duration);
+    let slack = u64::from(last.duration) + u64::from(media_ts.get().div_ceil(movie.get()));
+    match edit_end {
+        Some(end) if end.saturating_add(slack) < media_end => {
+            Err(EditProblem::Unsupported(format!(
+                "the edit list ends the presentation at media time {end} of {media_end} (a trimmed end), which vodpack cannot carry"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn parse_trak(trak: &RawBox, file_len: u64) -> BoxResult<(Track, EditList)> {
     let tkhd = trak.require(b"tkhd")?;
     let (v, _, mut r) = tkhd.full()?;
     if v == 1 {
@@ -165,18 +234,19 @@ fn parse_trak(trak: &RawBox, file_len: u64) -> BoxResult<Track> {
         None => return Err(BoxError(format!("track {id}: stsd has no sample entry"))),
     };
 
-    let edit_media_time = match trak.child(b"edts")? {
+    let edits = match trak.child(b"edts")? {
         Some(edts) => match edts.child(b"elst")? {
             Some(elst) => {
                 parse_elst(&elst).map_err(|e| BoxError(format!("track {id}: {}", e.0)))?
             }
-            None => None,
+            None => EditList::default(),
         },
-        None => None,
+        None => EditList::default(),
     };
+    let edit_media_time = edits.media_time;
 
     let samples = parse_sample_tables(&stbl, id, file_len)?;
-    Ok(Track {
+    let track = Track {
         id,
         kind,
         handler,
@@ -188,7 +258,8 @@ fn parse_trak(trak: &RawBox, file_len: u64) -> BoxResult<Track> {
         sample_entry,
         edit_media_time,
         samples,
-    })
+    };
+    Ok((track, edits))
 }
 
 /// ISO 639-2/T packed as three 5-bit letters (§8.4.2.3).
@@ -202,29 +273,70 @@ fn decode_language(v: u16) -> String {
     }
 }
 
-/// The media_time of the first non-empty edit (§8.6.6). Empty edits (initial delays) are not
-/// carried over.
-fn parse_elst(elst: &RawBox) -> BoxResult<Option<i64>> {
+/// What an edit list (§8.6.6) says, as far as vodpack can carry it.
+#[derive(Debug, Default)]
+struct EditList {
+    /// media_time of the single non-empty edit.
+    media_time: Option<i64>,
+    /// Its segment_duration, in the movie (mvhd) timescale; 0 = unknown / whole media.
+    duration: u64,
+    /// Why the list cannot be carried losslessly (refused as unsupported).
+    unsupported: Option<String>,
+}
+
+/// Reads the edit list. vodpack carries one non-empty edit at normal rate (the presentation
+/// starts at its media_time: AAC priming, B-frame delay). A start delay (an empty edit before
+/// it), several non-empty edits or a rate other than 1 would change the presentation if dropped,
+/// so they are reported, never silently ignored.
+fn parse_elst(elst: &RawBox) -> BoxResult<EditList> {
     let (v, _, mut r) = elst.full()?;
     let count = r.u32()?;
     let n = r.check_table(count as u64, if v == 1 { 20 } else { 12 })?;
+    let mut list = EditList::default();
+    let mut non_empty = 0usize;
     for _ in 0..n {
-        let (_dur, media_time) = if v == 1 {
+        let (duration, media_time) = if v == 1 {
             (r.u64()?, r.i64()?)
         } else {
             (r.u32()? as u64, r.i32()? as i64)
         };
-        r.skip(4)?;
-        if media_time >= 0 {
-            if media_time as u64 > MAX_TICKS {
-                return Err(BoxError(format!(
-                    "elst media_time {media_time} exceeds 2^62 ticks"
-                )));
+        let rate = r.u32()?;
+        if media_time == -1 {
+            if non_empty == 0 && duration > 0 && list.unsupported.is_none() {
+                list.unsupported = Some(format!(
+                    "the edit list starts with an empty edit of {duration} movie ticks (a start delay), which vodpack cannot carry into CMAF segments"
+                ));
             }
-            return Ok(Some(media_time));
+            continue;
+        }
+        if media_time < 0 {
+            return Err(BoxError(format!(
+                "elst media_time {media_time} is negative"
+            )));
+        }
+        if media_time as u64 > MAX_TICKS {
+            return Err(BoxError(format!(
+                "elst media_time {media_time} exceeds 2^62 ticks"
+            )));
+        }
+        non_empty += 1;
+        if non_empty == 1 {
+            list.media_time = Some(media_time);
+            list.duration = duration;
+            if rate != 0x0001_0000 && list.unsupported.is_none() {
+                list.unsupported = Some(format!(
+                    "the edit list plays media at rate {:#010x}, not 1.0",
+                    rate
+                ));
+            }
+        } else if list.unsupported.is_none() {
+            list.unsupported = Some(format!(
+                "the edit list has {} edits that show media (cuts or repeats); vodpack carries only one",
+                n
+            ));
         }
     }
-    Ok(None)
+    Ok(list)
 }
 
 fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<Sample>> {

@@ -6,7 +6,7 @@ use super::init::{write_init, InitOptions};
 use crate::cenc::SampleEncryptor;
 use crate::error::{Error, Result};
 use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
-use crate::media::time::{PresentationTime, TickOffset, TimeOverflow};
+use crate::media::time::{DecodeTime, PresentationTime, TickDuration, TickOffset, TimeOverflow};
 use crate::media::{Sample, Track, TrackKind};
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
@@ -146,20 +146,24 @@ pub fn write_rendition(
         .collect();
     // Output presentation times: video has its edit folded into the offsets; audio keeps its
     // edit list in the init segment and its timeline follows composition time.
-    let pts: Vec<PresentationTime> = samples
-        .iter()
-        .map(Sample::try_cts)
-        .collect::<std::result::Result<_, _>>()
-        .map_err(bad_time)?;
-    let seg_start_pts: Vec<PresentationTime> = seg_ranges
-        .iter()
-        .map(|&(a, b)| pts[a..b].iter().copied().min().unwrap_or_default())
-        .collect();
+    // Every composition end time is checked once here (no per-sample table: memory stays as it
+    // was); after this, `pts(i)` cannot fail for these samples.
     let mut end_pts: Option<PresentationTime> = None;
     for s in &samples {
         let end = s.try_cts_end().map_err(bad_time)?;
         end_pts = Some(end_pts.map_or(end, |e| e.max(end)));
     }
+    let pts = |i: usize| samples[i].try_cts().map_err(bad_time);
+    let seg_start_pts: Vec<PresentationTime> = seg_ranges
+        .iter()
+        .map(|&(a, b)| {
+            (a..b).try_fold(None, |m: Option<PresentationTime>, i| {
+                let t = pts(i)?;
+                Ok::<_, Error>(Some(m.map_or(t, |m| m.min(t))))
+            })
+        })
+        .map(|m| m.map(Option::unwrap_or_default))
+        .collect::<Result<_>>()?;
     let end_pts = end_pts.unwrap_or_default();
     // `later - earlier`, 0 when later is not later (a stream whose next keyframe is presented
     // before this one).
@@ -209,9 +213,17 @@ pub fn write_rendition(
         if single.is_none() {
             seg_bytes.extend_from_slice(&styp);
         }
+        // A fragment also starts wherever the source's decode times jump (a gap or overlap
+        // between its fragments): `tfdt` then carries the jump, so no sample moves in time.
         let mut frag_starts = vec![a];
-        if is_video {
-            frag_starts.extend((a + 1..b).filter(|&i| samples[i].is_sync));
+        for i in a + 1..b {
+            let prev = &samples[i - 1];
+            let continuous = DecodeTime(prev.dts)
+                .checked_add(TickDuration(prev.duration.into()))
+                .is_ok_and(|end| end.0 == samples[i].dts);
+            if (is_video && samples[i].is_sync) || !continuous {
+                frag_starts.push(i);
+            }
         }
         frag_starts.push(b);
         let rel_path = if single.is_some() {
@@ -273,13 +285,16 @@ pub fn write_rendition(
             )?;
             sequence += 1;
             if is_video && samples[fa].is_sync {
-                let next_sync_pts = if fb < n { pts[fb] } else { end_pts };
+                let next_sync_pts = match (fb..n).find(|&i| samples[i].is_sync) {
+                    Some(i) => pts(i)?,
+                    None => end_pts,
+                };
                 iframes.push(IFrameRecord {
                     path: rel_path.clone(),
                     offset: seg_offset + frag_start as u64,
                     length: (payload_at - frag_start + samples[fa].size as usize) as u64,
-                    start: pts[fa].clamp_non_negative(),
-                    duration: span(pts[fa], next_sync_pts)?,
+                    start: pts(fa)?.clamp_non_negative(),
+                    duration: span(pts(fa)?, next_sync_pts)?,
                 });
             }
         }

@@ -4,6 +4,7 @@
 #   the reference judges (ffmpeg 8, ffprobe, Shaka Packager) into .tools/ref
 #   the browser harness' npm packages (tests/browser and tests/serve, pinned by package-lock.json)
 #   the Kafka-compatible broker tansu (scripts/install-tansu.sh) for the telemetry sink test
+#   the CDN vendors' signing libraries (scripts/cdn-judges.sh: akamai-edgeauth, botocore, cryptography in .tools/cdn-venv)
 # then cargo fmt --check, clippy -D warnings and cargo test --workspace --release --all-features.
 # Idempotent: installed pieces are skipped. SKIP_INSTALL=1 skips the install steps.
 set -euo pipefail
@@ -48,6 +49,8 @@ if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
   (cd tests/serve && npm ci --no-audit --no-fund --loglevel=error)
   step "tansu broker into .tools/tansu"
   scripts/install-tansu.sh
+  step "CDN judges (akamai-edgeauth, botocore, cryptography) into .tools/cdn-venv"
+  scripts/cdn-judges.sh
 fi
 
 step "cargo fmt --check"

@@ -14,6 +14,8 @@ pub enum WarningKind {
     DroppedTrack,
     /// A codec string was written differently from what the input's sample entry says.
     CodecStringRewritten,
+    /// Subtitle cues outside the presentation were left out.
+    DroppedCues,
 }
 
 /// One warning, as printed and as listed in `--json`.

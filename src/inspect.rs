@@ -354,7 +354,11 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<InspectReport> {
                 .flat_map(|f| f.trafs.iter().filter(|tr| tr.track_id == id))
                 .flat_map(|tr| tr.sample_list.iter().copied())
                 .collect();
-            let mut d = EntryDetails::default();
+            let mut d = EntryDetails {
+                sample_entry: "?".into(),
+                codec: "?".into(),
+                ..EntryDetails::default()
+            };
             d.notes.push("no moov: give the init segment with --init for codec, timescale and sample defaults".into());
             summaries.push(TrackSummary {
                 id,
@@ -621,6 +625,25 @@ impl InspectReport {
                 );
             }
             let st = &t.stats;
+            if t.timescale == 0 {
+                // A media segment without its init: no timescale, so no times or rates.
+                let _ = writeln!(
+                    s,
+                    "     samples={} sync={} gop={}..{} samples sizes={}..{} (mean {:.0}) bytes={}",
+                    st.samples,
+                    st.sync_samples,
+                    st.gop_min,
+                    st.gop_max,
+                    st.sample_size_min,
+                    st.sample_size_max,
+                    st.sample_size_mean,
+                    st.bytes
+                );
+                for n in &e.notes {
+                    let _ = writeln!(s, "     note: {n}");
+                }
+                continue;
+            }
             let _ = writeln!(
                 s,
                 "     lang={} timescale={} duration={:.3}s samples={} sync={} gop={}..{} samples (mean {:.2}s) sizes={}..{} (mean {:.0}) bytes={} bitrate={} bps (peak 1s {} bps){}",

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use vodpack::package::{package, InputSpec, PackageJob};
 use vodpack::Error;
 
+mod token_cli;
+
 #[derive(Parser)]
 #[command(
     name = "vodpack",
@@ -32,6 +34,9 @@ enum Command {
     },
     /// Serve a packaged output locally: playback API, Clear Key licences, telemetry, token-checking origin.
     Serve(ServeArgs),
+    /// CDN-native signed URLs, tokens and cookies (Akamai, CloudFront, Media CDN): sign or verify.
+    #[command(subcommand)]
+    Token(token_cli::TokenCommand),
 }
 
 #[derive(Args)]
@@ -265,6 +270,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Serve(a) => serve(a),
+        // Handled in main: its exit codes are 0, 1 (refused) and 2 (usage).
+        Command::Token(_) => Ok(()),
     }
 }
 
@@ -298,6 +305,9 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Token(t) = &cli.command {
+        return token_cli::run(t);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

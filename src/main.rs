@@ -117,6 +117,12 @@ struct ServeArgs {
     /// Folder holding Shaka Player's `dist/` files for the player page.
     #[arg(long)]
     player_dist: Option<PathBuf>,
+    /// Sign and verify in a CDN's native format (docs/cdn/); `vodpack`: vodpack's own tokens.
+    #[arg(long, value_parser = ["akamai", "cloudfront", "mediacdn", "vodpack"], default_value = "vodpack")]
+    cdn: String,
+    /// The CDN key material (TOML; docs/cdn/), required with --cdn akamai|cloudfront|mediacdn.
+    #[arg(long)]
+    cdn_config: Option<PathBuf>,
 }
 
 fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
@@ -297,6 +303,19 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
             .join("tests/serve/node_modules/shaka-player/dist");
         p.is_dir().then_some(p)
     });
+    if let Some(mode) = vodpack_control::cdn::playback::CdnMode::parse(&a.cdn) {
+        let path = a
+            .cdn_config
+            .as_ref()
+            .ok_or_else(|| Error::Usage(format!("--cdn {} needs --cdn-config FILE", a.cdn)))?;
+        let edge = vodpack_control::cdn::playback::CdnEdge::load(mode, path)
+            .map_err(|e| Error::Usage(format!("--cdn-config: {e}")))?;
+        cfg.cdn = Some(std::sync::Arc::new(edge));
+    } else if a.cdn_config.is_some() {
+        return Err(Error::Usage(
+            "--cdn-config needs --cdn akamai|cloudfront|mediacdn".into(),
+        ));
+    }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::io(&a.dir, e))?;
     runtime
         .block_on(run(cfg))

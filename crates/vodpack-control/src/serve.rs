@@ -63,6 +63,8 @@ pub struct ServeConfig {
     pub keys: Option<ServeKeys>,
     /// Prefix of URLs in answers; empty for root-relative URLs.
     pub public_base_url: String,
+    /// A CDN-native signer/verifier (`--cdn akamai|cloudfront|mediacdn`); `None`: vodpack tokens.
+    pub cdn: Option<Arc<crate::cdn::playback::CdnEdge>>,
 }
 
 /// Signing keys of a server.
@@ -102,6 +104,7 @@ impl ServeConfig {
             player_subject: Some("local-viewer".into()),
             keys: None,
             public_base_url: String::new(),
+            cdn: None,
         }
     }
 }
@@ -175,6 +178,7 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let control = Arc::new(ControlPlane {
         identity: IdentityVerifier::new(keys.identity, SERVE_AUDIENCE),
         edge: EdgeAuth::new(keys.edge),
+        cdn: config.cdn.clone(),
         internal: keys.internal,
         policy,
         catalog: Arc::new(StaticCatalog::new([(*asset).clone()])),
@@ -209,6 +213,11 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Io(format!("local address: {e}")))?;
+    if let Some(cdn) = &control.cdn {
+        // Without a configured base_url, this server is the CDN host.
+        cdn.set_base_url(&format!("http://{addr}"))
+            .map_err(|e| Error::Config(e.to_string()))?;
+    }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -330,10 +339,21 @@ async fn playback_start(State(st): State<Arc<AppState>>, req: Request) -> Respon
         .and_then(|h| header_str(&parts.headers, h));
     let auth = header_str(&parts.headers, "authorization");
     match st.control.start_playback(auth, &body, country, unix_now()) {
-        Ok(answer) => json_response(
-            StatusCode::OK,
-            serde_json::to_string(&answer).expect("answer serialises"),
-        ),
+        Ok(answer) => {
+            let mut r = json_response(
+                StatusCode::OK,
+                serde_json::to_string(&answer).expect("answer serialises"),
+            );
+            // CDN modes: the signed cookies for the asset prefix, as a backend on the CDN's
+            // domain sets them (docs/cdn/).
+            for c in answer.edge.iter().flat_map(|e| &e.cookies) {
+                let v = format!("{}={}; Path={}; SameSite=Lax", c.name, c.value, c.path);
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    r.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            r
+        }
         Err(e) => error_response(&e),
     }
 }
@@ -419,31 +439,51 @@ async fn origin(State(st): State<Arc<AppState>>, req: Request) -> Response {
     let path = req.uri().path();
     let query = req.uri().query();
     let cookie = header_str(req.headers(), "cookie");
-    let verified = match st
-        .control
-        .edge
-        .verify_request(path, query, cookie, unix_now())
-    {
-        Ok(v) => v,
-        Err(e) => {
-            let api = ApiError {
-                status: e.http_status(),
-                error: if e.http_status() == 400 {
-                    "bad_request"
-                } else {
-                    "forbidden"
-                },
-                reason: e.reason().to_string(),
-                message: e.to_string(),
-            };
-            return error_response(&api);
+    let cache_key = if let Some(cdn) = &st.control.cdn {
+        // CDN mode: the CDN's own format, on a path without a token segment.
+        let checked = crate::edge_token::split_path(path).and_then(|(key, tok)| match tok {
+            None => Ok(key),
+            Some(_) => Err(crate::edge_token::EdgeError::BadPath(
+                "token segment in CDN mode",
+            )),
+        });
+        let cache_key = match checked {
+            Ok(k) => k,
+            Err(e) => {
+                return error_response(&ApiError::bad_request(e.reason(), e.to_string()));
+            }
+        };
+        if let Err(r) = cdn.verify_request(&cache_key, query, cookie, None, unix_now()) {
+            return error_response(&ApiError::forbidden(r.reason(), r.to_string()));
         }
+        cache_key
+    } else {
+        match st
+            .control
+            .edge
+            .verify_request(path, query, cookie, unix_now())
+        {
+            Ok(v) => v,
+            Err(e) => {
+                let api = ApiError {
+                    status: e.http_status(),
+                    error: if e.http_status() == 400 {
+                        "bad_request"
+                    } else {
+                        "forbidden"
+                    },
+                    reason: e.reason().to_string(),
+                    message: e.to_string(),
+                };
+                return error_response(&api);
+            }
+        }
+        .cache_key
     };
     let not_found = || error_response(&ApiError::not_found("no_such_file", "no such file"));
     // cache_key = /v/<asset>/<rel>; split_path has refused dot segments, empty segments and
     // percent-encodings, so <rel> stays inside the output directory.
-    let Some(rest) = verified
-        .cache_key
+    let Some(rest) = cache_key
         .strip_prefix(ASSET_PREFIX)
         .and_then(|r| r.strip_prefix('/'))
     else {

@@ -18,7 +18,7 @@ use std::net::IpAddr;
 pub mod akamai;
 pub mod cloudfront;
 pub mod mediacdn;
-// playback: added in step D
+pub mod playback;
 
 /// Longest token, signed URL or cookie header a verifier looks at.
 pub const MAX_INPUT_LEN: usize = 16 * 1024;

@@ -4,7 +4,7 @@
 # Not a test: run it by hand, e.g.  benches/compare.sh [SECONDS] [RUNS]
 #   SECONDS  length of the generated ladder (default 120): 1080p/720p/360p H.264 + AAC, 2 s GOPs
 #   RUNS     runs per configuration (default 3); the best wall time is reported
-# Needs the judges in .tools/ref (../shared/tools/reference.sh .tools/ref) and a release build.
+# Needs the judges in .tools/ref (scripts/reference.sh .tools/ref) and a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-120}
@@ -12,7 +12,7 @@ runs=${2:-3}
 ref=${VODPACK_TOOLS:-.tools/ref}
 ffmpeg=$ref/ffmpeg
 packager=$ref/packager
-[[ -x $ffmpeg && -x $packager ]] || { echo "judges missing: ../shared/tools/reference.sh $ref" >&2; exit 2; }
+[[ -x $ffmpeg && -x $packager ]] || { echo "judges missing: scripts/reference.sh $ref" >&2; exit 2; }
 cargo build --release --quiet
 vodpack=target/release/vodpack
 work=${BENCH_DIR:-$(mktemp -d)}

@@ -13,6 +13,13 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# The suite needs Rust 1.93 (a dev-dependency's rust-version; vodpack itself builds with 1.87).
+rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
+if ((rust_minor < 93)); then
+  echo "scripts/test.sh: $(rustc --version) is too old for the test suite (needs 1.93): rustup update stable" >&2
+  exit 1
+fi
+
 sudo=()
 [[ $(id -u) -ne 0 ]] && sudo=(sudo)
 
@@ -36,7 +43,7 @@ if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
   apt_install chromium:chromium xmllint:libxml2-utils node:nodejs npm:npm pip:python3-pip /usr/bin/time:time \
     update-ca-certificates:ca-certificates
   step "reference judges (ffmpeg, ffprobe, Shaka Packager) into .tools/ref"
-  ../shared/tools/reference.sh .tools/ref
+  scripts/reference.sh .tools/ref
   step "npm ci (tests/browser, tests/serve)"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
   (cd tests/serve && npm ci --no-audit --no-fund --loglevel=error)

@@ -15,11 +15,15 @@ pub enum Error {
     Alignment(String),
     /// Keys or encryption options are wrong (exit 6).
     Key(String),
+    /// The output failed `vodpack verify` / `package --verify` (exit 1).
+    Verification(String),
     /// Reading or writing files failed (exit 7).
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Stopped by a signal (exit 128 + signal: 130 for SIGINT, 143 for SIGTERM).
+    Interrupted { signal: i32 },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -34,6 +38,8 @@ impl Error {
             Error::Alignment(_) => 5,
             Error::Key(_) => 6,
             Error::Io { .. } => 7,
+            Error::Interrupted { signal } => 128 + signal,
+            Error::Verification(_) => 1,
         }
     }
 
@@ -72,6 +78,11 @@ impl std::fmt::Display for Error {
             Error::Alignment(m) => write!(f, "segment alignment: {m}"),
             Error::Key(m) => write!(f, "keys: {m}"),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Interrupted { signal } => write!(
+                f,
+                "stopped by signal {signal}; nothing was written (the previous output is unchanged)"
+            ),
+            Error::Verification(m) => write!(f, "verification: {m}"),
         }
     }
 }

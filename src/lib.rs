@@ -3,6 +3,7 @@
 //! → `cenc` (encryption) → `manifest` (HLS, DASH) → `package` (the whole run, key manifest).
 #![forbid(unsafe_code)]
 
+pub mod cancel;
 pub mod cenc;
 pub mod error;
 pub mod inspect;
@@ -11,5 +12,7 @@ pub mod media;
 pub mod mp4;
 pub mod package;
 pub mod segment;
+pub mod subtitle;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -1,7 +1,9 @@
 //! The `vodpack` command: parses flags, runs the library, maps errors to exit codes
 //! (docs/exit-codes.md). Nothing else lives here.
+mod cli_polish;
+mod progress_bar;
+
 use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,13 +27,39 @@ struct Cli {
 enum Command {
     /// Package renditions into CMAF segments with HLS and DASH manifests.
     Package(Box<PackageArgs>),
-    /// Print the box tree and a track summary of an MP4 file.
+    /// Show what an MP4 file or segment holds: boxes, tracks, protection, fragments.
+    ///
+    /// Per track: codec, profile and level, picture format, colour and HDR signalling, frame
+    /// rate, protection (scheme, KID, pattern, IVs) and sample statistics; then pssh boxes and
+    /// movie fragments. Reads complete files, init segments and media segments (`--init`).
     Inspect {
         file: PathBuf,
-        /// Print the summary as JSON.
+        /// The init segment of FILE, when FILE is a media segment (`.m4s` without a moov).
+        #[arg(long, value_name = "INIT")]
+        init: Option<PathBuf>,
+        /// List every fragment and top-level box (default: the first 10 fragments, 24 boxes).
+        #[arg(long)]
+        all: bool,
+        /// Print the whole report as JSON.
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, or write every page into a folder.
+    Man {
+        /// A subcommand's page (`vodpack man package`) instead of vodpack(1).
+        command: Option<String>,
+        /// Write vodpack.1, vodpack-package.1, ... into DIR instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        out_dir: Option<PathBuf>,
+    },
+    /// Check a packaged output: files, byte ranges, timing, codecs and encryption; with keys every
+    /// sample is decrypted, with sources every sample is compared (docs/verify.md).
+    Verify(VerifyArgs),
     /// Serve a packaged output locally: playback API, Clear Key licences, telemetry, token-checking origin.
     Serve(ServeArgs),
     /// CDN-native signed URLs, tokens and cookies (Akamai, CloudFront, Media CDN): sign or verify.
@@ -94,13 +122,56 @@ struct PackageArgs {
     /// Write key references (KID + label) without key bytes in the key manifest.
     #[arg(long)]
     key_references: bool,
-    /// Key manifest path (default OUT/key-manifest.json).
+    /// Key manifest path (default `<OUT>.keys.json`, beside OUT; never inside OUT).
     #[arg(long)]
     key_manifest: Option<PathBuf>,
-    /// No progress bar.
+    /// Replace an OUT or key manifest that holds files vodpack did not write (inputs are never
+    /// replaced).
+    #[arg(long)]
+    force: bool,
+    /// Manifests to write: hls, dash or hls,dash (default both).
+    #[arg(long)]
+    manifests: Option<String>,
+    /// File name of the HLS multivariant playlist (default master.m3u8).
+    #[arg(long)]
+    hls_master: Option<String>,
+    /// File name of the MPD (default manifest.mpd).
+    #[arg(long)]
+    mpd: Option<String>,
+    /// Segment names relative to OUT: $RepresentationID$, $Number$, $Number%0Nd$, $Time$.
+    #[arg(long)]
+    segment_template: Option<String>,
+    /// Absolute URL the output is served from (DASH BaseURL, absolute HLS media URIs).
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Verify the output (with the run's keys and inputs) before committing it.
+    #[arg(long)]
+    verify: bool,
+    /// No progress bar and no summary (warnings are still printed on stderr).
     #[arg(short, long)]
     quiet: bool,
     /// Print a JSON summary on stdout (implies --quiet).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// A packaged output folder.
+    out: PathBuf,
+    /// Raw key `kid=HEX,key=HEX` (repeatable).
+    #[arg(long = "key")]
+    keys: Vec<String>,
+    /// JSON key file (docs/keys.md).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Key manifest (default: `<OUT>.keys.json` when it exists and no key is given).
+    #[arg(long)]
+    key_manifest: Option<PathBuf>,
+    /// The inputs given to `vodpack package`, in the same order: every sample is compared.
+    #[arg(long, num_args = 1..)]
+    sources: Vec<String>,
+    /// Print the report as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -123,25 +194,46 @@ struct ServeArgs {
     /// The CDN key material (TOML; docs/cdn/), required with --cdn akamai|cloudfront|mediacdn.
     #[arg(long)]
     cdn_config: Option<PathBuf>,
+    /// The key manifest (default: beside the folder, `<DIR>.keys.json`); never served.
+    #[arg(long)]
+    key_manifest: Option<PathBuf>,
+    /// An origin (`https://app.example.com`) whose pages may call the playback API and the
+    /// licence endpoint across origins; repeatable; none by default.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// A host name (`host` or `host:port`) to answer to besides the server's own address, e.g.
+    /// the name a proxy forwards; repeatable; other `Host` headers are refused.
+    #[arg(long = "public-host", value_name = "HOST")]
+    public_hosts: Vec<String>,
 }
 
 fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
     let mut job = match &a.job {
         Some(p) => PackageJob::from_file(p)?,
         None => PackageJob {
-            inputs: Vec::new(),
             out: a
                 .out
                 .clone()
                 .ok_or_else(|| Error::Usage("--out is required (or give a --job file)".into()))?,
-            segment_duration: 4.0,
-            single_file: false,
-            cut_at_common_keyframes: false,
-            asset_id: None,
-            protection: None,
-            key_manifest: None,
+            ..Default::default()
         },
     };
+    // Inputs on the command line replace the job file's.
+    if !a.inputs.is_empty() {
+        job.inputs.clear();
+    }
+    for (flag, value) in [
+        (&mut job.manifests, &a.manifests),
+        (&mut job.hls_master, &a.hls_master),
+        (&mut job.mpd, &a.mpd),
+        (&mut job.segment_template, &a.segment_template),
+        (&mut job.base_url, &a.base_url),
+    ] {
+        if value.is_some() {
+            *flag = value.clone();
+        }
+    }
+    job.verify |= a.verify;
     for i in &a.inputs {
         job.inputs.push(InputSpec::parse(i)?);
     }
@@ -152,6 +244,7 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         job.segment_duration = d;
     }
     job.single_file |= a.single_file;
+    job.force |= a.force;
     job.cut_at_common_keyframes |= a.cut_at_common_keyframes;
     if a.asset_id.is_some() {
         job.asset_id = a.asset_id.clone();
@@ -207,45 +300,16 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
     Ok(job)
 }
 
-struct Bar(ProgressBar);
-
-impl vodpack::package::run::Progress for Bar {
-    fn start(&self, total: u64) {
-        self.0.set_length(total);
-    }
-    fn advance(&self, n: u64) {
-        self.0.inc(n);
-    }
-    fn finish(&self) {
-        self.0.finish_and_clear();
-    }
-}
-
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Package(a) => {
             let job = build_job(&a)?;
             let quiet = a.quiet || a.json || !std::io::stderr().is_terminal();
-            let bar = ProgressBar::with_draw_target(
-                None,
-                if quiet {
-                    ProgressDrawTarget::hidden()
-                } else {
-                    ProgressDrawTarget::stderr()
-                },
-            );
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} packaging [{bar:40}] {pos}/{len} samples ({elapsed})",
-                )
-                .expect("static template")
-                .progress_chars("=> "),
-            );
-            let summary = package(&job, &Bar(bar))?;
-            if !a.quiet && !a.json {
-                for w in &summary.warnings {
-                    eprintln!("vodpack: warning: {w}");
-                }
+            stop_on_signals();
+            let summary = package(&job, &progress_bar::Bars::new(quiet))?;
+            // Warnings are printed even with --quiet and --json (docs/usage.md).
+            for w in &summary.warnings {
+                eprintln!("vodpack: warning: {w}");
             }
             if a.json {
                 println!(
@@ -253,22 +317,33 @@ fn run(cli: Cli) -> Result<(), Error> {
                     serde_json::to_string_pretty(&summary).expect("summary serializes")
                 );
             } else if !a.quiet {
+                let n = summary.renditions.len();
                 eprintln!(
-                    "packaged {} renditions into {} ({} and {})",
-                    summary.renditions.len(),
+                    "packaged {n} rendition{} into {} ({} and {}); key manifest: {}",
+                    if n == 1 { "" } else { "s" },
                     summary.out.display(),
                     summary.hls,
-                    summary.dash
+                    summary.dash,
+                    summary.key_manifest.display()
                 );
             }
             Ok(())
         }
-        Command::Inspect { file, json } => {
-            let report = vodpack::inspect::inspect(&file)?;
+        Command::Inspect {
+            file,
+            init,
+            all,
+            json,
+        } => {
+            let opts = vodpack::inspect::InspectOptions {
+                init: init.as_deref(),
+                all,
+            };
+            let report = vodpack::inspect::inspect(&file, &opts)?;
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&report.tracks).expect("report serializes")
+                    serde_json::to_string_pretty(&report).expect("report serializes")
                 );
             } else {
                 print!("{}", report.text());
@@ -278,23 +353,78 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Serve(a) => serve(a),
         // Handled in main: its exit codes are 0, 1 (refused) and 2 (usage).
         Command::Token(_) => Ok(()),
+        Command::Completions { shell } => {
+            cli_polish::completions::<Cli>(shell);
+            Ok(())
+        }
+        Command::Man { command, out_dir } => {
+            cli_polish::man::<Cli>(command.as_deref(), out_dir.as_deref())
+        }
+        Command::Verify(a) => {
+            let req = vodpack::verify::VerifyRequest {
+                keys: a.keys,
+                key_file: a.key_file,
+                key_manifest: a.key_manifest,
+                sources: a
+                    .sources
+                    .iter()
+                    .map(|s| InputSpec::parse(s))
+                    .collect::<Result<_, _>>()?,
+            };
+            let report = vodpack::verify::verify_request(&a.out, &req)?;
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("report serializes")
+                );
+            } else {
+                print!("{}", report.text());
+            }
+            if report.ok {
+                Ok(())
+            } else {
+                Err(Error::Verification(format!(
+                    "{}: {} errors",
+                    a.out.display(),
+                    report.errors.len()
+                )))
+            }
+        }
+    }
+}
+
+/// SIGINT/SIGTERM ask the run to stop (it removes its staging folder and exits 130/143); a
+/// second signal ends the process at once.
+fn stop_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let flag = vodpack::cancel::flag();
+    let again = Arc::new(AtomicBool::new(false));
+    for (sig, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+        // Registered first so that it sees `again` as set only from the second signal on.
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, code, again.clone());
+        let _ = signal_hook::flag::register(sig, again.clone());
+        let _ = signal_hook::flag::register_usize(sig, flag.clone(), sig as usize);
     }
 }
 
 fn serve(a: ServeArgs) -> Result<(), Error> {
     use vodpack_control::serve::{run, ServeConfig};
-    if !a
-        .dir
-        .join(vodpack_control::serve::KEY_MANIFEST_FILE)
-        .is_file()
-    {
+    let mut cfg = ServeConfig::new(a.dir.clone());
+    if let Some(km) = a.key_manifest {
+        cfg.key_manifest = km;
+    }
+    if !cfg.key_manifest.is_file() {
         return Err(Error::Usage(format!(
-            "{}: no {} here; serve a folder written by `vodpack package`",
+            "{}: no key manifest at {}; serve a folder written by `vodpack package` \
+             (or give --key-manifest)",
             a.dir.display(),
-            vodpack_control::serve::KEY_MANIFEST_FILE
+            cfg.key_manifest.display()
         )));
     }
-    let mut cfg = ServeConfig::new(a.dir.clone());
+    cfg.allow_origins = a.allow_origins;
+    cfg.public_hosts = a.public_hosts;
     cfg.port = a.port;
     cfg.policy_path = a.policy;
     cfg.player_dist_dir = a.player_dist.or_else(|| {
@@ -323,7 +453,7 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli_polish::parse::<Cli>();
     if let Command::Token(t) = &cli.command {
         return token_cli::run(t);
     }

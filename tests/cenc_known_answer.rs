@@ -10,7 +10,7 @@
 //! 4. OpenSSL's `enc -aes-128-ctr` / `-aes-128-cbc -nopad` reproduce the protected bytes.
 //!
 //! The reference tools come from `$VODPACK_TOOLS` or `<repo>/.tools/ref` (installed by
-//! `shared/tools/reference.sh`); a missing tool fails the test.
+//! `scripts/reference.sh`); a missing tool fails the test.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

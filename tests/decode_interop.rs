@@ -226,9 +226,22 @@ fn gops_longer_than_6_s_package_with_a_warning() {
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let warnings = summary["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 1, "{summary}");
-    assert!(
-        warnings[0].as_str().unwrap().contains("8.000 s (over 6 s)"),
+    // Both 8 s segments are named, not only the first; stderr carries the same line.
+    assert_eq!(warnings[0]["kind"], "long_segment", "{summary}");
+    assert_eq!(
+        warnings[0]["segments"],
+        serde_json::json!([1, 2]),
         "{summary}"
+    );
+    let message = warnings[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("segments 1–2 last over 6 s (longest: segment 1, 8.000 s)"),
+        "{summary}"
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!("vodpack: warning: {message}")),
+        "{stderr}"
     );
     // Every segment still starts on a sync sample and decodes to the source.
     let source = framemd5(&input, "v:0", &[]);

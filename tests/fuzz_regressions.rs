@@ -41,7 +41,13 @@ fn input_parser_survives_every_seed_and_truncation() {
                     let _ = parse_sample_entry(&t.sample_entry);
                 }
             }
-            let _ = vodpack::inspect::inspect(&scratch);
+            // inspect reads more than packaging does (every fragment with --all, sample entry
+            // details, pssh): the same bytes must not panic it either.
+            let all = vodpack::inspect::InspectOptions {
+                init: None,
+                all: true,
+            };
+            let _ = vodpack::inspect::inspect(&scratch, &all);
         }
     }
 }

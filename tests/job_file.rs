@@ -65,10 +65,9 @@ id = "audio_francais"
         mpd.contains(r#"<Role schemeIdUri="urn:mpeg:dash:role:2011" value="dub"/>"#),
         "{mpd}"
     );
-    let km: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("out/key-manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let km: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.keys.json")).unwrap())
+            .unwrap();
     assert_eq!(km["asset_id"], "movie_123");
     assert_eq!(km["segment_duration"], 2.0);
 }
@@ -113,13 +112,17 @@ fn failed_run_leaves_previous_output_intact() {
         before
     );
     assert!(!out_dir.join("video_360p").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+    let mut leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
+    leftovers.sort();
     assert_eq!(
         leftovers,
-        vec![std::ffi::OsString::from("out")],
+        vec![
+            std::ffi::OsString::from("out"),
+            std::ffi::OsString::from("out.keys.json")
+        ],
         "temporary folders left behind"
     );
 }

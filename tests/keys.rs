@@ -109,12 +109,25 @@ fn keys_stay_out_of_manifests_and_json_and_the_key_manifest_is_private() {
         "key printed"
     );
     let key_bytes = hex::decode(KEY).unwrap();
-    let km_path = out.join("key-manifest.json");
+    // The key manifest lives beside OUT (never inside the folder that gets published), and no
+    // file under OUT holds the key in any encoding.
+    let km_path = dir.path().join("out.keys.json");
+    assert!(km_path.is_file());
+    let encodings = {
+        use base64::Engine;
+        let b = base64::engine::general_purpose::STANDARD.encode(&key_bytes);
+        let u = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&key_bytes);
+        [b.trim_end_matches('=').to_string(), u, KEY.to_uppercase()]
+    };
     for f in all_files(&out) {
-        if f == km_path {
-            continue;
-        }
         let bytes = std::fs::read(&f).unwrap();
+        for e in &encodings {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(e.as_str()),
+                "{} holds the key as {e}",
+                f.display()
+            );
+        }
         assert!(
             !String::from_utf8_lossy(&bytes).to_lowercase().contains(KEY),
             "{} holds the key in hex",
@@ -167,7 +180,7 @@ fn key_references_write_no_key_bytes_and_generated_keys_follow_labels() {
         ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let km = KeyManifest::load(out.join("key-manifest.json")).unwrap();
+    let km = KeyManifest::load(out.with_extension("keys.json")).unwrap();
     let mut labels: Vec<&str> = km.keys.iter().map(|k| k.label.as_str()).collect();
     labels.sort();
     assert_eq!(labels, ["AUDIO", "HD", "SD"]);

@@ -539,10 +539,10 @@ fn dash_and_hls_describe_the_same_renditions() {
 
 fn schema() -> PathBuf {
     let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/dash/DASH-MPD.xsd");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/schemas/dash/DASH-MPD.xsd");
     assert!(
         path.exists(),
-        "DASH schema not found at {} (it comes with the shared workspace)",
+        "DASH schema not found at {} (it is committed under tests/data/schemas)",
         path.display()
     );
     path

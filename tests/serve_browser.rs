@@ -435,7 +435,7 @@ fn media_files(out: &Path) -> BTreeSet<String> {
                     f.unwrap().file_name().into_string().unwrap()
                 ));
             }
-        } else if name != "key-manifest.json" {
+        } else if name != ".vodpack-output.json" {
             files.insert(name);
         }
     }
@@ -558,8 +558,10 @@ fn origin_serves_vodpack_output_through_path_tokens() {
     assert_eq!(r.status, 404, "the key manifest is never served");
 
     // The Clear Key licence answers exactly the packaged keys.
-    let km: Value =
-        serde_json::from_slice(&std::fs::read(out.join("key-manifest.json")).unwrap()).unwrap();
+    let km: Value = serde_json::from_slice(
+        &std::fs::read(vodpack_control::key_manifest::default_path(&out)).unwrap(),
+    )
+    .unwrap();
     let b64 = |hex_str: &str| {
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hex::decode(hex_str).unwrap())
@@ -710,9 +712,10 @@ fn check_played(r: &Value, run: &Running, protocol: &str, what: &str) {
             "{what}: {fetched:?}"
         );
         // The page's own licence exchange got a key for every key id of the asset.
-        let km: Value =
-            serde_json::from_slice(&std::fs::read(run.out.join("key-manifest.json")).unwrap())
-                .unwrap();
+        let km: Value = serde_json::from_slice(
+            &std::fs::read(vodpack_control::key_manifest::default_path(&run.out)).unwrap(),
+        )
+        .unwrap();
         let keys = km["keys"].as_array().unwrap().len();
         assert!(keys >= 2, "{what}: {km}");
         assert_eq!(r["licensedKids"], keys, "{what}: {r}");
@@ -792,7 +795,7 @@ fn chromium_fails_to_play_vodpack_output_with_wrong_keys() {
         let out = tmp.path().join(ASSET);
         package(scheme, &out);
         // Same content, but the licence endpoint hands out other keys (first byte flipped).
-        let km_path = out.join("key-manifest.json");
+        let km_path = vodpack_control::key_manifest::default_path(&out);
         let mut km: Value = serde_json::from_slice(&std::fs::read(&km_path).unwrap()).unwrap();
         for k in km["keys"].as_array_mut().unwrap() {
             let mut key = hex::decode(k["key"].as_str().unwrap()).unwrap();

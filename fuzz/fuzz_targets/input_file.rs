@@ -14,5 +14,9 @@ fuzz_target!(|data: &[u8]| {
             let _ = vodpack::media::codec::parse_sample_entry(&t.sample_entry);
         }
     }
-    let _ = vodpack::inspect::inspect(&path);
+    let all = vodpack::inspect::InspectOptions {
+        init: None,
+        all: true,
+    };
+    let _ = vodpack::inspect::inspect(&path, &all);
 });

@@ -18,7 +18,7 @@ use crate::{Error, Result};
 type Ctr = ctr::Ctr64BE<Aes128Enc>;
 
 /// A CTR cipher from an already expanded key (no key schedule per sample).
-fn ctr_from(aes: Aes128Enc, iv: &[u8; 16]) -> Ctr {
+pub(crate) fn ctr_from(aes: Aes128Enc, iv: &[u8; 16]) -> Ctr {
     Ctr::from_core(ctr::CtrCore::inner_iv_init(aes, iv.into()))
 }
 
@@ -219,7 +219,11 @@ impl SampleEncryptor {
 /// Calls `f` on each protected range: the whole sample when there are no subsamples.
 /// Subsample maps come from [`SubsampleMapper`] (sizes add up to the sample) or, in
 /// [`decrypt_sample`], from a file: ranges past the end are clipped there after a check.
-fn for_each_protected(data: &mut [u8], subsamples: &[Subsample], mut f: impl FnMut(&mut [u8])) {
+pub(crate) fn for_each_protected(
+    data: &mut [u8],
+    subsamples: &[Subsample],
+    mut f: impl FnMut(&mut [u8]),
+) {
     if subsamples.is_empty() {
         f(data);
         return;
@@ -264,7 +268,13 @@ fn cbc_pattern_encrypt(aes: &Aes128Enc, iv: &[u8; 16], crypt: u8, skip: u8, rang
     }
 }
 
-fn cbc_pattern_decrypt(aes: &Aes128Dec, iv: &[u8; 16], crypt: u8, skip: u8, range: &mut [u8]) {
+pub(crate) fn cbc_pattern_decrypt(
+    aes: &Aes128Dec,
+    iv: &[u8; 16],
+    crypt: u8,
+    skip: u8,
+    range: &mut [u8],
+) {
     let (crypt, skip) = if crypt == 0 && skip == 0 {
         (1usize, 0usize)
     } else {

@@ -3,6 +3,7 @@
 //! systems. The fragment writer calls [`encryptor::SampleEncryptor`] per sample and the box
 //! builders per track and fragment; see docs/subsample-encryption.md and docs/keys.md.
 pub mod boxes;
+pub mod decrypt;
 pub mod encryptor;
 pub mod iv;
 pub mod keys;
@@ -10,6 +11,7 @@ pub mod nal;
 pub mod pssh;
 pub mod subsample;
 
+pub use decrypt::SampleDecryptor;
 pub use encryptor::{decrypt_sample, SampleAuxInfo, SampleEncryptor, Scheme, TencParams};
 pub use iv::IvSource;
 pub use keys::{KeySpec, LabelPolicy};

@@ -77,6 +77,10 @@ pub fn mpd(asset: &PackagedAsset) -> String {
     ));
     root.push(("minBufferTime", xs_duration(min_buffer_time(asset)).into()));
     x.start("MPD", &root);
+    if let Some(url) = &asset.base_url {
+        // MPD-level BaseURL (ISO/IEC 23009-1 §5.6): every segment URL resolves against it.
+        x.text_element("BaseURL", &[], url);
+    }
     x.start("Period", &[("id", "0".into()), ("start", "PT0S".into())]);
     for set in &sets {
         write_adaptation_set(&mut x, asset, set, &sets, &base, clearkey_url);
@@ -286,7 +290,14 @@ fn write_representation(x: &mut Xml, r: &PackagedRendition, base: &str) {
         ("id", r.id.as_str().into()),
         ("bandwidth", r.peak_bandwidth.to_string().into()),
         ("codecs", r.codec_string.as_str().into()),
-        ("mimeType", format!("{}/mp4", content_type(r.kind)).into()),
+        (
+            "mimeType",
+            match r.kind {
+                // ISO BMFF text tracks (wvtt, stpp) are application/mp4 (DASH-IF IOP §6.4.5).
+                TrackKind::Text => "application/mp4".into(),
+                k => format!("{}/mp4", content_type(k)).into(),
+            },
+        ),
     ];
     if let (Some(w), Some(h)) = (r.width, r.height) {
         attrs.push(("width", w.to_string().into()));
@@ -339,11 +350,11 @@ fn write_representation(x: &mut Xml, r: &PackagedRendition, base: &str) {
             start_number,
         } => {
             let folder = parent_dir(&r.init_path);
-            let media = if folder.is_empty() {
+            let media = normalize(&if folder.is_empty() {
                 template.clone()
             } else {
                 format!("{folder}/{template}")
-            };
+            });
             x.start(
                 "SegmentTemplate",
                 &[
@@ -530,6 +541,21 @@ fn xs_duration(seconds: f64) -> String {
         let frac = format!("{:03}", millis % 1000);
         format!("PT{}.{}S", millis / 1000, frac.trim_end_matches('0'))
     }
+}
+
+/// Resolves `..` parts of an OUT-relative path (a template may leave the rendition folder).
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            ".." => {
+                parts.pop();
+            }
+            "" | "." => {}
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
 }
 
 fn parent_dir(path: &str) -> String {

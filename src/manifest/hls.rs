@@ -88,6 +88,18 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
         }
     }
 
+    let subtitles = subtitle_media_lines(asset, &base);
+    if !subtitles.is_empty() {
+        out.push('\n');
+        out.push_str(&subtitles);
+    }
+    // Every variant names the subtitle group (§4.3.4.2: SUBTITLES on EXT-X-STREAM-INF).
+    let subs_attr = if subtitles.is_empty() {
+        String::new()
+    } else {
+        format!(",SUBTITLES={}", quoted(SUBTITLE_GROUP))
+    };
+
     let videos: Vec<&PackagedRendition> = asset
         .renditions
         .iter()
@@ -103,7 +115,7 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
         {
             let _ = writeln!(
                 out,
-                "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS={}",
+                "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS={}{subs_attr}",
                 r.peak_bandwidth,
                 r.average_bandwidth,
                 quoted(&r.codec_string)
@@ -153,6 +165,7 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
             if let Some(g) = group {
                 let _ = write!(line, ",AUDIO={}", quoted(&g.id));
             }
+            line.push_str(&subs_attr);
             line.push_str(",CLOSED-CAPTIONS=NONE");
             out.push_str(&line);
             out.push('\n');
@@ -185,9 +198,88 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
     out
 }
 
+/// GROUP-ID of the subtitle renditions.
+pub const SUBTITLE_GROUP: &str = "subs";
+
+/// EXT-X-MEDIA:TYPE=SUBTITLES lines (§4.3.4.1), one per text rendition, in one group: NAME
+/// unique in the group, LANGUAGE, DEFAULT=YES only for a `main` role, AUTOSELECT=YES,
+/// FORCED=YES for `forced-subtitle`, CHARACTERISTICS for captions (SDH) and descriptions.
+fn subtitle_media_lines(asset: &PackagedAsset, base: &str) -> String {
+    let mut out = String::new();
+    let mut names: Vec<String> = Vec::new();
+    for r in asset
+        .renditions
+        .iter()
+        .filter(|r| r.kind == TrackKind::Text)
+    {
+        let mut name = r
+            .name
+            .clone()
+            .or_else(|| r.language.clone())
+            .unwrap_or_else(|| r.id.clone());
+        if names.contains(&name) {
+            name = format!("{name} ({})", r.id);
+        }
+        names.push(name.clone());
+        let has = |role: &str| r.roles.iter().any(|x| x == role);
+        let _ = write!(
+            out,
+            "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID={},NAME={}",
+            quoted(SUBTITLE_GROUP),
+            quoted(&name)
+        );
+        if let Some(lang) = &r.language {
+            let _ = write!(out, ",LANGUAGE={}", quoted(lang));
+        }
+        let _ = write!(
+            out,
+            ",DEFAULT={},AUTOSELECT=YES",
+            if has("main") { "YES" } else { "NO" }
+        );
+        if has("forced-subtitle") {
+            out.push_str(",FORCED=YES");
+        }
+        let mut characteristics = Vec::new();
+        if has("caption") {
+            characteristics.push("public.accessibility.transcribes-spoken-dialog");
+            characteristics.push("public.accessibility.describes-music-and-sound");
+        }
+        if has("description") {
+            characteristics.push("public.accessibility.describes-video");
+        }
+        if !characteristics.is_empty() {
+            let _ = write!(
+                out,
+                ",CHARACTERISTICS={}",
+                quoted(&characteristics.join(","))
+            );
+        }
+        let _ = writeln!(out, ",URI={}", quoted(&relative(base, &r.hls_playlist)));
+    }
+    out
+}
+
+/// A text rendition's media playlist: its WebVTT segments (no EXT-X-MAP, never encrypted).
+fn text_media_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> String {
+    let base = parent_dir(&rendition.hls_playlist);
+    let segs = &rendition.hls_text_segments;
+    let longest = segs.iter().map(|s| s.duration).max().unwrap_or(0);
+    let mut out = header(target_duration(longest, rendition.timescale));
+    out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
+    for s in segs {
+        let _ = writeln!(out, "#EXTINF:{},", seconds(s.duration, rendition.timescale));
+        let _ = writeln!(out, "{}", media_uri(asset, &base, &s.path));
+    }
+    out.push_str("#EXT-X-ENDLIST\n");
+    out
+}
+
 /// A rendition's media playlist (RFC 8216 §4.3.3): VOD, EXT-X-MAP, one EXTINF per segment, byte
 /// ranges for single-file layout, EXT-X-KEY lines where encryption starts (after any clear lead).
 pub fn media_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> String {
+    if rendition.kind == TrackKind::Text {
+        return text_media_playlist(asset, rendition);
+    }
     let base = parent_dir(&rendition.hls_playlist);
     let longest = rendition
         .segments
@@ -197,7 +289,7 @@ pub fn media_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> S
         .unwrap_or(0);
     let mut out = header(target_duration(longest, rendition.timescale));
     out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
-    out.push_str(&map_line(&base, rendition));
+    out.push_str(&map_line(asset, &base, rendition));
     let single_file = matches!(rendition.layout, SegmentLayout::SingleFile { .. });
     let mut keys = KeyState::new(asset, rendition);
     for s in &rendition.segments {
@@ -206,10 +298,19 @@ pub fn media_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> S
         if single_file {
             let _ = writeln!(out, "#EXT-X-BYTERANGE:{}@{}", s.size, s.offset);
         }
-        let _ = writeln!(out, "{}", relative(&base, &s.path));
+        let _ = writeln!(out, "{}", media_uri(asset, &base, &s.path));
     }
     out.push_str("#EXT-X-ENDLIST\n");
     out
+}
+
+/// A media URI in a media playlist: absolute under `--base-url` when given, else relative to
+/// the playlist.
+fn media_uri(asset: &PackagedAsset, base: &str, path: &str) -> String {
+    match &asset.base_url {
+        Some(url) => format!("{url}{path}"),
+        None => relative(base, path),
+    }
 }
 
 /// A rendition's I-frame playlist (RFC 8216 §4.3.3.6): each sync sample addressed by the byte
@@ -228,7 +329,7 @@ pub fn iframe_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> 
         .unwrap_or(0);
     let mut out = header(target_duration(longest, rendition.timescale));
     out.push_str("#EXT-X-I-FRAMES-ONLY\n");
-    out.push_str(&map_line(&base, rendition));
+    out.push_str(&map_line(asset, &base, rendition));
     let mut keys = KeyState::new(asset, rendition);
     for f in &rendition.iframes {
         // An I-frame is clear when the segment holding its bytes is.
@@ -242,7 +343,7 @@ pub fn iframe_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> 
         keys.before_segment(!clear, &mut out);
         let _ = writeln!(out, "#EXTINF:{},", seconds(f.duration, rendition.timescale));
         let _ = writeln!(out, "#EXT-X-BYTERANGE:{}@{}", f.length, f.offset);
-        let _ = writeln!(out, "{}", relative(&base, &f.path));
+        let _ = writeln!(out, "{}", media_uri(asset, &base, &f.path));
     }
     out.push_str("#EXT-X-ENDLIST\n");
     out
@@ -274,8 +375,8 @@ fn header(target: u64) -> String {
 }
 
 /// EXT-X-MAP for the init segment; with BYTERANGE in single-file layout (§4.3.2.5).
-fn map_line(base: &str, r: &PackagedRendition) -> String {
-    let uri = quoted(&relative(base, &r.init_path));
+fn map_line(asset: &PackagedAsset, base: &str, r: &PackagedRendition) -> String {
+    let uri = quoted(&media_uri(asset, base, &r.init_path));
     match &r.layout {
         SegmentLayout::SingleFile {
             init_range: (start, end),

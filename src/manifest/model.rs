@@ -16,6 +16,12 @@ pub struct PackagedAsset {
     /// Protection shared by the asset (scheme and DRM systems); per-rendition KIDs are in
     /// `PackagedRendition::protection`.
     pub protection: Option<AssetProtection>,
+    /// Which manifests are written (`--manifests`).
+    pub write_hls: bool,
+    pub write_dash: bool,
+    /// Absolute URL (ending in `/`) the OUT folder is served from (`--base-url`): DASH BaseURL,
+    /// absolute media URIs in HLS media playlists.
+    pub base_url: Option<String>,
 }
 
 /// One rendition (one track, one CMAF track file set).
@@ -58,6 +64,9 @@ pub struct PackagedRendition {
     /// Relative (to OUT) path of this rendition's HLS media playlist and I-frame playlist.
     pub hls_playlist: String,
     pub hls_iframe_playlist: Option<String>,
+    /// Text renditions only: the HLS WebVTT segments (`.vtt`, times in ms), which HLS uses
+    /// instead of `segments` (the DASH `wvtt` fMP4 segments). Empty for audio and video.
+    pub hls_text_segments: Vec<SegmentRecord>,
 }
 
 /// How segments are stored on disk.

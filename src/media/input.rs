@@ -1,6 +1,7 @@
 //! Reads an input file's tracks and sample tables: progressive MP4 (stbl tables, ISO/IEC
 //! 14496-12 §8.6–8.7) and fragmented MP4/CMAF (mvex/trex defaults, moof/traf/tfhd/tfdt/trun,
 //! §8.8). Only metadata is loaded; sample bytes stay in the file.
+use super::time::{DecodeTime, TickDuration, MAX_TICKS};
 use super::track::{Sample, Track, TrackKind};
 use crate::error::{Error, Result};
 use crate::mp4::reader::{BoxResult, RawBox};
@@ -107,6 +108,9 @@ impl InputFile {
         }
         for t in &mut tracks {
             t.duration = t.samples.iter().map(|s| s.duration as u64).sum();
+            // Every later time computation (segment plan, writer, manifests) relies on this.
+            t.check_times()
+                .map_err(|e| Error::invalid(path, format!("track {}: {e}", t.id)))?;
         }
         Ok(InputFile {
             path: path.to_path_buf(),
@@ -163,7 +167,9 @@ fn parse_trak(trak: &RawBox, file_len: u64) -> BoxResult<Track> {
 
     let edit_media_time = match trak.child(b"edts")? {
         Some(edts) => match edts.child(b"elst")? {
-            Some(elst) => parse_elst(&elst)?,
+            Some(elst) => {
+                parse_elst(&elst).map_err(|e| BoxError(format!("track {id}: {}", e.0)))?
+            }
             None => None,
         },
         None => None,
@@ -210,6 +216,11 @@ fn parse_elst(elst: &RawBox) -> BoxResult<Option<i64>> {
         };
         r.skip(4)?;
         if media_time >= 0 {
+            if media_time as u64 > MAX_TICKS {
+                return Err(BoxError(format!(
+                    "elst media_time {media_time} exceeds 2^62 ticks"
+                )));
+            }
             return Ok(Some(media_time));
         }
     }
@@ -377,7 +388,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
     }
 
     let mut samples = Vec::with_capacity(count);
-    let mut dts = 0u64;
+    let mut dts = DecodeTime(0);
     let mut idx = 0usize;
     for (ri, &(first, per_chunk)) in runs.iter().enumerate() {
         let last = runs
@@ -407,14 +418,16 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
                     )));
                 }
                 samples.push(Sample {
-                    dts,
+                    dts: dts.0,
                     duration: durations[idx],
                     cts_offset: offsets[idx],
                     is_sync: sync[idx],
                     size,
                     offset: off,
                 });
-                dts += durations[idx] as u64;
+                dts = dts
+                    .checked_add(TickDuration(durations[idx].into()))
+                    .map_err(|e| BoxError(format!("track {id}: stts: {e}")))?;
                 off += size as u64;
                 idx += 1;
             }
@@ -436,6 +449,9 @@ fn parse_moof(
     tracks: &mut [Track],
     file_len: u64,
 ) -> BoxResult<()> {
+    // Without base_data_offset and default-base-is-moof, a traf's base is the end of the previous
+    // traf's data (the moof's start for the first), ISO/IEC 14496-12 §8.8.7.1.
+    let mut implicit_base = moof_offset;
     for traf in moof.children() {
         let traf = traf?;
         if &traf.fourcc != b"traf" {
@@ -447,8 +463,10 @@ fn parse_moof(
         let d = trex.get(&track_id).copied().unwrap_or_default();
         let base = if flags & 0x1 != 0 {
             r.u64()?
-        } else {
+        } else if flags & 0x02_0000 != 0 {
             moof_offset
+        } else {
+            implicit_base
         };
         if flags & 0x2 != 0 {
             r.u32()?; // sample_description_index: vodpack keeps the first entry only
@@ -468,17 +486,17 @@ fn parse_moof(
         let mut dts = match traf.child(b"tfdt")? {
             Some(tfdt) => {
                 let (v, _, mut r) = tfdt.full()?;
-                if v == 1 {
-                    r.u64()?
-                } else {
-                    r.u32()? as u64
-                }
+                let t = if v == 1 { r.u64()? } else { r.u32()? as u64 };
+                DecodeTime::checked_new(t)
+                    .map_err(|e| BoxError(format!("track {track_id}: tfdt: {e}")))?
             }
-            None => track
-                .samples
-                .last()
-                .map(|s| s.dts + s.duration as u64)
-                .unwrap_or(0),
+            // No tfdt: the fragment continues where the track's previous samples ended.
+            None => match track.samples.last() {
+                Some(s) => DecodeTime(s.dts)
+                    .checked_add(TickDuration(s.duration.into()))
+                    .map_err(|e| BoxError(format!("track {track_id}: traf without tfdt: {e}")))?,
+                None => DecodeTime(0),
+            },
         };
         let mut next_offset = base;
         for trun in traf.children() {
@@ -486,7 +504,7 @@ fn parse_moof(
             if &trun.fourcc != b"trun" {
                 continue;
             }
-            let (v, tf, mut r) = trun.full()?;
+            let (_, tf, mut r) = trun.full()?;
             let count = r.u32()? as u64;
             let data_offset = if tf & 0x1 != 0 { Some(r.i32()?) } else { None };
             let first_flags = if tf & 0x4 != 0 { Some(r.u32()?) } else { None };
@@ -517,16 +535,9 @@ fn parse_moof(
                 } else {
                     def_flags
                 };
-                let cto = if tf & 0x800 != 0 {
-                    let raw = r.u32()?;
-                    if v == 0 {
-                        raw.min(i32::MAX as u32) as i32
-                    } else {
-                        raw as i32
-                    }
-                } else {
-                    0
-                };
+                // Version 0 offsets are read as signed too, as ffmpeg and players do (and as
+                // ctts v0 is above): clamping them would silently move frames.
+                let cto = if tf & 0x800 != 0 { r.i32()? } else { 0 };
                 if off
                     .checked_add(size as u64)
                     .is_none_or(|end| end > file_len)
@@ -536,18 +547,21 @@ fn parse_moof(
                     )));
                 }
                 track.samples.push(Sample {
-                    dts,
+                    dts: dts.0,
                     duration,
                     cts_offset: cto,
                     is_sync: sflags & NON_SYNC == 0,
                     size,
                     offset: off,
                 });
-                dts += duration as u64;
+                dts = dts
+                    .checked_add(TickDuration(duration.into()))
+                    .map_err(|e| BoxError(format!("track {track_id}: trun: {e}")))?;
                 off += size as u64;
             }
             next_offset = off;
         }
+        implicit_base = next_offset;
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! Tracks and samples as read from an input file, and what their codec configuration says.
 pub mod codec;
 pub mod input;
+pub mod protection;
+pub mod time;
 pub mod track;
 
 pub use track::{Sample, Track, TrackKind};

@@ -1,5 +1,8 @@
 //! A track of an input file and its sample table (metadata only: sample bytes stay in the file
 //! until a fragment needs them, so memory is bounded by a few segments).
+use super::time::{
+    DecodeTime, PresentationTime, TickDuration, TickOffset, TimeOverflow, Timescale, MAX_TICKS,
+};
 
 /// What a track carries; decides segmenting rules and the manifest grouping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -72,9 +75,28 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// Composition (presentation) time.
+    /// Composition (presentation) time. Tracks read by `InputFile::open` are checked
+    /// ([`Track::check_times`]) so this cannot overflow for them; for others, an out-of-range
+    /// value saturates (use [`Sample::try_cts`] to get the error instead).
     pub fn cts(&self) -> i64 {
-        self.dts as i64 + self.cts_offset as i64
+        self.try_cts()
+            .map(|t| t.0)
+            .unwrap_or(if self.cts_offset < 0 {
+                i64::MIN
+            } else {
+                i64::MAX
+            })
+    }
+
+    /// Composition time, or the overflow.
+    pub fn try_cts(&self) -> Result<PresentationTime, TimeOverflow> {
+        DecodeTime(self.dts).checked_offset(TickOffset(self.cts_offset.into()))
+    }
+
+    /// Composition end time (`cts + duration`), or the overflow.
+    pub fn try_cts_end(&self) -> Result<PresentationTime, TimeOverflow> {
+        self.try_cts()?
+            .checked_add(TickDuration(self.duration.into()))
     }
 }
 
@@ -86,6 +108,34 @@ impl Track {
             f.copy_from_slice(&self.sample_entry[4..8]);
         }
         f
+    }
+
+    /// The track's timescale, or `None` when it is 0.
+    pub fn timescale(&self) -> Option<Timescale> {
+        Timescale::new(self.timescale)
+    }
+
+    /// Checks the invariants every later time computation relies on: a non-zero timescale and
+    /// every sample's decode end time and the edit list start within
+    /// 2^62 ticks (`time::MAX_TICKS`), so presentation times, their differences and ends all fit
+    /// in an `i64`. `InputFile::open` calls this for every track.
+    pub fn check_times(&self) -> Result<(), TimeOverflow> {
+        if self.timescale().is_none() {
+            return Err(TimeOverflow("mdhd: timescale is 0".into()));
+        }
+        if let Some(t) = self.edit_media_time {
+            if !(0..=MAX_TICKS as i64).contains(&t) {
+                return Err(TimeOverflow(format!(
+                    "elst: media_time {t} is outside 0..2^62 ticks"
+                )));
+            }
+        }
+        for (i, s) in self.samples.iter().enumerate() {
+            DecodeTime::checked_new(s.dts)
+                .and_then(|t| t.checked_add(TickDuration(s.duration.into())))
+                .map_err(|e| TimeOverflow(format!("sample {}: {e}", i + 1)))?;
+        }
+        Ok(())
     }
 
     pub fn duration_seconds(&self) -> f64 {

@@ -13,12 +13,119 @@ pub struct InputSpec {
     pub input: String,
     pub lang: Option<String>,
     pub name: Option<String>,
-    /// Comma-free role list separated by `+` on the command line (`role=main+alternate`).
-    #[serde(default)]
+    /// Comma-free role list separated by `+` on the command line (`role=main+alternate`). A job
+    /// file may name it `role` or `roles`, as a list or as the same `+`-separated string.
+    #[serde(
+        default,
+        alias = "role",
+        deserialize_with = "roles_from_string_or_list"
+    )]
     pub roles: Vec<String>,
     pub id: Option<String>,
     /// Key label override for this rendition (e.g. `HD`).
+    #[serde(alias = "key-label", alias = "drm_label")]
     pub key_label: Option<String>,
+}
+
+fn protection_from_string_or_table<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<ProtectionOptions>, D::Error> {
+    // A visitor rather than an untagged enum, so that an error inside the table (an unknown
+    // field) keeps its message.
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Option<ProtectionOptions>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("\"cenc\", \"cbcs\" or a table with scheme and key options")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+            Ok(Some(ProtectionOptions {
+                scheme: v.to_string(),
+                ..Default::default()
+            }))
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            ProtectionOptions::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                .map(Some)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: serde::Deserializer<'de>>(
+            self,
+            d: D2,
+        ) -> std::result::Result<Self::Value, D2::Error> {
+            d.deserialize_any(V)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+fn roles_from_string_or_list<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Roles {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Roles::deserialize(d)? {
+        Roles::One(s) => s.split('+').map(str::to_string).collect(),
+        Roles::Many(v) => v,
+    })
+}
+
+/// Splits a descriptor on commas not escaped by a backslash; the parts keep their escapes.
+fn split_unescaped(s: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut escaped) = (0, false);
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == sep {
+            parts.push(&s[start..i]);
+            start = i + c.len_utf8();
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+/// Removes the backslash escapes (`\,` `\#` `\\`) of a descriptor value.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Escapes `\`, `,` and `#` so that a literal path survives descriptor parsing.
+pub fn escape_path(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    for c in p.chars() {
+        if matches!(c, '\\' | ',' | '#') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 const ROLES: &[&str] = &[
@@ -38,32 +145,72 @@ const ROLES: &[&str] = &[
 ];
 
 impl InputSpec {
-    /// Parses a command-line descriptor.
+    /// Parses a command-line input: a path (`a.mp4`, `a.mp4#video`) or a descriptor
+    /// `in=path[#sel],lang=..,name=..,role=..,id=..,key_label=..`. In paths and values, `\,`,
+    /// `\#` and `\\` stand for `,`, `#` and `\`. `path=` takes the rest of the descriptor
+    /// literally (commas and `#` included), so it comes last; `track=video|audio|ID` then selects.
     pub fn parse(s: &str) -> Result<InputSpec> {
-        if !s.starts_with("in=") {
+        const KEYS: &[&str] = &[
+            "in",
+            "path",
+            "track",
+            "lang",
+            "language",
+            "name",
+            "label",
+            "role",
+            "roles",
+            "id",
+            "key_label",
+            "drm_label",
+        ];
+        let first_key = s.split_once('=').map(|(k, _)| k);
+        if !first_key.is_some_and(|k| KEYS.contains(&k)) {
             return Ok(InputSpec {
                 input: s.to_string(),
                 ..Default::default()
             });
         }
         let mut spec = InputSpec::default();
-        for part in s.split(',') {
-            let (k, v) = part.split_once('=').ok_or_else(|| {
+        let (fields, literal) = match s.find("path=") {
+            Some(0) => ("", Some(&s[5..])),
+            Some(i) if s[..i].ends_with(',') => (&s[..i - 1], Some(&s[i + 5..])),
+            _ => (s, None),
+        };
+        let mut track: Option<String> = None;
+        for part in split_unescaped(fields, ',')
+            .into_iter()
+            .filter(|p| !p.is_empty())
+        {
+            let (k, raw) = part.split_once('=').ok_or_else(|| {
                 Error::Usage(format!("input descriptor '{s}': '{part}' is not key=value"))
             })?;
+            let v = unescape(raw);
             match k {
-                "in" => spec.input = v.to_string(),
-                "lang" | "language" => spec.lang = Some(v.to_string()),
-                "name" | "label" => spec.name = Some(v.to_string()),
+                "in" => spec.input = raw.to_string(),
+                "lang" | "language" => spec.lang = Some(v),
+                "name" | "label" => spec.name = Some(v),
                 "role" | "roles" => spec.roles = v.split('+').map(str::to_string).collect(),
-                "id" => spec.id = Some(v.to_string()),
-                "key_label" | "drm_label" => spec.key_label = Some(v.to_string()),
+                "id" => spec.id = Some(v),
+                "key_label" | "drm_label" => spec.key_label = Some(v),
+                "track" => track = Some(v),
                 _ => {
                     return Err(Error::Usage(format!(
-                        "input descriptor '{s}': unknown field '{k}' (expected in, lang, name, role, id, key_label)"
+                        "input descriptor '{s}': unknown field '{k}' (expected in, path, track, lang, name, role, id, key_label)"
                     )))
                 }
             }
+        }
+        if let Some(p) = literal {
+            if !spec.input.is_empty() {
+                return Err(Error::Usage(format!(
+                    "input descriptor '{s}': give either in= or path=, not both"
+                )));
+            }
+            spec.input = escape_path(p);
+        }
+        if let Some(t) = track {
+            spec.input = format!("{}#{t}", spec.input);
         }
         spec.validate()?;
         Ok(spec)
@@ -110,15 +257,18 @@ impl InputSpec {
         Ok(())
     }
 
-    /// The file path and the track selector.
+    /// The file path (escapes removed) and the track selector (after the last unescaped `#`).
     pub fn path_and_selector(&self) -> Result<(PathBuf, TrackSelector)> {
-        let (p, sel) = match self.input.rsplit_once('#') {
-            Some((p, sel)) => (p, sel),
-            None => (self.input.as_str(), ""),
+        let parts = split_unescaped(&self.input, '#');
+        let (p, sel) = if parts.len() > 1 {
+            let sel = parts[parts.len() - 1];
+            (&self.input[..self.input.len() - sel.len() - 1], sel)
+        } else {
+            (self.input.as_str(), "")
         };
         let sel = TrackSelector::parse(sel)
             .map_err(|e| Error::Usage(format!("input '{}': {e}", self.input)))?;
-        Ok((PathBuf::from(p), sel))
+        Ok((PathBuf::from(unescape(p)), sel))
     }
 }
 
@@ -128,25 +278,30 @@ impl InputSpec {
 pub struct ProtectionOptions {
     /// `cenc` or `cbcs`.
     pub scheme: String,
-    /// Raw keys: `label=VIDEO,kid=HEX,key=HEX`.
-    #[serde(default)]
+    /// Raw keys: `label=VIDEO,kid=HEX,key=HEX` (the `--key` flag; `key` is accepted too).
+    #[serde(default, alias = "key")]
     pub keys: Vec<String>,
+    #[serde(alias = "key-file")]
     pub key_file: Option<PathBuf>,
     /// `per-tier` (AUDIO, SD, HD; default) or `single`, for generated keys.
+    #[serde(alias = "key-policy")]
     pub key_policy: Option<String>,
     /// Fixed IV (hex) for reproducible output.
     pub iv: Option<String>,
     /// Per-sample IV size for `cenc`: 8 (default) or 16 bytes.
+    #[serde(alias = "iv-size")]
     pub iv_size: Option<u8>,
-    #[serde(default)]
+    #[serde(default, alias = "clear-lead")]
     pub clear_lead: f64,
     /// DRM systems to signal: clearkey, widevine, playready, fairplay.
     #[serde(default)]
     pub drm: Vec<String>,
+    #[serde(alias = "clearkey-license-url")]
     pub clearkey_license_url: Option<String>,
+    #[serde(alias = "playready-license-url")]
     pub playready_license_url: Option<String>,
     /// Write key references (KID + label) without key bytes in the key manifest.
-    #[serde(default)]
+    #[serde(default, alias = "key-references")]
     pub key_references: bool,
 }
 
@@ -156,16 +311,72 @@ pub struct ProtectionOptions {
 pub struct PackageJob {
     pub inputs: Vec<InputSpec>,
     pub out: PathBuf,
-    #[serde(default = "default_segment_duration")]
+    #[serde(default = "default_segment_duration", alias = "segment-duration")]
     pub segment_duration: f64,
-    #[serde(default)]
+    #[serde(default, alias = "single-file")]
     pub single_file: bool,
-    #[serde(default)]
+    #[serde(default, alias = "cut-at-common-keyframes")]
     pub cut_at_common_keyframes: bool,
+    #[serde(alias = "asset-id")]
     pub asset_id: Option<String>,
+    /// `protection = "cenc"` (as the flag) or a table with `scheme` and the key options.
+    #[serde(default, deserialize_with = "protection_from_string_or_table")]
     pub protection: Option<ProtectionOptions>,
-    /// Where the key manifest goes (default `OUT/key-manifest.json`).
+    /// Where the key manifest goes (default `<OUT>.keys.json`, beside OUT: never inside the
+    /// folder that gets published).
+    #[serde(alias = "key-manifest")]
     pub key_manifest: Option<PathBuf>,
+    /// Replace an OUT (or key manifest) that holds something vodpack did not write. Inputs are
+    /// never replaced, whatever this says.
+    #[serde(default)]
+    pub force: bool,
+    /// Run `vodpack verify` (with the run's keys and inputs) on the staged output before it is
+    /// committed.
+    #[serde(default)]
+    pub verify: bool,
+    /// Which manifests to write: `hls`, `dash` or `hls,dash` (default both).
+    pub manifests: Option<String>,
+    /// File name of the HLS multivariant playlist (default `master.m3u8`).
+    #[serde(alias = "hls-master")]
+    pub hls_master: Option<String>,
+    /// File name of the MPD (default `manifest.mpd`).
+    pub mpd: Option<String>,
+    /// Media segment names relative to OUT, with `$RepresentationID$`, `$Number$`,
+    /// `$Number%0Nd$`, `$Time$` (default `$RepresentationID$/seg_$Number$.m4s`).
+    #[serde(alias = "segment-template")]
+    pub segment_template: Option<String>,
+    /// Absolute URL the segments are served from (DASH BaseURL, absolute HLS media URIs).
+    #[serde(alias = "base-url")]
+    pub base_url: Option<String>,
+}
+
+impl Default for PackageJob {
+    fn default() -> Self {
+        PackageJob {
+            inputs: Vec::new(),
+            out: PathBuf::new(),
+            segment_duration: default_segment_duration(),
+            single_file: false,
+            cut_at_common_keyframes: false,
+            asset_id: None,
+            protection: None,
+            key_manifest: None,
+            manifests: None,
+            hls_master: None,
+            mpd: None,
+            segment_template: None,
+            base_url: None,
+            force: false,
+            verify: false,
+        }
+    }
+}
+
+/// Which manifests a run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManifestSelection {
+    pub hls: bool,
+    pub dash: bool,
 }
 
 fn default_segment_duration() -> f64 {
@@ -173,11 +384,25 @@ fn default_segment_duration() -> f64 {
 }
 
 impl PackageJob {
-    /// Reads a job file; `.toml` is TOML, anything else JSON. Relative paths in it are relative
-    /// to the job file's folder.
+    /// Reads a job file: `.toml` is TOML, `.json` JSON, any other extension an error. Relative
+    /// paths in it are relative to the job file's folder.
     pub fn from_file(path: &Path) -> Result<PackageJob> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let toml = match ext.as_deref() {
+            Some("toml") => true,
+            Some("json") => false,
+            _ => {
+                return Err(Error::Usage(format!(
+                    "{}: a job file must end in .toml or .json",
+                    path.display()
+                )))
+            }
+        };
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut job: PackageJob = if path.extension().is_some_and(|e| e == "toml") {
+        let mut job: PackageJob = if toml {
             toml::from_str(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?
         } else {
             serde_json::from_str(&text)
@@ -185,18 +410,94 @@ impl PackageJob {
         };
         let base = path.parent().unwrap_or(Path::new("."));
         for i in &mut job.inputs {
-            if Path::new(&i.input).is_relative() {
-                i.input = base.join(&i.input).to_string_lossy().into_owned();
+            if Path::new(&i.input).is_relative() && !base.as_os_str().is_empty() {
+                i.input = escape_path(&base.to_string_lossy()) + "/" + &i.input;
             }
         }
         if job.out.is_relative() {
             job.out = base.join(&job.out);
         }
+        if let Some(k) = job.key_manifest.as_mut().filter(|k| k.is_relative()) {
+            *k = base.join(&*k);
+        }
+        if let Some(p) = job.protection.as_mut() {
+            if let Some(f) = p.key_file.as_mut().filter(|f| f.is_relative()) {
+                *f = base.join(&*f);
+            }
+        }
         Ok(job)
+    }
+
+    /// The manifests to write (`--manifests`; both by default).
+    pub fn manifest_selection(&self) -> Result<ManifestSelection> {
+        let Some(m) = &self.manifests else {
+            return Ok(ManifestSelection {
+                hls: true,
+                dash: true,
+            });
+        };
+        let mut sel = ManifestSelection {
+            hls: false,
+            dash: false,
+        };
+        for part in m.split(',').map(str::trim) {
+            match part {
+                "hls" => sel.hls = true,
+                "dash" => sel.dash = true,
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "--manifests '{m}': expected hls, dash or hls,dash"
+                    )))
+                }
+            }
+        }
+        Ok(sel)
     }
 
     /// Checks values before anything is read or written.
     pub fn validate(&self) -> Result<()> {
+        self.manifest_selection()?;
+        for (flag, name, ext) in [
+            ("--hls-master", &self.hls_master, ".m3u8"),
+            ("--mpd", &self.mpd, ".mpd"),
+        ] {
+            if let Some(n) = name {
+                let ok = n.ends_with(ext)
+                    && n.len() > ext.len()
+                    && !n.starts_with('.')
+                    && n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                if !ok {
+                    return Err(Error::Usage(format!(
+                        "{flag} '{n}': a file name ending in {ext} (letters, digits, '_', '-', '.')"
+                    )));
+                }
+            }
+        }
+        if self.hls_master.is_some() && self.hls_master == self.mpd {
+            return Err(Error::Usage(
+                "--hls-master and --mpd name the same file".into(),
+            ));
+        }
+        if let Some(t) = &self.segment_template {
+            if self.single_file {
+                return Err(Error::Usage(
+                    "--segment-template names segment files; --single-file has none".into(),
+                ));
+            }
+            super::template::SegmentTemplate::parse(t)?;
+        }
+        if let Some(u) = &self.base_url {
+            let ok = (u.starts_with("https://") || u.starts_with("http://"))
+                && !u
+                    .chars()
+                    .any(|c| c.is_whitespace() || matches!(c, '"' | '<' | '>'));
+            if !ok {
+                return Err(Error::Usage(format!(
+                    "--base-url '{u}': an absolute http(s) URL"
+                )));
+            }
+        }
         if self.inputs.is_empty() {
             return Err(Error::Usage("no inputs given".into()));
         }
@@ -257,12 +558,36 @@ mod tests {
         job.validate().unwrap();
         let bad = PackageJob {
             segment_duration: 7.0,
-            ..job
+            ..job.clone()
         };
         assert!(bad
             .validate()
             .unwrap_err()
             .to_string()
             .contains("2 to 6 seconds"));
+    }
+
+    #[test]
+    fn paths_with_commas_and_hashes() {
+        let s = InputSpec::parse(r"in=a\,b\#c.mp4#video,lang=fr").unwrap();
+        let (p, sel) = s.path_and_selector().unwrap();
+        assert_eq!(p, PathBuf::from("a,b#c.mp4"));
+        assert_eq!(sel, TrackSelector::Kind(crate::media::TrackKind::Video));
+        assert!(InputSpec::parse("in=a.mp4,lang=fr,path=x, y#1.mp4").is_err());
+        let s = InputSpec::parse("path=x.mp4").unwrap();
+        assert_eq!(s.input, "x.mp4");
+        let s = InputSpec::parse(r"in=a\\b.mp4").unwrap();
+        assert_eq!(s.path_and_selector().unwrap().0, PathBuf::from(r"a\b.mp4"));
+        let s = InputSpec::parse("path=x, y#1.mp4").unwrap();
+        assert_eq!(
+            s.path_and_selector().unwrap().0,
+            PathBuf::from("x, y#1.mp4")
+        );
+        let s = InputSpec::parse("path=dir/a#b.mp4").unwrap();
+        assert_eq!(s.path_and_selector().unwrap().1, TrackSelector::All);
+        let job: PackageJob =
+            toml::from_str("out = \"o\"\n[[inputs]]\nin = \"a.mp4\"\nrole = \"main+dub\"\n")
+                .unwrap();
+        assert_eq!(job.inputs[0].roles, vec!["main", "dub"]);
     }
 }

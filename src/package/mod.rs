@@ -5,6 +5,8 @@ pub mod job;
 pub mod output;
 pub mod protect;
 pub mod run;
+pub mod template;
+pub mod warnings;
 
 pub use job::{InputSpec, PackageJob, ProtectionOptions};
 pub use run::{package, PackageSummary, RenditionSummary};

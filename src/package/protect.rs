@@ -225,11 +225,18 @@ impl AssetKeys {
             }
             drm.push(DrmSignal { system, pssh: b });
         }
-        // Clear lead: segments that start before `clear_lead` seconds stay clear.
-        let clear_lead_segments = segment_starts_secs
-            .iter()
-            .filter(|&&t| t < self.clear_lead - 1e-9)
-            .count();
+        // Clear lead: segments that start before `clear_lead` seconds of presentation stay
+        // clear. Times count from the start of the presentation: a first segment that starts
+        // "before 0" (AAC priming cut by the edit list) starts at 0, so no clear lead means
+        // no clear segment at all.
+        let clear_lead_segments = if self.clear_lead <= 0.0 {
+            0
+        } else {
+            segment_starts_secs
+                .iter()
+                .filter(|&&t| t.max(0.0) < self.clear_lead - 1e-9)
+                .count()
+        };
         Ok(RenditionCrypto {
             job: ProtectionJob {
                 encryptor,

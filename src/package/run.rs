@@ -1,7 +1,8 @@
 //! The packaging run.
 use super::job::{InputSpec, PackageJob};
-use super::output::StagedOutput;
+use super::output::{check_targets, Staging};
 use super::protect;
+use super::warnings::Warning;
 use crate::error::{Error, Result};
 use crate::manifest::model::{PackagedAsset, PackagedRendition, RenditionProtection};
 use crate::manifest::{dash, hls};
@@ -48,8 +49,11 @@ pub struct PackageSummary {
     pub segment_duration: f64,
     pub duration: f64,
     pub renditions: Vec<RenditionSummary>,
-    /// Things worth a look that did not stop the run (e.g. segments over 6 s).
-    pub warnings: Vec<String>,
+    /// Things worth a look that did not stop the run (e.g. segments over 6 s), each naming every
+    /// segment it concerns (src/package/warnings.rs).
+    pub warnings: Vec<Warning>,
+    /// True when `--verify` checked the output before it was committed.
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +81,14 @@ pub trait Progress: Sync {
     fn start(&self, total_samples: u64);
     fn advance(&self, samples: u64);
     fn finish(&self);
+    /// Rendition `id` starts: its sample count and media bytes (renditions run in parallel).
+    fn rendition_start(&self, _id: &str, _samples: u64, _bytes: u64) {}
+    /// Samples of rendition `id` done, with their media bytes; by default counted by `advance`.
+    fn rendition_advance(&self, _id: &str, samples: u64, _bytes: u64) {
+        self.advance(samples);
+    }
+    /// Rendition `id` is written.
+    fn rendition_finish(&self, _id: &str) {}
 }
 
 /// Opens the inputs and turns every selected track into a rendition source.
@@ -249,8 +261,23 @@ fn gcd(a: u32, b: u32) -> u32 {
 /// Runs the whole job. Errors leave any previous output untouched.
 pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSummary> {
     job.validate()?;
-    asset_id(job)?;
-    let (inputs, sources) = open_sources(job)?;
+    // `-o .` or `-o ..` name the folder they resolve to (the output is staged beside it).
+    let mut job = job.clone();
+    job.out = output_folder(&job.out)?;
+    let job = &job;
+    let asset_id = asset_id(job)?;
+    let key_manifest_path = key_manifest_path(job);
+    let input_paths: Vec<PathBuf> = job
+        .inputs
+        .iter()
+        .map(|i| i.path_and_selector().map(|(p, _)| p))
+        .collect::<Result<_>>()?;
+    // Before anything is read or written: nothing of the user's may be destroyed.
+    check_targets(&job.out, &key_manifest_path, &input_paths, job.force)?;
+    // Subtitle inputs are read here and written after the media, on its segment boundaries.
+    let (media_job, subtitles) = crate::subtitle::write::load(job)?;
+    let (inputs, sources) = open_sources(&media_job)?;
+    crate::cancel::check()?;
     let mut keys = KeyMaterial::default();
     let named: Vec<(&str, &Track)> = sources.iter().map(|s| (s.id.as_str(), &s.track)).collect();
     let plan = SegmentPlan::build(&named, job.segment_duration, job.cut_at_common_keyframes)?;
@@ -261,10 +288,9 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
         .map(|p| protect::resolve(p, &sources))
         .transpose()?;
 
-    let staged = StagedOutput::create(&job.out)?;
+    let mut staged = Staging::create(&job.out, &key_manifest_path)?;
     let total: u64 = sources.iter().map(|s| s.track.samples.len() as u64).sum();
     progress.start(total);
-    let advance = |n: u64| progress.advance(n);
     let written: Vec<(RenditionOutput, Option<RenditionProtection>)> = sources
         .par_iter()
         .enumerate()
@@ -304,9 +330,22 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
                 height: src.codec.height.unwrap_or(0),
                 single_file: job.single_file,
                 protection,
-                out_root: staged.temp.clone(),
+                out_root: staged.dir.clone(),
             };
-            Ok((write_rendition(rjob, &advance)?, signal))
+            // Per-rendition progress in samples and media bytes (one thread per rendition).
+            let samples = &src.track.samples;
+            let bytes: u64 = samples.iter().map(|s| u64::from(s.size)).sum();
+            progress.rendition_start(&src.id, samples.len() as u64, bytes);
+            let done = std::sync::atomic::AtomicUsize::new(0);
+            let advance = |n: u64| {
+                let from = done.fetch_add(n as usize, std::sync::atomic::Ordering::Relaxed);
+                let range = from.min(samples.len())..(from + n as usize).min(samples.len());
+                let bytes = samples[range].iter().map(|s| u64::from(s.size)).sum();
+                progress.rendition_advance(&src.id, n, bytes);
+            };
+            let written = write_rendition(rjob, &advance)?;
+            progress.rendition_finish(&src.id);
+            Ok((written, signal))
         })
         .collect::<Result<_>>()?;
     let (outputs, signals): (Vec<RenditionOutput>, Vec<Option<RenditionProtection>>) =
@@ -321,46 +360,48 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
         }
         keys = k.key_material(&signals);
     }
-    write_manifests(&staged.temp, &asset)?;
-    let manifest = key_manifest(job, &asset, &keys)?;
-    let key_manifest_path = match &job.key_manifest {
-        Some(p) => p.clone(),
-        None => job.out.join("key-manifest.json"),
-    };
-    let staged_key_manifest = match &job.key_manifest {
-        Some(_) => None,
-        None => Some(staged.temp.join("key-manifest.json")),
-    };
-    let write_km = |p: &Path| {
-        manifest
-            .write_file(p)
-            .map_err(|e| Error::Usage(format!("{}: {e}", p.display())))
-    };
-    if let Some(p) = &staged_key_manifest {
-        write_km(p)?;
+    let (text, text_warnings) = crate::subtitle::write::write_all(&subtitles, &asset, &staged.dir)?;
+    asset.renditions.extend(text);
+    super::template::apply(job, &staged.dir, &mut asset)?;
+    write_manifests(&staged.dir, &asset)?;
+    let manifest = key_manifest(job, &asset, &keys, asset_id)?;
+    let text = manifest
+        .to_json_pretty()
+        .map_err(|e| Error::Key(format!("key manifest: {e}")))?;
+    // Every output is staged first and committed together: a failure from here on (a key
+    // manifest folder that does not exist, a full disk, a signal) leaves everything as it was.
+    staged.stage_key_manifest(&key_manifest_path, text.as_bytes())?;
+    if job.verify {
+        let keys = asset_keys
+            .as_ref()
+            .map(|k| k.keys.as_slice())
+            .unwrap_or(&[]);
+        crate::verify::verify_staged(&staged.dir, &inputs, &sources, keys)?;
     }
+    crate::cancel::check()?;
     staged.commit()?;
-    if staged_key_manifest.is_none() {
-        write_km(&key_manifest_path)?;
-    }
 
     // A GOP longer than the target makes a longer segment (cuts are only made at sync samples).
-    let warnings: Vec<String> = asset
+    let mut warnings: Vec<Warning> = asset
         .renditions
         .iter()
         .filter_map(|r| {
-            let longest = r.segments.iter().max_by_key(|s| s.duration)?;
-            let secs = longest.duration as f64 / r.timescale as f64;
-            (secs > 6.0 + 1e-3).then(|| {
-                format!(
-                    "{}: segment {} lasts {secs:.3} s (over 6 s): its keyframes are further apart than --segment-duration",
-                    r.id, longest.number
-                )
-            })
+            Warning::long_segments(
+                &r.id,
+                r.timescale,
+                r.segments.iter().map(|s| (s.number, s.duration)),
+            )
         })
         .collect();
+    warnings.extend(text_warnings.into_iter().map(|message| Warning {
+        kind: super::warnings::WarningKind::DroppedCues,
+        subject: message.split(": ").next().unwrap_or_default().to_string(),
+        segments: Vec::new(),
+        message,
+    }));
     Ok(PackageSummary {
         warnings,
+        verified: job.verify,
         out: job.out.clone(),
         hls: asset.hls_multivariant.clone(),
         dash: asset.dash_mpd.clone(),
@@ -434,6 +475,7 @@ fn build_asset(
                 protection: None,
                 hls_playlist: format!("{}/playlist.m3u8", s.id),
                 hls_iframe_playlist: video.then(|| format!("{}/iframes.m3u8", s.id)),
+                hls_text_segments: Vec::new(),
             }
         })
         .collect();
@@ -448,6 +490,9 @@ fn build_asset(
         hls_multivariant: "master.m3u8".into(),
         dash_mpd: "manifest.mpd".into(),
         protection: None,
+        write_hls: true,
+        write_dash: true,
+        base_url: None,
     }
 }
 
@@ -456,33 +501,96 @@ fn write_manifests(root: &Path, asset: &PackagedAsset) -> Result<()> {
         let p = root.join(rel);
         std::fs::write(&p, text).map_err(|e| Error::io(&p, e))
     };
-    write(&asset.hls_multivariant, hls::multivariant_playlist(asset))?;
-    for r in &asset.renditions {
-        write(&r.hls_playlist, hls::media_playlist(asset, r))?;
-        if let Some(p) = &r.hls_iframe_playlist {
-            write(p, hls::iframe_playlist(asset, r))?;
+    if asset.write_hls {
+        write(&asset.hls_multivariant, hls::multivariant_playlist(asset))?;
+        for r in &asset.renditions {
+            write(&r.hls_playlist, hls::media_playlist(asset, r))?;
+            if let Some(p) = &r.hls_iframe_playlist {
+                write(p, hls::iframe_playlist(asset, r))?;
+            }
         }
     }
-    write(&asset.dash_mpd, dash::mpd(asset))?;
+    if asset.write_dash {
+        write(&asset.dash_mpd, dash::mpd(asset))?;
+    }
     Ok(())
 }
 
-/// The asset id: given, or the output folder's name.
-fn asset_id(job: &PackageJob) -> Result<String> {
-    let id = match &job.asset_id {
-        Some(id) => id.clone(),
-        None => job
-            .out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    };
-    if !vodpack_control::key_manifest::is_valid_asset_id(&id) {
+/// OUT as given when it names a folder, or resolved when it is `.`, `..` or ends in them.
+fn output_folder(out: &Path) -> Result<PathBuf> {
+    let trimmed: PathBuf = out.components().collect();
+    if trimmed.file_name().is_some() {
+        return Ok(trimmed);
+    }
+    let resolved = std::fs::canonicalize(&trimmed).map_err(|e| Error::io(out, e))?;
+    if resolved.parent().is_none() {
         return Err(Error::Usage(format!(
-            "asset id '{id}' may only use letters, digits, '_', '-' and '.' (set it with --asset-id)"
+            "output '{}' is the root folder; choose a folder to write into",
+            out.display()
         )));
     }
-    Ok(id)
+    Ok(resolved)
+}
+
+/// The key manifest's path: given, or beside OUT (`<OUT>.keys.json`).
+fn key_manifest_path(job: &PackageJob) -> PathBuf {
+    job.key_manifest
+        .clone()
+        .unwrap_or_else(|| vodpack_control::key_manifest::default_path(&job.out))
+}
+
+/// Longest asset id the key manifest accepts (it appears in URL paths and file names).
+const MAX_ASSET_ID: usize = 128;
+
+/// The asset id: given with `--asset-id` (checked), or made from the output folder's name
+/// (any name works: characters outside the id alphabet become `_`, `.` is resolved).
+fn asset_id(job: &PackageJob) -> Result<String> {
+    if let Some(id) = &job.asset_id {
+        let chars = id.chars().count();
+        if chars > MAX_ASSET_ID {
+            return Err(Error::Usage(format!(
+                "asset id is {chars} characters long; the limit is {MAX_ASSET_ID}"
+            )));
+        }
+        if !vodpack_control::key_manifest::is_valid_asset_id(id) {
+            return Err(Error::Usage(format!(
+                "asset id '{id}' may only use letters, digits, '_', '-' and '.' (and must not be empty)"
+            )));
+        }
+        return Ok(id.clone());
+    }
+    let trimmed: PathBuf = job.out.components().collect();
+    let name = match trimmed.file_name() {
+        Some(n) => n.to_string_lossy().into_owned(),
+        None => std::fs::canonicalize(&trimmed)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default(),
+    };
+    Ok(sanitize_asset_id(&name))
+}
+
+/// An id from any folder name: letters and digits kept, runs of anything else become one `_`,
+/// cut to [`MAX_ASSET_ID`]; `asset` when nothing is left.
+pub fn sanitize_asset_id(name: &str) -> String {
+    let mut id = String::new();
+    for c in name.chars() {
+        let keep = c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
+        if keep {
+            id.push(c);
+        } else if !id.ends_with('_') {
+            id.push('_');
+        }
+        if id.len() >= MAX_ASSET_ID {
+            break;
+        }
+    }
+    let id = id.trim_matches(|c| c == '_' || c == '.').to_string();
+    if id.is_empty() || !vodpack_control::key_manifest::is_valid_asset_id(&id) {
+        "asset".into()
+    } else {
+        id
+    }
 }
 
 /// Builds the key manifest (schema in crates/vodpack-control; docs/key-manifest.md).
@@ -490,6 +598,7 @@ fn key_manifest(
     job: &PackageJob,
     asset: &PackagedAsset,
     keys: &KeyMaterial,
+    asset_id: String,
 ) -> Result<KeyManifest> {
     let renditions = asset
         .renditions
@@ -513,13 +622,13 @@ fn key_manifest(
         .collect();
     let manifest = KeyManifest {
         schema_version: KEY_MANIFEST_SCHEMA_VERSION,
-        asset_id: asset_id(job)?,
+        asset_id,
         protection_scheme: job.protection.as_ref().map(|p| p.scheme.clone()),
         segment_duration: job.segment_duration,
         duration: asset.duration,
         manifests: ManifestPaths {
-            hls: Some(asset.hls_multivariant.clone()),
-            dash: Some(asset.dash_mpd.clone()),
+            hls: asset.write_hls.then(|| asset.hls_multivariant.clone()),
+            dash: asset.write_dash.then(|| asset.dash_mpd.clone()),
         },
         renditions,
         keys: keys.entries.clone(),

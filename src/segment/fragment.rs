@@ -3,6 +3,7 @@
 use crate::cenc::boxes::{has_aux_info, patch_saio_offset, saio, saiz, senc, SENC_FIRST_AUX_POS};
 use crate::cenc::SampleAuxInfo;
 use crate::error::Result;
+use crate::media::time::gcd;
 use crate::media::Sample;
 use crate::mp4::BoxWriter;
 
@@ -122,23 +123,79 @@ pub fn styp() -> Vec<u8> {
     v
 }
 
-/// A `sidx` (§8.16.3) indexing `refs` = (size, duration, starts_with_sap) subsegments.
-pub fn sidx(track_id: u32, timescale: u32, earliest_pts: u64, refs: &[(u64, u64)]) -> Vec<u8> {
+/// A value a `sidx` cannot hold (the caller names the file and track).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SidxLimit(pub String);
+
+impl std::fmt::Display for SidxLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SidxLimit {}
+
+/// A `sidx` (ISO/IEC 14496-12 §8.16.3) indexing `refs` = (size, duration) subsegments, each
+/// starting with a SAP. Always version 1 (64-bit earliest_presentation_time and first_offset).
+/// The per-reference fields are fixed-size in both versions, so values that do not fit are an
+/// error, never truncated: reference_count is 16 bits, referenced_size 31 bits and
+/// subsegment_duration 32 bits. When a duration exceeds 32 bits at `timescale`, the sidx is
+/// written at the coarsest exact timescale (`timescale / g`, `g` dividing every time), which is
+/// lossless; only when that is not enough is it an error.
+pub fn sidx(
+    track_id: u32,
+    timescale: u32,
+    earliest_pts: u64,
+    refs: &[(u64, u64)],
+) -> std::result::Result<Vec<u8>, SidxLimit> {
+    let count = u16::try_from(refs.len()).map_err(|_| {
+        SidxLimit(format!(
+            "sidx: {} subsegments, reference_count holds at most 65535",
+            refs.len()
+        ))
+    })?;
+    if let Some(&(size, _)) = refs.iter().find(|r| r.0 > 0x7fff_ffff) {
+        return Err(SidxLimit(format!(
+            "sidx: a subsegment of {size} bytes exceeds the 31-bit referenced_size"
+        )));
+    }
+    let (mut timescale, mut earliest, mut divisor) = (u64::from(timescale), earliest_pts, 1u64);
+    if refs.iter().any(|r| r.1 > u64::from(u32::MAX)) {
+        let g = refs
+            .iter()
+            .fold(gcd(timescale, earliest), |g, r| gcd(g, r.1))
+            .max(1);
+        timescale /= g;
+        earliest /= g;
+        divisor = g;
+    }
+    let mut durations = Vec::with_capacity(refs.len());
+    for &(_, d) in refs {
+        let d = d / divisor;
+        durations.push(u32::try_from(d).map_err(|_| {
+            SidxLimit(format!(
+                "sidx: a subsegment duration of {d} ticks at timescale {timescale} exceeds 32 bits"
+            ))
+        })?);
+    }
     let mut w = BoxWriter::new();
     w.open_full(b"sidx", 1, 0);
     w.u32(track_id);
+    // A divisor of a u32 timescale fits in a u32.
+    let timescale = u32::try_from(timescale)
+        .map_err(|_| SidxLimit(format!("sidx: timescale {timescale} exceeds 32 bits")))?;
     w.u32(timescale);
-    w.u64(earliest_pts);
+    w.u64(earliest);
     w.u64(0);
     w.u16(0);
-    w.u16(refs.len() as u16);
-    for &(size, duration) in refs {
-        w.u32(size as u32 & 0x7fff_ffff);
-        w.u32(duration as u32);
+    w.u16(count);
+    for (&(size, _), duration) in refs.iter().zip(durations) {
+        w.u32(size as u32); // checked above: fits in 31 bits
+        w.u32(duration);
         w.u32(0x9000_0000); // starts_with_SAP = 1, SAP_type = 1
     }
     w.close();
-    w.into_inner()
+    Ok(w.into_inner())
 }
 
 /// Size of a sidx with `n` references (known before the fragments are written).
@@ -213,6 +270,40 @@ mod tests {
         r.u32().unwrap();
         let at = r.u32().unwrap() as usize;
         assert_eq!(&bytes[at..at + 8], &[1; 8]);
-        assert_eq!(sidx(1, 1000, 0, &[(1, 2), (3, 4)]).len(), sidx_len(2));
+        assert_eq!(
+            sidx(1, 1000, 0, &[(1, 2), (3, 4)]).unwrap().len(),
+            sidx_len(2)
+        );
+    }
+
+    #[test]
+    fn sidx_never_truncates() {
+        // A duration over 32 bits is written at an exact coarser timescale.
+        let big = 3 * (1u64 << 32);
+        let b = sidx(
+            1,
+            1_000_000_000,
+            2_000_000_000,
+            &[(10, big), (20, 1_000_000_000)],
+        )
+        .unwrap();
+        let v = BoxIter::new(&b).next().unwrap().unwrap();
+        let (ver, _, mut r) = v.full().unwrap();
+        assert_eq!(ver, 1);
+        r.u32().unwrap();
+        let ts = r.u32().unwrap();
+        let earliest = r.u64().unwrap();
+        assert_eq!(ts, 1_000_000_000 / 512);
+        assert_eq!(earliest, 2_000_000_000 / 512);
+        r.u64().unwrap();
+        r.u16().unwrap();
+        assert_eq!(r.u16().unwrap(), 2);
+        r.u32().unwrap();
+        assert_eq!(u64::from(r.u32().unwrap()) * 512, big);
+        // Values that no exact rescaling can fit are errors, as are sizes and counts.
+        assert!(sidx(1, 1, 0, &[(1, 1 << 40)]).is_err());
+        assert!(sidx(1, 1000, 0, &[(1 << 31, 1)]).is_err());
+        assert!(sidx(1, 1000, 0, &vec![(1, 1); 65536]).is_err());
+        assert!(sidx(1, 1000, 0, &vec![(1, 1); 65535]).is_ok());
     }
 }

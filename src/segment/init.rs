@@ -58,14 +58,14 @@ pub fn write_init(track: &Track, opts: &InitOptions, width: u32, height: u32) ->
         w.u32(m);
     }
     w.zeros(24);
-    w.u32(track.id + 1);
+    w.u32(super::OUTPUT_TRACK_ID + 1); // next_track_ID
     w.close();
 
     w.open(b"trak");
     w.open_full(b"tkhd", 0, 0x7);
     w.u32(0);
     w.u32(0);
-    w.u32(track.id);
+    w.u32(super::OUTPUT_TRACK_ID);
     w.u32(0);
     w.u32(0); // duration: fragments carry it
     w.zeros(8);
@@ -181,7 +181,7 @@ pub fn write_init(track: &Track, opts: &InitOptions, width: u32, height: u32) ->
 
     w.open(b"mvex");
     w.open_full(b"trex", 0, 0);
-    w.u32(track.id);
+    w.u32(super::OUTPUT_TRACK_ID);
     w.u32(1);
     w.u32(0);
     w.u32(0);

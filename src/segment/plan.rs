@@ -3,6 +3,7 @@
 //! every video rendition. Other tracks cut at the sample boundary nearest each video boundary.
 //! See docs/segment-alignment.md.
 use crate::error::{Error, Result};
+use crate::media::time::{PresentationTime, TickOffset, TimeOverflow};
 use crate::media::{Track, TrackKind};
 
 /// A presentation time as a rational (ticks / timescale), compared exactly.
@@ -36,12 +37,30 @@ pub struct SegmentPlan {
 }
 
 /// A track's presentation time for a sample: composition time minus the edit list start.
+/// Cannot overflow for a track that passed [`Track::check_times`] (every track `InputFile::open`
+/// returns, and every track `SegmentPlan::build` accepts); otherwise it saturates — use
+/// [`try_presentation_time`] for the error.
 pub fn presentation_time(track: &Track, i: usize) -> Time {
-    let s = &track.samples[i];
-    Time {
-        ticks: s.cts() - track.edit_media_time.unwrap_or(0),
+    try_presentation_time(track, i).unwrap_or_else(|_| Time {
+        ticks: if track.samples[i].cts_offset < 0 {
+            i64::MIN
+        } else {
+            i64::MAX
+        },
         timescale: track.timescale,
-    }
+    })
+}
+
+/// [`presentation_time`], or the overflow.
+pub fn try_presentation_time(track: &Track, i: usize) -> std::result::Result<Time, TimeOverflow> {
+    let s = &track.samples[i];
+    let t: PresentationTime = s
+        .try_cts()?
+        .checked_shift_back(TickOffset(track.edit_media_time.unwrap_or(0)))?;
+    Ok(Time {
+        ticks: t.0,
+        timescale: track.timescale,
+    })
 }
 
 fn sync_times(track: &Track) -> Vec<Time> {
@@ -56,6 +75,12 @@ impl SegmentPlan {
     /// cuts are chosen only among keyframes every video track shares; otherwise a cut that a video
     /// rendition lacks is an error naming it.
     pub fn build(tracks: &[(&str, &Track)], target: f64, common_only: bool) -> Result<SegmentPlan> {
+        // Tracks from `InputFile::open` are already checked; tracks built by hand are checked
+        // here, so that the time arithmetic below cannot overflow.
+        for (name, t) in tracks {
+            t.check_times()
+                .map_err(|e| Error::invalid(*name, format!("track {}: {e}", t.id)))?;
+        }
         let videos: Vec<&(&str, &Track)> = tracks
             .iter()
             .filter(|(_, t)| t.kind == TrackKind::Video)

@@ -6,6 +6,7 @@ use super::init::{write_init, InitOptions};
 use crate::cenc::SampleEncryptor;
 use crate::error::{Error, Result};
 use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
+use crate::media::time::{PresentationTime, TickOffset, TimeOverflow};
 use crate::media::{Sample, Track, TrackKind};
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
@@ -50,23 +51,31 @@ pub struct RenditionOutput {
 
 /// The composition offsets a track is written with: video folds its edit list start into
 /// (possibly negative) offsets so presentation starts at the first sync sample's decode time.
-pub fn output_samples(track: &Track) -> Result<Vec<Sample>> {
-    let shift = if track.kind == TrackKind::Video {
+/// An offset that no longer fits the 32-bit `trun` field is invalid input naming `path`.
+pub fn output_samples(track: &Track, path: &Path) -> Result<Vec<Sample>> {
+    let shift = TickOffset(if track.kind == TrackKind::Video {
         track.edit_media_time.unwrap_or(0)
     } else {
         0
-    };
+    });
     track
         .samples
         .iter()
-        .map(|s| {
-            let cto = s.cts_offset as i64 - shift;
-            let cto = i32::try_from(cto).map_err(|_| {
-                Error::Usage(format!(
-                    "track {}: composition offset {cto} out of range",
-                    track.id
-                ))
-            })?;
+        .enumerate()
+        .map(|(i, s)| {
+            let cto = TickOffset(s.cts_offset.into())
+                .checked_sub(shift)
+                .and_then(TickOffset::to_i32)
+                .map_err(|e| {
+                    Error::invalid(
+                        path,
+                        format!(
+                            "track {} sample {}: elst/ctts: composition offset minus the edit list start: {e}",
+                            track.id,
+                            i + 1
+                        ),
+                    )
+                })?;
             Ok(Sample {
                 cts_offset: cto,
                 ..*s
@@ -113,7 +122,15 @@ pub fn write_rendition(
     let track = job.track;
     let dir = job.out_root.join(&job.id);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let samples = output_samples(track)?;
+    let samples = output_samples(track, job.input_path)?;
+    // Time arithmetic on file values: an overflow names the file and track (the input reader
+    // bounds every time, so this is a second line of defence, not an expected path).
+    let bad_time = |e: TimeOverflow| {
+        Error::invalid(
+            job.input_path,
+            format!("track {}: trun/tfdt: {e}", track.id),
+        )
+    };
     let n = samples.len();
     let is_video = track.kind == TrackKind::Video;
     let init_bytes = write_init(track, &job.init, job.width, job.height);
@@ -129,15 +146,39 @@ pub fn write_rendition(
         .collect();
     // Output presentation times: video has its edit folded into the offsets; audio keeps its
     // edit list in the init segment and its timeline follows composition time.
-    let pts = |i: usize| samples[i].cts();
-    let seg_start_pts: Vec<i64> = seg_ranges
+    let pts: Vec<PresentationTime> = samples
         .iter()
-        .map(|&(a, b)| (a..b).map(pts).min().unwrap_or(0))
+        .map(Sample::try_cts)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(bad_time)?;
+    let seg_start_pts: Vec<PresentationTime> = seg_ranges
+        .iter()
+        .map(|&(a, b)| pts[a..b].iter().copied().min().unwrap_or_default())
         .collect();
-    let end_pts = (0..n)
-        .map(|i| pts(i) + samples[i].duration as i64)
-        .max()
-        .unwrap_or(0);
+    let mut end_pts: Option<PresentationTime> = None;
+    for s in &samples {
+        let end = s.try_cts_end().map_err(bad_time)?;
+        end_pts = Some(end_pts.map_or(end, |e| e.max(end)));
+    }
+    let end_pts = end_pts.unwrap_or_default();
+    // `later - earlier`, 0 when later is not later (a stream whose next keyframe is presented
+    // before this one).
+    let span = |earlier: PresentationTime, later: PresentationTime| -> Result<u64> {
+        if later <= earlier {
+            return Ok(0);
+        }
+        later.duration_since(earlier).map(|d| d.0).map_err(bad_time)
+    };
+    if job.single_file && seg_ranges.len() > usize::from(u16::MAX) {
+        return Err(Error::unsupported(
+            job.input_path,
+            format!(
+                "track {}: {} segments, but a single-file output's sidx indexes at most 65535 (ISO/IEC 14496-12 §8.16.3 reference_count is 16 bits); write segment files instead or use longer segments",
+                track.id,
+                seg_ranges.len()
+            ),
+        ));
+    }
 
     let single_path = dir.join("media.mp4");
     let mut single = if job.single_file {
@@ -183,6 +224,8 @@ pub fn write_rendition(
         } else {
             0
         };
+        // A stop requested by a signal is honoured between segments.
+        crate::cancel::check()?;
         let clear = job
             .protection
             .as_ref()
@@ -223,27 +266,27 @@ pub fn write_rendition(
             let payload_at = fragment::write_fragment(
                 &mut seg_bytes,
                 sequence,
-                track.id,
+                super::OUTPUT_TRACK_ID,
                 frag_samples,
                 &data,
                 protection.as_ref(),
             )?;
             sequence += 1;
             if is_video && samples[fa].is_sync {
-                let next_sync_pts = if fb < n { pts(fb) } else { end_pts };
+                let next_sync_pts = if fb < n { pts[fb] } else { end_pts };
                 iframes.push(IFrameRecord {
                     path: rel_path.clone(),
                     offset: seg_offset + frag_start as u64,
                     length: (payload_at - frag_start + samples[fa].size as usize) as u64,
-                    start: pts(fa).max(0) as u64,
-                    duration: (next_sync_pts - pts(fa)).max(0) as u64,
+                    start: pts[fa].clamp_non_negative(),
+                    duration: span(pts[fa], next_sync_pts)?,
                 });
             }
         }
         progress((b - a) as u64);
         let start = seg_start_pts[si];
         let next = seg_start_pts.get(si + 1).copied().unwrap_or(end_pts);
-        let duration = (next - start).max(1) as u64;
+        let duration = span(start, next)?.max(1);
         let size = seg_bytes.len() as u64;
         peak = peak.max(size as f64 * 8.0 * track.timescale as f64 / duration as f64);
         total_bytes += size;
@@ -259,7 +302,7 @@ pub fn write_rendition(
         }
         segments.push(SegmentRecord {
             number: si as u64 + 1,
-            start: start.max(0) as u64,
+            start: start.clamp_non_negative(),
             duration,
             size,
             path: rel_path,
@@ -271,7 +314,8 @@ pub fn write_rendition(
     let layout = if let Some(mut f) = single {
         let refs: Vec<(u64, u64)> = segments.iter().map(|s| (s.size, s.duration)).collect();
         let earliest = segments.first().map(|s| s.start).unwrap_or(0);
-        let sidx = fragment::sidx(track.id, track.timescale, earliest, &refs);
+        let sidx = fragment::sidx(super::OUTPUT_TRACK_ID, track.timescale, earliest, &refs)
+            .map_err(|e| Error::unsupported(job.input_path, format!("track {}: {e}", track.id)))?;
         f.seek(SeekFrom::Start(init_bytes.len() as u64))
             .map_err(io_err(&single_path))?;
         f.write_all(&sidx).map_err(io_err(&single_path))?;
@@ -286,8 +330,8 @@ pub fn write_rendition(
             start_number: 1,
         }
     };
-    let total_duration = (end_pts - seg_start_pts.first().copied().unwrap_or(0)).max(1) as f64
-        / track.timescale as f64;
+    let first_pts = seg_start_pts.first().copied().unwrap_or_default();
+    let total_duration = span(first_pts, end_pts)?.max(1) as f64 / track.timescale as f64;
     Ok(RenditionOutput {
         init_path: if job.single_file {
             format!("{}/media.mp4", job.id)

@@ -5,6 +5,7 @@
 //          [--manifest REL] [--drm none|server|manifest|inline] [--keys KID=KEY,...]
 //          [--wrong-key] [--expect play|fail|no-playable] [--expect-heights 240,360,720]
 //          [--port N] [--timeout SECONDS] [--verbose]
+//          [--expect subtitles --text-lang fr --text-name NAME --expect-cues CUES.json]
 //
 // --drm server    the harness hands its licence URL to the player (Shaka, hls.js, dash.js)
 //       manifest  the player must find the licence URL in the manifest (dash.js + Laurl)
@@ -16,6 +17,10 @@
 //                       rendition (checked through the player's API and video.videoHeight)
 //          fail         an error must be reported and playback must not progress
 //          no-playable  the player must refuse the asset (no playable variant), cleanly
+//          subtitles    the player must list a text track with --text-lang (and --text-name, its
+//                       label), show it, and, played from 0 to the end at 2x, hold in
+//                       video.textTracks cues covering every cue of CUES.json ([{start, end, text}],
+//                       seconds; text compared without tags/entities) and no cue of other text
 // Exit status 0 when the expectation is met, 1 when not, 2 on bad usage. JSON result on stdout.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -30,7 +35,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 function parseArgs(argv) {
   const opts = {
     drm: 'none', expect: 'play', port: 0, timeout: 90, keys: new Map(), wrongKey: false,
-    verbose: false, expectHeights: null,
+    verbose: false, expectHeights: null, textLang: null, textName: null, expectCues: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -59,6 +64,9 @@ function parseArgs(argv) {
       case '--port': opts.port = Number(next()); break;
       case '--timeout': opts.timeout = Number(next()); break;
       case '--verbose': opts.verbose = true; break;
+      case '--text-lang': opts.textLang = next(); break;
+      case '--text-name': opts.textName = next(); break;
+      case '--expect-cues': opts.expectCues = JSON.parse(fs.readFileSync(next(), 'utf8')); break;
       default: usage(`unknown argument ${a}`);
     }
   }
@@ -66,7 +74,10 @@ function parseArgs(argv) {
   if (!['shaka', 'dashjs', 'hlsjs'].includes(opts.player)) usage('--player shaka|dashjs|hlsjs');
   if (!['dash', 'hls'].includes(opts.protocol)) usage('--protocol dash|hls');
   if (!['none', 'server', 'manifest', 'inline'].includes(opts.drm)) usage('bad --drm');
-  if (!['play', 'fail', 'no-playable'].includes(opts.expect)) usage('bad --expect');
+  if (!['play', 'fail', 'no-playable', 'subtitles'].includes(opts.expect)) usage('bad --expect');
+  if (opts.expect === 'subtitles' && (!opts.textLang || !opts.expectCues)) {
+    usage('--expect subtitles needs --text-lang and --expect-cues');
+  }
   if (opts.drm !== 'none' && opts.keys.size === 0) usage('--drm needs --keys');
   opts.manifest ??= opts.protocol === 'dash' ? 'manifest.mpd' : 'master.m3u8';
   return opts;
@@ -85,7 +96,7 @@ const corrupt = (hex) => Buffer.from(hex, 'hex').map((b) => b ^ 0xff).toString('
 const CONTENT_TYPES = {
   '.mpd': 'application/dash+xml', '.m3u8': 'application/vnd.apple.mpegurl', '.mp4': 'video/mp4',
   '.m4s': 'video/iso.segment', '.m4a': 'audio/mp4', '.m4v': 'video/mp4', '.js': 'text/javascript',
-  '.mjs': 'text/javascript', '.html': 'text/html', '.json': 'application/json',
+  '.mjs': 'text/javascript', '.html': 'text/html', '.json': 'application/json', '.vtt': 'text/vtt',
 };
 
 const LIBS = {
@@ -257,6 +268,9 @@ async function main() {
       keysHex,
       expect: opts.expect,
       expectHeights: opts.expectHeights,
+      textLang: opts.textLang,
+      textName: opts.textName,
+      expectCues: opts.expectCues,
     };
     result = await Promise.race([
       page.evaluate((c) => window.runScenario(c), cfg),
@@ -277,7 +291,7 @@ async function main() {
   // Licence traffic is part of the proof: a protected asset played through a licence server must
   // have asked it for keys, and a clear one must not have.
   const problems = [];
-  if (opts.expect === 'play') {
+  if (opts.expect === 'play' || opts.expect === 'subtitles') {
     if ((opts.drm === 'server' || opts.drm === 'manifest') && stats.licenseRequests === 0) {
       problems.push('played without any licence request: was the content really protected?');
     }

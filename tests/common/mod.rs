@@ -446,9 +446,9 @@ pub fn shaka_decrypt(encrypted: &Path, stream: &str, dest: &Path, kid: &str, key
     );
 }
 
-/// Validates an MPD against the MPEG-DASH schema in ../shared/schemas with xmllint.
+/// Validates an MPD against the MPEG-DASH schema in tests/data/schemas/dash with xmllint.
 pub fn xmllint_mpd(mpd: &Path) {
-    let schema = root().join("../shared/schemas/dash/DASH-MPD.xsd");
+    let schema = root().join("tests/data/schemas/dash/DASH-MPD.xsd");
     assert!(
         schema.is_file(),
         "DASH schema missing at {}",

@@ -288,6 +288,7 @@ fn rendition(spec: &Spec, opts: &Options, seed: u64) -> PackagedRendition {
         protection,
         hls_playlist: format!("{folder}/playlist.m3u8"),
         hls_iframe_playlist: video.then(|| format!("{folder}/iframes.m3u8")),
+        hls_text_segments: Vec::new(),
     }
 }
 
@@ -386,6 +387,9 @@ pub fn ladder(opts: Options) -> PackagedAsset {
                 ),
             }),
         },
+        write_hls: true,
+        write_dash: true,
+        base_url: None,
     }
 }
 

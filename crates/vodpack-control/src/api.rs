@@ -166,10 +166,11 @@ pub struct DrmInfo {
     pub key_system: String,
     /// `cenc` or `cbcs`.
     pub scheme: String,
-    /// Licence URL of the chosen key system (for Clear Key, with `?token=` already attached).
+    /// Licence URL of the chosen key system. The Clear Key endpoint wants the licence token as
+    /// `Authorization: Bearer <licence_token>` (never in the URL, which ends up in logs).
     pub licence_url: String,
-    /// The licence token, bound to session, asset and expiry (also accepted as
-    /// `Authorization: Bearer`).
+    /// The licence token, bound to session, asset, expiry and the policy inputs (subject, plans,
+    /// device, country), which are checked again on every licence request.
     pub licence_token: String,
     /// Licence URL of every key system the device and asset share (EME name → URL).
     pub licence_urls: BTreeMap<String, String>,
@@ -207,7 +208,9 @@ pub struct SessionClaims {
     pub exp: u64,
 }
 
-/// Claims of a licence token.
+/// Claims of a licence token. Besides session, asset and expiry it carries what the policy
+/// decided on (subject, plans, device, country), so that every licence request is decided again
+/// against the policy in force: removing an entitlement or a country revokes licences at once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LicenceClaims {
@@ -217,6 +220,18 @@ pub struct LicenceClaims {
     pub asset: String,
     /// Expiry (Unix seconds).
     pub exp: u64,
+    /// Subject of the identity the session was started with.
+    #[serde(default)]
+    pub sub: String,
+    /// Plans of that identity.
+    #[serde(default)]
+    pub plans: Vec<String>,
+    /// The device of the playback start request.
+    #[serde(default)]
+    pub device: Device,
+    /// The country decided on at playback start (upper case), if known.
+    #[serde(default)]
+    pub country: Option<String>,
 }
 
 /// The control plane: verifiers, signers, policy and catalog.
@@ -327,10 +342,14 @@ impl ControlPlane {
                         sid: sid.clone(),
                         asset: asset.asset_id.clone(),
                         exp,
+                        sub: identity.sub.clone(),
+                        plans: identity.plans.clone(),
+                        device: req.device.clone(),
+                        country: country.clone(),
                     },
                 );
                 let mut licence_urls = decision.vendor_licence_urls.clone();
-                let clearkey_url = format!("{base}{CLEARKEY_LICENCE_PATH}?token={licence_token}");
+                let clearkey_url = format!("{base}{CLEARKEY_LICENCE_PATH}");
                 if key_system == "org.w3.clearkey" {
                     licence_urls.insert(key_system.clone(), clearkey_url.clone());
                 }
@@ -392,14 +411,17 @@ impl ControlPlane {
         })
     }
 
-    /// W3C Clear Key licence (EME §9.1.4): `token` is the licence token (from the `token` query
-    /// parameter or `Authorization: Bearer`), `body` the raw request `{"kids":[…],"type":…}`
-    /// whatever its content type. Answers the JWK set for exactly the requested KIDs, all of
-    /// which must belong to the token's asset.
+    /// W3C Clear Key licence (EME §9.1.4): `token` is the licence token (from
+    /// `Authorization: Bearer`), `body` the raw request `{"kids":[…],"type":…}` whatever its
+    /// content type, `trusted_country` the country from a trusted edge header (if configured;
+    /// else the country decided at playback start is used). The policy in force decides again
+    /// (entitlement, geo) before any key is released. Answers the JWK set for exactly the
+    /// requested KIDs, all of which must belong to the token's asset.
     pub fn clearkey_licence(
         &self,
         token: Option<&str>,
         body: &[u8],
+        trusted_country: Option<&str>,
         now: u64,
     ) -> Result<String, ApiError> {
         let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
@@ -444,6 +466,26 @@ impl ControlPlane {
         let asset = self.catalog.asset(&claims.asset).ok_or_else(|| {
             ApiError::not_found("unknown_asset", "the token's asset no longer exists")
         })?;
+        // Revocation: decide again with the policy in force, from the inputs of the start.
+        let country = match trusted_country {
+            Some(c) => Some(c.trim().to_ascii_uppercase()),
+            None => claims.country.clone(),
+        };
+        let identity = crate::identity::IdentityClaims {
+            sub: claims.sub.clone(),
+            aud: self.identity.audience().to_string(),
+            exp: claims.exp,
+            iat: now,
+            plans: claims.plans.clone(),
+        };
+        self.policy
+            .decide(&PolicyContext {
+                identity: &identity,
+                asset: &asset,
+                device: &claims.device,
+                country: country.as_deref(),
+            })
+            .map_err(|d| ApiError::forbidden(d.reason.as_str(), d.message))?;
         #[derive(Serialize)]
         struct Jwk {
             kty: &'static str,

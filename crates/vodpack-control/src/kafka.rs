@@ -3,7 +3,9 @@
 //! Accepted events go to the events topic, one record per event, keyed by the playback session id
 //! (so a session's events stay ordered in one partition; the partition is chosen like the Java
 //! client's default partitioner, murmur2 of the key), with the header `schema_version`. Rejected
-//! batches go to the dead-letter topic with the reason in the header `reason`.
+//! batches go to the dead-letter topic (only authenticated ones, as a redacted
+//! [`RejectRecord`] without tokens, rate-limited by the server) with the reason in the header
+//! `reason`.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +14,7 @@ use rskafka::client::ClientBuilder;
 use rskafka::record::Record;
 
 use crate::error::{Error, Result};
-use crate::telemetry::{AcceptedEvent, EventSink, SinkFuture, EVENT_SCHEMA_VERSION};
+use crate::telemetry::{AcceptedEvent, EventSink, RejectRecord, SinkFuture, EVENT_SCHEMA_VERSION};
 
 /// Kafka sink options.
 #[derive(Debug, Clone)]
@@ -171,25 +173,21 @@ impl EventSink for KafkaSink {
         })
     }
 
-    fn dead_letter<'a>(&'a self, body: &'a [u8], reason: &'a str) -> SinkFuture<'a> {
+    fn dead_letter<'a>(&'a self, record: &'a RejectRecord) -> SinkFuture<'a> {
         Box::pin(async move {
+            let value = serde_json::to_vec(record).map_err(|e| e.to_string())?;
             let record = Record {
-                key: None,
-                value: Some(body.to_vec()),
+                key: Some(record.session_id.as_bytes().to_vec()),
+                value: Some(value),
                 headers: BTreeMap::from([
                     (
                         "schema_version".to_string(),
                         EVENT_SCHEMA_VERSION.to_string().into_bytes(),
                     ),
-                    ("reason".to_string(), reason.as_bytes().to_vec()),
+                    ("reason".to_string(), record.reason.as_bytes().to_vec()),
                 ]),
-                timestamp: rskafka::chrono::DateTime::from_timestamp_millis(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_millis() as i64)
-                        .unwrap_or(0),
-                )
-                .unwrap_or_default(),
+                timestamp: rskafka::chrono::DateTime::from_timestamp_millis(record.received_at)
+                    .unwrap_or_default(),
             };
             self.dead_letter
                 .produce(vec![record], Compression::NoCompression)

@@ -22,6 +22,10 @@ pub mod identity;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod key_manifest;
+#[cfg(feature = "server")]
+mod listener;
+#[cfg(feature = "server")]
+pub mod origin;
 pub mod policy;
 #[cfg(feature = "server")]
 pub mod serve;

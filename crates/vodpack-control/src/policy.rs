@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -373,66 +373,84 @@ impl Policy for PolicyDoc {
     }
 }
 
-/// The embedded policy source: a TOML (`.toml`) or JSON (any other extension) file, re-read when
-/// its modification time or size changes. A changed file that fails to parse is reported on
-/// stderr and the last good policy stays in force.
-pub struct FilePolicy {
-    path: PathBuf,
-    state: Mutex<FileState>,
+/// How [`FilePolicy`] watches its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReloadOptions {
+    /// How often the file's metadata is looked at.
+    pub poll_interval: Duration,
+    /// How long a changed file must stay unchanged (size, mtime, inode) before it is read.
+    pub settle: Duration,
 }
 
-struct FileState {
-    stamp: (Option<SystemTime>, u64),
-    doc: Arc<PolicyDoc>,
-    last_error: Option<String>,
+impl Default for ReloadOptions {
+    /// Poll every 250 ms; a change must be stable for 500 ms.
+    fn default() -> Self {
+        ReloadOptions {
+            poll_interval: Duration::from_millis(250),
+            settle: Duration::from_millis(500),
+        }
+    }
 }
+
+/// The embedded policy source: a TOML (`.toml`) or JSON (any other extension) file, watched by a
+/// background thread, so that a decision never waits for the disk. A new version is accepted
+/// only when it is a regular file (a FIFO or device is never opened), not empty, no larger than
+/// [`MAX_POLICY_BYTES`], unchanged for [`ReloadOptions::settle`] before and while it is read,
+/// and parses and validates whole. Otherwise the reason is reported on stderr (once per version)
+/// and the last good policy stays in force. Replacing the file by an atomic rename is the
+/// recommended way to edit it; an in-place edit is picked up once it has been stable briefly.
+pub struct FilePolicy {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    path: PathBuf,
+    doc: RwLock<Arc<PolicyDoc>>,
+    last_error: Mutex<Option<String>>,
+}
+
+/// What identifies a version of the file.
+type Stamp = (Option<SystemTime>, u64, u64);
 
 impl FilePolicy {
-    /// Loads the policy at `path`; an invalid file is an error here.
+    /// Loads the policy at `path` and starts watching it with the default [`ReloadOptions`]; an
+    /// invalid file (or one that is not a regular file) is an error here.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        Self::load_with(path, ReloadOptions::default())
+    }
+
+    /// [`FilePolicy::load`] with explicit reload options.
+    pub fn load_with(path: impl AsRef<Path>, options: ReloadOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let (stamp, doc) = read_policy(&path)?;
-        Ok(FilePolicy {
+        let shared = Arc::new(Shared {
             path,
-            state: Mutex::new(FileState {
-                stamp,
-                doc: Arc::new(doc),
-                last_error: None,
-            }),
-        })
+            doc: RwLock::new(Arc::new(doc)),
+            last_error: Mutex::new(None),
+        });
+        let weak = Arc::downgrade(&shared);
+        std::thread::Builder::new()
+            .name("vodpack-policy-watch".into())
+            .spawn(move || watch(weak, stamp, options))
+            .map_err(|e| Error::Io(format!("policy watcher thread: {e}")))?;
+        Ok(FilePolicy { shared })
     }
 
-    /// The policy in force, after re-reading the file if it changed.
+    /// The policy in force (never touches the disk).
     pub fn current(&self) -> Arc<PolicyDoc> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let stamp = stat(&self.path).ok();
-        if stamp.is_some_and(|s| s != state.stamp) {
-            match read_policy(&self.path) {
-                Ok((s, doc)) => {
-                    state.stamp = s;
-                    state.doc = Arc::new(doc);
-                    state.last_error = None;
-                }
-                Err(e) => {
-                    let msg = e.to_string();
-                    if state.last_error.as_deref() != Some(msg.as_str()) {
-                        eprintln!(
-                            "vodpack: policy reload failed, keeping the previous policy: {msg}"
-                        );
-                        state.last_error = Some(msg);
-                    }
-                }
-            }
-        }
-        state.doc.clone()
+        self.shared
+            .doc
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
-    /// The error of the last failed reload, if the file is currently invalid.
+    /// The error of the last refused version, if the file currently holds one.
     pub fn last_error(&self) -> Option<String> {
-        self.state
+        self.shared
+            .last_error
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .last_error
             .clone()
     }
 }
@@ -443,21 +461,127 @@ impl Policy for FilePolicy {
     }
 }
 
-fn stat(path: &Path) -> std::io::Result<(Option<SystemTime>, u64)> {
-    let m = std::fs::metadata(path)?;
-    Ok((m.modified().ok(), m.len()))
+/// The watcher: runs until the [`FilePolicy`] is dropped.
+fn watch(shared: Weak<Shared>, mut loaded: Stamp, options: ReloadOptions) {
+    // A changed stamp and when it was first seen unchanged.
+    let mut candidate: Option<(Stamp, Instant)> = None;
+    let mut reported: Option<Stamp> = None;
+    loop {
+        std::thread::sleep(options.poll_interval);
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let report = |stamp: Stamp, reported: &mut Option<Stamp>, msg: String| {
+            if *reported != Some(stamp) {
+                eprintln!("vodpack: policy reload refused, keeping the previous policy: {msg}");
+                *reported = Some(stamp);
+            }
+            *shared.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(msg);
+        };
+        let stamp = match stat(&shared.path) {
+            Ok(s) => s,
+            Err(e) => {
+                // Missing for now (e.g. mid-rename): keep the policy, wait for it.
+                report(
+                    (None, 0, 0),
+                    &mut reported,
+                    format!("{}: {e}", shared.path.display()),
+                );
+                candidate = None;
+                continue;
+            }
+        };
+        if stamp == loaded {
+            candidate = None;
+            continue;
+        }
+        match candidate {
+            Some((c, since)) if c == stamp => {
+                if since.elapsed() < options.settle {
+                    continue;
+                }
+            }
+            _ => {
+                candidate = Some((stamp, Instant::now()));
+                continue;
+            }
+        }
+        // Stable long enough: read it (off the request path), and accept it only if it did not
+        // change while being read.
+        match read_policy(&shared.path) {
+            Ok((read_stamp, doc))
+                if read_stamp == stamp && stat(&shared.path).ok() == Some(stamp) =>
+            {
+                *shared.doc.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(doc);
+                *shared.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                loaded = stamp;
+                candidate = None;
+                reported = None;
+            }
+            Ok(_) => candidate = None,
+            Err(e) => {
+                report(stamp, &mut reported, e.to_string());
+                // Do not retry this version; wait for the next change.
+                loaded = stamp;
+                candidate = None;
+            }
+        }
+    }
 }
 
-fn read_policy(path: &Path) -> Result<((Option<SystemTime>, u64), PolicyDoc)> {
+fn stat(path: &Path) -> std::io::Result<Stamp> {
+    let m = std::fs::metadata(path)?;
+    Ok((m.modified().ok(), m.len(), inode(&m)))
+}
+
+#[cfg(unix)]
+fn inode(m: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    m.ino()
+}
+
+#[cfg(not(unix))]
+fn inode(_: &std::fs::Metadata) -> u64 {
+    0
+}
+
+fn read_policy(path: &Path) -> Result<(Stamp, PolicyDoc)> {
+    use std::io::Read;
     let io = |e: std::io::Error| Error::Io(format!("{}: {e}", path.display()));
-    let stamp = stat(path).map_err(io)?;
-    if stamp.1 > MAX_POLICY_BYTES {
+    let before = std::fs::metadata(path).map_err(io)?;
+    // Never open a FIFO, socket or device: opening a FIFO blocks until a writer appears.
+    if !before.is_file() {
+        return Err(Error::Config(format!(
+            "{}: the policy must be a regular file",
+            path.display()
+        )));
+    }
+    if before.len() == 0 {
+        return Err(Error::Config(format!(
+            "{}: the policy file is empty (an edit in progress?)",
+            path.display()
+        )));
+    }
+    if before.len() > MAX_POLICY_BYTES {
         return Err(Error::Config(format!(
             "{}: policy larger than {MAX_POLICY_BYTES} bytes",
             path.display()
         )));
     }
-    let text = std::fs::read_to_string(path).map_err(io)?;
+    let file = std::fs::File::open(path).map_err(io)?;
+    // The file opened must be the regular file looked at (not swapped in between).
+    let opened = file.metadata().map_err(io)?;
+    if !opened.is_file() || inode(&opened) != inode(&before) {
+        return Err(Error::Config(format!(
+            "{}: the policy file changed while being opened",
+            path.display()
+        )));
+    }
+    let mut text = String::new();
+    file.take(MAX_POLICY_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    let stamp = (opened.modified().ok(), text.len() as u64, inode(&opened));
     let json = path.extension().is_none_or(|e| e != "toml");
     let doc = PolicyDoc::parse(&text, json)
         .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.detail())))?;

@@ -1,11 +1,19 @@
-//! `vodpack serve`: the whole control plane over one packaged output directory, on axum/tokio.
+//! `vodpack serve`: the whole control plane over one packaged output directory, on hyper/axum.
 //!
-//! Routes (all answer CORS preflights; errors are JSON `{"error","reason","message"}`):
+//! Routes (errors are JSON `{"error","reason","message"}`):
 //! - `POST /v1/playback/start`, `POST /v1/licence/clearkey`, `POST /v1/playback/events`;
 //! - `GET|HEAD /v/<asset_id>/tok=<token>/<path>`: the token-checking origin (also `?tok=` and the
-//!   `tok` cookie), with MIME types, Range, `Cache-Control` and never any `.json` file;
+//!   `tok` cookie), streaming files and ranges from disk (`crate::origin`), never the key
+//!   manifest nor any non-media file;
 //! - `GET /`: a Shaka Player page that starts playback through the API and posts telemetry;
 //!   `GET /player/lib/<file>.js`: the Shaka Player build from [`ServeConfig::player_dist_dir`].
+//!
+//! Safe to leave running (`docs/control-plane.md`, "Hardening"): requests whose `Host` is not the
+//! server's own address or a configured public host are refused (DNS rebinding); the API, the
+//! licence endpoint and the page answer cross-origin requests only for configured origins
+//! (media and manifests answer any origin: they are encrypted and token-gated); the page's
+//! identity token is minted only for a same-origin page load; connections have header, body,
+//! idle and write-stall timeouts and a cap (`crate::listener`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -27,22 +35,30 @@ use crate::edge_token::EdgeAuth;
 use crate::error::{Error, Result};
 use crate::identity::IdentityVerifier;
 use crate::key_manifest::KeyManifest;
-use crate::policy::{FilePolicy, Policy, PolicyDoc};
+pub use crate::listener::Limits;
+use crate::origin::{media_type, FileGate, FolderKind};
+use crate::policy::{FilePolicy, Policy, PolicyDoc, ReloadOptions};
 use crate::signed::Keyring;
-use crate::telemetry::{Dedup, EventSink, FileSink, MAX_BATCH_BYTES};
+use crate::telemetry::{Dedup, EventSink, FileSink, RejectLimiter, MAX_BATCH_BYTES};
 
-/// The key manifest's file name in a packaged output directory.
+/// The key manifest's file name inside an output directory in versions before it moved beside
+/// the directory ([`crate::key_manifest::default_path`]); such a file is never served.
 pub const KEY_MANIFEST_FILE: &str = "key-manifest.json";
 /// The audience of identity tokens accepted by `vodpack serve`.
 pub const SERVE_AUDIENCE: &str = "vodpack-serve";
 
 /// Options of [`run`] / [`start`].
 pub struct ServeConfig {
-    /// The packaged output directory (holds `key-manifest.json`, the manifests, the renditions).
+    /// The packaged output directory (the manifests and the renditions).
     pub out_dir: PathBuf,
-    /// A policy file (TOML if it ends in `.toml`, else JSON), re-read when it changes; `None`
+    /// The key manifest; by default beside the output directory
+    /// ([`crate::key_manifest::default_path`], `<OUT>.keys.json`). Never served.
+    pub key_manifest: PathBuf,
+    /// A policy file (TOML if it ends in `.toml`, else JSON), reloaded when it changes; `None`
     /// uses the permissive default (every authenticated subject, everywhere).
     pub policy_path: Option<PathBuf>,
+    /// How the policy file is watched.
+    pub policy_reload: ReloadOptions,
     /// Address to bind; loopback by default.
     pub bind: IpAddr,
     /// Port; 0 picks a free one.
@@ -65,6 +81,16 @@ pub struct ServeConfig {
     pub public_base_url: String,
     /// A CDN-native signer/verifier (`--cdn akamai|cloudfront|mediacdn`); `None`: vodpack tokens.
     pub cdn: Option<Arc<crate::cdn::playback::CdnEdge>>,
+    /// Origins (`scheme://host[:port]`) whose pages may call the playback API, the licence
+    /// endpoint and the page across origins; none by default.
+    pub allow_origins: Vec<String>,
+    /// Host names (`host` or `host:port`) the server answers to besides its own address (e.g.
+    /// the name a reverse proxy or CDN forwards); requests for any other `Host` are refused.
+    pub public_hosts: Vec<String>,
+    /// Connection limits and timeouts.
+    pub limits: Limits,
+    /// Refused telemetry batches stored per second (after a burst of 20), for every sink.
+    pub rejects_per_second: f64,
 }
 
 /// Signing keys of a server.
@@ -90,11 +116,15 @@ impl ServeKeys {
 }
 
 impl ServeConfig {
-    /// Defaults: 127.0.0.1:8080, no policy file, NDJSON sink, player subject `local-viewer`.
+    /// Defaults: 127.0.0.1:8080, the key manifest beside `out_dir`, no policy file, NDJSON
+    /// sink, player subject `local-viewer`, no cross-origin callers, [`Limits::default`].
     pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+        let out_dir = out_dir.into();
         ServeConfig {
-            out_dir: out_dir.into(),
+            key_manifest: crate::key_manifest::default_path(&out_dir),
+            out_dir,
             policy_path: None,
+            policy_reload: ReloadOptions::default(),
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 8080,
             player_dist_dir: None,
@@ -105,6 +135,10 @@ impl ServeConfig {
             keys: None,
             public_base_url: String::new(),
             cdn: None,
+            allow_origins: Vec::new(),
+            public_hosts: Vec::new(),
+            limits: Limits::default(),
+            rejects_per_second: 2.0,
         }
     }
 }
@@ -127,7 +161,7 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, finishes in-flight requests and waits.
+    /// Stops accepting, finishes in-flight requests (at most 10 s) and waits.
     pub async fn shutdown(self) -> Result<()> {
         let _ = self.shutdown.send(());
         self.task
@@ -137,12 +171,67 @@ impl Server {
     }
 }
 
+/// Who may call: the server's own host names and the origins allowed across.
+struct Gate {
+    hosts: Vec<String>,
+    allow_origins: Vec<String>,
+}
+
+impl Gate {
+    fn new(bind: IpAddr, port: u16, public_hosts: &[String], allow_origins: &[String]) -> Self {
+        let mut names: Vec<String> = Vec::new();
+        if bind.is_loopback() || bind.is_unspecified() {
+            names.extend(["localhost".into(), "127.0.0.1".into(), "[::1]".into()]);
+        }
+        if !bind.is_unspecified() {
+            names.push(match bind {
+                IpAddr::V4(a) => a.to_string(),
+                IpAddr::V6(a) => format!("[{a}]"),
+            });
+        }
+        let mut hosts = Vec::new();
+        for n in names {
+            hosts.push(format!("{n}:{port}"));
+            if port == 80 {
+                hosts.push(n);
+            }
+        }
+        for h in public_hosts {
+            let h = h.trim().trim_end_matches('/').to_ascii_lowercase();
+            if !h.contains(':') || h.ends_with(']') {
+                hosts.push(format!("{h}:{port}"));
+            }
+            hosts.push(h);
+        }
+        Gate {
+            hosts,
+            allow_origins: allow_origins
+                .iter()
+                .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
+        }
+    }
+
+    fn host_allowed(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.hosts.contains(&host)
+    }
+
+    fn origin_allowed(&self, origin: &str) -> bool {
+        let origin = origin.to_ascii_lowercase();
+        self.allow_origins.contains(&origin)
+    }
+}
+
 struct AppState {
     control: Arc<ControlPlane>,
     asset: Arc<KeyManifest>,
-    out_dir: PathBuf,
+    files: Arc<FileGate>,
+    gate: Gate,
     sink: Arc<dyn EventSink>,
     dedup: Dedup,
+    rejects: RejectLimiter,
+    limits: Limits,
     country_header: Option<String>,
     player_dist_dir: Option<PathBuf>,
     player_subject: Option<String>,
@@ -162,16 +251,24 @@ pub async fn run(config: ServeConfig) -> Result<()> {
     server.shutdown().await
 }
 
-/// Loads the output directory and policy, binds, and serves in a background task.
+/// Loads the key manifest and policy, binds, and serves in a background task.
 pub async fn start(config: ServeConfig) -> Result<Server> {
-    let manifest_path = config.out_dir.join(KEY_MANIFEST_FILE);
-    let asset = Arc::new(KeyManifest::load(&manifest_path)?);
+    let asset = Arc::new(KeyManifest::load(&config.key_manifest)?);
     let out_dir = config
         .out_dir
         .canonicalize()
         .map_err(|e| Error::Io(format!("{}: {e}", config.out_dir.display())))?;
+    if let Ok(km) = config.key_manifest.canonicalize() {
+        if km.starts_with(&out_dir) {
+            eprintln!(
+                "vodpack serve: warning: the key manifest {} is inside the served folder; it is \
+                 never served, but keep it beside the folder (`<OUT>.keys.json`)",
+                km.display()
+            );
+        }
+    }
     let policy: Arc<dyn Policy> = match &config.policy_path {
-        Some(p) => Arc::new(FilePolicy::load(p)?),
+        Some(p) => Arc::new(FilePolicy::load_with(p, config.policy_reload)?),
         None => Arc::new(PolicyDoc::default()),
     };
     let keys = config.keys.clone().unwrap_or_else(ServeKeys::random);
@@ -196,17 +293,6 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
             (Arc::new(FileSink::new(&path)), Some(path))
         }
     };
-    let state = Arc::new(AppState {
-        control: control.clone(),
-        asset,
-        out_dir,
-        sink,
-        dedup: Dedup::new(100_000),
-        country_header: config.country_header,
-        player_dist_dir: config.player_dist_dir,
-        player_subject: config.player_subject,
-    });
-    let app = router(state);
     let listener = tokio::net::TcpListener::bind((config.bind, config.port))
         .await
         .map_err(|e| Error::Io(format!("bind {}:{}: {e}", config.bind, config.port)))?;
@@ -218,13 +304,32 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
         cdn.set_base_url(&format!("http://{addr}"))
             .map_err(|e| Error::Config(e.to_string()))?;
     }
+    let state = Arc::new(AppState {
+        control: control.clone(),
+        asset,
+        files: Arc::new(FileGate::new(out_dir, config.key_manifest.clone())),
+        gate: Gate::new(
+            config.bind,
+            addr.port(),
+            &config.public_hosts,
+            &config.allow_origins,
+        ),
+        sink,
+        dedup: Dedup::new(100_000),
+        rejects: RejectLimiter::new(20, config.rejects_per_second),
+        limits: config.limits,
+        country_header: config.country_header,
+        player_dist_dir: config.player_dist_dir,
+        player_subject: config.player_subject,
+    });
+    let app = router(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let limits = config.limits;
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
+        crate::listener::serve(listener, app, limits, async move {
+            let _ = rx.await;
+        })
+        .await
     });
     Ok(Server {
         addr,
@@ -245,44 +350,90 @@ fn router(state: Arc<AppState>) -> Router {
         .route(EVENTS_PATH, post(playback_events))
         .route(&format!("{ASSET_PREFIX}/{{*rest}}"), get(origin))
         .fallback(|| async { error_response(&ApiError::not_found("no_route", "no such endpoint")) })
-        .layer(middleware::from_fn(cors))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
 
-/// CORS for every route: tokens, not cookies, authorise requests, so any origin may call.
-async fn cors(req: Request, next: Next) -> Response {
+/// The request's host: the absolute-form authority, else the `Host` header.
+fn request_host(req: &Request) -> Option<String> {
+    match req.uri().authority() {
+        Some(a) => Some(a.as_str().to_string()),
+        None => header_str(req.headers(), "host").map(str::to_string),
+    }
+}
+
+/// Host check (DNS rebinding) and CORS for every route. Media and manifests under `/v/` answer
+/// any origin (`*`: encrypted, token-gated); the API, the licence endpoint and the page answer
+/// only the server's own origin and [`ServeConfig::allow_origins`]; another `Origin` is refused
+/// before the handler runs.
+async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let Some(host) = request_host(&req).filter(|h| st.gate.host_allowed(h)) else {
+        return error_response(&ApiError::forbidden(
+            "host_not_allowed",
+            "this server does not answer for that Host (see --public-host)",
+        ));
+    };
+    let media = req.uri().path().starts_with(&format!("{ASSET_PREFIX}/"));
+    let origin = header_str(req.headers(), "origin").map(str::to_string);
+    let allow: Option<HeaderValue> = if media {
+        Some(HeaderValue::from_static("*"))
+    } else {
+        match origin.as_deref() {
+            None => None,
+            Some(o) if o.eq_ignore_ascii_case(&format!("http://{host}")) => None,
+            Some(o) if st.gate.origin_allowed(o) => HeaderValue::from_str(o).ok(),
+            Some(_) => {
+                let mut r = error_response(&ApiError::forbidden(
+                    "origin_not_allowed",
+                    "cross-origin calls are answered only for origins given with --allow-origin",
+                ));
+                r.headers_mut()
+                    .insert(header::VARY, HeaderValue::from_static("Origin"));
+                return r;
+            }
+        }
+    };
     let mut res = if req.method() == Method::OPTIONS {
         let mut r = StatusCode::NO_CONTENT.into_response();
-        let h = r.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, HEAD, POST, OPTIONS"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Authorization, Content-Type, Range"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
+        if allow.is_some() {
+            let h = r.headers_mut();
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, HEAD, POST, OPTIONS"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static(
+                    "Authorization, Content-Type, Range, If-None-Match, If-Modified-Since, If-Range",
+                ),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+        }
         r
     } else {
         next.run(req).await
     };
     let h = res.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("Content-Length, Content-Range, Accept-Ranges"),
-    );
+    if let Some(a) = allow {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, a);
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(
+                "Content-Length, Content-Range, Accept-Ranges, ETag, Last-Modified",
+            ),
+        );
+    }
+    if !media {
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
     res
 }
 
-fn error_response(e: &ApiError) -> Response {
+/// An error answer (JSON, `no-store`).
+pub(crate) fn error_response(e: &ApiError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut r = (status, e.to_json()).into_response();
     r.headers_mut().insert(
@@ -294,6 +445,10 @@ fn error_response(e: &ApiError) -> Response {
     if e.status == 401 {
         r.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    if e.status == 408 {
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     r
 }
@@ -309,35 +464,47 @@ fn json_response(status: StatusCode, body: String) -> Response {
     r
 }
 
-async fn read_body(body: Body, limit: usize) -> std::result::Result<Bytes, ApiError> {
+/// Reads a request body of at most `limit` bytes within the body timeout.
+async fn read_body(
+    body: Body,
+    limit: usize,
+    limits: &Limits,
+) -> std::result::Result<Bytes, ApiError> {
     // Read one byte past the limit so an oversized body is told apart from a broken one.
-    to_bytes(body, limit + 1)
-        .await
-        .map_err(|_| ApiError::too_large(limit))
-        .and_then(|b| {
-            if b.len() > limit {
-                Err(ApiError::too_large(limit))
-            } else {
-                Ok(b)
-            }
-        })
+    match tokio::time::timeout(limits.body_timeout, to_bytes(body, limit + 1)).await {
+        Err(_) => Err(ApiError {
+            status: 408,
+            error: "request_timeout",
+            reason: "body_timeout".into(),
+            message: format!(
+                "the request body did not arrive within {} s",
+                limits.body_timeout.as_secs_f64()
+            ),
+        }),
+        Ok(Err(_)) => Err(ApiError::too_large(limit)),
+        Ok(Ok(b)) if b.len() > limit => Err(ApiError::too_large(limit)),
+        Ok(Ok(b)) => Ok(b),
+    }
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+fn trusted_country<'a>(st: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
+    st.country_header
+        .as_deref()
+        .and_then(|h| header_str(headers, h))
+}
+
 async fn playback_start(State(st): State<Arc<AppState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let body = match read_body(body, MAX_REQUEST_BYTES).await {
+    let body = match read_body(body, MAX_REQUEST_BYTES, &st.limits).await {
         Ok(b) => b,
         Err(e) => return error_response(&e),
     };
-    let country = st
-        .country_header
-        .as_deref()
-        .and_then(|h| header_str(&parts.headers, h));
     let auth = header_str(&parts.headers, "authorization");
+    let country = trusted_country(&st, &parts.headers);
     match st.control.start_playback(auth, &body, country, unix_now()) {
         Ok(answer) => {
             let mut r = json_response(
@@ -360,22 +527,31 @@ async fn playback_start(State(st): State<Arc<AppState>>, req: Request) -> Respon
 
 async fn clearkey_licence(State(st): State<Arc<AppState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let body = match read_body(body, MAX_REQUEST_BYTES).await {
+    // Tokens in URLs end up in access logs and browser history: refused.
+    let in_url = parts.uri.query().is_some_and(|q| {
+        q.split('&')
+            .any(|kv| kv.starts_with("token=") || kv.starts_with("access_token="))
+    });
+    if in_url {
+        return error_response(&ApiError::bad_request(
+            "token_in_url",
+            "send the licence token as `Authorization: Bearer <token>`, not in the URL",
+        ));
+    }
+    let body = match read_body(body, MAX_REQUEST_BYTES, &st.limits).await {
         Ok(b) => b,
         Err(e) => return error_response(&e),
     };
-    let from_query = parts.uri.query().and_then(|q| {
-        q.split('&')
-            .find_map(|kv| kv.strip_prefix("token="))
-            .map(str::to_string)
-    });
-    let from_header = header_str(&parts.headers, "authorization")
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::to_string);
-    let token = from_query.or(from_header);
+    let token = header_str(&parts.headers, "authorization")
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let country = trusted_country(&st, &parts.headers);
     match st
         .control
-        .clearkey_licence(token.as_deref(), &body, unix_now())
+        .clearkey_licence(token, &body, country, unix_now())
     {
         Ok(json) => json_response(StatusCode::OK, json),
         Err(e) => error_response(&e),
@@ -383,7 +559,7 @@ async fn clearkey_licence(State(st): State<Arc<AppState>>, req: Request) -> Resp
 }
 
 async fn playback_events(State(st): State<Arc<AppState>>, req: Request) -> Response {
-    let body = match read_body(req.into_body(), MAX_BATCH_BYTES).await {
+    let body = match read_body(req.into_body(), MAX_BATCH_BYTES, &st.limits).await {
         Ok(b) => b,
         Err(e) => return error_response(&e),
     };
@@ -392,93 +568,87 @@ async fn playback_events(State(st): State<Arc<AppState>>, req: Request) -> Respo
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     match st.control.validate_events(&body, &st.dedup, now_ms) {
-        Ok((events, duplicates)) => {
-            if !events.is_empty() {
-                if let Err(e) = st.sink.write(&events).await {
+        Ok(batch) => {
+            let keys: Vec<String> = batch.events.iter().map(Dedup::key).collect();
+            if !batch.events.is_empty() {
+                if let Err(e) = st.sink.write(&batch.events).await {
+                    st.dedup.release(keys.iter().map(String::as_str));
                     eprintln!("vodpack serve: event sink failed: {e}");
                     return error_response(&ApiError::internal(
                         "sink_failed",
                         "the events could not be stored; retry",
                     ));
                 }
-                for e in &events {
-                    st.dedup.insert(&Dedup::key(e));
-                }
+                st.dedup.commit(keys.iter().map(String::as_str));
             }
             json_response(
                 StatusCode::ACCEPTED,
-                serde_json::json!({"accepted": events.len(), "duplicates": duplicates}).to_string(),
+                serde_json::json!({"accepted": batch.events.len(), "duplicates": batch.duplicates})
+                    .to_string(),
             )
         }
-        Err(e) => {
-            if let Err(err) = st.sink.dead_letter(&body, &e.message).await {
-                eprintln!("vodpack serve: dead-letter sink failed: {err}");
+        Err(refused) => {
+            // Only authenticated batches, redacted, and at a bounded rate reach the dead letters.
+            if let Some(record) = &refused.record {
+                if st.rejects.allow() {
+                    if let Err(err) = st.sink.dead_letter(record).await {
+                        eprintln!("vodpack serve: dead-letter sink: {err}");
+                    }
+                }
             }
-            error_response(&e)
+            error_response(&refused.error)
         }
     }
 }
 
-/// Media types by extension; anything else is not served (the key manifest, any `.json`, stray
-/// files in the output directory).
-fn media_type(path: &str, audio: bool) -> Option<(&'static str, bool)> {
-    let ext = path.rsplit_once('.')?.1;
-    // (MIME type, is a manifest)
-    Some(match ext {
-        "m3u8" => ("application/vnd.apple.mpegurl", true),
-        "mpd" => ("application/dash+xml", true),
-        "mp4" | "m4s" if audio => ("audio/mp4", false),
-        "mp4" | "m4s" | "m4v" => ("video/mp4", false),
-        "m4a" => ("audio/mp4", false),
-        "vtt" => ("text/vtt", false),
-        _ => return None,
-    })
+/// The origin's authorisation of a request: verifies the edge token (path segment, `?tok=` or
+/// cookie) and returns the path relative to the asset (`<asset_id>/<rel>` after the prefix).
+/// The one place a different token scheme (e.g. a CDN's native signer) plugs in.
+fn authorize_origin(
+    control: &ControlPlane,
+    path: &str,
+    query: Option<&str>,
+    cookie: Option<&str>,
+) -> std::result::Result<String, ApiError> {
+    if let Some(cdn) = &control.cdn {
+        // CDN mode: that CDN's own format, on a path without a token segment.
+        let (cache_key, token) = crate::edge_token::split_path(path)
+            .map_err(|e| ApiError::bad_request(e.reason(), e.to_string()))?;
+        if token.is_some() {
+            return Err(ApiError::bad_request(
+                "bad_path",
+                "a tok= path segment in CDN mode",
+            ));
+        }
+        cdn.verify_request(&cache_key, query, cookie, None, unix_now())
+            .map_err(|r| ApiError::forbidden(r.reason(), r.to_string()))?;
+        return Ok(cache_key);
+    }
+    let verified = control
+        .edge
+        .verify_request(path, query, cookie, unix_now())
+        .map_err(|e| ApiError {
+            status: e.http_status(),
+            error: if e.http_status() == 400 {
+                "bad_request"
+            } else {
+                "forbidden"
+            },
+            reason: e.reason().to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(verified.cache_key)
 }
 
 async fn origin(State(st): State<Arc<AppState>>, req: Request) -> Response {
-    let path = req.uri().path();
-    let query = req.uri().query();
-    let cookie = header_str(req.headers(), "cookie");
-    let cache_key = if let Some(cdn) = &st.control.cdn {
-        // CDN mode: the CDN's own format, on a path without a token segment.
-        let checked = crate::edge_token::split_path(path).and_then(|(key, tok)| match tok {
-            None => Ok(key),
-            Some(_) => Err(crate::edge_token::EdgeError::BadPath(
-                "token segment in CDN mode",
-            )),
-        });
-        let cache_key = match checked {
-            Ok(k) => k,
-            Err(e) => {
-                return error_response(&ApiError::bad_request(e.reason(), e.to_string()));
-            }
-        };
-        if let Err(r) = cdn.verify_request(&cache_key, query, cookie, None, unix_now()) {
-            return error_response(&ApiError::forbidden(r.reason(), r.to_string()));
-        }
-        cache_key
-    } else {
-        match st
-            .control
-            .edge
-            .verify_request(path, query, cookie, unix_now())
-        {
-            Ok(v) => v,
-            Err(e) => {
-                let api = ApiError {
-                    status: e.http_status(),
-                    error: if e.http_status() == 400 {
-                        "bad_request"
-                    } else {
-                        "forbidden"
-                    },
-                    reason: e.reason().to_string(),
-                    message: e.to_string(),
-                };
-                return error_response(&api);
-            }
-        }
-        .cache_key
+    let cache_key = match authorize_origin(
+        &st.control,
+        req.uri().path(),
+        req.uri().query(),
+        header_str(req.headers(), "cookie"),
+    ) {
+        Ok(k) => k,
+        Err(e) => return error_response(&e),
     };
     let not_found = || error_response(&ApiError::not_found("no_such_file", "no such file"));
     // cache_key = /v/<asset>/<rel>; split_path has refused dot segments, empty segments and
@@ -496,90 +666,21 @@ async fn origin(State(st): State<Arc<AppState>>, req: Request) -> Response {
         return not_found();
     }
     let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
-    let audio =
-        st.asset.renditions.iter().any(|r| {
-            r.kind == "audio" && r.init_path.rsplit_once('/').map_or("", |(d, _)| d) == dir
+    let folder = st
+        .asset
+        .renditions
+        .iter()
+        .find(|r| r.init_path.rsplit_once('/').map_or("", |(d, _)| d) == dir)
+        .map_or(FolderKind::Video, |r| match r.kind.as_str() {
+            "audio" => FolderKind::Audio,
+            "text" => FolderKind::Text,
+            _ => FolderKind::Video,
         });
-    let Some((mime, is_manifest)) = media_type(rel, audio) else {
+    let Some((mime, is_manifest)) = media_type(rel, folder) else {
         return not_found();
     };
-    let file = st.out_dir.join(rel);
-    // Refuse symlinks that leave the output directory.
-    match tokio::fs::canonicalize(&file).await {
-        Ok(real) if real.starts_with(&st.out_dir) => {}
-        _ => return not_found(),
-    }
-    let data = match tokio::fs::read(&file).await {
-        Ok(d) => d,
-        Err(_) => return not_found(),
-    };
-    let range = header_str(req.headers(), "range").map(str::to_string);
-    let mut res = serve_bytes(data, range.as_deref());
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(if is_manifest {
-            "public, max-age=5"
-        } else {
-            "public, max-age=31536000, immutable"
-        }),
-    );
-    res
-}
-
-/// A single byte range (RFC 9110 §14.1.2); multiple ranges are answered with the whole file,
-/// which the RFC allows.
-fn serve_bytes(data: Vec<u8>, range: Option<&str>) -> Response {
-    let len = data.len() as u64;
-    let Some(spec) = range.and_then(|r| r.trim().strip_prefix("bytes=")) else {
-        return (StatusCode::OK, data).into_response();
-    };
-    if spec.contains(',') {
-        return (StatusCode::OK, data).into_response();
-    }
-    let unsatisfiable = || {
-        let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
-        r.headers_mut().insert(
-            header::CONTENT_RANGE,
-            HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii"),
-        );
-        r
-    };
-    let Some((a, b)) = spec.split_once('-') else {
-        return unsatisfiable();
-    };
-    let (start, end) = match (a.trim(), b.trim()) {
-        ("", suffix) => match suffix.parse::<u64>() {
-            Ok(n) if n > 0 && len > 0 => (len.saturating_sub(n), len - 1),
-            _ => return unsatisfiable(),
-        },
-        (s, e) => {
-            let Ok(s) = s.parse::<u64>() else {
-                return unsatisfiable();
-            };
-            let e = if e.is_empty() {
-                len.saturating_sub(1)
-            } else {
-                match e.parse::<u64>() {
-                    Ok(e) => e.min(len.saturating_sub(1)),
-                    Err(_) => return unsatisfiable(),
-                }
-            };
-            if s >= len || s > e {
-                return unsatisfiable();
-            }
-            (s, e)
-        }
-    };
-    let slice = data[start as usize..=end as usize].to_vec();
-    let mut r = (StatusCode::PARTIAL_CONTENT, slice).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_RANGE,
-        HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")).expect("ascii"),
-    );
-    r
+    let rel = rel.to_string();
+    crate::origin::serve_file(st.files.clone(), req, rel, mime, is_manifest).await
 }
 
 async fn player_lib(
@@ -607,10 +708,28 @@ async fn player_lib(
     }
 }
 
-async fn player_page(State(st): State<Arc<AppState>>) -> Response {
+/// True for a page load the browser says is same-origin (or a non-browser client, which sends
+/// no `Sec-Fetch-Site`): a navigation typed or bookmarked (`none`) or from the server's own
+/// pages (`same-origin`); never a cross-site or same-site frame, fetch or form.
+fn same_origin_load(headers: &HeaderMap, host: Option<&str>) -> bool {
+    let site_ok = match header_str(headers, "sec-fetch-site") {
+        None => true,
+        Some(s) => s.eq_ignore_ascii_case("none") || s.eq_ignore_ascii_case("same-origin"),
+    };
+    let origin_ok = match (header_str(headers, "origin"), host) {
+        (None, _) => true,
+        (Some(o), Some(h)) => o.eq_ignore_ascii_case(&format!("http://{h}")),
+        (Some(_), None) => false,
+    };
+    site_ok && origin_ok
+}
+
+async fn player_page(State(st): State<Arc<AppState>>, req: Request) -> Response {
+    let host = request_host(&req);
     let identity_token = st
         .player_subject
         .as_deref()
+        .filter(|_| same_origin_load(req.headers(), host.as_deref()))
         .map(|s| st.control.identity.issue(s, &[], unix_now(), 3600));
     let config = serde_json::json!({
         "asset_id": st.asset.asset_id,
@@ -621,12 +740,21 @@ async fn player_page(State(st): State<Arc<AppState>>) -> Response {
     let config = config.to_string().replace("</", "<\\/");
     let html = PLAYER_HTML.replace("/*CONFIG*/null", &config);
     let mut r = (StatusCode::OK, html).into_response();
-    r.headers_mut().insert(
+    let h = r.headers_mut();
+    h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     r
 }
 

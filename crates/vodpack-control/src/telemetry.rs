@@ -3,7 +3,7 @@
 //! answer ([`FileSink`]); the production sink is Kafka (`kafka` feature, `crate::kafka`).
 //! Event and record formats are in `docs/control-plane.md`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -106,20 +106,50 @@ pub struct AcceptedEvent {
 /// A boxed future, so sinks can be trait objects without an async-trait dependency.
 pub type SinkFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 
+/// Largest part of a refused batch kept in a dead-letter record (bytes of redacted JSON).
+pub const MAX_REJECT_BODY_BYTES: usize = 8 * 1024;
+/// Largest dead-letter file of [`FileSink`]; later rejects are dropped (and counted).
+pub const MAX_REJECTED_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A refused batch as stored by a sink's dead-letter path. Only batches whose every session
+/// token verified are stored (anonymous junk is refused and never written), and the body is
+/// re-serialised without any `session_token`, so a dead-letter record never holds a token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectRecord {
+    /// [`EVENT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The machine-readable reason (`invalid_event`, `bad_batch_size`, …).
+    pub reason: String,
+    /// Details for humans.
+    pub message: String,
+    /// The session of the batch (from its verified token).
+    pub session_id: String,
+    /// Its asset.
+    pub asset_id: String,
+    /// Server receive time, Unix milliseconds.
+    pub received_at: i64,
+    /// The batch with every `session_token` removed, cut to [`MAX_REJECT_BODY_BYTES`].
+    pub body: String,
+    /// True when `body` was cut.
+    #[serde(default)]
+    pub truncated: bool,
+}
+
 /// Where accepted events (and rejected batches) go.
 pub trait EventSink: Send + Sync {
     /// Stores accepted events durably before returning `Ok`.
     fn write<'a>(&'a self, events: &'a [AcceptedEvent]) -> SinkFuture<'a>;
-    /// Stores a rejected batch with the reason (a dead-letter record).
-    fn dead_letter<'a>(&'a self, body: &'a [u8], reason: &'a str) -> SinkFuture<'a>;
+    /// Stores a refused (authenticated) batch: a dead-letter record.
+    fn dead_letter<'a>(&'a self, record: &'a RejectRecord) -> SinkFuture<'a>;
 }
 
 /// Appends accepted events as NDJSON to a file and fsyncs before returning; rejects go to
-/// `<file>.rejected` (also NDJSON).
+/// `<file>.rejected` (also NDJSON, at most [`MAX_REJECTED_FILE_BYTES`]).
 pub struct FileSink {
     path: PathBuf,
     rejected_path: PathBuf,
     lock: Mutex<()>,
+    rejected_limit: u64,
 }
 
 impl FileSink {
@@ -132,7 +162,14 @@ impl FileSink {
             path,
             rejected_path: PathBuf::from(rejected),
             lock: Mutex::new(()),
+            rejected_limit: MAX_REJECTED_FILE_BYTES,
         }
+    }
+
+    /// Caps the dead-letter file at `bytes` (default [`MAX_REJECTED_FILE_BYTES`]).
+    pub fn with_rejected_limit(mut self, bytes: u64) -> Self {
+        self.rejected_limit = bytes;
+        self
     }
 
     /// The file of accepted events.
@@ -140,13 +177,30 @@ impl FileSink {
         &self.path
     }
 
-    fn append(&self, path: &Path, text: &str) -> Result<(), String> {
+    /// The dead-letter file.
+    pub fn rejected_path(&self) -> &Path {
+        &self.rejected_path
+    }
+
+    fn append(&self, path: &Path, text: &str, limit: Option<u64>) -> Result<(), String> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(limit) = limit {
+            let len = f
+                .metadata()
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .len();
+            if len.saturating_add(text.len() as u64) > limit {
+                return Err(format!(
+                    "{}: the dead-letter file reached its {limit}-byte limit",
+                    path.display()
+                ));
+            }
+        }
         f.write_all(text.as_bytes())
             .and_then(|_| f.sync_data())
             .map_err(|e| format!("{}: {e}", path.display()))
@@ -161,26 +215,76 @@ impl EventSink for FileSink {
                 text.push_str(&serde_json::to_string(e).map_err(|e| e.to_string())?);
                 text.push('\n');
             }
-            self.append(&self.path, &text)
+            self.append(&self.path, &text, None)
         })
     }
 
-    fn dead_letter<'a>(&'a self, body: &'a [u8], reason: &'a str) -> SinkFuture<'a> {
+    fn dead_letter<'a>(&'a self, record: &'a RejectRecord) -> SinkFuture<'a> {
         Box::pin(async move {
-            let line = serde_json::json!({
-                "schema_version": EVENT_SCHEMA_VERSION,
-                "reason": reason,
-                "body": String::from_utf8_lossy(&body[..body.len().min(MAX_BATCH_BYTES)]),
-            })
-            .to_string();
-            self.append(&self.rejected_path, &(line + "\n"))
+            let line = serde_json::to_string(record).map_err(|e| e.to_string())?;
+            self.append(
+                &self.rejected_path,
+                &(line + "\n"),
+                Some(self.rejected_limit),
+            )
         })
     }
 }
 
-/// Remembers recent event ids to drop duplicates (a bounded FIFO window).
+/// Limits how many refused batches reach a dead-letter sink: a token bucket of `burst` records
+/// refilled at `per_second`. Refused batches over the rate are answered as usual, not stored.
+pub struct RejectLimiter {
+    state: Mutex<(f64, std::time::Instant)>,
+    burst: f64,
+    per_second: f64,
+}
+
+impl RejectLimiter {
+    /// A bucket of `burst` records refilled at `per_second`.
+    pub fn new(burst: u32, per_second: f64) -> Self {
+        RejectLimiter {
+            state: Mutex::new((f64::from(burst), std::time::Instant::now())),
+            burst: f64::from(burst),
+            per_second: per_second.max(0.0),
+        }
+    }
+
+    /// True when one more record may be stored now.
+    pub fn allow(&self) -> bool {
+        let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        let refill = now.duration_since(g.1).as_secs_f64() * self.per_second;
+        g.0 = (g.0 + refill).min(self.burst);
+        g.1 = now;
+        if g.0 >= 1.0 {
+            g.0 -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl Default for RejectLimiter {
+    /// 20 records at once, then 2 per second.
+    fn default() -> Self {
+        RejectLimiter::new(20, 2.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// A request holds the event id and is storing it.
+    Pending,
+    /// Stored.
+    Stored,
+}
+
+/// Remembers recent event ids to drop duplicates (a bounded FIFO window). An id is *reserved*
+/// atomically before its event is stored, so of several identical events arriving at once
+/// exactly one is stored; a failed store releases the reservation so that a retry can store it.
 pub struct Dedup {
-    inner: Mutex<(HashSet<String>, VecDeque<String>)>,
+    inner: Mutex<(HashMap<String, Slot>, VecDeque<String>)>,
     capacity: usize,
 }
 
@@ -188,15 +292,15 @@ impl Dedup {
     /// A window of the last `capacity` event ids.
     pub fn new(capacity: usize) -> Self {
         Dedup {
-            inner: Mutex::new((HashSet::new(), VecDeque::new())),
+            inner: Mutex::new((HashMap::new(), VecDeque::new())),
             capacity: capacity.max(1),
         }
     }
 
-    /// True when `key` was recorded.
+    /// True when `key` is reserved or stored.
     pub fn contains(&self, key: &str) -> bool {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.0.contains(key)
+        g.0.contains_key(key)
     }
 
     /// The de-duplication key of an accepted event.
@@ -204,22 +308,79 @@ impl Dedup {
         format!("{}/{}", e.session_id, e.event.event_id)
     }
 
-    /// Records `key`; true when it was new.
-    pub fn insert(&self, key: &str) -> bool {
+    /// Reserves `key`; true when it was neither reserved nor stored (the caller must then
+    /// [`Dedup::commit`] or [`Dedup::release`] it).
+    pub fn reserve(&self, key: &str) -> bool {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (set, order) = &mut *g;
-        if set.contains(key) {
+        let (map, order) = &mut *g;
+        if map.contains_key(key) {
             return false;
         }
-        if order.len() >= self.capacity {
-            if let Some(old) = order.pop_front() {
-                set.remove(&old);
+        while order.len() >= self.capacity {
+            match order.pop_front() {
+                Some(old) => {
+                    map.remove(&old);
+                }
+                None => break,
             }
         }
-        set.insert(key.to_string());
+        map.insert(key.to_string(), Slot::Pending);
         order.push_back(key.to_string());
         true
     }
+
+    /// Marks reserved keys as stored.
+    pub fn commit<'a>(&self, keys: impl IntoIterator<Item = &'a str>) {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        for k in keys {
+            if let Some(slot) = g.0.get_mut(k) {
+                *slot = Slot::Stored;
+            }
+        }
+    }
+
+    /// Forgets reserved keys whose events could not be stored.
+    pub fn release<'a>(&self, keys: impl IntoIterator<Item = &'a str>) {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, order) = &mut *g;
+        for k in keys {
+            if map.get(k) == Some(&Slot::Pending) {
+                map.remove(k);
+                if let Some(i) = order.iter().position(|o| o == k) {
+                    order.remove(i);
+                }
+            }
+        }
+    }
+
+    /// Records `key` as stored; true when it was new.
+    pub fn insert(&self, key: &str) -> bool {
+        let new = self.reserve(key);
+        if new {
+            self.commit([key]);
+        }
+        new
+    }
+}
+
+/// A refused batch: the error answered, and the dead-letter record when the batch was
+/// authenticated (every session token verified); anonymous batches are never stored.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// The answer.
+    pub error: ApiError,
+    /// What a dead-letter sink may store.
+    pub record: Option<Box<RejectRecord>>,
+}
+
+/// A batch that passed validation.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    /// New events, already reserved in the [`Dedup`] window: store them, then
+    /// [`Dedup::commit`] (or [`Dedup::release`] on failure) their keys.
+    pub events: Vec<AcceptedEvent>,
+    /// Events dropped as duplicates (stored or being stored by another request).
+    pub duplicates: usize,
 }
 
 fn reject(index: usize, msg: impl Into<String>) -> ApiError {
@@ -340,53 +501,119 @@ fn check_event(e: &PlayerEvent, duration: f64, now_ms: i64) -> Result<(), String
 }
 
 impl ControlPlane {
-    /// Validates a telemetry batch strictly. Returns the accepted events without duplicates
-    /// (`event_id`s of the same session already in `dedup` or earlier in the batch are dropped)
-    /// and the number of duplicates, or an error with the reason (the whole batch is refused).
-    /// The caller records the accepted events in `dedup` once the sink has stored them, so a
-    /// batch that failed to store can be retried.
+    /// Validates a telemetry batch strictly and reserves its new event ids in `dedup` (events
+    /// of the same session already reserved or stored, or earlier in the batch, are dropped as
+    /// duplicates). On refusal the whole batch is refused; a dead-letter record is produced only
+    /// when every event carried a valid session token, and it holds no token.
     pub fn validate_events(
         &self,
         body: &[u8],
         dedup: &Dedup,
         now_ms: i64,
-    ) -> Result<(Vec<AcceptedEvent>, usize), ApiError> {
+    ) -> Result<Validated, Refused> {
+        let anonymous = |error: ApiError| Refused {
+            error,
+            record: None,
+        };
         if body.len() > MAX_BATCH_BYTES {
-            return Err(ApiError::too_large(MAX_BATCH_BYTES));
+            return Err(anonymous(ApiError::too_large(MAX_BATCH_BYTES)));
         }
-        let batch: EventBatch = serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request("malformed_body", format!("event batch: {e}")))?;
-        if batch.events.is_empty() || batch.events.len() > MAX_BATCH_EVENTS {
-            return Err(ApiError::bad_request(
+        // First authenticate: every event's session token must verify, whatever else is wrong.
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+            anonymous(ApiError::bad_request(
+                "malformed_body",
+                format!("event batch: {e}"),
+            ))
+        })?;
+        let now_s = u64::try_from(now_ms / 1000).unwrap_or(0);
+        let mut sessions: HashMap<String, crate::api::SessionClaims> = HashMap::new();
+        let raw_events = value
+            .get("events")
+            .and_then(|e| e.as_array())
+            .ok_or_else(|| {
+                anonymous(ApiError::bad_request(
+                    "malformed_body",
+                    "event batch: expected {\"events\": [...]}",
+                ))
+            })?;
+        if raw_events.is_empty() || raw_events.len() > MAX_BATCH_EVENTS {
+            return Err(anonymous(ApiError::bad_request(
                 "bad_batch_size",
                 format!("a batch holds 1 to {MAX_BATCH_EVENTS} events"),
-            ));
+            )));
         }
-        let now_s = u64::try_from(now_ms / 1000).unwrap_or(0);
-        let mut sessions: HashMap<&str, crate::api::SessionClaims> = HashMap::new();
+        for (i, e) in raw_events.iter().enumerate() {
+            let token = e
+                .get("session_token")
+                .and_then(|t| t.as_str())
+                .unwrap_or("");
+            if sessions.contains_key(token) {
+                continue;
+            }
+            let claims = self.verify_session(token, now_s).map_err(|err| {
+                anonymous(ApiError::bad_request(
+                    "invalid_session",
+                    format!("event {i}: session token refused: {err}"),
+                ))
+            })?;
+            sessions.insert(token.to_string(), claims);
+        }
+        // Authenticated from here: refusals may be dead-lettered (redacted).
+        let first = sessions
+            .values()
+            .next()
+            .cloned()
+            .expect("at least one event");
+        let refuse = |error: ApiError| {
+            let mut redacted = value.clone();
+            if let Some(events) = redacted.get_mut("events").and_then(|e| e.as_array_mut()) {
+                for e in events {
+                    if let Some(o) = e.as_object_mut() {
+                        o.remove("session_token");
+                    }
+                }
+            }
+            let mut text = redacted.to_string();
+            let truncated = text.len() > MAX_REJECT_BODY_BYTES;
+            if truncated {
+                let mut cut = MAX_REJECT_BODY_BYTES;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+            }
+            Refused {
+                record: Some(Box::new(RejectRecord {
+                    schema_version: EVENT_SCHEMA_VERSION,
+                    reason: error.reason.clone(),
+                    message: error.message.clone(),
+                    session_id: first.sid.clone(),
+                    asset_id: first.asset.clone(),
+                    received_at: now_ms,
+                    body: text,
+                    truncated,
+                })),
+                error,
+            }
+        };
+        let batch: EventBatch = serde_json::from_value(value.clone()).map_err(|e| {
+            refuse(ApiError::bad_request(
+                "malformed_body",
+                format!("event batch: {e}"),
+            ))
+        })?;
         let mut accepted = Vec::with_capacity(batch.events.len());
         for (i, e) in batch.events.iter().enumerate() {
-            let claims = match sessions.get(e.session_token.as_str()) {
-                Some(c) => c.clone(),
-                None => {
-                    let c = self
-                        .verify_session(&e.session_token, now_s)
-                        .map_err(|err| {
-                            ApiError::bad_request(
-                                "invalid_session",
-                                format!("event {i}: session token refused: {err}"),
-                            )
-                        })?;
-                    sessions.insert(e.session_token.as_str(), c.clone());
-                    c
-                }
-            };
+            let claims = sessions
+                .get(e.session_token.as_str())
+                .cloned()
+                .expect("every token was verified above");
             let duration = self
                 .catalog
                 .asset(&claims.asset)
                 .map(|a| a.duration)
                 .unwrap_or(0.0);
-            check_event(e, duration, now_ms).map_err(|m| reject(i, m))?;
+            check_event(e, duration, now_ms).map_err(|m| refuse(reject(i, m)))?;
             let mut event = e.clone();
             event.session_token = String::new();
             accepted.push(AcceptedEvent {
@@ -398,12 +625,12 @@ impl ControlPlane {
             });
         }
         let before = accepted.len();
-        let mut in_batch = HashSet::new();
-        accepted.retain(|a| {
-            let key = Dedup::key(a);
-            !dedup.contains(&key) && in_batch.insert(key)
-        });
+        // Reserve atomically: of identical events racing in several requests, one wins.
+        accepted.retain(|a| dedup.reserve(&Dedup::key(a)));
         let duplicates = before - accepted.len();
-        Ok((accepted, duplicates))
+        Ok(Validated {
+            events: accepted,
+            duplicates,
+        })
     }
 }

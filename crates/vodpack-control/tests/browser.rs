@@ -125,9 +125,11 @@ async fn chromium_plays_the_encrypted_fixture_and_reports_telemetry() {
     // The same page with a wrong key in the key manifest must not play.
     let wrong = tmp.join("wrong-key");
     copy_dir(&fixture, &wrong);
-    let km = std::fs::read_to_string(wrong.join("key-manifest.json")).unwrap();
+    // The key manifest lives beside the folder (`<OUT>.keys.json`).
+    let km =
+        std::fs::read_to_string(vodpack_control::key_manifest::default_path(&fixture)).unwrap();
     std::fs::write(
-        wrong.join("key-manifest.json"),
+        vodpack_control::key_manifest::default_path(&wrong),
         km.replace(
             "00112233445566778899aabbccddeeff",
             "0f112233445566778899aabbccddeeff",

@@ -189,6 +189,8 @@ async fn playback_start_and_origin_serve_the_asset() {
     assert_eq!(res.status(), 416);
     let res = client().head(seg_url.as_str()).send().await.unwrap();
     assert_eq!(res.status(), 200);
+    assert!(res.headers()["etag"].to_str().unwrap().starts_with('"'));
+    assert!(res.headers().contains_key("last-modified"));
     assert_eq!(
         res.headers()["content-length"],
         seg.len().to_string().as_str()
@@ -230,7 +232,8 @@ async fn playback_start_and_origin_serve_the_asset() {
         404
     );
 
-    // The player page works without Shaka configured (it says so) and embeds an identity.
+    // The player page works without Shaka configured (it says so) and embeds an identity for
+    // a same-origin load.
     let page = get(&format!("{}/", s.url())).await.text().await.unwrap();
     assert!(page.contains("\"identity_token\":\"vpid1."), "{page}");
 
@@ -254,6 +257,10 @@ geo_deny = ["DE"]
         )
         .unwrap();
         c.policy_path = Some(policy);
+        c.policy_reload = vodpack_control::policy::ReloadOptions {
+            poll_interval: std::time::Duration::from_millis(50),
+            settle: std::time::Duration::from_millis(150),
+        };
         c.country_header = Some("x-client-country".into());
     })
     .await;
@@ -372,21 +379,29 @@ geo_deny = ["DE"]
         .unwrap();
     assert_eq!(res.status(), 413);
 
-    // The policy file is reloaded without restart.
+    // The policy file is reloaded without restart (once it has been stable briefly).
     std::fs::write(
         tmp.join("policy.toml"),
         "[assets.fixture_cenc]\nplans = [\"basic\"]\n",
     )
     .unwrap();
-    let (st, v) = try_start(
-        Some(bearer(&s, "carol", &["basic"])),
-        body.clone(),
-        Some("US"),
-    )
-    .await;
-    assert_eq!(st, 200, "{v}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (st, v) = try_start(
+            Some(bearer(&s, "carol", &["basic"])),
+            body.clone(),
+            Some("US"),
+        )
+        .await;
+        if st == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not reloaded: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     // An invalid edit keeps the last good policy.
     std::fs::write(tmp.join("policy.toml"), "[assets.fixture_cenc\n").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let (st, _) = try_start(
         Some(bearer(&s, "carol", &["basic"])),
         body.clone(),
@@ -536,28 +551,52 @@ async fn origin_refuses_bad_tokens_and_paths() {
     std::fs::remove_dir_all(tmp).unwrap();
 }
 
+/// Licence claims of a permissive start (subject, no plans, the test device, no country).
+fn licence_claims() -> LicenceClaims {
+    LicenceClaims {
+        sid: "ps_1".into(),
+        asset: ASSET.into(),
+        exp: unix_now() + 60,
+        sub: "alice".into(),
+        plans: Vec::new(),
+        device: serde_json::from_value(device()).unwrap(),
+        country: None,
+    }
+}
+
 fn kid_b64(hex_kid: &str) -> String {
     B64URL.encode(hex::decode(hex_kid).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clearkey_licence() {
-    let (s, tmp) = server_with("licence", |_, _| {}).await;
+    let (s, tmp) = server_with("licence", |c, _| {
+        c.allow_origins = vec!["https://app.example.test".into()];
+    })
+    .await;
     let pb = playback(&s).await;
     let url = format!("{}{}", s.url(), pb["drm"]["licence_url"].as_str().unwrap());
+    assert_eq!(url, format!("{}/v1/licence/clearkey", s.url()));
     let token = pb["drm"]["licence_token"].as_str().unwrap().to_string();
     let body =
         json!({"kids": [kid_b64(KID_VIDEO), kid_b64(KID_AUDIO)], "type": "temporary"}).to_string();
 
-    // Without a content type (Shaka, hls.js), with JSON (dash.js), and with a bearer token.
+    // Without a content type (Shaka, hls.js) and with JSON (dash.js); the token as a bearer.
     for content_type in [None, Some("application/json")] {
-        let mut req = client().post(&url).body(body.clone());
+        let mut req = client()
+            .post(&url)
+            .header("authorization", format!("Bearer {token}"))
+            .header("origin", "https://app.example.test")
+            .body(body.clone());
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
         let res = req.send().await.unwrap();
         assert_eq!(res.status(), 200);
-        assert_eq!(res.headers()["access-control-allow-origin"], "*");
+        assert_eq!(
+            res.headers()["access-control-allow-origin"],
+            "https://app.example.test"
+        );
         let text = res.text().await.unwrap();
         assert!(
             !text.contains('=') && !text.contains('+') && !text.contains('/'),
@@ -588,29 +627,61 @@ async fn clearkey_licence() {
         .unwrap();
     assert_eq!(res.status(), 200);
 
-    // CORS preflight.
-    let res = client()
-        .request(reqwest::Method::OPTIONS, &url)
-        .header("origin", "http://example.test")
-        .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "content-type")
-        .send()
-        .await
-        .unwrap();
+    // CORS preflight: answered for the allowed origin only.
+    let preflight = |origin: &'static str| {
+        client()
+            .request(reqwest::Method::OPTIONS, &url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let res = preflight("https://app.example.test").await.unwrap();
     assert_eq!(res.status(), 204);
-    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example.test"
+    );
     assert!(res.headers()["access-control-allow-headers"]
         .to_str()
         .unwrap()
-        .contains("Content-Type"));
+        .contains("Authorization"));
+    let res = preflight("http://example.test").await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(!res.headers().contains_key("access-control-allow-origin"));
 
-    let post = |url: String, body: String| async move {
-        let res = client().post(url).body(body).send().await.unwrap();
-        let status = res.status().as_u16();
-        let v: Value = res.json().await.unwrap();
-        (status, v["reason"].as_str().unwrap_or("").to_string())
+    // The token travels in the Authorization header; `tok` below is the header's token.
+    let post_with = |tok: Option<String>, body: String| {
+        let base = format!("{}/v1/licence/clearkey", s.url());
+        async move {
+            let mut req = client().post(base).body(body);
+            if let Some(t) = tok {
+                req = req.header("authorization", format!("Bearer {t}"));
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let v: Value = res.json().await.unwrap();
+            (status, v["reason"].as_str().unwrap_or("").to_string())
+        }
     };
+    let post = |_url: String, body: String| post_with(Some(token.clone()), body);
     let base = format!("{}/v1/licence/clearkey", s.url());
+    // Never in the URL (it would end up in logs).
+    let (st, r) = {
+        let res = client()
+            .post(format!("{base}?token={token}"))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let st = res.status().as_u16();
+        let v: Value = res.json().await.unwrap();
+        (st, v["reason"].as_str().unwrap().to_string())
+    };
+    assert_eq!((st, r.as_str()), (400, "token_in_url"));
     // A KID of another asset; a token issued for another asset; expired; tampered; missing.
     let (st, r) = post(
         url.clone(),
@@ -624,9 +695,10 @@ async fn clearkey_licence() {
             sid: "ps_1".into(),
             asset: "other_asset".into(),
             exp: unix_now() + 60,
+            ..licence_claims()
         },
     );
-    let (st, _) = post(format!("{base}?token={other}"), body.clone()).await;
+    let (st, _) = post_with(Some(other), body.clone()).await;
     assert_eq!(st, 404);
     let expired = s.control.internal.sign(
         LICENCE_PURPOSE,
@@ -634,9 +706,10 @@ async fn clearkey_licence() {
             sid: "ps_1".into(),
             asset: ASSET.into(),
             exp: unix_now() - 1,
+            ..licence_claims()
         },
     );
-    let (st, r) = post(format!("{base}?token={expired}"), body.clone()).await;
+    let (st, r) = post_with(Some(expired), body.clone()).await;
     assert_eq!((st, r.as_str()), (401, "expired"));
     let session = s.control.internal.sign(
         SESSION_PURPOSE,
@@ -648,17 +721,13 @@ async fn clearkey_licence() {
             exp: unix_now() + 60,
         },
     );
-    let (st, r) = post(format!("{base}?token={session}"), body.clone()).await;
+    let (st, r) = post_with(Some(session), body.clone()).await;
     assert_eq!((st, r.as_str()), (401, "wrong_token_kind"));
     let mut t = token.clone().into_bytes();
     t[10] ^= 1;
-    let (st, _) = post(
-        format!("{base}?token={}", String::from_utf8(t).unwrap()),
-        body.clone(),
-    )
-    .await;
+    let (st, _) = post_with(Some(String::from_utf8(t).unwrap()), body.clone()).await;
     assert_eq!(st, 401);
-    let (st, r) = post(base.clone(), body.clone()).await;
+    let (st, r) = post_with(None, body.clone()).await;
     assert_eq!((st, r.as_str()), (401, "missing_token"));
     // Malformed and oversized bodies.
     for bad in [
@@ -813,8 +882,15 @@ async fn telemetry_events() {
             .count(),
         7
     );
+    // Only the authenticated refusals are dead-lettered (10 of them), without any token.
     let rejected = std::fs::read_to_string(format!("{}.rejected", events_path.display())).unwrap();
-    assert_eq!(rejected.lines().count(), cases.len());
+    assert_eq!(rejected.lines().count(), 10, "{rejected}");
+    assert!(!rejected.contains("vps1."), "{rejected}");
+    for line in rejected.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["session_id"], pb["session_id"]);
+        assert!(!v["reason"].as_str().unwrap().is_empty());
+    }
 
     s.shutdown().await.unwrap();
     std::fs::remove_dir_all(tmp).unwrap();

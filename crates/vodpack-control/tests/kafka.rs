@@ -119,14 +119,20 @@ async fn events_reach_kafka_keyed_by_session_and_rejects_reach_the_dead_letter_t
         .await
         .unwrap();
     assert_eq!(res.status(), 202);
-    let bad = json!({"events": [{"session_token": "forged", "event_id": "x", "seq": 0, "type": "play", "ts": now_ms, "position": 0}]}).to_string();
-    let res = http
-        .post(format!("{}/v1/playback/events", server.url()))
-        .body(bad.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
+    // A forged token: refused and never stored. An authenticated but invalid batch: refused and
+    // dead-lettered without its token.
+    let forged = json!({"events": [{"session_token": "forged", "event_id": "x", "seq": 0, "type": "play", "ts": now_ms, "position": 0}]}).to_string();
+    let session_token = sessions[0]["telemetry"]["session_token"].as_str().unwrap();
+    let bad = json!({"events": [{"session_token": session_token, "event_id": "y", "seq": 0, "type": "teleport", "ts": now_ms, "position": 0}]}).to_string();
+    for body in [&forged, &bad] {
+        let res = http
+            .post(format!("{}/v1/playback/events", server.url()))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+    }
 
     // Read back with an independent client.
     let client = ClientBuilder::new(vec![addr]).build().await.unwrap();
@@ -175,12 +181,22 @@ async fn events_reach_kafka_keyed_by_session_and_rejects_reach_the_dead_letter_t
         .await
         .unwrap();
     let (records, _) = dlq.fetch_records(0, 1..10_000_000, 1_000).await.unwrap();
-    assert_eq!(records.len(), 1);
-    assert_eq!(records[0].record.value.as_deref(), Some(bad.as_bytes()));
-    assert!(
-        String::from_utf8_lossy(&records[0].record.headers["reason"])
-            .contains("session token refused")
+    assert_eq!(
+        records.len(),
+        1,
+        "only the authenticated refusal is dead-lettered"
     );
+    let value = records[0].record.value.clone().unwrap();
+    let text = String::from_utf8(value).unwrap();
+    assert!(
+        !text.contains(session_token) && !text.contains("vps1."),
+        "{text}"
+    );
+    let record: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(record["reason"], "invalid_event");
+    assert_eq!(record["session_id"], sessions[0]["session_id"]);
+    assert!(record["body"].as_str().unwrap().contains("teleport"));
+    assert_eq!(records[0].record.headers["reason"], b"invalid_event");
 
     server.shutdown().await.unwrap();
 }

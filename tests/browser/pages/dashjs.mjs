@@ -44,6 +44,15 @@ export const adapter = {
     const r = player.getCurrentRepresentationForType('video');
     return r && { id: r.id, height: r.height };
   },
+  textTracks() {
+    return player.getTracksFor('text').map((t, i) => ({
+      lang: t.lang, name: (t.labels ?? [])[0]?.text ?? null, id: i,
+    }));
+  },
+  async showText(t) {
+    player.setCurrentTrack(player.getTracksFor('text')[t.id]);
+    player.enableText(true);
+  },
   async destroy() {
     player?.destroy();
   },

@@ -45,6 +45,13 @@ export const adapter = {
     const l = hls.levels[switchedTo];
     return { id: switchedTo, height: l.height };
   },
+  textTracks() {
+    return hls.subtitleTracks.map((t, i) => ({ lang: t.lang, name: t.name, id: i }));
+  },
+  async showText(t) {
+    hls.subtitleTrack = t.id;
+    hls.subtitleDisplay = true;
+  },
   async destroy() {
     hls?.destroy();
   },

@@ -5,6 +5,8 @@
 //   renditions()                     [{id, height, width, codecs, bandwidth}] video renditions
 //   select(rendition)                force that rendition (ABR off)
 //   active()                         the player's idea of the current video rendition ({id, height})
+//   textTracks()                     [{lang, name}] text tracks the player lists
+//   showText(track)                  select that text track and make it visible
 //   destroy()
 const video = () => document.getElementById('video');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -101,6 +103,12 @@ export async function runScenario(adapter, cfg) {
       return result;
     }
 
+    if (cfg.expect === 'subtitles') {
+      await subtitles(adapter, cfg, state, result, step);
+      result.ok = state.errors.length === 0;
+      return result;
+    }
+
     if (cfg.expectHeights) {
       const got = [...new Set(renditions.map((r) => r.height))].sort((a, b) => a - b);
       const want = [...cfg.expectHeights].sort((a, b) => a - b);
@@ -161,4 +169,62 @@ export async function runScenario(adapter, cfg) {
     }
   }
   return result;
+}
+
+/** Cue text as shown: tags and the common entities removed, whitespace collapsed. */
+function plain(text) {
+  return text.replace(/<[^>]*>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>')
+    .replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/\s+/g, ' ').trim();
+}
+
+/** Every cue in the video element's text tracks (the ones the player uses). */
+function playerCues() {
+  const out = [];
+  for (const t of video().textTracks) {
+    if (t.mode === 'disabled') t.mode = 'hidden'; // makes cues readable; does not select anything
+    for (const c of t.cues ?? []) {
+      out.push({ start: c.startTime, end: c.endTime, text: plain(c.text ?? ''), track: t.label || t.language });
+    }
+  }
+  return out;
+}
+
+/**
+ * Lists the text tracks, selects the wanted one, plays the whole asset at 2x and compares the
+ * player's cues with the expected ones: each expected cue must be covered (to 10 ms) by cues of
+ * the same text (a cue split at a segment boundary may come as several pieces), and no cue may
+ * carry text that is not expected.
+ */
+async function subtitles(adapter, cfg, state, result, step) {
+  const tracks = adapter.textTracks();
+  result.textTracks = tracks;
+  const track = tracks.find((t) => t.lang?.startsWith(cfg.textLang) && (!cfg.textName || t.name === cfg.textName));
+  if (!track) throw new Error(`no text track ${cfg.textLang}/${cfg.textName} among ${JSON.stringify(tracks)}`);
+  step('listed text track', { track });
+  await adapter.showText(track);
+  const v = video();
+  v.playbackRate = 2;
+  const end = (Number.isFinite(v.duration) ? v.duration : 8) - 0.3;
+  await playUntil('play to the end with subtitles', 0, end, state, 30000);
+  await sleep(300);
+  const cues = playerCues();
+  result.cues = cues;
+  step('played to the end', { cues: cues.length });
+  const want = cfg.expectCues.map((c) => ({ ...c, text: plain(c.text) }));
+  const eps = 0.01;
+  for (const w of want) {
+    const pieces = cues.filter((c) => c.text === w.text && c.end > w.start - eps && c.start < w.end + eps)
+      .sort((a, b) => a.start - b.start);
+    let covered = w.start;
+    for (const p of pieces) {
+      if (p.start <= covered + eps) covered = Math.max(covered, p.end);
+    }
+    if (!pieces.length || Math.abs(pieces[0].start - w.start) > eps || covered < w.end - eps
+      || pieces.some((p) => p.end > w.end + eps)) {
+      state.errors.push(`cue ${JSON.stringify(w)} not shown as such; player has ${JSON.stringify(pieces)}`);
+    }
+  }
+  const texts = new Set(want.map((w) => w.text));
+  const extra = cues.filter((c) => !texts.has(c.text));
+  if (extra.length) state.errors.push(`unexpected cues ${JSON.stringify(extra).slice(0, 500)}`);
 }

@@ -63,6 +63,15 @@ export const adapter = {
     const t = player.getVariantTracks().find((x) => x.active);
     return t && { id: t.videoId, height: t.height };
   },
+  textTracks() {
+    return player.getTextTracks().map((t) => ({ lang: t.language, name: t.label, id: t.id, kind: t.kind }));
+  },
+  async showText(t) {
+    const track = player.getTextTracks().find((x) => x.id === t.id);
+    player.selectTextTrack(track);
+    // Shaka Player 5 shows the selected text track (setTextTrackVisibility is gone).
+    if (player.setTextTrackVisibility) await player.setTextTrackVisibility(true);
+  },
   async destroy() {
     await player?.destroy();
   },

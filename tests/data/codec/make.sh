@@ -1,6 +1,6 @@
 #!/bin/sh
 # Regenerates the sample entries in this folder and the reference codec strings in expected.txt.
-# Needs the reference tools (../shared/tools/reference.sh DIR): ffmpeg 8, ffprobe, Shaka Packager.
+# Needs the reference tools (scripts/reference.sh DIR): ffmpeg 8, ffprobe, Shaka Packager.
 # Usage: tests/data/codec/make.sh [REF_DIR]   (default /work/tools/ref)
 set -eu
 REF=${1:-/work/tools/ref}

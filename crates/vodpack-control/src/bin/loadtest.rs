@@ -216,8 +216,9 @@ async fn run() -> Result<(), String> {
     config.keys = Some(ServeKeys::random());
     config.events_path = Some(std::env::temp_dir().join("vodpack-loadtest-events.ndjson"));
     let server = start(config).await.map_err(|e| e.to_string())?;
-    let manifest = vodpack_control::KeyManifest::load(o.out_dir.join("key-manifest.json"))
-        .map_err(|e| e.to_string())?;
+    let manifest =
+        vodpack_control::KeyManifest::load(vodpack_control::key_manifest::default_path(&o.out_dir))
+            .map_err(|e| e.to_string())?;
     let asset = &manifest.asset_id;
     let token = server
         .control

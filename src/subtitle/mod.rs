@@ -1,0 +1,56 @@
+//! Subtitles: WebVTT (and SRT, converted to WebVTT) read into cues, cut on the video segment
+//! boundaries, and written as HLS WebVTT segments and DASH/CMAF `wvtt` fMP4 segments
+//! (ISO/IEC 14496-30). docs/subtitles.md describes the choices.
+pub mod segment;
+pub mod srt;
+pub mod vtt;
+pub mod write;
+pub mod wvtt;
+
+/// One cue. Times are milliseconds on the presentation timeline (WebVTT timestamps have
+/// millisecond resolution, so nothing is lost).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cue {
+    /// The cue identifier line, if any.
+    pub id: Option<String>,
+    pub start: u64,
+    pub end: u64,
+    /// Cue settings as written (`align:start line:10%`), separated by single spaces.
+    pub settings: String,
+    /// The cue text, lines joined with `\n`, tags and entities kept as written.
+    pub payload: String,
+}
+
+/// A parsed WebVTT file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SubtitleDoc {
+    /// Text after `WEBVTT` on the first line (without the separating space or tab).
+    pub header_text: String,
+    /// Header metadata lines after the `WEBVTT` line (e.g. `Kind: captions`), kept as written.
+    pub header_lines: Vec<String>,
+    /// STYLE and REGION blocks, each as its full text (first line included), in file order.
+    pub blocks: Vec<String>,
+    /// Cues in file order.
+    pub cues: Vec<Cue>,
+}
+
+/// `hh:mm:ss.ttt` (hours always written, as the spec allows; two digits at least).
+pub fn format_timestamp(ms: u64) -> String {
+    let (h, rest) = (ms / 3_600_000, ms % 3_600_000);
+    format!(
+        "{h:02}:{:02}:{:02}.{:03}",
+        rest / 60_000,
+        (rest % 60_000) / 1000,
+        rest % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps() {
+        assert_eq!(super::format_timestamp(0), "00:00:00.000");
+        assert_eq!(super::format_timestamp(3_723_004), "01:02:03.004");
+        assert_eq!(super::format_timestamp(360_000_000), "100:00:00.000");
+    }
+}

@@ -1,0 +1,201 @@
+//! SubRip (SRT) → WebVTT cues. SRT has no formal grammar; this reads what players accept:
+//! blocks separated by blank lines, an optional numeric index (kept as the cue id), a timing line
+//! `hh:mm:ss,mmm --> hh:mm:ss,mmm` (a `.` is accepted for the comma; display coordinates after
+//! it are dropped), then text lines. `<i>`, `<b>`, `<u>` are kept (WebVTT has them); `<font>` and
+//! `{\...}` override tags are dropped; `&`, `<`, `>` of plain text are escaped as WebVTT needs.
+use super::vtt::{decode, lines, ParseError};
+use super::{Cue, SubtitleDoc};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+pub fn parse_file(path: &Path) -> Result<SubtitleDoc> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse(&bytes).map_err(|e| Error::invalid(path, e.to_string()))
+}
+
+pub fn parse(bytes: &[u8]) -> Result<SubtitleDoc, ParseError> {
+    let text = decode(bytes)?;
+    let lines = lines(text);
+    let mut doc = SubtitleDoc::default();
+    let mut i = 0;
+    let fail = |line: usize, message: String| ParseError { line, message };
+    loop {
+        while i < lines.len() && lines[i].trim().is_empty() {
+            i += 1;
+        }
+        if i >= lines.len() {
+            break;
+        }
+        let mut id = None;
+        if !lines[i].contains("-->") {
+            let l = lines[i].trim();
+            if l.is_empty() || !l.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(fail(
+                    i + 1,
+                    format!("expected a cue number or a timing line, found '{l}'"),
+                ));
+            }
+            id = Some(l.to_string());
+            i += 1;
+        }
+        let timing = lines.get(i).copied().unwrap_or("");
+        let (start, end) = timing_line(timing).map_err(|m| fail(i + 1, m))?;
+        i += 1;
+        let mut payload = Vec::new();
+        while i < lines.len() && !lines[i].trim().is_empty() {
+            payload.push(convert_text(lines[i]));
+            i += 1;
+        }
+        doc.cues.push(Cue {
+            id,
+            start,
+            end,
+            settings: String::new(),
+            payload: payload.join("\n"),
+        });
+    }
+    if doc.cues.is_empty() {
+        return Err(fail(1, "no subtitles in this SRT file".into()));
+    }
+    Ok(doc)
+}
+
+fn timing_line(line: &str) -> Result<(u64, u64), String> {
+    let (a, b) = line.split_once("-->").ok_or_else(|| {
+        format!("'{line}' is not an SRT timing line (hh:mm:ss,mmm --> hh:mm:ss,mmm)")
+    })?;
+    let start = timestamp(a.trim()).ok_or_else(|| format!("'{}' is not an SRT time", a.trim()))?;
+    let b = b.trim_start();
+    let end_text = b.split_whitespace().next().unwrap_or("");
+    let end = timestamp(end_text).ok_or_else(|| format!("'{end_text}' is not an SRT time"))?;
+    if end <= start {
+        return Err(format!(
+            "the subtitle ends ({}) at or before its start ({})",
+            super::format_timestamp(end),
+            super::format_timestamp(start)
+        ));
+    }
+    Ok((start, end))
+}
+
+/// `h+:mm:ss,mmm` (or `.mmm`).
+fn timestamp(s: &str) -> Option<u64> {
+    let (hms, ms) = s.split_once([',', '.'])?;
+    let mut parts = hms.split(':');
+    let (h, m, sec) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some()
+        || h.is_empty()
+        || h.len() > 10
+        || m.len() != 2
+        || sec.len() != 2
+        || ms.len() != 3
+    {
+        return None;
+    }
+    let all_digits = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+    if ![h, m, sec, ms].iter().all(|x| all_digits(x)) {
+        return None;
+    }
+    let (h, m, sec, ms): (u64, u64, u64, u64) = (
+        h.parse().ok()?,
+        m.parse().ok()?,
+        sec.parse().ok()?,
+        ms.parse().ok()?,
+    );
+    if m > 59 || sec > 59 {
+        return None;
+    }
+    Some(((h * 60 + m) * 60 + sec) * 1000 + ms)
+}
+
+/// One SRT text line as WebVTT cue text.
+fn convert_text(line: &str) -> String {
+    const KEPT: &[&str] = &["<i>", "</i>", "<b>", "</b>", "<u>", "</u>"];
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        if c == '<' {
+            if let Some(tag) = KEPT
+                .iter()
+                .find(|t| rest.len() >= t.len() && rest[..t.len()].eq_ignore_ascii_case(t))
+            {
+                out.push_str(&tag.to_ascii_lowercase());
+                rest = &rest[tag.len()..];
+                continue;
+            }
+            let lower = rest.to_ascii_lowercase();
+            if lower.starts_with("<font") || lower.starts_with("</font") {
+                if let Some(close) = rest.find('>') {
+                    rest = &rest[close + 1..];
+                    continue;
+                }
+            }
+            out.push_str("&lt;");
+        } else if c == '{' && rest.starts_with("{\\") {
+            if let Some(close) = rest.find('}') {
+                rest = &rest[close + 1..];
+                continue;
+            }
+            out.push('{');
+        } else if c == '>' {
+            out.push_str("&gt;");
+        } else if c == '&' {
+            let entity = rest[1..].find(';').filter(|&n| {
+                n > 0
+                    && n < 10
+                    && rest[1..1 + n]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'#')
+            });
+            if entity.is_some() {
+                out.push('&');
+            } else {
+                out.push_str("&amp;");
+            }
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srt_to_cues() {
+        let doc = parse(
+            "1\r\n00:00:01,000 --> 00:00:02,500 X1:10 X2:20\r\n<i>Bonjour</i> & <font color=\"red\">salut</font> a<b\r\n{\\an8}deux\r\n\r\n2\r\n00:00:03.000 --> 00:00:04,000\r\nété\r\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(doc.cues.len(), 2);
+        assert_eq!(doc.cues[0].id.as_deref(), Some("1"));
+        assert_eq!((doc.cues[0].start, doc.cues[0].end), (1000, 2500));
+        assert_eq!(
+            doc.cues[0].payload,
+            "<i>Bonjour</i> &amp; salut a&lt;b\ndeux"
+        );
+        assert_eq!(doc.cues[1].payload, "été");
+    }
+
+    #[test]
+    fn srt_errors_name_the_line() {
+        assert_eq!(
+            parse(b"1\n00:00:01,000 -> 00:00:02,000\nx\n")
+                .unwrap_err()
+                .line,
+            2
+        );
+        assert_eq!(
+            parse(b"1\n00:00:03,000 --> 00:00:02,000\nx\n")
+                .unwrap_err()
+                .line,
+            2
+        );
+        assert_eq!(parse(b"hello\n").unwrap_err().line, 1);
+        assert_eq!(parse(b"").unwrap_err().line, 1);
+    }
+}

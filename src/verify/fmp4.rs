@@ -1,0 +1,535 @@
+//! Reads what `vodpack verify` checks in the media files: the CMAF header (track, timescale,
+//! sample entries, edit list, trex defaults) and media segments (moof/traf/tfhd/tfdt/trun with
+//! senc, saiz/saio and seig groups, the mdat that holds the samples), ISO/IEC 14496-12 §8.8 and
+//! ISO/IEC 23001-7 §7. Everything is bounded by its box; errors are strings naming the box.
+use crate::cenc::SampleAuxInfo;
+use crate::media::protection::{
+    self, parse_saio, parse_saiz, parse_senc, sbgp_seig, seig_per_sample, sgpd_seig,
+    EntryProtection, Tenc,
+};
+use crate::media::TrackKind;
+use crate::mp4::reader::RawBox;
+use crate::mp4::BoxIter;
+
+/// The CMAF header of a rendition.
+#[derive(Debug, Clone)]
+pub struct Init {
+    pub track_id: u32,
+    pub timescale: u32,
+    pub kind: TrackKind,
+    /// stsd entries, whole boxes.
+    pub entries: Vec<Vec<u8>>,
+    /// The protection of each entry (None = clear).
+    pub entry_protection: Vec<Option<EntryProtection>>,
+    /// elst media_time of the first non-empty edit.
+    pub edit_media_time: Option<i64>,
+    pub trex_sample_description_index: u32,
+    pub trex_duration: u32,
+    pub trex_size: u32,
+    pub trex_flags: u32,
+    /// seig groups of the stbl (sample groups indexed from 1).
+    pub track_groups: Vec<Tenc>,
+    /// Bytes of the header (ftyp + moov) as found.
+    pub len: usize,
+}
+
+fn e<T: std::fmt::Display>(x: T) -> String {
+    x.to_string()
+}
+
+/// Parses an init segment (ftyp, moov with exactly one trak and mvex/trex).
+pub fn parse_init(bytes: &[u8]) -> Result<Init, String> {
+    let mut moov = None;
+    let mut end = 0usize;
+    for b in BoxIter::new(bytes) {
+        let b = b.map_err(e)?;
+        end = b.offset + b.bytes.len();
+        if &b.fourcc == b"moov" {
+            moov = Some(b);
+            break;
+        }
+    }
+    let moov = moov.ok_or("no moov box")?;
+    let mut traks = Vec::new();
+    for c in moov.children() {
+        let c = c.map_err(e)?;
+        if &c.fourcc == b"trak" {
+            traks.push(c);
+        }
+    }
+    if traks.len() != 1 {
+        return Err(format!(
+            "moov has {} tracks (a CMAF header has one)",
+            traks.len()
+        ));
+    }
+    let trak = traks[0];
+    let (v, _, mut r) = trak.require(b"tkhd").map_err(e)?.full().map_err(e)?;
+    r.skip(if v == 1 { 16 } else { 8 }).map_err(e)?;
+    let track_id = r.u32().map_err(e)?;
+    let mdia = trak.require(b"mdia").map_err(e)?;
+    let (v, _, mut r) = mdia.require(b"mdhd").map_err(e)?.full().map_err(e)?;
+    r.skip(if v == 1 { 16 } else { 8 }).map_err(e)?;
+    let timescale = r.u32().map_err(e)?;
+    if timescale == 0 {
+        return Err("mdhd timescale is 0".into());
+    }
+    let (_, _, mut r) = mdia.require(b"hdlr").map_err(e)?.full().map_err(e)?;
+    r.skip(4).map_err(e)?;
+    let kind = TrackKind::from_handler(&r.fourcc().map_err(e)?);
+    let stbl = mdia
+        .require(b"minf")
+        .and_then(|m| m.require(b"stbl"))
+        .map_err(e)?;
+    let entries = protection::stsd_entries(&stbl.require(b"stsd").map_err(e)?).map_err(e)?;
+    if entries.is_empty() {
+        return Err("stsd has no sample entry".into());
+    }
+    let entry_protection = entries
+        .iter()
+        .map(|en| protection::entry_protection(en).map_err(|x| format!("sample entry: {x}")))
+        .collect::<Result<Vec<_>, String>>()?;
+    let mut track_groups = Vec::new();
+    for c in stbl.children() {
+        let c = c.map_err(e)?;
+        if &c.fourcc == b"sgpd" {
+            if let Some(g) = sgpd_seig(&c).map_err(e)? {
+                track_groups = g;
+            }
+        }
+    }
+    let mut edit_media_time = None;
+    if let Some(edts) = trak.child(b"edts").map_err(e)? {
+        if let Some(elst) = edts.child(b"elst").map_err(e)? {
+            let (v, _, mut r) = elst.full().map_err(e)?;
+            let n = r.u32().map_err(e)?;
+            let n = r
+                .check_table(n as u64, if v == 1 { 20 } else { 12 })
+                .map_err(e)?;
+            for _ in 0..n {
+                let mt = if v == 1 {
+                    r.skip(8).map_err(e)?;
+                    r.i64().map_err(e)?
+                } else {
+                    r.skip(4).map_err(e)?;
+                    r.i32().map_err(e)? as i64
+                };
+                r.skip(4).map_err(e)?;
+                if mt >= 0 {
+                    edit_media_time = Some(mt);
+                    break;
+                }
+            }
+        }
+    }
+    let mvex = moov
+        .require(b"mvex")
+        .map_err(|_| "moov has no mvex (not a fragmented-MP4 header)".to_string())?;
+    let mut trex = None;
+    for c in mvex.children() {
+        let c = c.map_err(e)?;
+        if &c.fourcc == b"trex" {
+            let (_, _, mut r) = c.full().map_err(e)?;
+            if r.u32().map_err(e)? == track_id {
+                trex = Some((
+                    r.u32().map_err(e)?,
+                    r.u32().map_err(e)?,
+                    r.u32().map_err(e)?,
+                    r.u32().map_err(e)?,
+                ));
+            }
+        }
+    }
+    let (sdi, dur, size, flags) =
+        trex.ok_or_else(|| format!("mvex has no trex for track {track_id}"))?;
+    Ok(Init {
+        track_id,
+        timescale,
+        kind,
+        entries,
+        entry_protection,
+        edit_media_time,
+        trex_sample_description_index: sdi,
+        trex_duration: dur,
+        trex_size: size,
+        trex_flags: flags,
+        track_groups,
+        len: end,
+    })
+}
+
+/// One sample of a fragment.
+#[derive(Debug, Clone, Copy)]
+pub struct FragSample {
+    pub dts: u64,
+    pub duration: u32,
+    pub size: u32,
+    pub is_sync: bool,
+    pub cto: i64,
+    /// Offset of the sample's data within the segment bytes given to [`parse_segment`].
+    pub data: usize,
+}
+
+/// One moof + its samples.
+#[derive(Debug, Clone)]
+pub struct Fragment {
+    /// Offset of the moof within the segment bytes.
+    pub moof_offset: usize,
+    pub sequence: u32,
+    pub track_id: u32,
+    pub sample_description_index: u32,
+    pub has_tfdt: bool,
+    pub samples: Vec<FragSample>,
+    /// senc entries (or those saiz/saio point at), one per sample, when present.
+    pub aux: Option<Vec<SampleAuxInfo>>,
+    /// Problems with the aux boxes (saio pointing elsewhere than senc, counts...).
+    pub aux_problems: Vec<String>,
+    /// Per-sample seig overrides (empty when there is no sbgp).
+    pub seig: Vec<Option<Tenc>>,
+}
+
+const NON_SYNC: u32 = 0x0001_0000;
+
+/// Parses the fragments of a media segment. `prev_end` is the decode time following the previous
+/// fragment (used when a traf has no tfdt). Sample data ranges are checked to lie inside an mdat
+/// of these bytes.
+pub fn parse_segment(bytes: &[u8], init: &Init, prev_end: u64) -> Result<Vec<Fragment>, String> {
+    let mut frags = Vec::new();
+    let mut mdats: Vec<(usize, usize)> = Vec::new();
+    let mut next_dts = prev_end;
+    for b in BoxIter::new(bytes) {
+        let b = b.map_err(|x| format!("{x} (truncated or corrupt segment)"))?;
+        match &b.fourcc {
+            b"moof" => {
+                let f = parse_moof(&b, init, next_dts)
+                    .map_err(|x| format!("moof at byte {}: {x}", b.offset))?;
+                if let Some(last) = f.samples.last() {
+                    next_dts = last.dts + last.duration as u64;
+                }
+                frags.push(f);
+            }
+            b"mdat" => {
+                let start = b.offset + (b.bytes.len() - b.body.len());
+                mdats.push((start, b.offset + b.bytes.len()));
+            }
+            _ => {}
+        }
+    }
+    if frags.is_empty() {
+        return Err("no moof box".into());
+    }
+    for f in &frags {
+        for (i, s) in f.samples.iter().enumerate() {
+            let end = s.data + s.size as usize;
+            if !mdats.iter().any(|&(a, z)| s.data >= a && end <= z) {
+                return Err(format!(
+                    "fragment {}: sample {} data (bytes {}..{end}) is not inside an mdat",
+                    f.sequence,
+                    i + 1,
+                    s.data
+                ));
+            }
+        }
+    }
+    Ok(frags)
+}
+
+fn parse_moof(moof: &RawBox, init: &Init, prev_end: u64) -> Result<Fragment, String> {
+    let moof_offset = moof.offset;
+    let (_, _, mut r) = moof.require(b"mfhd").map_err(e)?.full().map_err(e)?;
+    let sequence = r.u32().map_err(e)?;
+    let mut trafs = Vec::new();
+    for c in moof.children() {
+        let c = c.map_err(e)?;
+        if &c.fourcc == b"traf" {
+            trafs.push(c);
+        }
+    }
+    if trafs.len() != 1 {
+        return Err(format!(
+            "{} traf boxes (a CMAF fragment has one)",
+            trafs.len()
+        ));
+    }
+    let traf = trafs[0];
+    let (_, flags, mut r) = traf.require(b"tfhd").map_err(e)?.full().map_err(e)?;
+    let track_id = r.u32().map_err(e)?;
+    let base: usize = if flags & 0x1 != 0 {
+        // An absolute base offset cannot be resolved within a segment file; vodpack never writes it.
+        return Err("tfhd has base-data-offset (CMAF uses default-base-is-moof)".into());
+    } else {
+        moof_offset
+    };
+    let sdi = if flags & 0x2 != 0 {
+        r.u32().map_err(e)?
+    } else {
+        init.trex_sample_description_index
+    };
+    let def_dur = if flags & 0x8 != 0 {
+        r.u32().map_err(e)?
+    } else {
+        init.trex_duration
+    };
+    let def_size = if flags & 0x10 != 0 {
+        r.u32().map_err(e)?
+    } else {
+        init.trex_size
+    };
+    let def_flags = if flags & 0x20 != 0 {
+        r.u32().map_err(e)?
+    } else {
+        init.trex_flags
+    };
+    let (has_tfdt, mut dts) = match traf.child(b"tfdt").map_err(e)? {
+        Some(t) => {
+            let (v, _, mut r) = t.full().map_err(e)?;
+            (
+                true,
+                if v == 1 {
+                    r.u64().map_err(e)?
+                } else {
+                    r.u32().map_err(e)? as u64
+                },
+            )
+        }
+        None => (false, prev_end),
+    };
+    let mut samples = Vec::new();
+    let mut next = base;
+    for c in traf.children() {
+        let c = c.map_err(e)?;
+        if &c.fourcc != b"trun" {
+            continue;
+        }
+        let (v, tf, mut r) = c.full().map_err(e)?;
+        let count = r.u32().map_err(e)? as u64;
+        let data_offset = if tf & 0x1 != 0 {
+            Some(r.i32().map_err(e)?)
+        } else {
+            None
+        };
+        let first_flags = if tf & 0x4 != 0 {
+            Some(r.u32().map_err(e)?)
+        } else {
+            None
+        };
+        let per = 4 * [0x100, 0x200, 0x400, 0x800]
+            .iter()
+            .filter(|&&b| tf & b != 0)
+            .count();
+        let n = r.check_table(count, per).map_err(e)?;
+        let mut at = match data_offset {
+            Some(o) => base
+                .checked_add_signed(o as isize)
+                .ok_or("trun data_offset points before the segment")?,
+            None => next,
+        };
+        samples.reserve(n);
+        for i in 0..n {
+            let duration = if tf & 0x100 != 0 {
+                r.u32().map_err(e)?
+            } else {
+                def_dur
+            };
+            let size = if tf & 0x200 != 0 {
+                r.u32().map_err(e)?
+            } else {
+                def_size
+            };
+            let sflags = if tf & 0x400 != 0 {
+                r.u32().map_err(e)?
+            } else if i == 0 {
+                first_flags.unwrap_or(def_flags)
+            } else {
+                def_flags
+            };
+            let cto = if tf & 0x800 != 0 {
+                let raw = r.u32().map_err(e)?;
+                if v == 0 {
+                    raw as i64
+                } else {
+                    raw as i32 as i64
+                }
+            } else {
+                0
+            };
+            samples.push(FragSample {
+                dts,
+                duration,
+                size,
+                is_sync: sflags & NON_SYNC == 0,
+                cto,
+                data: at,
+            });
+            dts = dts
+                .checked_add(duration as u64)
+                .ok_or("decode time overflows")?;
+            at = at
+                .checked_add(size as usize)
+                .ok_or("sample offset overflows")?;
+        }
+        next = at;
+    }
+
+    // Sample groups first: a seig group may change the IV size senc entries are read with.
+    let mut frag_groups = Vec::new();
+    let mut runs = None;
+    for c in traf.children() {
+        let c = c.map_err(e)?;
+        match &c.fourcc {
+            b"sgpd" => {
+                if let Some(g) = sgpd_seig(&c).map_err(e)? {
+                    frag_groups = g;
+                }
+            }
+            b"sbgp" => {
+                if let Some(rn) = sbgp_seig(&c).map_err(e)? {
+                    runs = Some(rn);
+                }
+            }
+            _ => {}
+        }
+    }
+    let seig = match &runs {
+        Some(rn) => {
+            seig_per_sample(rn, samples.len(), &frag_groups, &init.track_groups).map_err(e)?
+        }
+        None => Vec::new(),
+    };
+    let tenc_iv = init
+        .entry_protection
+        .get(sdi.saturating_sub(1) as usize)
+        .and_then(|p| p.as_ref())
+        .map(|p| p.tenc.per_sample_iv_size)
+        .unwrap_or(0);
+    let iv_size = |i: usize| match seig.get(i) {
+        Some(Some(g)) => g.per_sample_iv_size,
+        _ => tenc_iv,
+    };
+
+    let mut aux = None;
+    let mut aux_problems = Vec::new();
+    let mut senc_first: Option<usize> = None;
+    if let Some(senc) = traf.child(b"senc").map_err(e)? {
+        let entries = parse_senc(&senc, &iv_size).map_err(e)?;
+        if entries.len() != samples.len() {
+            aux_problems.push(format!(
+                "senc has {} entries for {} samples",
+                entries.len(),
+                samples.len()
+            ));
+        }
+        senc_first = Some(senc.offset + (senc.bytes.len() - senc.body.len()) + 8);
+        aux = Some(entries);
+    }
+    let saiz = traf.child(b"saiz").map_err(e)?;
+    let saio = traf.child(b"saio").map_err(e)?;
+    match (saiz, saio) {
+        (Some(z), Some(o)) => {
+            let sizes = parse_saiz(&z).map_err(e)?;
+            let offsets = parse_saio(&o).map_err(e)?;
+            if sizes.len() != samples.len() {
+                aux_problems.push(format!(
+                    "saiz has {} entries for {} samples",
+                    sizes.len(),
+                    samples.len()
+                ));
+            }
+            match offsets.as_slice() {
+                [off] => {
+                    // saio is relative to the moof (default-base-is-moof); senc's first entry
+                    // sits in the traf, whose offset is relative to the moof's body.
+                    let traf_in_moof = (moof.bytes.len() - moof.body.len()) + traf.offset;
+                    let senc_in_moof =
+                        senc_first.map(|s| traf_in_moof + (traf.bytes.len() - traf.body.len()) + s);
+                    if let Some(s) = senc_in_moof {
+                        if *off as usize != s {
+                            aux_problems.push(format!(
+                                "saio points at byte {off} of the moof but senc's first entry is at {s}"
+                            ));
+                        }
+                    }
+                    if aux.is_none() {
+                        // No senc: read the entries where saio points.
+                        let start = moof_offset.checked_add(*off as usize);
+                        let total: usize = sizes.iter().map(|&s| s as usize).sum();
+                        let data = start
+                            .and_then(|s| moof.bytes.get(s - moof_offset..s - moof_offset + total));
+                        match data {
+                            Some(d) => {
+                                aux = Some(
+                                    protection::parse_aux_entries(d, &sizes, &iv_size)
+                                        .map_err(e)?,
+                                )
+                            }
+                            None => aux_problems.push(format!(
+                                "saio offset {off} + {total} bytes lies outside the moof"
+                            )),
+                        }
+                    }
+                }
+                _ => aux_problems.push(format!("saio has {} offsets (expected 1)", offsets.len())),
+            }
+        }
+        (None, None) => {}
+        _ => aux_problems.push("saiz without saio, or saio without saiz".into()),
+    }
+    Ok(Fragment {
+        moof_offset,
+        sequence,
+        track_id,
+        sample_description_index: sdi,
+        has_tfdt,
+        samples,
+        aux,
+        aux_problems,
+        seig,
+    })
+}
+
+/// The references of a sidx (§8.16.3): (referenced size, subsegment duration), and the
+/// earliest presentation time and first offset. Hierarchical sidx (reference_type 1) is refused.
+#[derive(Debug, Clone)]
+pub struct Sidx {
+    pub timescale: u32,
+    pub earliest: u64,
+    pub first_offset: u64,
+    pub refs: Vec<(u64, u64)>,
+}
+
+pub fn parse_sidx(bytes: &[u8]) -> Result<Sidx, String> {
+    let b = BoxIter::new(bytes)
+        .next()
+        .ok_or("empty index range")?
+        .map_err(e)?;
+    if &b.fourcc != b"sidx" {
+        return Err(format!("index range holds a '{}' box, not sidx", b.name()));
+    }
+    let (v, _, mut r) = b.full().map_err(e)?;
+    r.u32().map_err(e)?;
+    let timescale = r.u32().map_err(e)?;
+    let (earliest, first_offset) = if v == 0 {
+        (r.u32().map_err(e)? as u64, r.u32().map_err(e)? as u64)
+    } else {
+        (r.u64().map_err(e)?, r.u64().map_err(e)?)
+    };
+    r.u16().map_err(e)?;
+    let n = r.u16().map_err(e)? as u64;
+    let n = r.check_table(n, 12).map_err(e)?;
+    let mut refs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let a = r.u32().map_err(e)?;
+        if a & 0x8000_0000 != 0 {
+            return Err("sidx references another sidx (hierarchical index)".into());
+        }
+        let d = r.u32().map_err(e)?;
+        r.u32().map_err(e)?;
+        refs.push(((a & 0x7fff_ffff) as u64, d as u64));
+    }
+    Ok(Sidx {
+        timescale,
+        earliest,
+        first_offset,
+        refs,
+    })
+}

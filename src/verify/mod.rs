@@ -1,0 +1,738 @@
+//! `vodpack verify OUT`: proves a packaged output is whole, consistent and protected as signalled,
+//! by reading it back the way a player and a CDN would (docs/verify.md).
+//!
+//! It walks the HLS multivariant playlist, every media and I-frame playlist and the MPD with its
+//! own small readers ([`hls`], [`mpd`]), pairs HLS and DASH renditions by their init segment, and
+//! checks every init and media segment ([`fmp4`]): files and byte ranges exist, MPD and HLS agree
+//! on segment count and timing, segments are contiguous, video fragments start with a sync sample,
+//! codec strings match the init segments, encryption signalling matches tenc/schm, every segment
+//! outside the clear lead carries senc and points at the protected sample entry, subsample maps
+//! fit the NAL structure; with keys every sample is decrypted, and with sources every sample is
+//! compared byte for byte (and by decode and presentation time) with the source.
+//!
+//! The result is a [`Report`]: findings (errors and warnings), never a panic on bad input.
+pub mod fmp4;
+pub mod hls;
+pub mod mpd;
+mod rendition;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::media::Track;
+
+/// A source track to compare a rendition with (`--sources`).
+#[derive(Debug, Clone, Copy)]
+pub struct SourceTrack<'a> {
+    pub path: &'a Path,
+    pub file: &'a File,
+    pub track: &'a Track,
+}
+
+/// What to check beyond the structure.
+#[derive(Debug, Default)]
+pub struct VerifyOptions<'a> {
+    /// Content keys by KID: with them every encrypted sample is decrypted.
+    pub keys: HashMap<[u8; 16], [u8; 16]>,
+    /// Sources by rendition id: every sample is compared with the source's.
+    pub sources: HashMap<String, SourceTrack<'a>>,
+    /// Manifest names inside OUT.
+    pub hls: Option<String>,
+    pub dash: Option<String>,
+}
+
+/// One problem found.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Finding {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rendition: Option<String>,
+    /// OUT-relative file the problem is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(r) = &self.rendition {
+            write!(f, "{r}: ")?;
+        }
+        if let Some(p) = &self.file {
+            write!(f, "{p}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// What was checked in one rendition.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RenditionReport {
+    pub id: String,
+    pub kind: String,
+    pub codec: String,
+    /// `cenc`, `cbcs`... when the init segment has a protected sample entry.
+    pub scheme: Option<String>,
+    pub kid: Option<String>,
+    pub segments: usize,
+    pub clear_lead_segments: usize,
+    pub samples: u64,
+    pub encrypted_samples: u64,
+    pub decrypted_samples: u64,
+    pub compared_samples: u64,
+    pub bytes: u64,
+}
+
+/// The result of a verification.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Report {
+    pub out: PathBuf,
+    pub ok: bool,
+    pub keys_given: bool,
+    pub sources_given: bool,
+    pub renditions: Vec<RenditionReport>,
+    pub errors: Vec<Finding>,
+    pub warnings: Vec<Finding>,
+    /// Files read and their bytes.
+    pub files: u64,
+    pub bytes: u64,
+}
+
+impl Report {
+    /// The human-readable report.
+    pub fn text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        for r in &self.renditions {
+            let _ = write!(
+                s,
+                "{}: {} {}, {} segments, {} samples",
+                r.id, r.kind, r.codec, r.segments, r.samples
+            );
+            if let Some(scheme) = &r.scheme {
+                let _ = write!(
+                    s,
+                    ", {scheme} (KID {}), {} encrypted, clear lead {} segments",
+                    r.kid.as_deref().unwrap_or("?"),
+                    r.encrypted_samples,
+                    r.clear_lead_segments
+                );
+            }
+            if self.keys_given {
+                let _ = write!(s, ", {} decrypted", r.decrypted_samples);
+            }
+            if self.sources_given {
+                let _ = write!(s, ", {} equal to the source", r.compared_samples);
+            }
+            s.push('\n');
+        }
+        for w in &self.warnings {
+            let _ = writeln!(s, "warning: {w}");
+        }
+        for e in &self.errors {
+            let _ = writeln!(s, "error: {e}");
+        }
+        let _ = writeln!(
+            s,
+            "{}: {} ({} renditions, {} files, {} bytes; {} errors, {} warnings)",
+            self.out.display(),
+            if self.ok { "verified" } else { "FAILED" },
+            self.renditions.len(),
+            self.files,
+            self.bytes,
+            self.errors.len(),
+            self.warnings.len()
+        );
+        s
+    }
+}
+
+/// Findings of one part of the check, with a cap so a badly broken output does not print a
+/// million lines (the count of the rest is reported).
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    rendition: Option<String>,
+    pub errors: Vec<Finding>,
+    pub warnings: Vec<Finding>,
+    suppressed: u64,
+}
+
+const MAX_FINDINGS_PER_PART: usize = 40;
+
+impl Findings {
+    pub(crate) fn new(rendition: Option<&str>) -> Self {
+        Findings {
+            rendition: rendition.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn error(&mut self, file: Option<&str>, message: impl Into<String>) {
+        if self.errors.len() >= MAX_FINDINGS_PER_PART {
+            self.suppressed += 1;
+            return;
+        }
+        self.errors.push(Finding {
+            rendition: self.rendition.clone(),
+            file: file.map(str::to_string),
+            message: message.into(),
+        });
+    }
+
+    pub(crate) fn warning(&mut self, file: Option<&str>, message: impl Into<String>) {
+        if self.warnings.len() >= MAX_FINDINGS_PER_PART {
+            return;
+        }
+        self.warnings.push(Finding {
+            rendition: self.rendition.clone(),
+            file: file.map(str::to_string),
+            message: message.into(),
+        });
+    }
+
+    fn into_report(mut self, report: &mut Report) {
+        if self.suppressed > 0 {
+            let n = self.suppressed;
+            self.errors.push(Finding {
+                rendition: self.rendition.clone(),
+                file: None,
+                message: format!("{n} more errors not shown"),
+            });
+        }
+        report.errors.extend(self.errors);
+        report.warnings.extend(self.warnings);
+    }
+}
+
+/// A media resource: OUT-relative path and optional byte range (offset, length).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Res {
+    pub path: String,
+    pub range: Option<(u64, u64)>,
+}
+
+impl Res {
+    fn describe(&self) -> String {
+        match self.range {
+            Some((o, l)) => format!("{} (bytes {o}..{})", self.path, o + l),
+            None => self.path.clone(),
+        }
+    }
+}
+
+/// What the HLS side says about one segment.
+#[derive(Debug, Clone)]
+pub(crate) struct HlsSeg {
+    pub res: Res,
+    pub extinf: f64,
+    /// Encryption methods in force (empty = clear) and their KEYIDs when given.
+    pub methods: Vec<(String, Option<String>)>,
+}
+
+/// A rendition as the manifests describe it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Described {
+    pub id: String,
+    pub init: Option<Res>,
+    /// MPD: segments with (t, d) in `timescale`, or a SegmentBase to be read from the sidx.
+    pub mpd_segments: Option<Vec<(Res, u64, u64)>>,
+    pub mpd_base: Option<(String, (u64, u64), u64)>,
+    pub mpd_timescale: u64,
+    pub mpd_codecs: Option<String>,
+    pub mpd_protection: Vec<mpd::Protection>,
+    pub in_mpd: bool,
+    pub hls_playlist: Option<String>,
+    pub hls_segments: Option<Vec<HlsSeg>>,
+}
+
+/// A byte range of a fragment an I-frame playlist must address: (file, moof offset, end of the
+/// first sample's data), from the segment walk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IFrameTarget {
+    pub path: String,
+    pub offset: u64,
+    pub end: u64,
+    pub ticks: u64,
+}
+
+/// Reads an OUT-relative file, or a byte range of it; a missing file or a range past the end is
+/// an error message.
+pub(crate) fn read_res(out: &Path, res: &Res) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::FileExt;
+    let path = out.join(&res.path);
+    let file = File::open(&path).map_err(|e| format!("cannot open: {e}"))?;
+    let len = file
+        .metadata()
+        .map_err(|e| format!("cannot stat: {e}"))?
+        .len();
+    let (off, n) = match res.range {
+        Some((o, n)) => (o, n),
+        None => (0, len),
+    };
+    let end = off.checked_add(n).ok_or("byte range overflows")?;
+    if end > len {
+        return Err(format!(
+            "byte range {off}..{end} runs past the end of the file ({len} bytes)"
+        ));
+    }
+    let mut buf = vec![0u8; n as usize];
+    file.read_exact_at(&mut buf, off)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    Ok(buf)
+}
+
+fn read_text(out: &Path, rel: &str) -> Result<String, String> {
+    let p = out.join(rel);
+    let meta = std::fs::metadata(&p).map_err(|e| format!("cannot open: {e}"))?;
+    if meta.len() > 64 * 1024 * 1024 {
+        return Err("manifest larger than 64 MiB".into());
+    }
+    std::fs::read_to_string(&p).map_err(|e| format!("cannot read: {e}"))
+}
+
+/// Verifies the packaged output in `out`.
+pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
+    let mut report = Report {
+        out: out.to_path_buf(),
+        keys_given: !opts.keys.is_empty(),
+        sources_given: !opts.sources.is_empty(),
+        ..Default::default()
+    };
+    let mut top = Findings::new(None);
+    let hls_name = opts.hls.clone().unwrap_or_else(|| "master.m3u8".into());
+    let dash_name = opts.dash.clone().unwrap_or_else(|| "manifest.mpd".into());
+    if !out.is_dir() {
+        top.error(None, format!("{} is not a folder", out.display()));
+        top.into_report(&mut report);
+        return report;
+    }
+    let mut described: BTreeMap<Res, Described> = BTreeMap::new();
+    let mut files = 0u64;
+
+    // DASH.
+    match read_text(out, &dash_name).and_then(|t| mpd::parse(&t)) {
+        Err(e) => top.error(Some(&dash_name), e),
+        Ok(m) => {
+            files += 1;
+            for r in &m.representations {
+                let mut d = Described {
+                    id: r.id.clone(),
+                    in_mpd: true,
+                    mpd_codecs: r.codecs.clone(),
+                    mpd_protection: r.protection.clone(),
+                    ..Default::default()
+                };
+                let base = hls::parent(&dash_name);
+                let resolved = |p: &str| hls::resolve(base, p);
+                if let Some(t) = &r.template {
+                    d.mpd_timescale = t.timescale;
+                    let init =
+                        mpd::expand(&t.initialization, &r.id, 0, 0).and_then(|p| resolved(&p));
+                    match init {
+                        Ok(p) => {
+                            d.init = Some(Res {
+                                path: p,
+                                range: None,
+                            })
+                        }
+                        Err(e) => {
+                            top.error(Some(&dash_name), format!("{}: initialization: {e}", r.id))
+                        }
+                    }
+                    let mut segs = Vec::new();
+                    for (k, s) in t.timeline.iter().enumerate() {
+                        let n = t.start_number + k as u64;
+                        match mpd::expand(&t.media, &r.id, n, s.t).and_then(|p| resolved(&p)) {
+                            Ok(p) => segs.push((
+                                Res {
+                                    path: p,
+                                    range: None,
+                                },
+                                s.t,
+                                s.d,
+                            )),
+                            Err(e) => {
+                                top.error(Some(&dash_name), format!("{}: media: {e}", r.id));
+                                break;
+                            }
+                        }
+                    }
+                    if t.timeline.is_empty() {
+                        top.error(
+                            Some(&dash_name),
+                            format!("{}: SegmentTemplate without a SegmentTimeline", r.id),
+                        );
+                    }
+                    d.mpd_segments = Some(segs);
+                } else if let (Some(b), Some(url)) = (&r.segment_base, &r.base_url) {
+                    d.mpd_timescale = b.timescale;
+                    match (resolved(url), b.init_range, b.index_range) {
+                        (Ok(p), Some(ir), Some(xr)) => {
+                            d.init = Some(Res {
+                                path: p.clone(),
+                                range: Some((ir.0, ir.1 - ir.0 + 1)),
+                            });
+                            d.mpd_base = Some((p, xr, b.timescale));
+                        }
+                        (Err(e), ..) => {
+                            top.error(Some(&dash_name), format!("{}: BaseURL: {e}", r.id))
+                        }
+                        _ => top.error(
+                            Some(&dash_name),
+                            format!(
+                                "{}: SegmentBase without Initialization range or indexRange",
+                                r.id
+                            ),
+                        ),
+                    }
+                } else {
+                    top.error(
+                        Some(&dash_name),
+                        format!(
+                            "{}: neither SegmentTemplate nor SegmentBase with a BaseURL",
+                            r.id
+                        ),
+                    );
+                }
+                if let Some(init) = d.init.clone() {
+                    if described.insert(init.clone(), d).is_some() {
+                        top.error(
+                            Some(&dash_name),
+                            format!(
+                                "two Representations use the init segment {}",
+                                init.describe()
+                            ),
+                        );
+                    }
+                }
+            }
+            if m.representations.is_empty() {
+                top.error(Some(&dash_name), "no Representation");
+            }
+        }
+    }
+
+    // HLS.
+    let mut variant_codecs: Vec<(String, Vec<String>, Option<String>)> = Vec::new();
+    let mut audio_groups: HashMap<String, Vec<String>> = HashMap::new();
+    let mut iframe_lists: Vec<(String, Vec<String>)> = Vec::new();
+    match read_text(out, &hls_name).and_then(|t| hls::parse_multivariant(&t)) {
+        Err(e) => top.error(Some(&hls_name), e),
+        Ok(mv) => {
+            files += 1;
+            let base = hls::parent(&hls_name).to_string();
+            let mut playlists: Vec<String> = Vec::new();
+            let mut add = |uri: &str, top: &mut Findings| match hls::resolve(&base, uri) {
+                Ok(p) => {
+                    if !playlists.contains(&p) {
+                        playlists.push(p.clone());
+                    }
+                    Some(p)
+                }
+                Err(e) => {
+                    top.error(Some(&hls_name), e);
+                    None
+                }
+            };
+            for v in &mv.variants {
+                if let Some(p) = add(&v.uri, &mut top) {
+                    variant_codecs.push((p, v.codecs.clone(), v.audio.clone()));
+                }
+            }
+            for m in &mv.media {
+                if let Some(uri) = &m.uri {
+                    if let Some(p) = add(uri, &mut top) {
+                        audio_groups.entry(m.group.clone()).or_default().push(p);
+                    }
+                }
+            }
+            for f in &mv.iframe_streams {
+                if let Ok(p) = hls::resolve(&base, &f.uri) {
+                    iframe_lists.push((p, f.codecs.clone()));
+                } else {
+                    top.error(
+                        Some(&hls_name),
+                        format!("I-frame URI '{}' is not inside the output", f.uri),
+                    );
+                }
+            }
+            if mv.variants.is_empty() {
+                top.error(Some(&hls_name), "no EXT-X-STREAM-INF variant");
+            }
+            for p in playlists {
+                match read_text(out, &p).and_then(|t| hls::parse_media_playlist(&t)) {
+                    Err(e) => top.error(Some(&p), e),
+                    Ok(pl) => {
+                        files += 1;
+                        if !pl.endlist {
+                            top.error(Some(&p), "no EXT-X-ENDLIST (a VOD playlist ends with it)");
+                        }
+                        let base = hls::parent(&p).to_string();
+                        let Some(map) = &pl.map else {
+                            top.error(
+                                Some(&p),
+                                "no EXT-X-MAP (fMP4 segments need their init segment)",
+                            );
+                            continue;
+                        };
+                        let init = match hls::resolve(&base, &map.uri) {
+                            Ok(path) => Res {
+                                path,
+                                range: map.range.map(|(l, o)| (o, l)),
+                            },
+                            Err(e) => {
+                                top.error(Some(&p), e);
+                                continue;
+                            }
+                        };
+                        let mut segs = Vec::new();
+                        for s in &pl.segments {
+                            match hls::resolve(&base, &s.resource.uri) {
+                                Ok(path) => segs.push(HlsSeg {
+                                    res: Res {
+                                        path,
+                                        range: s.resource.range.map(|(l, o)| (o, l)),
+                                    },
+                                    extinf: s.duration,
+                                    methods: s
+                                        .keys
+                                        .iter()
+                                        .map(|k| {
+                                            (
+                                                k.get("METHOD").cloned().unwrap_or_default(),
+                                                k.get("KEYID").cloned(),
+                                            )
+                                        })
+                                        .collect(),
+                                }),
+                                Err(e) => top.error(Some(&p), e),
+                            }
+                        }
+                        if let Some(td) = pl.target_duration {
+                            if let Some(s) =
+                                pl.segments.iter().find(|s| s.duration.round() as u64 > td)
+                            {
+                                top.error(
+                                    Some(&p),
+                                    format!(
+                                        "EXTINF {} exceeds EXT-X-TARGETDURATION {td}",
+                                        s.duration
+                                    ),
+                                );
+                            }
+                        }
+                        let d = described.entry(init.clone()).or_insert_with(|| Described {
+                            id: hls::parent(&p).to_string(),
+                            init: Some(init.clone()),
+                            ..Default::default()
+                        });
+                        if d.hls_playlist.is_some() {
+                            top.error(
+                                Some(&p),
+                                format!(
+                                    "two media playlists use the init segment {}",
+                                    init.describe()
+                                ),
+                            );
+                        }
+                        d.hls_playlist = Some(p.clone());
+                        d.hls_segments = Some(segs);
+                    }
+                }
+            }
+        }
+    }
+    report.files = files;
+
+    // Renditions, in parallel.
+    let results: Vec<rendition::Outcome> = described
+        .values()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|d| rendition::check(out, d, opts))
+        .collect();
+
+    // Multivariant CODECS against the init segments.
+    let codec_of: HashMap<String, String> = results
+        .iter()
+        .filter_map(|o| Some((o.hls_playlist.clone()?, o.report.codec.clone())))
+        .collect();
+    for (p, codecs, audio) in &variant_codecs {
+        let mut want: Vec<&String> = codec_of.get(p).into_iter().collect();
+        if let Some(g) = audio {
+            match audio_groups.get(g) {
+                Some(members) => want.extend(members.iter().filter_map(|m| codec_of.get(m))),
+                None => top.error(
+                    Some(&hls_name),
+                    format!("variant {p} names AUDIO group '{g}' that has no EXT-X-MEDIA"),
+                ),
+            }
+        }
+        for c in want {
+            if !codecs.contains(c) {
+                top.error(
+                    Some(&hls_name),
+                    format!(
+                        "variant {p}: CODECS \"{}\" lacks \"{c}\" of its init segment",
+                        codecs.join(",")
+                    ),
+                );
+            }
+        }
+    }
+    // I-frame playlists against the fragments found.
+    for (p, codecs) in &iframe_lists {
+        rendition::check_iframe_playlist(out, p, codecs, &results, &mut top);
+        files += 1;
+    }
+    report.files = files;
+
+    top.into_report(&mut report);
+    for o in results {
+        report.files += o.files;
+        report.bytes += o.bytes;
+        o.findings.into_report(&mut report);
+        report.renditions.push(o.report);
+    }
+    let ids: Vec<&String> = opts.sources.keys().collect();
+    for id in ids {
+        if !report.renditions.iter().any(|r| &r.id == id) {
+            report.errors.push(Finding {
+                rendition: Some(id.clone()),
+                file: None,
+                message: "a source was given for this rendition but the manifests do not list it"
+                    .into(),
+            });
+        }
+    }
+    report.ok = report.errors.is_empty();
+    report
+}
+
+/// What `vodpack verify` was given on the command line.
+#[derive(Debug, Default, Clone)]
+pub struct VerifyRequest {
+    /// `kid=HEX,key=HEX` (a label is allowed and ignored).
+    pub keys: Vec<String>,
+    pub key_file: Option<PathBuf>,
+    pub key_manifest: Option<PathBuf>,
+    /// Input descriptors, as given to `vodpack package`, in the same order.
+    pub sources: Vec<crate::package::InputSpec>,
+}
+
+/// Loads keys and sources for `vodpack verify` and runs it. Without key options, the key
+/// manifest at its default place beside OUT is used when it exists. Errors (bad key syntax,
+/// unreadable key files, sources that do not open) are returned as such; findings are in the
+/// report.
+pub fn verify_request(out: &Path, req: &VerifyRequest) -> crate::Result<Report> {
+    use crate::cenc::keys;
+    use crate::Error;
+    let mut key_map: HashMap<[u8; 16], [u8; 16]> = HashMap::new();
+    let mut add = |kid: [u8; 16], key: [u8; 16]| -> crate::Result<()> {
+        match key_map.insert(kid, key) {
+            Some(old) if old != key => Err(Error::Key(format!(
+                "two different keys given for KID {}",
+                hex::encode(kid)
+            ))),
+            _ => Ok(()),
+        }
+    };
+    for k in &req.keys {
+        let spec = keys::parse_key_arg(k)?;
+        add(spec.kid, spec.key)?;
+    }
+    if let Some(p) = &req.key_file {
+        for spec in keys::load_key_file(p)? {
+            add(spec.kid, spec.key)?;
+        }
+    }
+    let default_manifest = vodpack_control::key_manifest::default_path(out);
+    let manifest = match &req.key_manifest {
+        Some(p) => Some(p.clone()),
+        None if req.keys.is_empty() && req.key_file.is_none() && default_manifest.is_file() => {
+            Some(default_manifest)
+        }
+        None => None,
+    };
+    if let Some(p) = &manifest {
+        let m = vodpack_control::key_manifest::KeyManifest::load(p)
+            .map_err(|e| Error::Key(format!("{}: {e}", p.display())))?;
+        for k in &m.keys {
+            let kid = k
+                .kid_bytes()
+                .map_err(|e| Error::Key(format!("{}: {e}", p.display())))?;
+            let key = k
+                .key_bytes()
+                .map_err(|e| Error::Key(format!("{}: {e}", p.display())))?;
+            add(kid, key)?;
+        }
+    }
+    let (inputs, sources) = if req.sources.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        let job: crate::package::PackageJob = serde_json::from_value(serde_json::json!({
+            "inputs": req.sources,
+            "out": out,
+        }))
+        .map_err(|e| Error::Usage(format!("--sources: {e}")))?;
+        crate::package::run::open_sources(&job)?
+    };
+    let mut opts = VerifyOptions {
+        keys: key_map,
+        ..Default::default()
+    };
+    for s in &sources {
+        let input = &inputs[s.input];
+        opts.sources.insert(
+            s.id.clone(),
+            SourceTrack {
+                path: &input.path,
+                file: &input.file,
+                track: &s.track,
+            },
+        );
+    }
+    Ok(verify(out, &opts))
+}
+
+/// `package --verify`: verifies the staged output with the run's keys and its inputs as sources
+/// before it is committed; an output that fails is an [`crate::Error::Verification`] and is never
+/// committed.
+pub fn verify_staged(
+    dir: &Path,
+    inputs: &[crate::media::input::InputFile],
+    sources: &[crate::package::run::RenditionSource],
+    keys: &[crate::cenc::KeySpec],
+) -> crate::Result<Report> {
+    let mut opts = VerifyOptions::default();
+    for k in keys {
+        opts.keys.insert(k.kid, k.key);
+    }
+    for s in sources {
+        let input = &inputs[s.input];
+        opts.sources.insert(
+            s.id.clone(),
+            SourceTrack {
+                path: &input.path,
+                file: &input.file,
+                track: &s.track,
+            },
+        );
+    }
+    let report = verify(dir, &opts);
+    if !report.ok {
+        let mut msg = format!(
+            "the packaged output failed verification ({} errors); nothing was committed:",
+            report.errors.len()
+        );
+        for e in report.errors.iter().take(10) {
+            msg.push_str("\n  ");
+            msg.push_str(&e.to_string());
+        }
+        return Err(crate::Error::Verification(msg));
+    }
+    Ok(report)
+}

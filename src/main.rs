@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use vodpack::package::{package, InputSpec, PackageJob};
 use vodpack::Error;
 
+mod token_cli;
+
 #[derive(Parser)]
 #[command(
     name = "vodpack",
@@ -60,6 +62,9 @@ enum Command {
     Verify(VerifyArgs),
     /// Serve a packaged output locally: playback API, Clear Key licences, telemetry, token-checking origin.
     Serve(ServeArgs),
+    /// CDN-native signed URLs, tokens and cookies (Akamai, CloudFront, Media CDN): sign or verify.
+    #[command(subcommand)]
+    Token(token_cli::TokenCommand),
 }
 
 #[derive(Args)]
@@ -192,6 +197,12 @@ struct ServeArgs {
     /// Folder holding Shaka Player's `dist/` files for the player page.
     #[arg(long)]
     player_dist: Option<PathBuf>,
+    /// Sign and verify in a CDN's native format (docs/cdn/); `vodpack`: vodpack's own tokens.
+    #[arg(long, value_parser = ["akamai", "cloudfront", "mediacdn", "vodpack"], default_value = "vodpack")]
+    cdn: String,
+    /// The CDN key material (TOML; docs/cdn/), required with --cdn akamai|cloudfront|mediacdn.
+    #[arg(long)]
+    cdn_config: Option<PathBuf>,
     /// The key manifest (default: beside the folder, `<DIR>.keys.json`); never served.
     #[arg(long)]
     key_manifest: Option<PathBuf>,
@@ -354,6 +365,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Serve(a) => serve(a),
+        // Handled in main: its exit codes are 0, 1 (refused) and 2 (usage).
+        Command::Token(_) => Ok(()),
         Command::Completions { shell } => {
             cli_polish::completions::<Cli>(shell);
             Ok(())
@@ -435,6 +448,19 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
             .join("tests/serve/node_modules/shaka-player/dist");
         p.is_dir().then_some(p)
     });
+    if let Some(mode) = vodpack_control::cdn::playback::CdnMode::parse(&a.cdn) {
+        let path = a
+            .cdn_config
+            .as_ref()
+            .ok_or_else(|| Error::Usage(format!("--cdn {} needs --cdn-config FILE", a.cdn)))?;
+        let edge = vodpack_control::cdn::playback::CdnEdge::load(mode, path)
+            .map_err(|e| Error::Usage(format!("--cdn-config: {e}")))?;
+        cfg.cdn = Some(std::sync::Arc::new(edge));
+    } else if a.cdn_config.is_some() {
+        return Err(Error::Usage(
+            "--cdn-config needs --cdn akamai|cloudfront|mediacdn".into(),
+        ));
+    }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::io(&a.dir, e))?;
     runtime
         .block_on(run(cfg))
@@ -443,6 +469,9 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
 
 fn main() -> ExitCode {
     let cli = cli_polish::parse::<Cli>();
+    if let Command::Token(t) = &cli.command {
+        return token_cli::run(t);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -152,6 +152,11 @@ pub struct PlaybackStartResponse {
     pub expires_at: u64,
     /// Where and how to send telemetry.
     pub telemetry: TelemetryInfo,
+    /// In a CDN mode (`akamai`, `cloudfront`, `mediacdn`): the query string or cookies that
+    /// authorise the asset's segment requests in that CDN's format (`docs/cdn/`); absent in
+    /// `vodpack` mode, whose token rides in the manifest URL's path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<crate::cdn::playback::PlaybackAuth>,
 }
 
 /// DRM part of the playback answer.
@@ -233,8 +238,10 @@ pub struct LicenceClaims {
 pub struct ControlPlane {
     /// Identity token verifier (and issuer, for tests and the local player page).
     pub identity: IdentityVerifier,
-    /// Edge token signer/verifier.
+    /// Edge token signer/verifier (`vodpack` mode).
     pub edge: EdgeAuth,
+    /// A CDN-native signer/verifier; when set, it replaces `edge` for playback URLs.
+    pub cdn: Option<Arc<crate::cdn::playback::CdnEdge>>,
     /// Signs session and licence tokens (never leaves the backend).
     pub internal: Keyring,
     /// The policy.
@@ -315,7 +322,17 @@ impl ControlPlane {
         }
         .ok_or_else(|| ApiError::internal("no_manifest", "the policy chose a missing manifest"))?;
         let base = &self.public_base_url;
-        let manifest_url = format!("{base}{prefix}tok={edge_token}/{manifest_path}");
+        let mut manifest_url = format!("{base}{prefix}tok={edge_token}/{manifest_path}");
+        let edge = match &self.cdn {
+            Some(cdn) => {
+                let auth = cdn
+                    .sign_playback(&prefix, manifest_path, &sid, exp)
+                    .map_err(|e| ApiError::internal("edge_token", e.to_string()))?;
+                manifest_url = auth.manifest_url.clone();
+                Some(auth)
+            }
+            None => None,
+        };
 
         let drm = match (&asset.protection_scheme, decision.key_system) {
             (Some(scheme), Some(key_system)) => {
@@ -390,6 +407,7 @@ impl ControlPlane {
                 session_token,
                 max_batch: crate::telemetry::MAX_BATCH_EVENTS,
             },
+            edge,
         })
     }
 

@@ -79,6 +79,8 @@ pub struct ServeConfig {
     pub keys: Option<ServeKeys>,
     /// Prefix of URLs in answers; empty for root-relative URLs.
     pub public_base_url: String,
+    /// A CDN-native signer/verifier (`--cdn akamai|cloudfront|mediacdn`); `None`: vodpack tokens.
+    pub cdn: Option<Arc<crate::cdn::playback::CdnEdge>>,
     /// Origins (`scheme://host[:port]`) whose pages may call the playback API, the licence
     /// endpoint and the page across origins; none by default.
     pub allow_origins: Vec<String>,
@@ -132,6 +134,7 @@ impl ServeConfig {
             player_subject: Some("local-viewer".into()),
             keys: None,
             public_base_url: String::new(),
+            cdn: None,
             allow_origins: Vec::new(),
             public_hosts: Vec::new(),
             limits: Limits::default(),
@@ -272,6 +275,7 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let control = Arc::new(ControlPlane {
         identity: IdentityVerifier::new(keys.identity, SERVE_AUDIENCE),
         edge: EdgeAuth::new(keys.edge),
+        cdn: config.cdn.clone(),
         internal: keys.internal,
         policy,
         catalog: Arc::new(StaticCatalog::new([(*asset).clone()])),
@@ -295,6 +299,11 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Io(format!("local address: {e}")))?;
+    if let Some(cdn) = &control.cdn {
+        // Without a configured base_url, this server is the CDN host.
+        cdn.set_base_url(&format!("http://{addr}"))
+            .map_err(|e| Error::Config(e.to_string()))?;
+    }
     let state = Arc::new(AppState {
         control: control.clone(),
         asset,
@@ -504,10 +513,21 @@ async fn playback_start(State(st): State<Arc<AppState>>, req: Request) -> Respon
     let auth = header_str(&parts.headers, "authorization");
     let country = trusted_country(&st, &parts.headers);
     match st.control.start_playback(auth, &body, country, unix_now()) {
-        Ok(answer) => json_response(
-            StatusCode::OK,
-            serde_json::to_string(&answer).expect("answer serialises"),
-        ),
+        Ok(answer) => {
+            let mut r = json_response(
+                StatusCode::OK,
+                serde_json::to_string(&answer).expect("answer serialises"),
+            );
+            // CDN modes: the signed cookies for the asset prefix, as a backend on the CDN's
+            // domain sets them (docs/cdn/).
+            for c in answer.edge.iter().flat_map(|e| &e.cookies) {
+                let v = format!("{}={}; Path={}; SameSite=Lax", c.name, c.value, c.path);
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    r.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            r
+        }
         Err(e) => error_response(&e),
     }
 }
@@ -597,6 +617,20 @@ fn authorize_origin(
     query: Option<&str>,
     cookie: Option<&str>,
 ) -> std::result::Result<String, ApiError> {
+    if let Some(cdn) = &control.cdn {
+        // CDN mode: that CDN's own format, on a path without a token segment.
+        let (cache_key, token) = crate::edge_token::split_path(path)
+            .map_err(|e| ApiError::bad_request(e.reason(), e.to_string()))?;
+        if token.is_some() {
+            return Err(ApiError::bad_request(
+                "bad_path",
+                "a tok= path segment in CDN mode",
+            ));
+        }
+        cdn.verify_request(&cache_key, query, cookie, None, unix_now())
+            .map_err(|r| ApiError::forbidden(r.reason(), r.to_string()))?;
+        return Ok(cache_key);
+    }
     let verified = control
         .edge
         .verify_request(path, query, cookie, unix_now())

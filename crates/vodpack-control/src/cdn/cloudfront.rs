@@ -20,8 +20,8 @@ use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use sha1::{Digest, Sha1};
 
 use super::{
-    check_window, cookie_value, sign_err, split_query, wildcard_match, Cidr, Refusal, SignError,
-    MAX_INPUT_LEN,
+    check_window, cookie_value, sign_err, split_url_query, wildcard_match, Cidr, Refusal,
+    SignError, MAX_INPUT_LEN,
 };
 
 /// Cookie names of CloudFront signed cookies.
@@ -300,7 +300,7 @@ impl CloudFrontVerifier {
         if signed_url.len() > MAX_INPUT_LEN {
             return Err(Refusal::malformed("URL too long"));
         }
-        let (base, query) = split_query(signed_url);
+        let (base, query) = split_url_query(signed_url);
         let mut kept = Vec::new();
         let (mut expires, mut policy, mut sig, mut kid) = (None, None, None, None);
         for pair in query.unwrap_or("").split('&') {

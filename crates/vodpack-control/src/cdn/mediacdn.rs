@@ -19,7 +19,9 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
-use super::{check_window, cookie_value, sign_err, split_query, Refusal, SignError, MAX_INPUT_LEN};
+use super::{
+    check_window, cookie_value, sign_err, split_url_query, Refusal, SignError, MAX_INPUT_LEN,
+};
 
 /// The cookie that carries a Media CDN signed cookie.
 pub const COOKIE_NAME: &str = "Edge-Cache-Cookie";
@@ -37,7 +39,7 @@ pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
 /// Whether the query part of `url` holds any parameter (Python's `parse_qs(…,
 /// keep_blank_values=True)` is not empty): decides `&` or `?`.
 fn has_query_params(url: &str) -> bool {
-    split_query(url)
+    split_url_query(url)
         .1
         .is_some_and(|q| q.split('&').any(|p| !p.is_empty()))
 }

@@ -18,7 +18,7 @@ use std::net::IpAddr;
 pub mod akamai;
 pub mod cloudfront;
 pub mod mediacdn;
-// playback: added in step D
+pub mod playback;
 
 /// Longest token, signed URL or cookie header a verifier looks at.
 pub const MAX_INPUT_LEN: usize = 16 * 1024;
@@ -204,7 +204,7 @@ impl Cidr {
 
 /// Splits a URL into the part before the query and the raw query (after the first `?`, before a
 /// `#`), as Python's `urlsplit` does for the query.
-pub(crate) fn split_query(url: &str) -> (&str, Option<&str>) {
+pub fn split_url_query(url: &str) -> (&str, Option<&str>) {
     let no_frag = url.split_once('#').map_or(url, |(u, _)| u);
     match no_frag.split_once('?') {
         Some((base, q)) => (base, Some(q)),
@@ -258,9 +258,9 @@ mod tests {
         assert_eq!(cookie_value(h, "c"), None);
         assert_eq!(query_value("x=1&__token__=t=1", "__token__"), Some("t=1"));
         assert_eq!(
-            split_query("https://h/p?a=1#f"),
+            split_url_query("https://h/p?a=1#f"),
             ("https://h/p", Some("a=1"))
         );
-        assert_eq!(split_query("https://h/p"), ("https://h/p", None));
+        assert_eq!(split_url_query("https://h/p"), ("https://h/p", None));
     }
 }

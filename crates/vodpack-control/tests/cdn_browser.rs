@@ -1,0 +1,197 @@
+//! Headless Chromium plays the encrypted fixture through `vodpack serve` in each CDN mode
+//! (Akamai, CloudFront, Media CDN) with Shaka Player, DASH and HLS: the page's playback start
+//! sets the CDN's signed cookies for the asset prefix, the manifest URL carries the CDN's
+//! signature, and every segment request is verified in that CDN's format. The session TTL is
+//! short (15 s): once it has passed, the very manifest query the browser used and the cookies
+//! are refused as expired. Needs what tests/browser.rs needs (tests/serve npm packages, Chromium).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use vodpack_control::api::unix_now;
+use vodpack_control::cdn::playback::{CdnEdge, CdnMode};
+use vodpack_control::serve::{start, ServeConfig, ServeKeys};
+
+const TTL: u64 = 15;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn requirements() -> PathBuf {
+    let serve = repo().join("tests/serve");
+    let dist = serve.join("node_modules/shaka-player/dist");
+    assert!(
+        dist.join("shaka-player.compiled.js").is_file()
+            && serve.join("node_modules/playwright-core").is_dir(),
+        "browser test: run `npm ci --prefix tests/serve --no-audit --no-fund` first"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).is_file(),
+        "browser test: no Chromium at {chromium}"
+    );
+    dist
+}
+
+fn config(dir: &Path) -> PathBuf {
+    let cdn = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cdn");
+    std::fs::copy(cdn.join("cloudfront-test-1.pem"), dir.join("cf.pem")).unwrap();
+    let keys = std::fs::read_to_string(cdn.join("mediacdn-test-keys.txt")).unwrap();
+    let seed = keys
+        .lines()
+        .next()
+        .unwrap()
+        .split(' ')
+        .find_map(|f| f.strip_prefix("private="))
+        .unwrap();
+    let p = dir.join("cdn.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[akamai]\nkeys = [\"7d3a7d3a7d3a7d3a7d3a7d3a7d3a7d3a\"]\n\
+             [cloudfront]\nkey_pair_id = \"KTEST1\"\nprivate_key = \"cf.pem\"\n\
+             [mediacdn]\nkey_name = \"mediacdn-test-1\"\nprivate_key = \"{seed}\"\n"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+async fn play(url: String, protocol: &'static str) -> Value {
+    let script = repo().join("tests/serve/play.mjs");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .arg(url)
+            .arg("play")
+            .arg("20000")
+            .arg(json!({ "protocol": protocol }).to_string())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "play.mjs failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_plays_through_each_cdn_format_until_the_tokens_expire() {
+    let dist = requirements();
+    let tmp = std::env::temp_dir().join(format!(
+        "vodpack-cdn-browser-{:016x}",
+        rand::random::<u64>()
+    ));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let cfg = config(&tmp);
+    let policy = tmp.join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!("session_ttl_secs = {TTL}\n[default]\nplans = [\"*\"]\n"),
+    )
+    .unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cenc-shaka");
+    let started = std::time::Instant::now();
+    // (server, manifest request URL the browser used, its expiry)
+    let mut used = Vec::new();
+    for mode in [CdnMode::Akamai, CdnMode::Cloudfront, CdnMode::Mediacdn] {
+        for protocol in ["dash", "hls"] {
+            let mut c = ServeConfig::new(fixture.clone());
+            c.port = 0;
+            c.keys = Some(ServeKeys::random());
+            c.player_dist_dir = Some(dist.clone());
+            c.events_path = Some(tmp.join(format!("{}-{protocol}.ndjson", mode.name())));
+            c.policy_path = Some(policy.clone());
+            c.cdn = Some(Arc::new(CdnEdge::load(mode, &cfg).unwrap()));
+            let server = start(c).await.unwrap();
+            let t0 = unix_now();
+            let r = play(format!("{}/", server.url()), protocol).await;
+            let ctx = format!(
+                "{mode:?} {protocol}: {}",
+                serde_json::to_string(&r["network"]).unwrap()
+            );
+            assert_ne!(r["state"], "error", "{ctx} {}", r["log"]);
+            assert_eq!(r["protocol"], protocol, "{ctx}");
+            assert!(r["playedBeforeSeek"].as_f64().unwrap() > 1.5, "{ctx}");
+            assert!(r["playedAfterSeek"].as_f64().unwrap() > 1.0, "{ctx}");
+            let net = r["network"].as_array().unwrap();
+            let media: Vec<&Value> = net
+                .iter()
+                .filter(|n| n["path"].as_str().unwrap().starts_with("/v/fixture_cenc/"))
+                .collect();
+            assert!(
+                media
+                    .iter()
+                    .all(|n| matches!(n["status"].as_u64(), Some(200 | 206))),
+                "{ctx}"
+            );
+            // Segments came through the origin without any token in the path.
+            assert!(
+                media
+                    .iter()
+                    .filter(|n| n["path"].as_str().unwrap().ends_with(".m4s"))
+                    .count()
+                    >= 2,
+                "{ctx}"
+            );
+            assert!(
+                media
+                    .iter()
+                    .all(|n| !n["path"].as_str().unwrap().contains("tok=")),
+                "{ctx}"
+            );
+            let manifest = media
+                .iter()
+                .find(|n| {
+                    n["path"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with(if protocol == "dash" {
+                            ".mpd"
+                        } else {
+                            "master.m3u8"
+                        })
+                })
+                .unwrap_or_else(|| panic!("no manifest request: {ctx}"));
+            let url = format!(
+                "{}{}{}",
+                server.url(),
+                manifest["path"].as_str().unwrap(),
+                manifest["query"].as_str().unwrap()
+            );
+            match mode {
+                CdnMode::Akamai => assert!(url.contains("?__token__=exp="), "{url}"),
+                CdnMode::Cloudfront => assert!(url.contains("?Policy="), "{url}"),
+                CdnMode::Mediacdn => assert!(url.contains("?URLPrefix="), "{url}"),
+            }
+            used.push((server, url, t0 + TTL, format!("{mode:?} {protocol}")));
+        }
+    }
+    eprintln!("6 playbacks in {:.1} s", started.elapsed().as_secs_f64());
+    let last = used.iter().map(|u| u.2).max().unwrap();
+    let wait = (last + 5).saturating_sub(unix_now());
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    for (server, url, _, what) in used {
+        let res = reqwest::get(&url).await.unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(
+            (status, body["reason"].as_str()),
+            (403, Some("expired")),
+            "{what}: {url}"
+        );
+        server.shutdown().await.unwrap();
+    }
+    eprintln!("whole test {:.1} s", started.elapsed().as_secs_f64());
+    std::fs::remove_dir_all(tmp).ok();
+}

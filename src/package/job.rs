@@ -425,6 +425,9 @@ impl PackageJob {
         if job.out.is_relative() {
             job.out = base.join(&job.out);
         }
+        if let Some(f) = job.decryption_key_file.as_mut().filter(|f| f.is_relative()) {
+            *f = base.join(&*f);
+        }
         if let Some(k) = job.key_manifest.as_mut().filter(|k| k.is_relative()) {
             *k = base.join(&*k);
         }

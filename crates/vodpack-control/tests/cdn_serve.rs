@@ -467,3 +467,39 @@ fn mediacdn_refuses_bind_client_ip() {
     assert!(err.to_string().contains("no IP field"), "{err}");
     std::fs::remove_dir_all(tmp).ok();
 }
+
+/// `delivery = "query"`: the answer has no cookies and serve sets none; the query alone works.
+#[tokio::test(flavor = "multi_thread")]
+async fn delivery_by_query_sets_no_cookies() {
+    for mode in [CdnMode::Akamai, CdnMode::Cloudfront, CdnMode::Mediacdn] {
+        let tmp = temp_dir(&format!("q-{}", mode.name()));
+        let s = server_with(mode, &tmp, "delivery = \"query\"").await;
+        let token = s.control.identity.issue("alice", &[], unix_now(), 600);
+        let res = reqwest::Client::new()
+            .post(format!("{}/v1/playback/start", s.url()))
+            .header("authorization", format!("Bearer {token}"))
+            .body(json!({"asset_id": "fixture_cenc", "device": {"platform": "web", "protocols": ["dash"], "key_systems": ["org.w3.clearkey"], "schemes": ["cenc"]}}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        assert!(res.headers().get("set-cookie").is_none(), "{mode:?}");
+        let answer: Value = res.json().await.unwrap();
+        let edge = &answer["edge"];
+        assert_eq!(edge["cookies"], json!([]), "{mode:?}");
+        let query = edge["query"].as_str().unwrap();
+        let seg = format!("{}/v/fixture_cenc/video/seg_1.m4s", s.url());
+        let (st, body) = get(&format!("{seg}?{query}"), None).await;
+        assert_eq!(st, 200, "{mode:?}: {}", reason(&body));
+        s.shutdown().await.unwrap();
+        std::fs::remove_dir_all(tmp).ok();
+    }
+    let tmp = temp_dir("q-bad");
+    let err = CdnEdge::load(
+        CdnMode::Akamai,
+        &write_config_with(&tmp, "delivery = \"header\""),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("delivery \"header\""), "{err}");
+    std::fs::remove_dir_all(tmp).ok();
+}

@@ -6,6 +6,7 @@
 //! ```toml
 //! # base_url = "https://media.example.com"   # the CDN hostname; serve defaults to its own address
 //! # bind_client_ip = true   # tokens bound to the client's IP (Akamai, CloudFront; not Media CDN)
+//! # delivery = "query"      # no cookies: players append `edge.query` (default "both")
 //! [akamai]
 //! keys = ["52a1…", "0f3c…"]     # hex; the first signs, all verify (rotation)
 //! algorithm = "sha256"           # sha256 | sha1 | md5
@@ -75,6 +76,11 @@ pub struct CdnConfig {
     /// `IpAddress` `/32` or `/128`). Media CDN signatures have no IP field: refused there.
     #[serde(default)]
     pub bind_client_ip: bool,
+    /// How the player authorises segment requests: `both` (default: the answer has the query
+    /// and the cookies, and serve sets the cookies) or `query` (no cookies: the player appends
+    /// `edge.query` to every request, as vodpack's player page does then).
+    #[serde(default)]
+    pub delivery: Option<String>,
     /// Akamai settings.
     #[serde(default)]
     pub akamai: Option<AkamaiConfig>,
@@ -202,6 +208,7 @@ pub struct CdnEdge {
     mode: CdnMode,
     inner: Inner,
     bind_client_ip: bool,
+    query_only: bool,
     base_url: OnceLock<String>,
 }
 
@@ -301,10 +308,20 @@ impl CdnEdge {
                  remove it for mediacdn",
             ));
         }
+        let query_only = match cfg.delivery.as_deref() {
+            None | Some("both") => false,
+            Some("query") => true,
+            Some(other) => {
+                return Err(sign_err(format!(
+                    "delivery {other:?}: must be \"both\" or \"query\""
+                )))
+            }
+        };
         let edge = CdnEdge {
             mode,
             inner,
             bind_client_ip: cfg.bind_client_ip,
+            query_only,
             base_url: OnceLock::new(),
         };
         if let Some(b) = &cfg.base_url {
@@ -412,6 +429,7 @@ impl CdnEdge {
             query,
             cookies: cookies
                 .into_iter()
+                .filter(|_| !self.query_only)
                 .map(|(name, value)| SignedCookie {
                     name,
                     value,

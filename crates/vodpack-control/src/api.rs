@@ -274,6 +274,19 @@ impl ControlPlane {
         trusted_country: Option<&str>,
         now: u64,
     ) -> Result<PlaybackStartResponse, ApiError> {
+        self.start_playback_from(authorization, body, trusted_country, None, now)
+    }
+
+    /// [`ControlPlane::start_playback`] for a client at `client_ip` (the connection's remote
+    /// address): with the CDN config's `bind_client_ip`, the CDN tokens are bound to it.
+    pub fn start_playback_from(
+        &self,
+        authorization: Option<&str>,
+        body: &[u8],
+        trusted_country: Option<&str>,
+        client_ip: Option<std::net::IpAddr>,
+        now: u64,
+    ) -> Result<PlaybackStartResponse, ApiError> {
         let identity = self
             .identity
             .verify_header(authorization, now)
@@ -326,7 +339,7 @@ impl ControlPlane {
         let edge = match &self.cdn {
             Some(cdn) => {
                 let auth = cdn
-                    .sign_playback(&prefix, manifest_path, &sid, exp)
+                    .sign_playback(&prefix, manifest_path, &sid, exp, client_ip)
                     .map_err(|e| ApiError::internal("edge_token", e.to_string()))?;
                 manifest_url = auth.manifest_url.clone();
                 Some(auth)

@@ -77,7 +77,7 @@ pub(crate) async fn serve(
     tokio::pin!(shutdown);
     let mut accept_error_reported = false;
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
                 Err(e) => {
@@ -98,7 +98,12 @@ pub(crate) async fn serve(
             continue;
         };
         let router = app.clone();
-        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        // The connection's remote address, for handlers that check the client's IP (the CDN
+        // modes' IP-bound tokens): axum's `ConnectInfo`, as `into_make_service_with_connect_info`
+        // would set it.
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             let mut router = router.clone();
             async move { router.call(req).await }
         });

@@ -498,6 +498,13 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The connection's remote address (set by `listener::serve`), IPv4-mapped IPv6 addresses
+/// unmapped so that `::ffff:127.0.0.1` matches a token bound to `127.0.0.1`.
+fn peer_ip(ext: &axum::http::Extensions) -> Option<IpAddr> {
+    ext.get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical())
+}
+
 fn trusted_country<'a>(st: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
     st.country_header
         .as_deref()
@@ -512,7 +519,11 @@ async fn playback_start(State(st): State<Arc<AppState>>, req: Request) -> Respon
     };
     let auth = header_str(&parts.headers, "authorization");
     let country = trusted_country(&st, &parts.headers);
-    match st.control.start_playback(auth, &body, country, unix_now()) {
+    let client_ip = peer_ip(&parts.extensions);
+    match st
+        .control
+        .start_playback_from(auth, &body, country, client_ip, unix_now())
+    {
         Ok(answer) => {
             let mut r = json_response(
                 StatusCode::OK,
@@ -611,11 +622,14 @@ async fn playback_events(State(st): State<Arc<AppState>>, req: Request) -> Respo
 /// The origin's authorisation of a request: verifies the edge token (path segment, `?tok=` or
 /// cookie) and returns the path relative to the asset (`<asset_id>/<rel>` after the prefix).
 /// The one place a different token scheme (e.g. a CDN's native signer) plugs in.
+/// `client_ip` is the connection's remote address: a CDN token bound to an IP (Akamai `ip=`,
+/// CloudFront `IpAddress`) is accepted only from that address, as the CDN's edge does.
 fn authorize_origin(
     control: &ControlPlane,
     path: &str,
     query: Option<&str>,
     cookie: Option<&str>,
+    client_ip: Option<IpAddr>,
 ) -> std::result::Result<String, ApiError> {
     if let Some(cdn) = &control.cdn {
         // CDN mode: that CDN's own format, on a path without a token segment.
@@ -627,7 +641,7 @@ fn authorize_origin(
                 "a tok= path segment in CDN mode",
             ));
         }
-        cdn.verify_request(&cache_key, query, cookie, None, unix_now())
+        cdn.verify_request(&cache_key, query, cookie, client_ip, unix_now())
             .map_err(|r| ApiError::forbidden(r.reason(), r.to_string()))?;
         return Ok(cache_key);
     }
@@ -653,6 +667,7 @@ async fn origin(State(st): State<Arc<AppState>>, req: Request) -> Response {
         req.uri().path(),
         req.uri().query(),
         header_str(req.headers(), "cookie"),
+        peer_ip(req.extensions()),
     ) {
         Ok(k) => k,
         Err(e) => return error_response(&e),

@@ -3,7 +3,9 @@
 //! sets the CDN's signed cookies for the asset prefix, the manifest URL carries the CDN's
 //! signature, and every segment request is verified in that CDN's format. The session TTL is
 //! short (15 s): once it has passed, the very manifest query the browser used and the cookies
-//! are refused as expired. Needs what tests/browser.rs needs (tests/serve npm packages, Chromium).
+//! are refused as expired. With `delivery = "query"` (no cookies), the page appends the playback
+//! answer's `edge.query` (Akamai `__token__=`) to every manifest and segment request. Needs what
+//! tests/browser.rs needs (tests/serve npm packages, Chromium).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,6 +40,11 @@ fn requirements() -> PathBuf {
 }
 
 fn config(dir: &Path) -> PathBuf {
+    config_with(dir, "")
+}
+
+/// The config with `top` (top-level settings) first.
+fn config_with(dir: &Path, top: &str) -> PathBuf {
     let cdn = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cdn");
     std::fs::copy(cdn.join("cloudfront-test-1.pem"), dir.join("cf.pem")).unwrap();
     let keys = std::fs::read_to_string(cdn.join("mediacdn-test-keys.txt")).unwrap();
@@ -52,7 +59,7 @@ fn config(dir: &Path) -> PathBuf {
     std::fs::write(
         &p,
         format!(
-            "[akamai]\nkeys = [\"7d3a7d3a7d3a7d3a7d3a7d3a7d3a7d3a\"]\n\
+            "{top}\n[akamai]\nkeys = [\"7d3a7d3a7d3a7d3a7d3a7d3a7d3a7d3a\"]\n\
              [cloudfront]\nkey_pair_id = \"KTEST1\"\nprivate_key = \"cf.pem\"\n\
              [mediacdn]\nkey_name = \"mediacdn-test-1\"\nprivate_key = \"{seed}\"\n"
         ),
@@ -193,5 +200,69 @@ async fn chromium_plays_through_each_cdn_format_until_the_tokens_expire() {
         server.shutdown().await.unwrap();
     }
     eprintln!("whole test {:.1} s", started.elapsed().as_secs_f64());
+    std::fs::remove_dir_all(tmp).ok();
+}
+
+/// Akamai with `delivery = "query"`: the answer has no cookies and serve sets none, so every
+/// segment request authorises itself by the `__token__` query the page appends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_plays_akamai_by_query_without_cookies() {
+    let dist = requirements();
+    let tmp = std::env::temp_dir().join(format!(
+        "vodpack-cdn-browser-q-{:016x}",
+        rand::random::<u64>()
+    ));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let cfg = config_with(&tmp, "delivery = \"query\"");
+    let policy = tmp.join("policy.toml");
+    std::fs::write(
+        &policy,
+        "session_ttl_secs = 120\n[default]\nplans = [\"*\"]\n",
+    )
+    .unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cenc-shaka");
+    for protocol in ["dash", "hls"] {
+        let mut c = ServeConfig::new(fixture.clone());
+        c.port = 0;
+        c.keys = Some(ServeKeys::random());
+        c.player_dist_dir = Some(dist.clone());
+        c.events_path = Some(tmp.join(format!("q-{protocol}.ndjson")));
+        c.policy_path = Some(policy.clone());
+        c.cdn = Some(Arc::new(CdnEdge::load(CdnMode::Akamai, &cfg).unwrap()));
+        let server = start(c).await.unwrap();
+        let r = play(format!("{}/", server.url()), protocol).await;
+        let ctx = format!(
+            "{protocol}: {}",
+            serde_json::to_string(&r["network"]).unwrap()
+        );
+        assert_ne!(r["state"], "error", "{ctx} {}", r["log"]);
+        assert!(r["playedBeforeSeek"].as_f64().unwrap() > 1.5, "{ctx}");
+        assert!(r["playedAfterSeek"].as_f64().unwrap() > 1.0, "{ctx}");
+        let net = r["network"].as_array().unwrap();
+        let media: Vec<&Value> = net
+            .iter()
+            .filter(|n| n["path"].as_str().unwrap().starts_with("/v/fixture_cenc/"))
+            .collect();
+        assert!(
+            media
+                .iter()
+                .all(|n| matches!(n["status"].as_u64(), Some(200 | 206))),
+            "{ctx}"
+        );
+        let segments: Vec<&&Value> = media
+            .iter()
+            .filter(|n| n["path"].as_str().unwrap().ends_with(".m4s"))
+            .collect();
+        assert!(segments.len() >= 2, "{ctx}");
+        // Every media request (manifests, playlists, segments) carries the token as a query.
+        assert!(
+            media.iter().all(|n| n["query"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("?__token__=exp=")),
+            "{ctx}"
+        );
+        server.shutdown().await.unwrap();
+    }
     std::fs::remove_dir_all(tmp).ok();
 }

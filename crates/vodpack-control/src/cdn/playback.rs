@@ -5,6 +5,8 @@
 //! Configured by a TOML file (`vodpack serve --cdn MODE --cdn-config FILE`, docs/cdn/):
 //! ```toml
 //! # base_url = "https://media.example.com"   # the CDN hostname; serve defaults to its own address
+//! # bind_client_ip = true   # tokens bound to the client's IP (Akamai, CloudFront; not Media CDN)
+//! # delivery = "query"      # no cookies: players append `edge.query` (default "both")
 //! [akamai]
 //! keys = ["52a1…", "0f3c…"]     # hex; the first signs, all verify (rotation)
 //! algorithm = "sha256"           # sha256 | sha1 | md5
@@ -70,6 +72,15 @@ pub struct CdnConfig {
     /// The CDN's scheme and host (`https://media.example.com`), no trailing `/`.
     #[serde(default)]
     pub base_url: Option<String>,
+    /// Bind the playback tokens to the requesting client's address (Akamai `ip`, CloudFront
+    /// `IpAddress` `/32` or `/128`). Media CDN signatures have no IP field: refused there.
+    #[serde(default)]
+    pub bind_client_ip: bool,
+    /// How the player authorises segment requests: `both` (default: the answer has the query
+    /// and the cookies, and serve sets the cookies) or `query` (no cookies: the player appends
+    /// `edge.query` to every request, as vodpack's player page does then).
+    #[serde(default)]
+    pub delivery: Option<String>,
     /// Akamai settings.
     #[serde(default)]
     pub akamai: Option<AkamaiConfig>,
@@ -196,6 +207,8 @@ enum Inner {
 pub struct CdnEdge {
     mode: CdnMode,
     inner: Inner,
+    bind_client_ip: bool,
+    query_only: bool,
     base_url: OnceLock<String>,
 }
 
@@ -203,6 +216,7 @@ impl std::fmt::Debug for CdnEdge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CdnEdge")
             .field("mode", &self.mode)
+            .field("bind_client_ip", &self.bind_client_ip)
             .field("base_url", &self.base_url.get())
             .finish()
     }
@@ -288,9 +302,26 @@ impl CdnEdge {
                 Inner::MediaCdn { signer, verifier }
             }
         };
+        if cfg.bind_client_ip && mode == CdnMode::Mediacdn {
+            return Err(sign_err(
+                "bind_client_ip: Media CDN signed URLs and cookies have no IP field; \
+                 remove it for mediacdn",
+            ));
+        }
+        let query_only = match cfg.delivery.as_deref() {
+            None | Some("both") => false,
+            Some("query") => true,
+            Some(other) => {
+                return Err(sign_err(format!(
+                    "delivery {other:?}: must be \"both\" or \"query\""
+                )))
+            }
+        };
         let edge = CdnEdge {
             mode,
             inner,
+            bind_client_ip: cfg.bind_client_ip,
+            query_only,
             base_url: OnceLock::new(),
         };
         if let Some(b) = &cfg.base_url {
@@ -323,14 +354,29 @@ impl CdnEdge {
         self.base_url.get().map_or("", String::as_str)
     }
 
+    /// True when the config binds tokens to the client's IP.
+    pub fn binds_client_ip(&self) -> bool {
+        self.bind_client_ip
+    }
+
     /// Signs an asset: `asset_prefix` is `/v/<asset>/`, `manifest` the manifest path under it.
+    /// `client_ip` is the requesting client's address; with `bind_client_ip` the tokens carry it
+    /// (and signing without it is an error), otherwise it is ignored.
     pub fn sign_playback(
         &self,
         asset_prefix: &str,
         manifest: &str,
         session_id: &str,
         expires: u64,
+        client_ip: Option<IpAddr>,
     ) -> Result<PlaybackAuth, SignError> {
+        let ip = if self.bind_client_ip {
+            Some(client_ip.map(|a| a.to_canonical()).ok_or_else(|| {
+                sign_err("bind_client_ip is set but the client's address is unknown")
+            })?)
+        } else {
+            None
+        };
         let base = self.base();
         let manifest_full = format!("{base}{asset_prefix}{manifest}");
         let (query, cookies) = match &self.inner {
@@ -343,6 +389,7 @@ impl CdnEdge {
                 let p = TokenParams {
                     end_time: expires,
                     session_id: Some(session_id.to_string()),
+                    ip: ip.map(|a| a.to_string()),
                     ..params.clone()
                 };
                 let token = akamai::generate_acl_token(key, &p, &[&format!("{asset_prefix}*")])?;
@@ -353,7 +400,11 @@ impl CdnEdge {
             }
             Inner::CloudFront { signer, .. } => {
                 let resource = format!("{base}{asset_prefix}*");
-                let policy = cloudfront::custom_policy(&resource, expires, None, None);
+                let cidr = ip.map(|a| match a {
+                    IpAddr::V4(v4) => format!("{v4}/32"),
+                    IpAddr::V6(v6) => format!("{v6}/128"),
+                });
+                let policy = cloudfront::custom_policy(&resource, expires, None, cidr.as_deref());
                 let signed = signer.signed_url_custom(&manifest_full, &policy)?;
                 let query = signed
                     .rsplit_once('?')
@@ -378,6 +429,7 @@ impl CdnEdge {
             query,
             cookies: cookies
                 .into_iter()
+                .filter(|_| !self.query_only)
                 .map(|(name, value)| SignedCookie {
                     name,
                     value,
@@ -460,6 +512,14 @@ mod tests {
     }
 
     fn edge(mode: CdnMode) -> CdnEdge {
+        edge_with(mode, "")
+    }
+
+    fn edge_with(mode: CdnMode, top: &str) -> CdnEdge {
+        try_edge(mode, top).unwrap()
+    }
+
+    fn try_edge(mode: CdnMode, top: &str) -> Result<CdnEdge, SignError> {
         let keys = std::fs::read_to_string(fixtures().join("mediacdn-test-keys.txt")).unwrap();
         let seed = keys
             .lines()
@@ -471,6 +531,7 @@ mod tests {
         let text = format!(
             r#"
 base_url = "https://cdn.example.com"
+{top}
 [akamai]
 keys = ["0123456789abcdef0123456789abcdef", "ffee"]
 [cloudfront]
@@ -484,7 +545,73 @@ private_key = "{seed}"
 "#
         );
         let cfg: CdnConfig = toml::from_str(&text).unwrap();
-        CdnEdge::from_config(mode, &cfg, &fixtures()).unwrap()
+        CdnEdge::from_config(mode, &cfg, &fixtures())
+    }
+
+    #[test]
+    fn bind_client_ip_binds_akamai_and_cloudfront_tokens() {
+        let v4: IpAddr = "127.0.0.1".parse().unwrap();
+        let v6: IpAddr = "2001:db8::7".parse().unwrap();
+        let other: IpAddr = "10.1.2.3".parse().unwrap();
+        for mode in [CdnMode::Akamai, CdnMode::Cloudfront] {
+            let e = edge_with(mode, "bind_client_ip = true");
+            assert!(e.binds_client_ip());
+            assert!(e
+                .sign_playback("/v/m1/", "manifest.mpd", "ps_1", 2000, None)
+                .is_err());
+            // An IPv4-mapped address is bound as the IPv4 address.
+            let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+            for (ip, signed_as) in [(v4, v4), (v6, v6), (mapped, v4)] {
+                let a = e
+                    .sign_playback("/v/m1/", "manifest.mpd", "ps_1", 2000, Some(ip))
+                    .unwrap();
+                match mode {
+                    CdnMode::Akamai => {
+                        assert!(a.query.starts_with(&format!("__token__=ip={signed_as}~")))
+                    }
+                    _ => {
+                        let want = match signed_as {
+                            IpAddr::V4(_) => format!("{signed_as}/32"),
+                            IpAddr::V6(_) => format!("{signed_as}/128"),
+                        };
+                        let policy = a.query.split('&').next().unwrap();
+                        let policy = policy.strip_prefix("Policy=").unwrap();
+                        let json = cloudfront::cf_b64decode(policy).unwrap();
+                        let json = String::from_utf8(json).unwrap();
+                        assert!(
+                            json.contains(&format!("\"AWS:SourceIp\":\"{want}\"")),
+                            "{json}"
+                        );
+                    }
+                }
+                let header: Vec<String> = a
+                    .cookies
+                    .iter()
+                    .map(|c| format!("{}={}", c.name, c.value))
+                    .collect();
+                let header = header.join("; ");
+                let p = "/v/m1/720p/seg_3.m4s";
+                for (q, c) in [
+                    (Some(a.query.as_str()), None),
+                    (None, Some(header.as_str())),
+                ] {
+                    e.verify_request(p, q, c, Some(signed_as), 1999)
+                        .unwrap_or_else(|r| panic!("{mode:?} {ip}: {r}"));
+                    assert_eq!(
+                        e.verify_request(p, q, c, Some(other), 1999),
+                        Err(Refusal::WrongIp),
+                        "{mode:?} {ip}"
+                    );
+                    assert_eq!(
+                        e.verify_request(p, q, c, None, 1999),
+                        Err(Refusal::WrongIp),
+                        "{mode:?} {ip}"
+                    );
+                }
+            }
+        }
+        let err = try_edge(CdnMode::Mediacdn, "bind_client_ip = true").unwrap_err();
+        assert!(err.to_string().contains("no IP field"), "{err}");
     }
 
     #[test]
@@ -492,7 +619,7 @@ private_key = "{seed}"
         for mode in [CdnMode::Akamai, CdnMode::Cloudfront, CdnMode::Mediacdn] {
             let e = edge(mode);
             let a = e
-                .sign_playback("/v/m1/", "manifest.mpd", "ps_1", 2000)
+                .sign_playback("/v/m1/", "manifest.mpd", "ps_1", 2000, None)
                 .unwrap();
             assert!(a.manifest_url.contains("/v/m1/manifest.mpd?"), "{a:?}");
             let header: Vec<String> = a

@@ -89,8 +89,9 @@ struct PackageArgs {
     /// Asset id written in the key manifest (default: the output folder name).
     #[arg(long)]
     asset_id: Option<String>,
-    /// Encrypt with Common Encryption: cenc (AES-CTR) or cbcs (AES-CBC 1:9).
-    #[arg(long, value_parser = ["cenc", "cbcs"])]
+    /// Encrypt with Common Encryption: cenc (AES-CTR) or cbcs (AES-CBC 1:9), or both in one run:
+    /// `dash=cenc,hls=cbcs` (two segment sets, the MPD on the first, the playlists on the second).
+    #[arg(long)]
     protection: Option<String>,
     /// Raw key `label=VIDEO,kid=HEX,key=HEX` (repeatable).
     #[arg(long = "key")]

@@ -304,9 +304,13 @@ impl Policy for PolicyDoc {
             .iter()
             .find(|p| {
                 ctx.device.protocols.contains(p)
-                    && match p.as_str() {
-                        "hls" => asset.manifests.hls.is_some(),
-                        _ => asset.manifests.dash.is_some(),
+                    && match asset.manifest_for(p) {
+                        // A two-scheme asset: the manifest of a scheme the device plays.
+                        Some((_, Some(scheme))) if !asset.schemes.is_empty() => {
+                            ctx.device.schemes.iter().any(|s| s == scheme)
+                        }
+                        Some(_) => true,
+                        None => false,
                     }
             })
             .ok_or_else(|| {
@@ -319,7 +323,10 @@ impl Policy for PolicyDoc {
 
         let mut key_system = None;
         let mut vendor_licence_urls = BTreeMap::new();
-        if let Some(scheme) = &asset.protection_scheme {
+        let scheme = asset
+            .manifest_for(&protocol)
+            .and_then(|(_, s)| s.map(str::to_string));
+        if let Some(scheme) = &scheme {
             if !ctx.device.schemes.contains(scheme) {
                 return Err(deny(
                     DenialReason::UnsupportedDevice,
@@ -336,7 +343,10 @@ impl Policy for PolicyDoc {
                 if *system == "clearkey" {
                     raw_keys
                 } else {
-                    asset.drm_systems.iter().any(|d| d.system == *system)
+                    asset
+                        .drm_systems_for(scheme)
+                        .iter()
+                        .any(|d| d.system == *system)
                         && self.licence_servers.contains_key(*system)
                 }
             };

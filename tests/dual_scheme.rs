@@ -138,6 +138,31 @@ fn both_sets_decrypt_to_the_source_and_manifests_pick_their_set() {
     );
     assert!(master.contains("org.w3.clearkey"), "{master}");
 
+    // `vodpack verify` checks each set on its own and decrypts every sample of both.
+    let mut cmd = vodpack();
+    cmd.arg("verify").arg(&out).arg("--json");
+    for k in &TEST_KEYS {
+        cmd.args(["--key", &format!("kid={},key={}", k.kid, k.key)]);
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&run_ok(&mut cmd).stdout).expect("verify --json");
+    assert_eq!(report["ok"], true, "{report}");
+    let checked = report["renditions"].as_array().unwrap();
+    assert_eq!(checked.len(), 2 * SET.len(), "{report}");
+    for scheme in ["cenc", "cbcs"] {
+        let sets: Vec<&serde_json::Value> =
+            checked.iter().filter(|r| r["scheme"] == scheme).collect();
+        assert_eq!(
+            sets.len(),
+            SET.len(),
+            "{scheme} renditions verified: {report}"
+        );
+        for r in sets {
+            assert!(r["encrypted_samples"].as_u64().unwrap() > 0, "{r}");
+            assert_eq!(r["decrypted_samples"], r["encrypted_samples"], "{r}");
+        }
+    }
+
     // The key manifest records both sets; it loads and validates.
     let km_path = tmp.path().join("out.keys.json");
     let km = vodpack_control::key_manifest::KeyManifest::load(&km_path).unwrap();

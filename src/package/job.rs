@@ -481,6 +481,9 @@ impl PackageJob {
                 *f = base.join(&*f);
             }
         }
+        if let Some(f) = job.decryption_key_file.as_mut().filter(|f| f.is_relative()) {
+            *f = base.join(&*f);
+        }
         Ok(job)
     }
 

@@ -641,7 +641,7 @@ fn check_relative_path(field: &str, p: &str) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample() -> KeyManifest {

@@ -307,7 +307,7 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         }
         None if wants_protection_flags => {
             return Err(Error::Usage(
-                "key, IV, clear-lead, DRM and licence options need --protection cenc|cbcs".into(),
+                "key, IV, clear-lead, DRM and licence options need --protection cenc|cbcs|dash=cenc,hls=cbcs".into(),
             ))
         }
         None => {}

@@ -266,3 +266,24 @@ fn shaka_plays_the_cenc_set_and_hlsjs_the_cbcs_set() {
         assert_eq!(json["ok"], true, "{player}/{protocol}: {report}");
     }
 }
+
+#[test]
+fn single_file_sets_verify_against_the_sources_and_decrypt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    // `--verify` decrypts every sample of both sets and compares it with the source's.
+    package_dual(&out, &["--single-file".into(), "--verify".into()]);
+    for (id, file, stream, label, kind) in SET {
+        let key = test_key(label);
+        for scheme in ["cenc", "cbcs"] {
+            let media = out.join(id).join(scheme).join("media.mp4");
+            let decrypted = tmp.path().join(format!("{id}.{scheme}.dec.mp4"));
+            shaka_decrypt(&media, kind, &decrypted, key.kid, key.key);
+            assert_same_samples(
+                &format!("{id} {scheme} single file: Shaka-decrypted samples"),
+                &samples(&fixture(file), stream, &[]),
+                &samples(&decrypted, "0", &[]),
+            );
+        }
+    }
+}

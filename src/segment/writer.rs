@@ -354,16 +354,26 @@ pub fn write_rendition(
                 Ok(())
             };
             if several {
-                // Read once, encrypt each set's own copy, in parallel.
-                let data = &data;
-                sets.par_iter_mut().try_for_each(|set| {
-                    let mut own = std::mem::take(&mut set.data);
-                    own.clear();
-                    own.extend_from_slice(data);
-                    let r = write_set(set, &mut own);
-                    set.data = own;
-                    r
-                })?;
+                // Read once; every set but the last encrypts its own copy, the last the read
+                // buffer itself; the sets are encrypted and written in parallel.
+                let (last, firsts) = sets.split_last_mut().expect("several sets");
+                for set in firsts.iter_mut() {
+                    set.data.clear();
+                    set.data.extend_from_slice(&data);
+                }
+                let (a, b) = rayon::join(
+                    || {
+                        firsts.par_iter_mut().try_for_each(|set| {
+                            let mut own = std::mem::take(&mut set.data);
+                            let r = write_set(set, &mut own);
+                            set.data = own;
+                            r
+                        })
+                    },
+                    || write_set(last, &mut data),
+                );
+                a?;
+                b?;
             } else {
                 write_set(&mut sets[0], &mut data)?;
             }

@@ -623,9 +623,9 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
         .filter(|(_, d)| d.in_mpd && d.hls_playlist.is_none())
         .filter_map(|(k, _)| {
             let sibling = scheme_sibling(&k.path)?;
-            let other = described.iter().find(|(k2, d2)| {
-                k2.path == sibling && k2.range == k.range && !d2.in_mpd && d2.hls_playlist.is_some()
-            })?;
+            let other = described
+                .iter()
+                .find(|(k2, d2)| k2.path == sibling && !d2.in_mpd && d2.hls_playlist.is_some())?;
             Some((k.clone(), other.0.clone()))
         })
         .collect();

@@ -91,7 +91,7 @@ struct PackageArgs {
     asset_id: Option<String>,
     /// Encrypt with Common Encryption: cenc (AES-CTR) or cbcs (AES-CBC 1:9), or both in one run:
     /// `dash=cenc,hls=cbcs` (two segment sets, the MPD on the first, the playlists on the second).
-    #[arg(long)]
+    #[arg(long, value_parser = ProtectionValues)]
     protection: Option<String>,
     /// Raw key `label=VIDEO,kid=HEX,key=HEX` (repeatable).
     #[arg(long = "key")]
@@ -466,6 +466,34 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
     runtime
         .block_on(run(cfg))
         .map_err(|e| Error::Usage(format!("serve: {e}")))
+}
+
+/// `--protection` values: any string (checked, with a precise message, by `PackageJob::validate`),
+/// with the common ones offered to shell completion and help.
+#[derive(Clone)]
+struct ProtectionValues;
+
+impl clap::builder::TypedValueParser for ProtectionValues {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            ["cenc", "cbcs", "dash=cenc,hls=cbcs", "dash=cbcs,hls=cenc"]
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
 }
 
 fn main() -> ExitCode {

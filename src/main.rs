@@ -89,8 +89,9 @@ struct PackageArgs {
     /// Asset id written in the key manifest (default: the output folder name).
     #[arg(long)]
     asset_id: Option<String>,
-    /// Encrypt with Common Encryption: cenc (AES-CTR) or cbcs (AES-CBC 1:9).
-    #[arg(long, value_parser = ["cenc", "cbcs"])]
+    /// Encrypt with Common Encryption: cenc (AES-CTR) or cbcs (AES-CBC 1:9), or both in one run:
+    /// `dash=cenc,hls=cbcs` (two segment sets, the MPD on the first, the playlists on the second).
+    #[arg(long, value_parser = ProtectionValues)]
     protection: Option<String>,
     /// Raw key `label=VIDEO,kid=HEX,key=HEX` (repeatable).
     #[arg(long = "key")]
@@ -306,7 +307,7 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         }
         None if wants_protection_flags => {
             return Err(Error::Usage(
-                "key, IV, clear-lead, DRM and licence options need --protection cenc|cbcs".into(),
+                "key, IV, clear-lead, DRM and licence options need --protection cenc|cbcs|dash=cenc,hls=cbcs".into(),
             ))
         }
         None => {}
@@ -465,6 +466,34 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
     runtime
         .block_on(run(cfg))
         .map_err(|e| Error::Usage(format!("serve: {e}")))
+}
+
+/// `--protection` values: any string (checked, with a precise message, by `PackageJob::validate`),
+/// with the common ones offered to shell completion and help.
+#[derive(Clone)]
+struct ProtectionValues;
+
+impl clap::builder::TypedValueParser for ProtectionValues {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            ["cenc", "cbcs", "dash=cenc,hls=cbcs", "dash=cbcs,hls=cenc"]
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
 }
 
 fn main() -> ExitCode {

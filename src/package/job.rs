@@ -305,6 +305,54 @@ pub struct ProtectionOptions {
     pub key_references: bool,
 }
 
+/// The two schemes of a `dash=…,hls=…` protection: one segment set for each manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemePair {
+    pub dash: String,
+    pub hls: String,
+}
+
+impl ProtectionOptions {
+    /// `Some` for `dash=S1,hls=S2` (either order, two different schemes among cenc and cbcs),
+    /// `None` for one scheme; a malformed pair is a usage error.
+    pub fn scheme_pair(&self) -> Result<Option<SchemePair>> {
+        let s = self.scheme.trim();
+        if !s.contains('=') {
+            return Ok(None);
+        }
+        let bad = |why: &str| {
+            Error::Usage(format!(
+                "--protection '{s}': {why} (expected e.g. 'dash=cenc,hls=cbcs')"
+            ))
+        };
+        let (mut dash, mut hls) = (None, None);
+        for part in s.split(',') {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| bad(&format!("'{part}' is not manifest=scheme")))?;
+            let (k, v) = (k.trim(), v.trim());
+            if v != "cenc" && v != "cbcs" {
+                return Err(bad(&format!("scheme '{v}' must be cenc or cbcs")));
+            }
+            let slot = match k {
+                "dash" => &mut dash,
+                "hls" => &mut hls,
+                other => return Err(bad(&format!("'{other}' is not dash or hls"))),
+            };
+            if slot.replace(v.to_string()).is_some() {
+                return Err(bad(&format!("'{k}' given twice")));
+            }
+        }
+        match (dash, hls) {
+            (Some(dash), Some(hls)) if dash != hls => Ok(Some(SchemePair { dash, hls })),
+            (Some(d), Some(_)) => Err(bad(&format!(
+                "both manifests use {d}; write --protection {d}"
+            ))),
+            _ => Err(bad("name a scheme for both dash and hls")),
+        }
+    }
+}
+
 /// A whole packaging job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -522,9 +570,23 @@ impl PackageJob {
             i.validate()?;
         }
         if let Some(p) = &self.protection {
-            if p.scheme != "cenc" && p.scheme != "cbcs" {
+            if let Some(pair) = p.scheme_pair()? {
+                let sel = self.manifest_selection()?;
+                if !(sel.hls && sel.dash) {
+                    return Err(Error::Usage(format!(
+                        "--protection '{}' writes one segment set for DASH and one for HLS; it needs both manifests (drop --manifests)",
+                        p.scheme
+                    )));
+                }
+                if self.segment_template.is_some() {
+                    return Err(Error::Usage(format!(
+                        "--protection '{}' writes two segment sets in fixed folders (<id>/{}/, <id>/{}/); it cannot be combined with --segment-template",
+                        p.scheme, pair.dash, pair.hls
+                    )));
+                }
+            } else if p.scheme != "cenc" && p.scheme != "cbcs" {
                 return Err(Error::Usage(format!(
-                    "--protection '{}' must be 'cenc' or 'cbcs'",
+                    "--protection '{}' must be 'cenc', 'cbcs' or 'dash=cenc,hls=cbcs'",
                     p.scheme
                 )));
             }

@@ -150,6 +150,23 @@ pub fn resolve(opts: &ProtectionOptions, sources: &[RenditionSource]) -> Result<
 }
 
 impl AssetKeys {
+    /// The same keys, labels, DRM systems, clear lead and IV options under another scheme: the
+    /// second segment set of a two-scheme run (`dash=cenc,hls=cbcs`) shares every KID and key.
+    pub fn with_scheme(&self, scheme: Scheme) -> AssetKeys {
+        AssetKeys {
+            scheme,
+            keys: self.keys.clone(),
+            labels: self.labels.clone(),
+            drm: self.drm.clone(),
+            clear_lead: self.clear_lead,
+            iv: self.iv.clone(),
+            iv_size: self.iv_size,
+            playready_la_url: self.playready_la_url.clone(),
+            clearkey_la_url: self.clearkey_la_url.clone(),
+            key_references: self.key_references,
+        }
+    }
+
     pub fn asset_protection(&self) -> AssetProtection {
         AssetProtection {
             scheme: self.scheme.as_str().into(),

@@ -18,7 +18,7 @@ use serde::Serialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use vodpack_control::key_manifest::{
-    DrmSystemEntry, KeyEntry, KeyManifest, ManifestPaths, RenditionEntry,
+    DrmSystemEntry, KeyEntry, KeyManifest, ManifestPaths, RenditionEntry, SchemeEntry,
     KEY_MANIFEST_SCHEMA_VERSION,
 };
 
@@ -287,43 +287,75 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     let named: Vec<(&str, &Track)> = sources.iter().map(|s| (s.id.as_str(), &s.track)).collect();
     let plan = SegmentPlan::build(&named, job.segment_duration, job.cut_at_common_keyframes)?;
     // Keys are resolved before anything is written: a key problem leaves no output behind.
-    let asset_keys = job
+    // `dash=cenc,hls=cbcs`: keys resolved once (for the HLS scheme, which FairPlay needs), the
+    // DASH set sharing every KID and key; the DASH set is the main one, the HLS set the second.
+    let pair = job
         .protection
         .as_ref()
-        .map(|p| protect::resolve(p, &sources))
-        .transpose()?;
+        .map(|p| p.scheme_pair())
+        .transpose()?
+        .flatten();
+    let (asset_keys, hls_keys) = match (&job.protection, &pair) {
+        (Some(p), Some(pair)) => {
+            let mut opts = p.clone();
+            opts.scheme = pair.hls.clone();
+            let hls = protect::resolve(&opts, &sources)?;
+            let dash = hls.with_scheme(crate::cenc::Scheme::parse(&pair.dash)?);
+            (Some(dash), Some(hls))
+        }
+        (Some(p), None) => (Some(protect::resolve(p, &sources)?), None),
+        (None, _) => (None, None),
+    };
 
     let mut staged = Staging::create(&job.out, &key_manifest_path)?;
     let total: u64 = sources.iter().map(|s| s.track.samples.len() as u64).sum();
     progress.start(total);
-    let written: Vec<(RenditionOutput, Option<RenditionProtection>)> = sources
+    type Written = (Vec<RenditionOutput>, Vec<Option<RenditionProtection>>);
+    let written: Vec<Written> = sources
         .par_iter()
         .enumerate()
         .map(|(index, src)| {
             let input = &inputs[src.input];
             let starts = plan.segment_starts(&src.track);
-            let mut init = InitOptions {
-                sample_entry: src.track.sample_entry.clone(),
-                clear_sample_entry: None,
-                pssh: Vec::new(),
-                edit_media_time: src.track.edit_media_time,
-            };
-            let (protection, signal) = match &asset_keys {
-                Some(k) => {
-                    let secs: Vec<f64> = starts
-                        .iter()
-                        .map(|&i| presentation_time(&src.track, i).seconds())
-                        .collect();
-                    let crypto = k.rendition(index, src, &secs)?;
-                    if crypto.job.clear_lead_segments > 0 {
-                        init.clear_sample_entry = Some(src.track.sample_entry.clone());
+            let secs: Vec<f64> = starts
+                .iter()
+                .map(|&i| presentation_time(&src.track, i).seconds())
+                .collect();
+            let set_for = |keys: Option<&protect::AssetKeys>| -> Result<_> {
+                let mut init = InitOptions {
+                    sample_entry: src.track.sample_entry.clone(),
+                    clear_sample_entry: None,
+                    pssh: Vec::new(),
+                    edit_media_time: src.track.edit_media_time,
+                };
+                let (protection, signal) = match keys {
+                    Some(k) => {
+                        let crypto = k.rendition(index, src, &secs)?;
+                        if crypto.job.clear_lead_segments > 0 {
+                            init.clear_sample_entry = Some(src.track.sample_entry.clone());
+                        }
+                        init.sample_entry = crypto.sample_entry;
+                        init.pssh = crypto.pssh;
+                        (Some(crypto.job), Some(crypto.signal))
                     }
-                    init.sample_entry = crypto.sample_entry;
-                    init.pssh = crypto.pssh;
-                    (Some(crypto.job), Some(crypto.signal))
-                }
-                None => (None, None),
+                    None => (None, None),
+                };
+                Ok((init, protection, signal))
             };
+            let (init, protection, signal) = set_for(asset_keys.as_ref())?;
+            let mut signals = vec![signal];
+            let mut extra_sets = Vec::new();
+            let mut set_dir = None;
+            if let (Some(hls), Some(pair)) = (&hls_keys, &pair) {
+                let (init, protection, signal) = set_for(Some(hls))?;
+                signals.push(signal);
+                set_dir = Some(format!("{}/{}", src.id, pair.dash));
+                extra_sets.push(crate::segment::writer::OutputSet {
+                    dir: format!("{}/{}", src.id, pair.hls),
+                    init,
+                    protection,
+                });
+            }
             let rjob = RenditionJob {
                 id: src.id.clone(),
                 track: &src.track,
@@ -336,6 +368,8 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
                 single_file: job.single_file,
                 protection,
                 out_root: staged.dir.clone(),
+                set_dir,
+                extra_sets,
             };
             // Per-rendition progress in samples and media bytes (one thread per rendition).
             let samples = &src.track.samples;
@@ -350,11 +384,21 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
             };
             let written = write_rendition(rjob, &advance)?;
             progress.rendition_finish(&src.id);
-            Ok((written, signal))
+            Ok((written, signals))
         })
         .collect::<Result<_>>()?;
-    let (outputs, signals): (Vec<RenditionOutput>, Vec<Option<RenditionProtection>>) =
-        written.into_iter().unzip();
+    let mut outputs = Vec::with_capacity(written.len());
+    let mut signals = Vec::with_capacity(written.len());
+    let mut hls_outputs = Vec::new();
+    let mut hls_signals = Vec::new();
+    for (outs, sigs) in written {
+        let mut outs = outs.into_iter();
+        let mut sigs = sigs.into_iter();
+        outputs.extend(outs.next());
+        signals.extend(sigs.next());
+        hls_outputs.extend(outs.next());
+        hls_signals.extend(sigs.next());
+    }
     progress.finish();
 
     let mut asset = build_asset(job, &sources, &outputs);
@@ -365,11 +409,60 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
         }
         keys = k.key_material(&signals);
     }
+    // Two schemes: the HLS playlists describe the second set (its own signalling and PSSH).
+    let mut hls_asset = match &hls_keys {
+        Some(k) => {
+            let mut a = build_asset(job, &sources, &hls_outputs);
+            a.protection = Some(k.asset_protection());
+            for (r, sig) in a.renditions.iter_mut().zip(&hls_signals) {
+                r.protection = sig.clone();
+            }
+            Some((a, k.key_material(&hls_signals)))
+        }
+        None => None,
+    };
     let (text, text_warnings) = crate::subtitle::write::write_all(&subtitles, &asset, &staged.dir)?;
+    if let Some((a, _)) = hls_asset.as_mut() {
+        a.renditions.extend(text.iter().cloned());
+    }
     asset.renditions.extend(text);
     super::template::apply(job, &staged.dir, &mut asset)?;
+    if let Some((a, _)) = hls_asset.as_mut() {
+        super::template::apply(job, &staged.dir, a)?;
+        a.write_dash = false;
+        asset.write_hls = false;
+        write_manifests(&staged.dir, a)?;
+    }
     write_manifests(&staged.dir, &asset)?;
-    let manifest = key_manifest(job, &asset, &keys, asset_id)?;
+    let mut manifest = key_manifest(job, &asset, &keys, asset_id)?;
+    if let (Some((a, hls_material)), Some(pair)) = (&hls_asset, &pair) {
+        // Per-scheme manifests: the MPD on the DASH scheme's set, the playlists on the HLS one;
+        // `protection_scheme`, `manifests` and `drm_systems` keep describing the DASH set for
+        // readers that know one scheme only, and `manifests` names both files.
+        manifest.protection_scheme = Some(pair.dash.clone());
+        manifest.manifests.hls = Some(a.hls_multivariant.clone());
+        manifest.schemes = vec![
+            SchemeEntry {
+                scheme: pair.dash.clone(),
+                manifests: ManifestPaths {
+                    hls: None,
+                    dash: Some(asset.dash_mpd.clone()),
+                },
+                drm_systems: keys.drm_systems.clone(),
+            },
+            SchemeEntry {
+                scheme: pair.hls.clone(),
+                manifests: ManifestPaths {
+                    hls: Some(a.hls_multivariant.clone()),
+                    dash: None,
+                },
+                drm_systems: hls_material.drm_systems.clone(),
+            },
+        ];
+        manifest
+            .validate()
+            .map_err(|e| Error::Key(format!("key manifest: {e}")))?;
+    }
     let text = manifest
         .to_json_pretty()
         .map_err(|e| Error::Key(format!("key manifest: {e}")))?;
@@ -628,7 +721,11 @@ fn key_manifest(
     let manifest = KeyManifest {
         schema_version: KEY_MANIFEST_SCHEMA_VERSION,
         asset_id,
-        protection_scheme: job.protection.as_ref().map(|p| p.scheme.clone()),
+        // Two schemes: the DASH set's (the schemes list is added by the caller).
+        protection_scheme: job.protection.as_ref().map(|p| match p.scheme_pair() {
+            Ok(Some(pair)) => pair.dash,
+            _ => p.scheme.clone(),
+        }),
         segment_duration: job.segment_duration,
         duration: asset.duration,
         manifests: ManifestPaths {
@@ -638,6 +735,7 @@ fn key_manifest(
         renditions,
         keys: keys.entries.clone(),
         drm_systems: keys.drm_systems.clone(),
+        schemes: Vec::new(),
     };
     manifest
         .validate()

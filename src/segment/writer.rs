@@ -35,6 +35,19 @@ pub struct RenditionJob<'a> {
     pub protection: Option<ProtectionJob>,
     /// Root of the (temporary) output directory.
     pub out_root: PathBuf,
+    /// Folder of this set relative to `out_root` (`None`: the rendition id, as for one scheme).
+    pub set_dir: Option<String>,
+    /// Further segment sets written from the same read of the input (one run, two encryption
+    /// schemes): each has its own folder, init segment and encryption. Empty for one scheme.
+    pub extra_sets: Vec<OutputSet>,
+}
+
+/// A further segment set of a rendition (see `RenditionJob::extra_sets`).
+pub struct OutputSet {
+    /// Folder relative to the output root, e.g. `video_720p/cbcs`.
+    pub dir: String,
+    pub init: InitOptions,
+    pub protection: Option<ProtectionJob>,
 }
 
 /// What was written, for the manifests.
@@ -114,14 +127,33 @@ fn read_samples(input: &File, path: &Path, samples: &[Sample], buf: &mut Vec<u8>
     Ok(())
 }
 
-/// Writes the rendition; `progress` is called with the number of samples done.
+/// The writing state of one segment set.
+struct SetState {
+    dir: String,
+    protection: Option<ProtectionJob>,
+    init_bytes: Vec<u8>,
+    single: Option<File>,
+    single_path: PathBuf,
+    offset_in_single: u64,
+    segments: Vec<SegmentRecord>,
+    iframes: Vec<IFrameRecord>,
+    sequence: u32,
+    total_bytes: u64,
+    peak: f64,
+    seg_bytes: Vec<u8>,
+    /// This set's copy of the fragment's sample bytes (encrypted in place).
+    data: Vec<u8>,
+    aux: Vec<crate::cenc::SampleAuxInfo>,
+}
+
+/// Writes the rendition (every set of it); `progress` is called with the number of samples done.
+/// Returns one output per set: the main set first, then `extra_sets` in order.
 pub fn write_rendition(
-    mut job: RenditionJob,
+    job: RenditionJob,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<RenditionOutput> {
+) -> Result<Vec<RenditionOutput>> {
+    use rayon::prelude::*;
     let track = job.track;
-    let dir = job.out_root.join(&job.id);
-    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let samples = output_samples(track, job.input_path)?;
     // Time arithmetic on file values: an overflow names the file and track (the input reader
     // bounds every time, so this is a second line of defence, not an expected path).
@@ -133,7 +165,6 @@ pub fn write_rendition(
     };
     let n = samples.len();
     let is_video = track.kind == TrackKind::Video;
-    let init_bytes = write_init(track, &job.init, job.width, job.height);
 
     // Segment i covers samples starts[i]..starts[i+1]; video splits further into one fragment per
     // GOP so every sync sample is addressable for I-frame playlists.
@@ -184,35 +215,51 @@ pub fn write_rendition(
         ));
     }
 
-    let single_path = dir.join("media.mp4");
-    let mut single = if job.single_file {
-        let mut f = File::create(&single_path).map_err(io_err(&single_path))?;
-        f.write_all(&init_bytes).map_err(io_err(&single_path))?;
-        // Reserve the sidx; it is written once the fragment sizes are known.
-        f.write_all(&vec![0u8; fragment::sidx_len(seg_ranges.len())])
-            .map_err(io_err(&single_path))?;
-        Some(f)
-    } else {
-        let p = dir.join("init.mp4");
-        std::fs::write(&p, &init_bytes).map_err(io_err(&p))?;
-        None
+    let main_set = OutputSet {
+        dir: job.set_dir.clone().unwrap_or_else(|| job.id.clone()),
+        init: job.init,
+        protection: job.protection,
     };
-    let mut offset_in_single = (init_bytes.len() + fragment::sidx_len(seg_ranges.len())) as u64;
-
-    let mut segments = Vec::with_capacity(seg_ranges.len());
-    let mut iframes = Vec::new();
-    let mut sequence = 1u32;
-    let mut data = Vec::new();
-    let mut total_bytes = 0u64;
-    let mut peak = 0f64;
+    let mut sets: Vec<SetState> = Vec::with_capacity(1 + job.extra_sets.len());
+    for set in std::iter::once(main_set).chain(job.extra_sets) {
+        let dir = job.out_root.join(&set.dir);
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let init_bytes = write_init(track, &set.init, job.width, job.height);
+        let single_path = dir.join("media.mp4");
+        let single = if job.single_file {
+            let mut f = File::create(&single_path).map_err(io_err(&single_path))?;
+            f.write_all(&init_bytes).map_err(io_err(&single_path))?;
+            // Reserve the sidx; it is written once the fragment sizes are known.
+            f.write_all(&vec![0u8; fragment::sidx_len(seg_ranges.len())])
+                .map_err(io_err(&single_path))?;
+            Some(f)
+        } else {
+            let p = dir.join("init.mp4");
+            std::fs::write(&p, &init_bytes).map_err(io_err(&p))?;
+            None
+        };
+        sets.push(SetState {
+            offset_in_single: (init_bytes.len() + fragment::sidx_len(seg_ranges.len())) as u64,
+            dir: set.dir,
+            protection: set.protection,
+            init_bytes,
+            single,
+            single_path,
+            segments: Vec::with_capacity(seg_ranges.len()),
+            iframes: Vec::new(),
+            sequence: 1,
+            total_bytes: 0,
+            peak: 0.0,
+            seg_bytes: Vec::new(),
+            data: Vec::new(),
+            aux: Vec::new(),
+        });
+    }
+    let several = sets.len() > 1;
     let styp = fragment::styp();
-    // One buffer for every segment of the rendition (cleared, never freed, between segments).
-    let mut seg_bytes = Vec::new();
+    // The sample bytes of one fragment, read once for every set.
+    let mut data = Vec::new();
     for (si, &(a, b)) in seg_ranges.iter().enumerate() {
-        seg_bytes.clear();
-        if single.is_none() {
-            seg_bytes.extend_from_slice(&styp);
-        }
         // A fragment also starts wherever the source's decode times jump (a gap or overlap
         // between its fragments): `tfdt` then carries the jump, so no sample moves in time.
         let mut frag_starts = vec![a];
@@ -226,138 +273,197 @@ pub fn write_rendition(
             }
         }
         frag_starts.push(b);
-        let rel_path = if single.is_some() {
-            format!("{}/media.mp4", job.id)
-        } else {
-            format!("{}/seg_{}.m4s", job.id, si + 1)
-        };
-        let seg_offset = if single.is_some() {
-            offset_in_single
-        } else {
-            0
-        };
         // A stop requested by a signal is honoured between segments.
         crate::cancel::check()?;
-        let clear = job
-            .protection
-            .as_ref()
-            .is_some_and(|p| si < p.clear_lead_segments);
+        for set in sets.iter_mut() {
+            set.seg_bytes.clear();
+            if set.single.is_none() {
+                set.seg_bytes.extend_from_slice(&styp);
+            }
+        }
         for w in frag_starts.windows(2) {
             let (fa, fb) = (w[0], w[1]);
             let frag_samples = &samples[fa..fb];
             read_samples(job.input, job.input_path, frag_samples, &mut data)?;
-            let mut aux = Vec::new();
-            let protection = match job.protection.as_mut() {
-                Some(_) if clear => Some(FragmentProtection::ClearLead),
-                Some(p) => {
-                    let mut at = 0usize;
-                    for (k, s) in frag_samples.iter().enumerate() {
-                        let end = at + s.size as usize;
-                        let info = p
-                            .encryptor
-                            .encrypt_sample(&mut data[at..end])
-                            .map_err(|e| match e {
-                                // The encryptor parses NAL units without knowing the file: say which.
-                                Error::InvalidInput { reason, .. } => Error::invalid(
-                                    job.input_path,
-                                    format!("track {} sample {}: {reason}", track.id, fa + k + 1),
-                                ),
-                                other => other,
-                            })?;
-                        aux.push(info);
-                        at = end;
-                    }
-                    Some(FragmentProtection::Encrypted {
-                        aux: &aux,
-                        subsamples: p.encryptor.uses_subsamples(),
-                    })
-                }
-                None => None,
-            };
-            let frag_start = seg_bytes.len();
-            let payload_at = fragment::write_fragment(
-                &mut seg_bytes,
-                sequence,
-                super::OUTPUT_TRACK_ID,
-                frag_samples,
-                &data,
-                protection.as_ref(),
-            )?;
-            sequence += 1;
-            if is_video && samples[fa].is_sync {
-                let next_sync_pts = match (fb..n).find(|&i| samples[i].is_sync) {
+            let next_sync_pts = if is_video && samples[fa].is_sync {
+                Some(match (fb..n).find(|&i| samples[i].is_sync) {
                     Some(i) => pts(i)?,
                     None => end_pts,
+                })
+            } else {
+                None
+            };
+            let frag_pts = pts(fa)?;
+            let write_set = |set: &mut SetState, data: &mut Vec<u8>| -> Result<()> {
+                let clear = set
+                    .protection
+                    .as_ref()
+                    .is_some_and(|p| si < p.clear_lead_segments);
+                set.aux.clear();
+                let protection = match set.protection.as_mut() {
+                    Some(_) if clear => Some(FragmentProtection::ClearLead),
+                    Some(p) => {
+                        let mut at = 0usize;
+                        for (k, s) in frag_samples.iter().enumerate() {
+                            let end = at + s.size as usize;
+                            let info = p.encryptor.encrypt_sample(&mut data[at..end]).map_err(
+                                |e| match e {
+                                    // The encryptor parses NAL units without knowing the file:
+                                    // say which.
+                                    Error::InvalidInput { reason, .. } => Error::invalid(
+                                        job.input_path,
+                                        format!(
+                                            "track {} sample {}: {reason}",
+                                            track.id,
+                                            fa + k + 1
+                                        ),
+                                    ),
+                                    other => other,
+                                },
+                            )?;
+                            set.aux.push(info);
+                            at = end;
+                        }
+                        Some(FragmentProtection::Encrypted {
+                            aux: &set.aux,
+                            subsamples: p.encryptor.uses_subsamples(),
+                        })
+                    }
+                    None => None,
                 };
-                iframes.push(IFrameRecord {
-                    path: rel_path.clone(),
-                    offset: seg_offset + frag_start as u64,
-                    length: (payload_at - frag_start + samples[fa].size as usize) as u64,
-                    start: pts(fa)?.clamp_non_negative(),
-                    duration: span(pts(fa)?, next_sync_pts)?,
-                });
+                let frag_start = set.seg_bytes.len();
+                let payload_at = fragment::write_fragment(
+                    &mut set.seg_bytes,
+                    set.sequence,
+                    super::OUTPUT_TRACK_ID,
+                    frag_samples,
+                    data,
+                    protection.as_ref(),
+                )?;
+                set.sequence += 1;
+                if let Some(next_sync_pts) = next_sync_pts {
+                    let (path, offset) = seg_location(set, si);
+                    set.iframes.push(IFrameRecord {
+                        path,
+                        offset: offset + frag_start as u64,
+                        length: (payload_at - frag_start + samples[fa].size as usize) as u64,
+                        start: frag_pts.clamp_non_negative(),
+                        duration: span(frag_pts, next_sync_pts)?,
+                    });
+                }
+                Ok(())
+            };
+            if several {
+                // Read once; every set but the last encrypts its own copy, the last the read
+                // buffer itself; the sets are encrypted and written in parallel.
+                let (last, firsts) = sets.split_last_mut().expect("several sets");
+                for set in firsts.iter_mut() {
+                    set.data.clear();
+                    set.data.extend_from_slice(&data);
+                }
+                let (a, b) = rayon::join(
+                    || {
+                        firsts.par_iter_mut().try_for_each(|set| {
+                            let mut own = std::mem::take(&mut set.data);
+                            let r = write_set(set, &mut own);
+                            set.data = own;
+                            r
+                        })
+                    },
+                    || write_set(last, &mut data),
+                );
+                a?;
+                b?;
+            } else {
+                write_set(&mut sets[0], &mut data)?;
             }
         }
         progress((b - a) as u64);
         let start = seg_start_pts[si];
         let next = seg_start_pts.get(si + 1).copied().unwrap_or(end_pts);
         let duration = span(start, next)?.max(1);
-        let size = seg_bytes.len() as u64;
-        peak = peak.max(size as f64 * 8.0 * track.timescale as f64 / duration as f64);
-        total_bytes += size;
-        match single.as_mut() {
-            Some(f) => {
-                f.write_all(&seg_bytes).map_err(io_err(&single_path))?;
-                offset_in_single += size;
+        for set in sets.iter_mut() {
+            let clear = set
+                .protection
+                .as_ref()
+                .is_some_and(|p| si < p.clear_lead_segments);
+            let (rel_path, seg_offset) = seg_location(set, si);
+            let size = set.seg_bytes.len() as u64;
+            set.peak = set
+                .peak
+                .max(size as f64 * 8.0 * track.timescale as f64 / duration as f64);
+            set.total_bytes += size;
+            match set.single.as_mut() {
+                Some(f) => {
+                    f.write_all(&set.seg_bytes)
+                        .map_err(io_err(&set.single_path))?;
+                    set.offset_in_single += size;
+                }
+                None => {
+                    let p = job.out_root.join(&rel_path);
+                    std::fs::write(&p, &set.seg_bytes).map_err(io_err(&p))?;
+                }
             }
-            None => {
-                let p = job.out_root.join(&rel_path);
-                std::fs::write(&p, &seg_bytes).map_err(io_err(&p))?;
-            }
+            set.segments.push(SegmentRecord {
+                number: si as u64 + 1,
+                start: start.clamp_non_negative(),
+                duration,
+                size,
+                path: rel_path,
+                offset: seg_offset,
+                clear,
+            });
         }
-        segments.push(SegmentRecord {
-            number: si as u64 + 1,
-            start: start.clamp_non_negative(),
-            duration,
-            size,
-            path: rel_path,
-            offset: seg_offset,
-            clear,
-        });
     }
 
-    let layout = if let Some(mut f) = single {
-        let refs: Vec<(u64, u64)> = segments.iter().map(|s| (s.size, s.duration)).collect();
-        let earliest = segments.first().map(|s| s.start).unwrap_or(0);
-        let sidx = fragment::sidx(super::OUTPUT_TRACK_ID, track.timescale, earliest, &refs)
-            .map_err(|e| Error::unsupported(job.input_path, format!("track {}: {e}", track.id)))?;
-        f.seek(SeekFrom::Start(init_bytes.len() as u64))
-            .map_err(io_err(&single_path))?;
-        f.write_all(&sidx).map_err(io_err(&single_path))?;
-        let init_end = init_bytes.len() as u64;
-        SegmentLayout::SingleFile {
-            init_range: (0, init_end - 1),
-            index_range: (init_end, init_end + sidx.len() as u64 - 1),
-        }
-    } else {
-        SegmentLayout::Files {
-            template: "seg_$Number$.m4s".into(),
-            start_number: 1,
-        }
-    };
     let first_pts = seg_start_pts.first().copied().unwrap_or_default();
     let total_duration = span(first_pts, end_pts)?.max(1) as f64 / track.timescale as f64;
-    Ok(RenditionOutput {
-        init_path: if job.single_file {
-            format!("{}/media.mp4", job.id)
+    let mut outputs = Vec::with_capacity(sets.len());
+    for set in sets {
+        let layout = if let Some(mut f) = set.single {
+            let refs: Vec<(u64, u64)> = set.segments.iter().map(|s| (s.size, s.duration)).collect();
+            let earliest = set.segments.first().map(|s| s.start).unwrap_or(0);
+            let sidx = fragment::sidx(super::OUTPUT_TRACK_ID, track.timescale, earliest, &refs)
+                .map_err(|e| {
+                    Error::unsupported(job.input_path, format!("track {}: {e}", track.id))
+                })?;
+            f.seek(SeekFrom::Start(set.init_bytes.len() as u64))
+                .map_err(io_err(&set.single_path))?;
+            f.write_all(&sidx).map_err(io_err(&set.single_path))?;
+            let init_end = set.init_bytes.len() as u64;
+            SegmentLayout::SingleFile {
+                init_range: (0, init_end - 1),
+                index_range: (init_end, init_end + sidx.len() as u64 - 1),
+            }
         } else {
-            format!("{}/init.mp4", job.id)
-        },
-        layout,
-        segments,
-        iframes,
-        peak_bandwidth: peak.ceil() as u64,
-        average_bandwidth: (total_bytes as f64 * 8.0 / total_duration).ceil() as u64,
-        bytes: total_bytes + init_bytes.len() as u64,
-    })
+            SegmentLayout::Files {
+                template: "seg_$Number$.m4s".into(),
+                start_number: 1,
+            }
+        };
+        outputs.push(RenditionOutput {
+            init_path: if job.single_file {
+                format!("{}/media.mp4", set.dir)
+            } else {
+                format!("{}/init.mp4", set.dir)
+            },
+            layout,
+            segments: set.segments,
+            iframes: set.iframes,
+            peak_bandwidth: set.peak.ceil() as u64,
+            average_bandwidth: (set.total_bytes as f64 * 8.0 / total_duration).ceil() as u64,
+            bytes: set.total_bytes + set.init_bytes.len() as u64,
+        });
+    }
+    Ok(outputs)
+}
+
+/// Where segment `si` of a set goes: its path relative to the output root and its offset in
+/// that file (0 for segment files).
+fn seg_location(set: &SetState, si: usize) -> (String, u64) {
+    if set.single.is_some() {
+        (format!("{}/media.mp4", set.dir), set.offset_in_single)
+    } else {
+        (format!("{}/seg_{}.m4s", set.dir, si + 1), 0)
+    }
 }

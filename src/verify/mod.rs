@@ -615,6 +615,28 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
         d.expect_mpd = dash_found.is_some();
         d.expect_hls = hls_found.is_some();
     }
+    // Two schemes in one run (`--protection dash=cenc,hls=cbcs`): the MPD's init segment is
+    // `<id>/<scheme>/init.mp4` and the playlist's `<id>/<other scheme>/init.mp4`; each set is
+    // checked on its own (it has one manifest by design).
+    let pairs: Vec<(Res, Res)> = described
+        .iter()
+        .filter(|(_, d)| d.in_mpd && d.hls_playlist.is_none())
+        .filter_map(|(k, _)| {
+            let sibling = scheme_sibling(&k.path)?;
+            let other = described
+                .iter()
+                .find(|(k2, d2)| k2.path == sibling && !d2.in_mpd && d2.hls_playlist.is_some())?;
+            Some((k.clone(), other.0.clone()))
+        })
+        .collect();
+    for (dash_set, hls_set) in pairs {
+        if let Some(d) = described.get_mut(&dash_set) {
+            d.expect_hls = false;
+        }
+        if let Some(d) = described.get_mut(&hls_set) {
+            d.expect_mpd = false;
+        }
+    }
 
     // Renditions, in parallel.
     let results: Vec<rendition::Outcome> = described
@@ -1011,4 +1033,16 @@ pub(crate) fn resolve_uri(out: &Path, base: &str, uri: &str) -> Result<String, S
     Err(format!(
         "absolute URI '{uri}' names no file of the output (no tail of its path exists in OUT)"
     ))
+}
+
+/// `<id>/cenc/F` ↔ `<id>/cbcs/F`: the same file of the other scheme's set (two-scheme output).
+fn scheme_sibling(path: &str) -> Option<String> {
+    let (dir, file) = path.rsplit_once('/')?;
+    let (parent, set) = dir.rsplit_once('/')?;
+    let other = match set {
+        "cenc" => "cbcs",
+        "cbcs" => "cenc",
+        _ => return None,
+    };
+    Some(format!("{parent}/{other}/{file}"))
 }

@@ -1002,9 +1002,15 @@ pub(crate) fn check_iframe_playlist(
     let Some(r) = results.iter().find(|o| {
         !o.iframes.is_empty()
             && init.as_deref().is_some_and(|i| {
+                let init_dir = super::hls::parent(i);
+                // Two-scheme output: the init is in `<id>/cenc|cbcs/` under the playlist's folder.
+                let set_parent = init_dir
+                    .strip_suffix("/cbcs")
+                    .or_else(|| init_dir.strip_suffix("/cenc"));
+                let playlist_dir = o.hls_playlist.as_deref().map(super::hls::parent);
                 o.report.kind == "video"
-                    && o.hls_playlist.as_deref().map(super::hls::parent)
-                        == Some(super::hls::parent(i))
+                    && (playlist_dir == Some(init_dir)
+                        || (set_parent.is_some() && playlist_dir == set_parent))
             })
     }) else {
         top.error(

@@ -329,11 +329,14 @@ impl ControlPlane {
             .edge
             .sign(now, exp, &[&format!("{prefix}*")], Some(&sid), None)
             .map_err(|e| ApiError::internal("edge_token", e.to_string()))?;
-        let manifest_path = match decision.protocol.as_str() {
-            "hls" => asset.manifests.hls.as_deref(),
-            _ => asset.manifests.dash.as_deref(),
-        }
-        .ok_or_else(|| ApiError::internal("no_manifest", "the policy chose a missing manifest"))?;
+        // Two-scheme assets: the manifest of the chosen protocol references the segment set of
+        // a scheme the device plays (the policy checked it), and `drm.scheme` says which.
+        let (manifest_path, manifest_scheme) = asset
+            .manifest_for(&decision.protocol)
+            .map(|(p, s)| (p, s.map(str::to_string)))
+            .ok_or_else(|| {
+                ApiError::internal("no_manifest", "the policy chose a missing manifest")
+            })?;
         let base = &self.public_base_url;
         let mut manifest_url = format!("{base}{prefix}tok={edge_token}/{manifest_path}");
         let edge = match &self.cdn {
@@ -347,7 +350,7 @@ impl ControlPlane {
             None => None,
         };
 
-        let drm = match (&asset.protection_scheme, decision.key_system) {
+        let drm = match (&manifest_scheme, decision.key_system) {
             (Some(scheme), Some(key_system)) => {
                 let licence_token = self.internal.sign(
                     LICENCE_PURPOSE,

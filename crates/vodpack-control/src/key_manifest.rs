@@ -54,6 +54,26 @@ pub struct KeyManifest {
     pub keys: Vec<KeyEntry>,
     /// DRM systems signalled in the manifests, with their PSSH boxes.
     pub drm_systems: Vec<DrmSystemEntry>,
+    /// One run, two encryption schemes (`--protection dash=cenc,hls=cbcs`): each scheme's
+    /// manifests and DRM signalling. Absent (empty) for one scheme or clear output; then
+    /// `protection_scheme`, `manifests` and `drm_systems` describe everything. When present,
+    /// `protection_scheme` and `drm_systems` describe the DASH set (for readers that know one
+    /// scheme), and `manifests` names both files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schemes: Vec<SchemeEntry>,
+}
+
+/// The segment set of one encryption scheme in a two-scheme asset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemeEntry {
+    /// `cenc` or `cbcs`.
+    pub scheme: String,
+    /// The manifests that reference this scheme's segments (relative to the output directory).
+    pub manifests: ManifestPaths,
+    /// DRM systems and PSSH boxes of this scheme's segments (a PSSH may name the scheme).
+    #[serde(default)]
+    pub drm_systems: Vec<DrmSystemEntry>,
 }
 
 /// Manifest paths, relative to the output directory.
@@ -159,6 +179,37 @@ pub struct PsshEntry {
 }
 
 impl KeyManifest {
+    /// The manifest path for `protocol` (`hls` or `dash`) and the scheme of the segments it
+    /// references: from `schemes` when the asset has two, else `manifests` and
+    /// `protection_scheme`. `None` when the asset has no such manifest.
+    pub fn manifest_for(&self, protocol: &str) -> Option<(&str, Option<&str>)> {
+        let pick = |m: &ManifestPaths| match protocol {
+            "hls" => m.hls.is_some(),
+            _ => m.dash.is_some(),
+        };
+        if !self.schemes.is_empty() {
+            let s = self.schemes.iter().find(|s| pick(&s.manifests))?;
+            let path = match protocol {
+                "hls" => s.manifests.hls.as_deref(),
+                _ => s.manifests.dash.as_deref(),
+            }?;
+            return Some((path, Some(s.scheme.as_str())));
+        }
+        let path = match protocol {
+            "hls" => self.manifests.hls.as_deref(),
+            _ => self.manifests.dash.as_deref(),
+        }?;
+        Some((path, self.protection_scheme.as_deref()))
+    }
+
+    /// The DRM systems signalled in the segments of `scheme` (all of them for one scheme).
+    pub fn drm_systems_for(&self, scheme: &str) -> &[DrmSystemEntry] {
+        self.schemes
+            .iter()
+            .find(|s| s.scheme == scheme)
+            .map_or(self.drm_systems.as_slice(), |s| s.drm_systems.as_slice())
+    }
+
     /// Parses and validates a key manifest from JSON text.
     pub fn from_json(text: &str) -> Result<Self> {
         let manifest: KeyManifest = serde_json::from_str(text)
@@ -385,6 +436,59 @@ impl KeyManifest {
             }
         }
 
+        if !self.schemes.is_empty() {
+            let Some(main) = &self.protection_scheme else {
+                return bad("schemes are listed but protection_scheme is absent".into());
+            };
+            if self.schemes.len() != 2 || self.schemes[0].scheme == self.schemes[1].scheme {
+                return bad("schemes must list two different schemes".into());
+            }
+            if !self.schemes.iter().any(|s| &s.scheme == main) {
+                return bad(format!(
+                    "protection_scheme {main:?} is not one of the schemes listed"
+                ));
+            }
+            for entry in &self.schemes {
+                if !PROTECTION_SCHEMES.contains(&entry.scheme.as_str()) {
+                    return bad(format!(
+                        "schemes: {:?} must be \"cenc\" or \"cbcs\"",
+                        entry.scheme
+                    ));
+                }
+                for (field, value) in [
+                    ("hls", &entry.manifests.hls),
+                    ("dash", &entry.manifests.dash),
+                ] {
+                    if let Some(p) = value {
+                        check_relative_path(&format!("schemes.{}.{field}", entry.scheme), p)?;
+                    }
+                }
+                // The scheme's DRM systems follow the rules of the top-level ones.
+                let mut one = self.clone();
+                one.schemes = Vec::new();
+                one.drm_systems = entry.drm_systems.clone();
+                one.validate().map_err(|e| match e {
+                    Error::KeyManifest(m) => {
+                        Error::KeyManifest(format!("schemes.{}: {m}", entry.scheme))
+                    }
+                    other => other,
+                })?;
+            }
+            for protocol in ["hls", "dash"] {
+                let n = self
+                    .schemes
+                    .iter()
+                    .filter(|s| match protocol {
+                        "hls" => s.manifests.hls.is_some(),
+                        _ => s.manifests.dash.is_some(),
+                    })
+                    .count();
+                if n > 1 {
+                    return bad(format!("schemes: two schemes name a {protocol} manifest"));
+                }
+            }
+        }
+
         for system in &self.drm_systems {
             if !DRM_SYSTEMS.contains(&system.system.as_str()) {
                 return bad(format!(
@@ -537,7 +641,7 @@ fn check_relative_path(field: &str, p: &str) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample() -> KeyManifest {
@@ -618,6 +722,7 @@ mod tests {
                     data: base64::engine::general_purpose::STANDARD.encode(&pssh),
                 }],
             }],
+            schemes: Vec::new(),
         }
     }
 

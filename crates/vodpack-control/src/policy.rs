@@ -304,9 +304,13 @@ impl Policy for PolicyDoc {
             .iter()
             .find(|p| {
                 ctx.device.protocols.contains(p)
-                    && match p.as_str() {
-                        "hls" => asset.manifests.hls.is_some(),
-                        _ => asset.manifests.dash.is_some(),
+                    && match asset.manifest_for(p) {
+                        // A two-scheme asset: the manifest of a scheme the device plays.
+                        Some((_, Some(scheme))) if !asset.schemes.is_empty() => {
+                            ctx.device.schemes.iter().any(|s| s == scheme)
+                        }
+                        Some(_) => true,
+                        None => false,
                     }
             })
             .ok_or_else(|| {
@@ -319,7 +323,10 @@ impl Policy for PolicyDoc {
 
         let mut key_system = None;
         let mut vendor_licence_urls = BTreeMap::new();
-        if let Some(scheme) = &asset.protection_scheme {
+        let scheme = asset
+            .manifest_for(&protocol)
+            .and_then(|(_, s)| s.map(str::to_string));
+        if let Some(scheme) = &scheme {
             if !ctx.device.schemes.contains(scheme) {
                 return Err(deny(
                     DenialReason::UnsupportedDevice,
@@ -336,7 +343,10 @@ impl Policy for PolicyDoc {
                 if *system == "clearkey" {
                     raw_keys
                 } else {
-                    asset.drm_systems.iter().any(|d| d.system == *system)
+                    asset
+                        .drm_systems_for(scheme)
+                        .iter()
+                        .any(|d| d.system == *system)
                         && self.licence_servers.contains_key(*system)
                 }
             };
@@ -586,4 +596,117 @@ fn read_policy(path: &Path) -> Result<(Stamp, PolicyDoc)> {
     let doc = PolicyDoc::parse(&text, json)
         .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.detail())))?;
     Ok((stamp, doc))
+}
+
+#[cfg(test)]
+mod two_scheme_tests {
+    use super::*;
+    use crate::key_manifest::{KeyManifest, ManifestPaths, SchemeEntry};
+
+    /// The sample asset as a `dash=cenc,hls=cbcs` output, every key given (Clear Key possible).
+    fn two_scheme_asset() -> KeyManifest {
+        let mut m = crate::key_manifest::tests::sample();
+        m.keys.retain(|k| k.key.is_some());
+        let label = m.keys[0].label.clone();
+        for r in &mut m.renditions {
+            if r.key_label.is_some() {
+                r.key_label = Some(label.clone());
+                r.kid = None;
+            }
+        }
+        m.manifests = ManifestPaths {
+            hls: Some("master.m3u8".into()),
+            dash: Some("manifest.mpd".into()),
+        };
+        m.protection_scheme = Some("cenc".into());
+        m.schemes = ["cenc", "cbcs"]
+            .iter()
+            .map(|s| SchemeEntry {
+                scheme: s.to_string(),
+                manifests: ManifestPaths {
+                    hls: (*s == "cbcs").then(|| "master.m3u8".into()),
+                    dash: (*s == "cenc").then(|| "manifest.mpd".into()),
+                },
+                drm_systems: m.drm_systems.clone(),
+            })
+            .collect();
+        m.validate().unwrap();
+        m
+    }
+
+    fn decide(asset: &KeyManifest, schemes: &[&str]) -> std::result::Result<Decision, Denial> {
+        let identity = IdentityClaims {
+            sub: "u".into(),
+            aud: "a".into(),
+            exp: u64::MAX,
+            iat: 0,
+            plans: Vec::new(),
+        };
+        let device = Device {
+            platform: "web".into(),
+            protocols: vec!["dash".into(), "hls".into()],
+            key_systems: vec!["org.w3.clearkey".into()],
+            schemes: schemes.iter().map(|s| s.to_string()).collect(),
+        };
+        PolicyDoc::default().decide(&PolicyContext {
+            identity: &identity,
+            asset,
+            device: &device,
+            country: None,
+        })
+    }
+
+    #[test]
+    fn the_manifest_follows_the_device_scheme() {
+        let asset = two_scheme_asset();
+        // DASH is preferred; a cenc device gets the MPD (cenc set).
+        let d = decide(&asset, &["cenc"]).unwrap();
+        assert_eq!(d.protocol, "dash");
+        assert_eq!(
+            asset.manifest_for(&d.protocol),
+            Some(("manifest.mpd", Some("cenc")))
+        );
+        // A cbcs-only device gets the playlists (cbcs set), though it also plays DASH.
+        let d = decide(&asset, &["cbcs"]).unwrap();
+        assert_eq!(d.protocol, "hls");
+        assert_eq!(
+            asset.manifest_for(&d.protocol),
+            Some(("master.m3u8", Some("cbcs")))
+        );
+        // Neither scheme: refused.
+        let e = decide(&asset, &[]).unwrap_err();
+        assert_eq!(e.reason, DenialReason::UnsupportedDevice);
+    }
+
+    #[test]
+    fn scheme_lists_are_checked_and_old_files_load() {
+        let good = two_scheme_asset();
+        let mut m = good.clone();
+        m.schemes[1].scheme = "cenc".into();
+        assert!(m.validate().is_err());
+        let mut m = good.clone();
+        m.protection_scheme = Some("cbcs".into());
+        m.schemes.truncate(1);
+        assert!(m.validate().is_err());
+        let mut m = good.clone();
+        m.schemes[0].manifests.hls = Some("other.m3u8".into());
+        assert!(m
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("two schemes"));
+        // A one-scheme file (no `schemes`) reads as before, and a two-scheme one round-trips.
+        let one = crate::key_manifest::tests::sample();
+        let text = one.to_json_pretty().unwrap();
+        assert!(!text.contains("\"schemes\""));
+        let back: KeyManifest = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, one);
+        assert_eq!(
+            one.manifest_for("dash").map(|(_, s)| s),
+            Some(one.protection_scheme.as_deref())
+        );
+        let text = good.to_json_pretty().unwrap();
+        let back: KeyManifest = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, good);
+    }
 }

@@ -301,28 +301,7 @@ pub fn split_path(path: &str) -> Result<(String, Option<&str>), EdgeError> {
 
 /// `*` matches any run of characters (including `/`); every other character matches itself.
 pub fn glob_match(glob: &str, path: &str) -> bool {
-    let (g, p) = (glob.as_bytes(), path.as_bytes());
-    let (mut gi, mut pi) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while pi < p.len() {
-        if gi < g.len() && g[gi] == b'*' {
-            star = Some((gi, pi));
-            gi += 1;
-        } else if gi < g.len() && g[gi] == p[pi] {
-            gi += 1;
-            pi += 1;
-        } else if let Some((sg, sp)) = star {
-            gi = sg + 1;
-            pi = sp + 1;
-            star = Some((sg, sp + 1));
-        } else {
-            return false;
-        }
-    }
-    while gi < g.len() && g[gi] == b'*' {
-        gi += 1;
-    }
-    gi == g.len()
+    crate::cdn::star_match(glob.as_bytes(), path.as_bytes(), None)
 }
 
 /// Percent-encodes an ACL: every byte outside `[A-Za-z0-9._*!-]` as `%xx`, lowercase hex.

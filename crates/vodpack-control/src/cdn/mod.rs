@@ -114,14 +114,21 @@ pub(crate) fn check_window(start: Option<u64>, expires: u64, now: u64) -> Result
 /// characters (including `/`), `?` exactly one character; everything else matches itself.
 /// Linear in practice (greedy with one backtrack point), never recursive.
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let (g, p) = (pattern.as_bytes(), text.as_bytes());
+    star_match(pattern.as_bytes(), text.as_bytes(), Some(b'?'))
+}
+
+/// The one matcher behind [`wildcard_match`] and vodpack's own ACL globs
+/// (`edge_token::glob_match`, which has no single-character wildcard): `*` matches any run of
+/// bytes, `any_one` (if given) exactly one, everything else itself. Greedy with one backtrack
+/// point, never recursive.
+pub(crate) fn star_match(g: &[u8], p: &[u8], any_one: Option<u8>) -> bool {
     let (mut gi, mut pi) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while pi < p.len() {
         if gi < g.len() && g[gi] == b'*' {
             star = Some((gi, pi));
             gi += 1;
-        } else if gi < g.len() && (g[gi] == p[pi] || g[gi] == b'?') {
+        } else if gi < g.len() && (g[gi] == p[pi] || Some(g[gi]) == any_one) {
             gi += 1;
             pi += 1;
         } else if let Some((sg, sp)) = star {

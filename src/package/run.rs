@@ -657,14 +657,12 @@ fn asset_id(job: &PackageJob) -> Result<String> {
         }
         return Ok(id.clone());
     }
-    let trimmed: PathBuf = job.out.components().collect();
-    let name = match trimmed.file_name() {
-        Some(n) => n.to_string_lossy().into_owned(),
-        None => std::fs::canonicalize(&trimmed)
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_default(),
-    };
+    // `package` has already resolved `.`/`..` (output_folder), so OUT has a name here.
+    let name = job
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     Ok(sanitize_asset_id(&name))
 }
 

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vodpack::package::{package, InputSpec, PackageJob};
-use vodpack::Error;
+use vodpack::{Error, ErrorKind};
 
 mod token_cli;
 
@@ -496,6 +496,24 @@ impl clap::builder::TypedValueParser for ProtectionValues {
     }
 }
 
+/// The process exit code of a failure (docs/exit-codes.md): the only place that knows the
+/// numbers. 0 is success; a panic (101) is a bug.
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Verification => 1,
+        ErrorKind::Usage => 2,
+        ErrorKind::InvalidInput => 3,
+        ErrorKind::Unsupported => 4,
+        ErrorKind::Alignment => 5,
+        ErrorKind::Key => 6,
+        ErrorKind::Io => 7,
+        // 128 + the signal (130 SIGINT, 143 SIGTERM); a signal number past 127 cannot occur.
+        ErrorKind::Interrupted { signal } => {
+            u8::try_from(128 + signal.clamp(0, 127)).unwrap_or(u8::MAX)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = cli_polish::parse::<Cli>();
     if let Command::Token(t) = &cli.command {
@@ -505,7 +523,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vodpack: error: {e}");
-            ExitCode::from(e.exit_code() as u8)
+            ExitCode::from(exit_code(e.kind()))
         }
     }
 }

@@ -2,7 +2,7 @@
 //! boundaries exactly (players switch bitrate at boundaries); each boundary is a sync sample in
 //! every video rendition. Other tracks cut at the sample boundary nearest each video boundary.
 //! See docs/segment-alignment.md.
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, InTrack, Result};
 use crate::media::time::{PresentationTime, TickOffset, TimeOverflow};
 use crate::media::{Track, TrackKind};
 
@@ -78,8 +78,18 @@ impl SegmentPlan {
         // Tracks from `InputFile::open` are already checked; tracks built by hand are checked
         // here, so that the time arithmetic below cannot overflow.
         for (name, t) in tracks {
-            t.check_times()
-                .map_err(|e| Error::invalid(*name, format!("track {}: {e}", t.id)))?;
+            t.check_times().map_err(|e| {
+                Error::layer(
+                    ErrorKind::InvalidInput,
+                    None,
+                    InTrack {
+                        rendition: Some(name.to_string()),
+                        track: t.id,
+                        sample: None,
+                        source: Box::new(e),
+                    },
+                )
+            })?;
         }
         let videos: Vec<&(&str, &Track)> = tracks
             .iter()

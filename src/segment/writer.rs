@@ -4,7 +4,7 @@
 use super::fragment::{self, FragmentProtection};
 use super::init::{write_init, InitOptions};
 use crate::cenc::SampleEncryptor;
-use crate::error::{Error, Result};
+use crate::error::{Error, InTrack, Result};
 use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
 use crate::media::time::{DecodeTime, PresentationTime, TickDuration, TickOffset, TimeOverflow};
 use crate::media::{Sample, Track, TrackKind};
@@ -95,6 +95,31 @@ pub fn output_samples(track: &Track, path: &Path) -> Result<Vec<Sample>> {
             })
         })
         .collect()
+}
+
+/// An error of the encryptor (which parses NAL units without knowing the file) placed in its
+/// file, track and sample (`index` counts from 0).
+fn in_sample(e: Error, path: &Path, track: u32, index: usize) -> Error {
+    let kind = e.kind();
+    let source: crate::error::BoxedSource = match e {
+        // A layer error without a file: the file is named here.
+        Error::Layer {
+            path: None, source, ..
+        } => source,
+        // The encryptor's older errors carry a stand-in path: only the reason is kept.
+        Error::InvalidInput { reason, .. } | Error::Unsupported { reason, .. } => reason.into(),
+        other => Box::new(other),
+    };
+    Error::layer(
+        kind,
+        Some(path.to_path_buf()),
+        InTrack {
+            rendition: None,
+            track,
+            sample: Some(index as u64 + 1),
+            source,
+        },
+    )
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -306,21 +331,10 @@ pub fn write_rendition(
                         let mut at = 0usize;
                         for (k, s) in frag_samples.iter().enumerate() {
                             let end = at + s.size as usize;
-                            let info = p.encryptor.encrypt_sample(&mut data[at..end]).map_err(
-                                |e| match e {
-                                    // The encryptor parses NAL units without knowing the file:
-                                    // say which.
-                                    Error::InvalidInput { reason, .. } => Error::invalid(
-                                        job.input_path,
-                                        format!(
-                                            "track {} sample {}: {reason}",
-                                            track.id,
-                                            fa + k + 1
-                                        ),
-                                    ),
-                                    other => other,
-                                },
-                            )?;
+                            let info = p
+                                .encryptor
+                                .encrypt_sample(&mut data[at..end])
+                                .map_err(|e| in_sample(e, job.input_path, track.id, fa + k))?;
                             set.aux.push(info);
                             at = end;
                         }

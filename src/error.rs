@@ -205,6 +205,38 @@ impl std::error::Error for Error {
     }
 }
 
+/// The control plane's errors (key manifest, configuration, files) keep their own type as the
+/// cause; their kind follows what went wrong: an unreadable file is I/O, a malformed key
+/// manifest is a key problem, a bad configuration is a usage error.
+impl From<vodpack_control::Error> for Error {
+    fn from(e: vodpack_control::Error) -> Self {
+        let kind = match &e {
+            vodpack_control::Error::Io(_) => ErrorKind::Io,
+            vodpack_control::Error::KeyManifest(_) => ErrorKind::Key,
+            vodpack_control::Error::Config(_) => ErrorKind::Usage,
+        };
+        Error::layer(kind, None, e)
+    }
+}
+
+impl Error {
+    /// This error, said of `path` (a layer error without a file gets it; others are kept).
+    pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
+        match self {
+            Error::Layer {
+                kind,
+                path: None,
+                source,
+            } => Error::Layer {
+                kind,
+                path: Some(path.into()),
+                source,
+            },
+            other => other,
+        }
+    }
+}
+
 /// Where in an input a layer's error happened: the rendition (when one is being made of it),
 /// the track, and the sample (1-based) when known; the layer's error (which names the box or
 /// the field) is its source. The file is named by the [`Error`] around it.

@@ -463,9 +463,7 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
         ));
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::io(&a.dir, e))?;
-    runtime
-        .block_on(run(cfg))
-        .map_err(|e| Error::Usage(format!("serve: {e}")))
+    runtime.block_on(run(cfg)).map_err(Error::from)
 }
 
 /// `--protection` values: any string (checked, with a precise message, by `PackageJob::validate`),

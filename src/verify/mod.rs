@@ -769,7 +769,7 @@ pub fn verify_request(out: &Path, req: &VerifyRequest) -> crate::Result<Report> 
     };
     if let Some(p) = &manifest {
         let m = vodpack_control::key_manifest::KeyManifest::load(p)
-            .map_err(|e| Error::Key(format!("{}: {e}", p.display())))?;
+            .map_err(|e| Error::from(e).in_file(p))?;
         for k in &m.keys {
             let kid = k
                 .kid_bytes()

@@ -466,7 +466,7 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
     runtime.block_on(run(cfg)).map_err(Error::from)
 }
 
-/// `--protection` values: any string (checked, with a precise message, by `PackageJob::validate`),
+/// `--protection` values: any string (checked, with a precise message, by `PackageArgs::from_job`),
 /// with the common ones offered to shell completion and help.
 #[derive(Clone)]
 struct ProtectionValues;

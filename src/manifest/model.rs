@@ -67,6 +67,22 @@ pub struct PackagedRendition {
     /// Text renditions only: the HLS WebVTT segments (`.vtt`, times in ms), which HLS uses
     /// instead of `segments` (the DASH `wvtt` fMP4 segments). Empty for audio and video.
     pub hls_text_segments: Vec<SegmentRecord>,
+    /// Media renditions only: the input track it was made from and what was written (the
+    /// `--json` summary reads it; text renditions have none).
+    pub origin: Option<MediaOrigin>,
+}
+
+/// Where a media rendition came from, and how much of it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaOrigin {
+    /// The input file, as given.
+    pub source: String,
+    /// The input track's track_ID.
+    pub track_id: u32,
+    /// The input track's duration in seconds.
+    pub track_duration: f64,
+    /// Bytes written for the rendition (init and media segments of its main set).
+    pub bytes: u64,
 }
 
 /// How segments are stored on disk.

@@ -17,4 +17,4 @@ pub mod warnings;
 pub use args::PackageArgs;
 pub use job::{InputSpec, PackageJob, ProtectionOptions};
 pub use plan::PackagePlan;
-pub use run::{package, PackageSummary, RenditionSummary};
+pub use run::{package, PackageSummary};

@@ -8,7 +8,7 @@ use super::protect::{AssetKeys, KeyMaterial};
 use super::source::{bcp47_from_iso639_2, frame_rate, RenditionSource};
 use super::warnings::Warning;
 use crate::error::{Error, Result};
-use crate::manifest::model::{PackagedAsset, PackagedRendition, RenditionProtection};
+use crate::manifest::model::{MediaOrigin, PackagedAsset, PackagedRendition, RenditionProtection};
 use crate::manifest::{dash, hls};
 use crate::media::TrackKind;
 use crate::segment::init::InitOptions;
@@ -33,7 +33,9 @@ pub struct PackageSummary {
     pub protection: Option<String>,
     pub segment_duration: f64,
     pub duration: f64,
-    pub renditions: Vec<RenditionSummary>,
+    /// The media renditions (the records the manifests were written from).
+    #[serde(serialize_with = "rendition_json")]
+    pub renditions: Vec<PackagedRendition>,
     /// Things worth a look that did not stop the run (e.g. segments over 6 s), each naming every
     /// segment it concerns (src/package/warnings.rs).
     pub warnings: Vec<Warning>,
@@ -41,24 +43,54 @@ pub struct PackageSummary {
     pub verified: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct RenditionSummary {
-    pub id: String,
-    pub kind: TrackKind,
-    pub codec: String,
-    pub source: String,
-    pub track_id: u32,
-    pub segments: usize,
-    pub duration: f64,
-    pub bandwidth: u64,
-    pub average_bandwidth: u64,
-    pub bytes: u64,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub language: Option<String>,
-    pub key_label: Option<String>,
-    pub init: String,
-    pub playlist: String,
+/// The `--json` fields of one rendition (docs/usage.md), read from its one record, the
+/// [`PackagedRendition`] the manifests and the key manifest are written from.
+#[derive(Serialize)]
+struct RenditionJson<'a> {
+    id: &'a str,
+    kind: TrackKind,
+    codec: &'a str,
+    source: &'a str,
+    track_id: u32,
+    segments: usize,
+    duration: f64,
+    bandwidth: u64,
+    average_bandwidth: u64,
+    bytes: u64,
+    width: Option<u32>,
+    height: Option<u32>,
+    language: Option<&'a str>,
+    key_label: Option<&'a str>,
+    init: &'a str,
+    playlist: &'a str,
+}
+
+/// Serializes the media renditions of a summary with their `--json` fields.
+fn rendition_json<S: serde::Serializer>(
+    renditions: &[PackagedRendition],
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.collect_seq(renditions.iter().filter_map(|r| {
+        let o = r.origin.as_ref()?;
+        Some(RenditionJson {
+            id: &r.id,
+            kind: r.kind,
+            codec: &r.codec_string,
+            source: &o.source,
+            track_id: o.track_id,
+            segments: r.segments.len(),
+            duration: o.track_duration,
+            bandwidth: r.peak_bandwidth,
+            average_bandwidth: r.average_bandwidth,
+            bytes: o.bytes,
+            width: r.width,
+            height: r.height,
+            language: r.language.as_deref(),
+            key_label: r.protection.as_ref().map(|p| p.key_label.as_str()),
+            init: &r.init_path,
+            playlist: &r.hls_playlist,
+        })
+    }))
 }
 
 /// Receives progress: the total number of samples, then increments.
@@ -304,26 +336,8 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
         renditions: asset
             .renditions
             .iter()
-            .zip(sources)
-            .zip(&outputs)
-            .map(|((r, s), o)| RenditionSummary {
-                id: r.id.clone(),
-                kind: r.kind,
-                codec: r.codec_string.clone(),
-                source: inputs[s.input].path.display().to_string(),
-                track_id: s.track.id,
-                segments: r.segments.len(),
-                duration: s.track.duration_seconds(),
-                bandwidth: r.peak_bandwidth,
-                average_bandwidth: r.average_bandwidth,
-                bytes: o.bytes,
-                width: r.width,
-                height: r.height,
-                language: r.language.clone(),
-                key_label: r.protection.as_ref().map(|p| p.key_label.clone()),
-                init: r.init_path.clone(),
-                playlist: r.hls_playlist.clone(),
-            })
+            .filter(|r| r.origin.is_some())
+            .cloned()
             .collect(),
     })
 }
@@ -368,6 +382,12 @@ fn build_asset(
                 hls_playlist: format!("{}/playlist.m3u8", s.id),
                 hls_iframe_playlist: video.then(|| format!("{}/iframes.m3u8", s.id)),
                 hls_text_segments: Vec::new(),
+                origin: Some(MediaOrigin {
+                    source: s.path.display().to_string(),
+                    track_id: s.track.id,
+                    track_duration: s.track.duration_seconds(),
+                    bytes: o.bytes,
+                }),
             }
         })
         .collect();

@@ -156,7 +156,7 @@ impl ProtectionArgs {
             .keys
             .iter()
             .map(|k| keys::parse_key_arg(k))
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<keys::Result<Vec<_>>>()?;
         let mut drm = Vec::new();
         for d in &p.drm {
             let d = drm_system(d)?;
@@ -174,8 +174,8 @@ impl ProtectionArgs {
         }
         let iv = match &p.iv {
             Some(s) => {
-                let bytes = hex::decode(s.trim())
-                    .map_err(|_| Error::Key(format!("--iv '{s}': not hexadecimal")))?;
+                let bytes =
+                    hex::decode(s.trim()).map_err(|_| keys::KeyError::BadIvHex(s.clone()))?;
                 IvSource::explicit(&bytes)?;
                 Some(bytes)
             }

@@ -155,17 +155,17 @@ impl AssetKeys {
     fn iv_source(&self, index: usize) -> Result<IvSource> {
         match &self.iv {
             // cbcs: a random constant 16-byte IV; cenc: random per-sample IVs of iv_size bytes.
-            None => IvSource::random(if self.scheme == Scheme::Cbcs {
+            None => Ok(IvSource::random(if self.scheme == Scheme::Cbcs {
                 16
             } else {
                 self.iv_size
-            }),
+            })?),
             Some(iv) => {
                 let mut bytes = iv.clone();
                 if let Some(first) = bytes.first_mut() {
                     *first = first.wrapping_add(index as u8);
                 }
-                IvSource::explicit(&bytes)
+                Ok(IvSource::explicit(&bytes)?)
             }
         }
     }

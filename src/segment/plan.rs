@@ -2,6 +2,7 @@
 //! boundaries exactly (players switch bitrate at boundaries); each boundary is a sync sample in
 //! every video rendition. Other tracks cut at the sample boundary nearest each video boundary.
 //! See docs/segment-alignment.md.
+use super::error::SegmentError;
 use crate::error::{Error, ErrorKind, InTrack, Result};
 use crate::media::time::{PresentationTime, TickOffset, TimeOverflow};
 use crate::media::{Track, TrackKind};
@@ -142,13 +143,14 @@ impl SegmentPlan {
                                     .abs()
                                     .total_cmp(&b.diff_seconds(*c).abs())
                             })
-                            .map(|t| format!("{:.3} s", t.seconds()))
-                            .unwrap_or_else(|| "none".into());
-                        return Err(Error::Alignment(format!(
-                            "rendition '{name}' has no keyframe at {:.3} s where '{}' cuts a segment (its nearest keyframe is at {nearest}); re-encode with aligned GOPs or pass --cut-at-common-keyframes",
-                            c.seconds(),
-                            videos[0].0
-                        )));
+                            .map(|t| t.seconds());
+                        return Err(SegmentError::Unaligned {
+                            rendition: name.to_string(),
+                            reference: videos[0].0.to_string(),
+                            at: c.seconds(),
+                            nearest,
+                        }
+                        .into());
                     }
                 }
             }

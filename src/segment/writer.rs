@@ -1,6 +1,7 @@
 //! Writes one rendition: its init segment and its media segments (one file each, or a single
 //! file with a sidx), reading sample bytes from the input on demand so that memory holds one
 //! segment at a time. Encryption plugs in through `SampleProtector`.
+use super::error::SegmentError;
 use super::fragment::{self, FragmentProtection};
 use super::init::{write_init, InitOptions};
 use crate::cenc::SampleEncryptor;
@@ -80,13 +81,12 @@ pub fn output_samples(track: &Track, path: &Path) -> Result<Vec<Sample>> {
                 .checked_sub(shift)
                 .and_then(TickOffset::to_i32)
                 .map_err(|e| {
-                    Error::invalid(
+                    time_error(
                         path,
-                        format!(
-                            "track {} sample {}: elst/ctts: composition offset minus the edit list start: {e}",
-                            track.id,
-                            i + 1
-                        ),
+                        track.id,
+                        Some(i),
+                        "elst/ctts: composition offset minus the edit list start",
+                        e,
                     )
                 })?;
             Ok(Sample {
@@ -95,6 +95,27 @@ pub fn output_samples(track: &Track, path: &Path) -> Result<Vec<Sample>> {
             })
         })
         .collect()
+}
+
+/// A time that does not fit, placed in its file, track and sample (`index` counts from 0).
+fn time_error(
+    path: &Path,
+    track: u32,
+    index: Option<usize>,
+    what: &'static str,
+    e: TimeOverflow,
+) -> Error {
+    let e = SegmentError::Time { what, source: e };
+    Error::layer(
+        e.kind(),
+        Some(path.to_path_buf()),
+        InTrack {
+            rendition: None,
+            track,
+            sample: index.map(|i| i as u64 + 1),
+            source: Box::new(e),
+        },
+    )
 }
 
 /// An error of the encryptor (which parses NAL units without knowing the file) placed in its
@@ -182,12 +203,7 @@ pub fn write_rendition(
     let samples = output_samples(track, job.input_path)?;
     // Time arithmetic on file values: an overflow names the file and track (the input reader
     // bounds every time, so this is a second line of defence, not an expected path).
-    let bad_time = |e: TimeOverflow| {
-        Error::invalid(
-            job.input_path,
-            format!("track {}: trun/tfdt: {e}", track.id),
-        )
-    };
+    let bad_time = |e: TimeOverflow| time_error(job.input_path, track.id, None, "trun/tfdt", e);
     let n = samples.len();
     let is_video = track.kind == TrackKind::Video;
 
@@ -230,13 +246,18 @@ pub fn write_rendition(
         later.duration_since(earlier).map(|d| d.0).map_err(bad_time)
     };
     if job.single_file && seg_ranges.len() > usize::from(u16::MAX) {
-        return Err(Error::unsupported(
-            job.input_path,
-            format!(
-                "track {}: {} segments, but a single-file output's sidx indexes at most 65535 (ISO/IEC 14496-12 §8.16.3 reference_count is 16 bits); write segment files instead or use longer segments",
-                track.id,
-                seg_ranges.len()
-            ),
+        let e = SegmentError::TooManyForSidx {
+            segments: seg_ranges.len(),
+        };
+        return Err(Error::layer(
+            e.kind(),
+            Some(job.input_path.to_path_buf()),
+            InTrack {
+                rendition: None,
+                track: track.id,
+                sample: None,
+                source: Box::new(e),
+            },
         ));
     }
 

@@ -119,6 +119,7 @@ impl SampleDecryptor {
         }
     }
 
+    /// The scheme this decryptor undoes.
     pub fn scheme(&self) -> Scheme {
         self.scheme
     }

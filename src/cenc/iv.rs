@@ -17,9 +17,19 @@ use crate::cenc::keys::{KeyError, Result};
 pub enum IvSource {
     /// Random IVs of `size` bytes (8 or 16) from a CSPRNG (ChaCha, `StdRng`) seeded from the
     /// operating system's: one system call per track instead of one per sample.
-    Random { size: u8, rng: Box<StdRng> },
+    Random {
+        /// IV size in bytes.
+        size: u8,
+        /// The generator.
+        rng: Box<StdRng>,
+    },
     /// Deterministic IVs starting at an explicit IV (8 or 16 bytes, see the module doc).
-    Counter { next: [u8; 16], size: u8 },
+    Counter {
+        /// The next IV (the first `size` bytes are used).
+        next: [u8; 16],
+        /// IV size in bytes.
+        size: u8,
+    },
 }
 
 impl IvSource {

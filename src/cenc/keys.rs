@@ -215,8 +215,11 @@ pub const HD_MIN_HEIGHT: u32 = 720;
 /// pssh, ISO/IEC 23001-7 §8.2) and the AES-128 key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct KeySpec {
+    /// The label renditions refer to (`AUDIO`, `SD`, `HD`, `ALL` or the user's own).
     pub label: String,
+    /// The key ID.
     pub kid: [u8; 16],
+    /// The AES-128 content key.
     pub key: [u8; 16],
 }
 

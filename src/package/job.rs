@@ -11,7 +11,9 @@ pub struct InputSpec {
     /// Input file, optionally followed by `#video`, `#audio` or `#<track id>`.
     #[serde(rename = "in")]
     pub input: String,
+    /// Language (BCP 47) for the manifests.
     pub lang: Option<String>,
+    /// Human-readable name (HLS NAME, DASH Label).
     pub name: Option<String>,
     /// Comma-free role list separated by `+` on the command line (`role=main+alternate`). A job
     /// file may name it `role` or `roles`, as a list or as the same `+`-separated string.
@@ -21,6 +23,7 @@ pub struct InputSpec {
         deserialize_with = "roles_from_string_or_list"
     )]
     pub roles: Vec<String>,
+    /// Rendition id (its folder and manifest id) when the input yields one track.
     pub id: Option<String>,
     /// Key label override for this rendition (e.g. `HD`).
     #[serde(alias = "key-label", alias = "drm_label")]
@@ -216,6 +219,7 @@ impl InputSpec {
         Ok(spec)
     }
 
+    /// Checks the descriptor's values (roles, id, language) without reading the file.
     pub fn validate(&self) -> Result<()> {
         if self.input.is_empty() {
             return Err(Error::Usage("input descriptor has an empty 'in'".into()));
@@ -282,6 +286,7 @@ pub struct ProtectionOptions {
     #[serde(default, alias = "key")]
     pub keys: Vec<String>,
     #[serde(alias = "key-file")]
+    /// JSON key file (docs/keys.md).
     pub key_file: Option<PathBuf>,
     /// `per-tier` (AUDIO, SD, HD; default) or `single`, for generated keys.
     #[serde(alias = "key-policy")]
@@ -292,13 +297,16 @@ pub struct ProtectionOptions {
     #[serde(alias = "iv-size")]
     pub iv_size: Option<u8>,
     #[serde(default, alias = "clear-lead")]
+    /// Seconds at the start left clear (still signalled).
     pub clear_lead: f64,
     /// DRM systems to signal: clearkey, widevine, playready, fairplay.
     #[serde(default)]
     pub drm: Vec<String>,
     #[serde(alias = "clearkey-license-url")]
+    /// Clear Key licence URL written in the MPD.
     pub clearkey_license_url: Option<String>,
     #[serde(alias = "playready-license-url")]
+    /// PlayReady licence URL written in the PRO header.
     pub playready_license_url: Option<String>,
     /// Write key references (KID + label) without key bytes in the key manifest.
     #[serde(default, alias = "key-references")]
@@ -309,15 +317,21 @@ pub struct ProtectionOptions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PackageJob {
+    /// The inputs, in order.
     pub inputs: Vec<InputSpec>,
+    /// The output folder.
     pub out: PathBuf,
     #[serde(default = "default_segment_duration", alias = "segment-duration")]
+    /// Target segment duration in seconds (2–6).
     pub segment_duration: f64,
     #[serde(default, alias = "single-file")]
+    /// One file per rendition with a sidx.
     pub single_file: bool,
     #[serde(default, alias = "cut-at-common-keyframes")]
+    /// Cut only where every video rendition has a keyframe.
     pub cut_at_common_keyframes: bool,
     #[serde(alias = "asset-id")]
+    /// Asset id in the key manifest (default: OUT's name).
     pub asset_id: Option<String>,
     /// `protection = "cenc"` (as the flag) or a table with `scheme` and the key options.
     #[serde(default, deserialize_with = "protection_from_string_or_table")]

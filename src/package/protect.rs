@@ -25,11 +25,15 @@ pub struct KeyMaterial {
 /// The asset's resolved protection.
 #[derive(Debug)]
 pub struct AssetKeys {
+    /// The scheme of the segment set these keys encrypt.
     pub scheme: Scheme,
+    /// Every key (given, from the key file, or generated).
     pub keys: Vec<KeySpec>,
     /// Key label of each rendition source, in order.
     pub labels: Vec<String>,
+    /// The DRM systems signalled.
     pub drm: Vec<DrmSystem>,
+    /// Seconds at the start left clear.
     pub clear_lead: f64,
     iv: Option<Vec<u8>>,
     iv_size: u8,
@@ -40,9 +44,13 @@ pub struct AssetKeys {
 
 /// The encryption of one rendition.
 pub struct RenditionCrypto {
+    /// What the segment writer needs: the encryptor and the clear lead.
     pub job: ProtectionJob,
+    /// The encv/enca sample entry with its sinf.
     pub sample_entry: Vec<u8>,
+    /// pssh boxes for the init segment.
     pub pssh: Vec<Vec<u8>>,
+    /// What the manifests and the key manifest say about it.
     pub signal: RenditionProtection,
 }
 
@@ -143,6 +151,7 @@ impl AssetKeys {
         }
     }
 
+    /// The asset-wide protection the manifests signal.
     pub fn asset_protection(&self) -> AssetProtection {
         AssetProtection {
             scheme: self.scheme.as_str().into(),

@@ -26,12 +26,19 @@ use super::job::PackageJob;
 /// What `--json` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct PackageSummary {
+    /// The output folder.
     pub out: PathBuf,
+    /// The HLS multivariant playlist, relative to OUT.
     pub hls: String,
+    /// The MPD, relative to OUT.
     pub dash: String,
+    /// The key manifest's path.
     pub key_manifest: PathBuf,
+    /// `--protection` as given.
     pub protection: Option<String>,
+    /// Target segment duration in seconds.
     pub segment_duration: f64,
+    /// Presentation duration in seconds.
     pub duration: f64,
     /// The media renditions (the records the manifests were written from).
     #[serde(serialize_with = "rendition_json")]
@@ -95,8 +102,11 @@ fn rendition_json<S: serde::Serializer>(
 
 /// Receives progress: the total number of samples, then increments.
 pub trait Progress: Sync {
+    /// The run starts: the number of samples of every rendition.
     fn start(&self, total_samples: u64);
+    /// `samples` more samples are written.
     fn advance(&self, samples: u64);
+    /// Every rendition is written.
     fn finish(&self);
     /// Rendition `id` starts: its sample count and media bytes (renditions run in parallel).
     fn rendition_start(&self, _id: &str, _samples: u64, _bytes: u64) {}

@@ -10,11 +10,14 @@ use crate::media::{Track, TrackKind};
 /// A presentation time as a rational (ticks / timescale), compared exactly.
 #[derive(Debug, Clone, Copy)]
 pub struct Time {
+    /// Ticks of `timescale`.
     pub ticks: i64,
+    /// Ticks per second.
     pub timescale: u32,
 }
 
 impl Time {
+    /// The time in seconds (for messages and manifests).
     pub fn seconds(self) -> f64 {
         self.ticks as f64 / self.timescale as f64
     }
@@ -33,7 +36,9 @@ const SAME_TIME: f64 = 0.001;
 /// The cut times shared by all renditions of an asset (segment starts after the first).
 #[derive(Debug, Clone)]
 pub struct SegmentPlan {
+    /// Segment start times after the first (presentation time of the reference track).
     pub cuts: Vec<Time>,
+    /// Target segment duration in seconds.
     pub target: f64,
 }
 

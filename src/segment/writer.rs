@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 /// The encryption side of a rendition job.
 pub struct ProtectionJob {
+    /// Encrypts each sample in place.
     pub encryptor: SampleEncryptor,
     /// Segments (from the first) left clear but signalled (clear lead).
     pub clear_lead_segments: usize,
@@ -23,16 +24,25 @@ pub struct ProtectionJob {
 
 /// Everything needed to write one rendition.
 pub struct RenditionJob<'a> {
+    /// The rendition id (its folder under OUT).
     pub id: String,
+    /// The input track.
     pub track: &'a Track,
+    /// The input file, read with pread.
     pub input: &'a File,
+    /// The input's path, for errors.
     pub input_path: &'a Path,
     /// Sample indices where segments start (from the SegmentPlan).
     pub starts: Vec<usize>,
+    /// The init segment's contents.
     pub init: InitOptions,
+    /// Picture width (0 for audio).
     pub width: u32,
+    /// Picture height (0 for audio).
     pub height: u32,
+    /// One file with a sidx instead of segment files.
     pub single_file: bool,
+    /// Encryption, when the set is encrypted.
     pub protection: Option<ProtectionJob>,
     /// Root of the (temporary) output directory.
     pub out_root: PathBuf,
@@ -47,19 +57,28 @@ pub struct RenditionJob<'a> {
 pub struct OutputSet {
     /// Folder relative to the output root, e.g. `video_720p/cbcs`.
     pub dir: String,
+    /// The init segment's contents.
     pub init: InitOptions,
+    /// Encryption, when the set is encrypted.
     pub protection: Option<ProtectionJob>,
 }
 
 /// What was written, for the manifests.
 #[derive(Debug, Clone)]
 pub struct RenditionOutput {
+    /// The init segment (or single file), relative to OUT.
     pub init_path: String,
+    /// How the segments are stored.
     pub layout: SegmentLayout,
+    /// The media segments written.
     pub segments: Vec<SegmentRecord>,
+    /// Sync samples, for I-frame playlists.
     pub iframes: Vec<IFrameRecord>,
+    /// Peak segment bitrate, bits per second.
     pub peak_bandwidth: u64,
+    /// Average bitrate, bits per second.
     pub average_bandwidth: u64,
+    /// Bytes written.
     pub bytes: u64,
 }
 

@@ -105,10 +105,17 @@ pub fn man<T: CommandFactory>(
     let mut out = Vec::new();
     clap_mangen::Man::new(page)
         .render(&mut out)
-        .map_err(|e| vodpack::Error::io("<stdout>", e))?;
-    std::io::stdout()
-        .write_all(&out)
-        .map_err(|e| vodpack::Error::io("<stdout>", e))
+        .map_err(stdout_error)?;
+    std::io::stdout().write_all(&out).map_err(stdout_error)
+}
+
+/// A failed write of the man page to standard output (an I/O error, exit 7).
+fn stdout_error(e: std::io::Error) -> vodpack::Error {
+    vodpack::Error::layer(
+        vodpack::ErrorKind::Io,
+        None,
+        format!("writing the man page to standard output: {e}"),
+    )
 }
 
 #[cfg(test)]

@@ -15,4 +15,4 @@ pub mod segment;
 pub mod subtitle;
 pub mod verify;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vodpack::package::{package, InputSpec, PackageJob};
-use vodpack::Error;
+use vodpack::{Error, ErrorKind};
 
 mod token_cli;
 
@@ -463,12 +463,10 @@ fn serve(a: ServeArgs) -> Result<(), Error> {
         ));
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::io(&a.dir, e))?;
-    runtime
-        .block_on(run(cfg))
-        .map_err(|e| Error::Usage(format!("serve: {e}")))
+    runtime.block_on(run(cfg)).map_err(Error::from)
 }
 
-/// `--protection` values: any string (checked, with a precise message, by `PackageJob::validate`),
+/// `--protection` values: any string (checked, with a precise message, by `PackageArgs::from_job`),
 /// with the common ones offered to shell completion and help.
 #[derive(Clone)]
 struct ProtectionValues;
@@ -496,6 +494,24 @@ impl clap::builder::TypedValueParser for ProtectionValues {
     }
 }
 
+/// The process exit code of a failure (docs/exit-codes.md): the only place that knows the
+/// numbers. 0 is success; a panic (101) is a bug.
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Verification => 1,
+        ErrorKind::Usage => 2,
+        ErrorKind::InvalidInput => 3,
+        ErrorKind::Unsupported => 4,
+        ErrorKind::Alignment => 5,
+        ErrorKind::Key => 6,
+        ErrorKind::Io => 7,
+        // 128 + the signal (130 SIGINT, 143 SIGTERM); a signal number past 127 cannot occur.
+        ErrorKind::Interrupted { signal } => {
+            u8::try_from(128 + signal.clamp(0, 127)).unwrap_or(u8::MAX)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = cli_polish::parse::<Cli>();
     if let Command::Token(t) = &cli.command {
@@ -505,7 +521,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vodpack: error: {e}");
-            ExitCode::from(e.exit_code() as u8)
+            ExitCode::from(exit_code(e.kind()))
         }
     }
 }

@@ -15,21 +15,70 @@ use aes::{Aes128Dec, Aes128Enc};
 
 use crate::cenc::encryptor::{cbc_pattern_decrypt, ctr_from, for_each_protected};
 use crate::cenc::{SampleAuxInfo, Scheme};
-use crate::{Error, Result};
+
+/// A `Result` whose error is a [`DecryptError`].
+pub type Result<T, E = DecryptError> = std::result::Result<T, E>;
+
+/// Why a scheme or a sample cannot be decrypted (reported as a key problem, exit 6; the packager
+/// reports an unsupported input scheme as unsupported input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecryptError {
+    /// `cens` or `cbc1`: Common Encryption, but not decrypted by vodpack.
+    UnsupportedScheme([u8; 4]),
+    /// A scheme_type that is not Common Encryption.
+    NotCommonEncryption([u8; 4]),
+    /// The subsample map does not add up to the sample's size.
+    SubsampleSizes {
+        /// Bytes the subsamples cover.
+        covered: u64,
+        /// The sample's size.
+        sample: usize,
+    },
+    /// No per-sample IV and no constant IV.
+    NoIv,
+    /// An IV of another size than 8 or 16 bytes.
+    BadIvSize(usize),
+}
+
+impl std::fmt::Display for DecryptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecryptError::UnsupportedScheme(c) => write!(
+                f,
+                "protection scheme '{}' is not supported for decryption (cenc and cbcs are)",
+                crate::mp4::fourcc_str(c)
+            ),
+            DecryptError::NotCommonEncryption(c) => write!(
+                f,
+                "'{}' is not a Common Encryption scheme (cenc, cbcs, cens, cbc1)",
+                crate::mp4::fourcc_str(c)
+            ),
+            DecryptError::SubsampleSizes { covered, sample } => write!(
+                f,
+                "subsamples cover {covered} bytes but the sample has {sample}"
+            ),
+            DecryptError::NoIv => write!(f, "sample has no IV and tenc has no constant IV"),
+            DecryptError::BadIvSize(n) => write!(f, "IV must be 8 or 16 bytes, got {n}"),
+        }
+    }
+}
+
+impl std::error::Error for DecryptError {}
+
+/// A decryption error is a key problem (exit 6).
+impl From<DecryptError> for crate::Error {
+    fn from(e: DecryptError) -> Self {
+        crate::Error::layer(crate::ErrorKind::Key, None, e)
+    }
+}
 
 /// A scheme_type from schm, as found in a file (any 4CC).
 pub fn scheme_from_fourcc(fourcc: &[u8; 4]) -> Result<Scheme> {
     match fourcc {
         b"cenc" => Ok(Scheme::Cenc),
         b"cbcs" => Ok(Scheme::Cbcs),
-        b"cens" | b"cbc1" => Err(Error::Key(format!(
-            "protection scheme '{}' is not supported for decryption (cenc and cbcs are)",
-            crate::mp4::fourcc_str(fourcc)
-        ))),
-        other => Err(Error::Key(format!(
-            "'{}' is not a Common Encryption scheme (cenc, cbcs, cens, cbc1)",
-            crate::mp4::fourcc_str(other)
-        ))),
+        b"cens" | b"cbc1" => Err(DecryptError::UnsupportedScheme(*fourcc)),
+        other => Err(DecryptError::NotCommonEncryption(*other)),
     }
 }
 
@@ -70,6 +119,7 @@ impl SampleDecryptor {
         }
     }
 
+    /// The scheme this decryptor undoes.
     pub fn scheme(&self) -> Scheme {
         self.scheme
     }
@@ -84,25 +134,21 @@ impl SampleDecryptor {
                 .map(|s| u64::from(s.clear) + u64::from(s.protected))
                 .sum();
             if total != data.len() as u64 {
-                return Err(Error::Key(format!(
-                    "subsamples cover {total} bytes but the sample has {}",
-                    data.len()
-                )));
+                return Err(DecryptError::SubsampleSizes {
+                    covered: total,
+                    sample: data.len(),
+                });
             }
         }
         let iv: [u8; 16] = match (aux.iv.len(), self.constant_iv) {
             (0, Some(c)) => c,
-            (0, None) => {
-                return Err(Error::Key(
-                    "sample has no IV and tenc has no constant IV".into(),
-                ))
-            }
+            (0, None) => return Err(DecryptError::NoIv),
             (8, _) | (16, _) => {
                 let mut iv = [0u8; 16];
                 iv[..aux.iv.len()].copy_from_slice(&aux.iv);
                 iv
             }
-            (n, _) => return Err(Error::Key(format!("IV must be 8 or 16 bytes, got {n}"))),
+            (n, _) => return Err(DecryptError::BadIvSize(n)),
         };
         match self.scheme {
             Scheme::Cenc => {

@@ -10,16 +10,26 @@
 use rand::rngs::{OsRng, StdRng};
 use rand::{RngCore, SeedableRng};
 
-use crate::{Error, Result};
+use crate::cenc::keys::{KeyError, Result};
 
 /// Where per-sample IVs come from.
 #[derive(Debug, Clone)]
 pub enum IvSource {
     /// Random IVs of `size` bytes (8 or 16) from a CSPRNG (ChaCha, `StdRng`) seeded from the
     /// operating system's: one system call per track instead of one per sample.
-    Random { size: u8, rng: Box<StdRng> },
+    Random {
+        /// IV size in bytes.
+        size: u8,
+        /// The generator.
+        rng: Box<StdRng>,
+    },
     /// Deterministic IVs starting at an explicit IV (8 or 16 bytes, see the module doc).
-    Counter { next: [u8; 16], size: u8 },
+    Counter {
+        /// The next IV (the first `size` bytes are used).
+        next: [u8; 16],
+        /// IV size in bytes.
+        size: u8,
+    },
 }
 
 impl IvSource {
@@ -28,11 +38,7 @@ impl IvSource {
         check_size(size)?;
         Ok(IvSource::Random {
             size,
-            rng: Box::new(StdRng::from_rng(OsRng).map_err(|e| {
-                crate::Error::Key(format!(
-                    "the operating system's random generator failed: {e}"
-                ))
-            })?),
+            rng: Box::new(StdRng::from_rng(OsRng).map_err(|e| KeyError::Random(e.to_string()))?),
         })
     }
 
@@ -47,8 +53,7 @@ impl IvSource {
 
     /// Parses `--iv HEX` (16 or 32 hex digits).
     pub fn parse_hex(s: &str) -> Result<Self> {
-        let bytes = hex::decode(s.trim())
-            .map_err(|_| Error::Key(format!("--iv '{s}': not hexadecimal")))?;
+        let bytes = hex::decode(s.trim()).map_err(|_| KeyError::BadIvHex(s.to_string()))?;
         Self::explicit(&bytes)
     }
 
@@ -95,9 +100,7 @@ impl IvSource {
                 Ok(iv)
             }
             IvSource::Counter { next, size: 16 } => Ok(*next),
-            IvSource::Counter { .. } => Err(Error::Key(
-                "cbcs needs a 16-byte constant IV; --iv must have 32 hex digits".into(),
-            )),
+            IvSource::Counter { .. } => Err(KeyError::CbcsNeeds16ByteIv),
         }
     }
 }
@@ -106,7 +109,7 @@ fn check_size(size: u8) -> Result<()> {
     if size == 8 || size == 16 {
         Ok(())
     } else {
-        Err(Error::Key(format!("IV must be 8 or 16 bytes, got {size}")))
+        Err(KeyError::BadIvSize(size.into()))
     }
 }
 

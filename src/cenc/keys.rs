@@ -9,7 +9,196 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 
 use crate::media::track::TrackKind;
-use crate::{Error, Result};
+
+/// A `Result` whose error is a [`KeyError`].
+pub type Result<T, E = KeyError> = std::result::Result<T, E>;
+
+/// What is wrong with a key, a key file, an IV or a key choice (the key layer's error; reported
+/// as a key problem, exit 6, except a key file that cannot be read: I/O, exit 7).
+#[derive(Debug)]
+pub enum KeyError {
+    /// A 16-byte value (`kid`, `key`) of key `label` is not 32 hex digits.
+    BadHex16 {
+        /// The key's label.
+        label: String,
+        /// Which value: `kid` or `key`.
+        what: &'static str,
+        /// The number of digits given, or `None` when they are not hexadecimal.
+        digits: Option<usize>,
+    },
+    /// A `--key` argument is malformed (`why` says how).
+    BadKeyArg {
+        /// What is wrong.
+        why: String,
+    },
+    /// A key's `kid=` or `key=` is missing.
+    Missing {
+        /// The key's label.
+        label: String,
+        /// The missing field (`kid` or `key`).
+        field: &'static str,
+    },
+    /// A key label outside `[A-Za-z0-9_-]+`.
+    BadLabel(String),
+    /// A key file that is not `{"keys": [{"label", "kid", "key"}]}`.
+    BadKeyFile(serde_json::Error),
+    /// A key file that cannot be read.
+    Read {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// An error in the key file `path`.
+    InFile {
+        /// The key file.
+        path: std::path::PathBuf,
+        /// The problem.
+        source: Box<KeyError>,
+    },
+    /// An error in the value of a flag (`--decryption-key`, ...).
+    InFlag {
+        /// The flag.
+        flag: &'static str,
+        /// The problem.
+        source: Box<KeyError>,
+    },
+    /// No key at all.
+    NoKeys,
+    /// Two keys with one label.
+    DuplicateLabel(String),
+    /// One KID with two different keys.
+    KidClash {
+        /// The KID, hex.
+        kid: String,
+        /// The first key's label.
+        first: String,
+        /// The second key's label.
+        second: String,
+    },
+    /// `--key-policy` is neither `per-class` nor `single`.
+    BadPolicy(String),
+    /// A rendition's label has no key.
+    NoKeyForLabel {
+        /// The rendition.
+        rendition: String,
+        /// The label it needs.
+        label: String,
+        /// The labels given.
+        have: Vec<String>,
+    },
+    /// An IV size other than 8 or 16 bytes.
+    BadIvSize(usize),
+    /// `--iv` that is not hexadecimal.
+    BadIvHex(String),
+    /// `cbcs` with an 8-byte explicit IV.
+    CbcsNeeds16ByteIv,
+    /// The operating system's random generator failed.
+    Random(String),
+}
+
+impl KeyError {
+    /// This error, said of flag `flag`'s value.
+    pub fn in_flag(self, flag: &'static str) -> KeyError {
+        KeyError::InFlag {
+            flag,
+            source: Box::new(self),
+        }
+    }
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyError::BadHex16 {
+                label,
+                what,
+                digits: Some(n),
+            } => write!(
+                f,
+                "key '{label}': {what} must be 16 bytes (32 hex digits), got {n} digits"
+            ),
+            KeyError::BadHex16 { label, what, .. } => write!(
+                f,
+                "key '{label}': {what} is not hexadecimal (expected 32 hex digits)"
+            ),
+            KeyError::BadKeyArg { why } => write!(f, "--key{why}"),
+            KeyError::Missing { label, field } => write!(f, "key '{label}': missing {field}="),
+            KeyError::BadLabel(label) => write!(
+                f,
+                "key label '{label}' must be non-empty and use only letters, digits, '_' and '-'"
+            ),
+            KeyError::BadKeyFile(e) => write!(
+                f,
+                "key file: {e} (expected {{\"keys\": [{{\"label\", \"kid\", \"key\"}}]}})"
+            ),
+            KeyError::Read { path, source } => write!(f, "{}: {source}", path.display()),
+            KeyError::InFile { path, source } => write!(f, "{}: {source}", path.display()),
+            KeyError::InFlag { flag, source } => write!(f, "{flag}: {source}"),
+            KeyError::NoKeys => write!(f, "no keys given"),
+            KeyError::DuplicateLabel(l) => write!(f, "label '{l}' is given to more than one key"),
+            KeyError::KidClash { kid, first, second } => write!(
+                f,
+                "kid {kid} is used by keys '{first}' and '{second}' with different key bytes"
+            ),
+            KeyError::BadPolicy(p) => write!(f, "key policy '{p}': expected per-class or single"),
+            KeyError::NoKeyForLabel {
+                rendition,
+                label,
+                have,
+            } => write!(
+                f,
+                "rendition '{rendition}' needs a key labelled '{label}', but only [{}] were given",
+                have.join(", ")
+            ),
+            KeyError::BadIvSize(n) => write!(f, "IV must be 8 or 16 bytes, got {n}"),
+            KeyError::BadIvHex(s) => write!(f, "--iv '{s}': not hexadecimal"),
+            KeyError::CbcsNeeds16ByteIv => write!(
+                f,
+                "cbcs needs a 16-byte constant IV; --iv must have 32 hex digits"
+            ),
+            KeyError::Random(e) => {
+                write!(f, "the operating system's random generator failed: {e}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for KeyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            KeyError::BadKeyFile(e) => Some(e),
+            KeyError::Read { source, .. } => Some(source),
+            KeyError::InFile { source, .. } | KeyError::InFlag { source, .. } => {
+                Some(source.as_ref())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl KeyError {
+    /// True when the cause is a file that could not be read (reported as I/O).
+    fn is_io(&self) -> bool {
+        match self {
+            KeyError::Read { .. } => true,
+            KeyError::InFile { source, .. } | KeyError::InFlag { source, .. } => source.is_io(),
+            _ => false,
+        }
+    }
+}
+
+/// A key error is a key problem (exit 6), or I/O (exit 7) when a key file cannot be read.
+impl From<KeyError> for crate::Error {
+    fn from(e: KeyError) -> Self {
+        let kind = if e.is_io() {
+            crate::ErrorKind::Io
+        } else {
+            crate::ErrorKind::Key
+        };
+        crate::Error::layer(kind, None, e)
+    }
+}
 
 /// Label of the key for audio renditions under [`LabelPolicy::PerClass`].
 pub const LABEL_AUDIO: &str = "AUDIO";
@@ -26,8 +215,11 @@ pub const HD_MIN_HEIGHT: u32 = 720;
 /// pssh, ISO/IEC 23001-7 §8.2) and the AES-128 key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct KeySpec {
+    /// The label renditions refer to (`AUDIO`, `SD`, `HD`, `ALL` or the user's own).
     pub label: String,
+    /// The key ID.
     pub kid: [u8; 16],
+    /// The AES-128 content key.
     pub key: [u8; 16],
 }
 
@@ -70,19 +262,20 @@ pub fn uuid_string(b: &[u8; 16]) -> String {
 
 /// Parses a 16-byte value given as 32 hex digits; dashes (UUID form) are ignored.
 /// `what` names the field in the error ("kid", "key").
-pub fn parse_hex16(value: &str, what: &str, label: &str) -> Result<[u8; 16]> {
+pub fn parse_hex16(value: &str, what: &'static str, label: &str) -> Result<[u8; 16]> {
     let digits: String = value.trim().chars().filter(|c| *c != '-').collect();
     if digits.len() != 32 {
-        return Err(Error::Key(format!(
-            "key '{label}': {what} must be 16 bytes (32 hex digits), got {} digits",
-            digits.len()
-        )));
+        return Err(KeyError::BadHex16 {
+            label: label.into(),
+            what,
+            digits: Some(digits.len()),
+        });
     }
     let mut out = [0u8; 16];
-    hex::decode_to_slice(&digits, &mut out).map_err(|_| {
-        Error::Key(format!(
-            "key '{label}': {what} is not hexadecimal (expected 32 hex digits)"
-        ))
+    hex::decode_to_slice(&digits, &mut out).map_err(|_| KeyError::BadHex16 {
+        label: label.into(),
+        what,
+        digits: None,
     })?;
     Ok(out)
 }
@@ -94,32 +287,33 @@ pub fn parse_key_arg(arg: &str) -> Result<KeySpec> {
     let mut kid = None;
     let mut key = None;
     for part in arg.split(',') {
-        let (name, value) = part.split_once('=').ok_or_else(|| {
-            Error::Key(format!(
-                "--key '{part}': expected name=value (label=..,kid=..,key=..)"
-            ))
+        let (name, value) = part.split_once('=').ok_or_else(|| KeyError::BadKeyArg {
+            why: format!(" '{part}': expected name=value (label=..,kid=..,key=..)"),
         })?;
         let slot = match name.trim() {
             "label" => &mut label,
             "kid" | "key_id" => &mut kid,
             "key" => &mut key,
             other => {
-                return Err(Error::Key(format!(
-                    "--key: unknown field '{other}' (expected label, kid, key)"
-                )))
+                return Err(KeyError::BadKeyArg {
+                    why: format!(": unknown field '{other}' (expected label, kid, key)"),
+                })
             }
         };
         if slot.replace(value.trim().to_string()).is_some() {
-            return Err(Error::Key(format!(
-                "--key: field '{}' given twice",
-                name.trim()
-            )));
+            return Err(KeyError::BadKeyArg {
+                why: format!(": field '{}' given twice", name.trim()),
+            });
         }
     }
     let label = label.unwrap_or_else(|| LABEL_ALL.to_string());
     validate_label(&label)?;
-    let kid = kid.ok_or_else(|| Error::Key(format!("key '{label}': missing kid=")))?;
-    let key = key.ok_or_else(|| Error::Key(format!("key '{label}': missing key=")))?;
+    let missing = |field| KeyError::Missing {
+        label: label.clone(),
+        field,
+    };
+    let kid = kid.ok_or_else(|| missing("kid"))?;
+    let key = key.ok_or_else(|| missing("key"))?;
     Ok(KeySpec {
         kid: parse_hex16(&kid, "kid", &label)?,
         key: parse_hex16(&key, "key", &label)?,
@@ -133,9 +327,7 @@ fn validate_label(label: &str) -> Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return Err(Error::Key(format!(
-            "key label '{label}' must be non-empty and use only letters, digits, '_' and '-'"
-        )));
+        return Err(KeyError::BadLabel(label.into()));
     }
     Ok(())
 }
@@ -158,11 +350,7 @@ struct KeyFileEntry {
 /// `{"keys": [{"label": "SD", "kid": "<32 hex>", "key": "<32 hex>"}, ...]}`.
 /// The result is validated with [`validate_keys`].
 pub fn parse_key_file(json: &str) -> Result<Vec<KeySpec>> {
-    let file: KeyFile = serde_json::from_str(json).map_err(|e| {
-        Error::Key(format!(
-            "key file: {e} (expected {{\"keys\": [{{\"label\", \"kid\", \"key\"}}]}})"
-        ))
-    })?;
+    let file: KeyFile = serde_json::from_str(json).map_err(KeyError::BadKeyFile)?;
     let keys = file
         .keys
         .into_iter()
@@ -181,10 +369,13 @@ pub fn parse_key_file(json: &str) -> Result<Vec<KeySpec>> {
 
 /// Reads and parses a JSON key file.
 pub fn load_key_file(path: &Path) -> Result<Vec<KeySpec>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    parse_key_file(&text).map_err(|e| match e {
-        Error::Key(m) => Error::Key(format!("{}: {m}", path.display())),
-        other => other,
+    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+        path: path.into(),
+        source,
+    })?;
+    parse_key_file(&text).map_err(|e| KeyError::InFile {
+        path: path.into(),
+        source: Box::new(e),
     })
 }
 
@@ -192,25 +383,21 @@ pub fn load_key_file(path: &Path) -> Result<Vec<KeySpec>> {
 /// keys (players look keys up by KID, so the second would silently decrypt wrongly).
 pub fn validate_keys(keys: &[KeySpec]) -> Result<()> {
     if keys.is_empty() {
-        return Err(Error::Key("no keys given".into()));
+        return Err(KeyError::NoKeys);
     }
     let mut labels: HashMap<&str, ()> = HashMap::new();
     let mut kids: HashMap<[u8; 16], &KeySpec> = HashMap::new();
     for k in keys {
         if labels.insert(k.label.as_str(), ()).is_some() {
-            return Err(Error::Key(format!(
-                "label '{}' is given to more than one key",
-                k.label
-            )));
+            return Err(KeyError::DuplicateLabel(k.label.clone()));
         }
         if let Some(prev) = kids.insert(k.kid, k) {
             if prev.key != k.key {
-                return Err(Error::Key(format!(
-                    "kid {} is used by keys '{}' and '{}' with different key bytes",
-                    k.kid_hex(),
-                    prev.label,
-                    k.label
-                )));
+                return Err(KeyError::KidClash {
+                    kid: k.kid_hex(),
+                    first: prev.label.clone(),
+                    second: k.label.clone(),
+                });
             }
         }
     }
@@ -256,9 +443,7 @@ impl LabelPolicy {
         match s {
             "per-class" | "default" => Ok(LabelPolicy::PerClass),
             "single" => Ok(LabelPolicy::Single),
-            other => Err(Error::Key(format!(
-                "key policy '{other}': expected per-class or single"
-            ))),
+            other => Err(KeyError::BadPolicy(other.into())),
         }
     }
 
@@ -286,13 +471,13 @@ pub fn label_for(policy: LabelPolicy, kind: TrackKind, height: Option<u32>) -> &
 
 /// Finds the key for a label; `rendition` names the rendition in the error.
 pub fn key_for_label<'a>(keys: &'a [KeySpec], label: &str, rendition: &str) -> Result<&'a KeySpec> {
-    keys.iter().find(|k| k.label == label).ok_or_else(|| {
-        let have: Vec<&str> = keys.iter().map(|k| k.label.as_str()).collect();
-        Error::Key(format!(
-            "rendition '{rendition}' needs a key labelled '{label}', but only [{}] were given",
-            have.join(", ")
-        ))
-    })
+    keys.iter()
+        .find(|k| k.label == label)
+        .ok_or_else(|| KeyError::NoKeyForLabel {
+            rendition: rendition.into(),
+            label: label.into(),
+            have: keys.iter().map(|k| k.label.clone()).collect(),
+        })
 }
 
 #[cfg(test)]
@@ -304,7 +489,7 @@ mod tests {
 
     fn msg(r: Result<impl std::fmt::Debug>) -> String {
         match r {
-            Err(Error::Key(m)) => m,
+            Err(e) => e.to_string(),
             other => panic!("expected a key error, got {other:?}"),
         }
     }

@@ -19,8 +19,11 @@ use super::hls::relative;
 use super::model::{DrmSystem, PackagedAsset, PackagedRendition, SegmentLayout};
 use crate::media::TrackKind;
 
+/// ISO/IEC 23009-1 §8.4: the live profile (SegmentTemplate addressing).
 pub const PROFILE_LIVE: &str = "urn:mpeg:dash:profile:isoff-live:2011";
+/// ISO/IEC 23009-1 §8.3: the on-demand profile (SegmentBase, one file per rendition).
 pub const PROFILE_ON_DEMAND: &str = "urn:mpeg:dash:profile:isoff-on-demand:2011";
+/// ISO/IEC 23009-1 §8.12: the CMAF profile.
 pub const PROFILE_CMAF: &str = "urn:mpeg:dash:profile:cmaf:2019";
 const NS_MPD: &str = "urn:mpeg:dash:schema:mpd:2011";
 const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
@@ -470,8 +473,11 @@ fn write_content_protection(
 /// One `S` element: start (only where it does not follow on), duration, repeat count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimelineEntry {
+    /// `S@t`: the start, when it does not follow the previous entry.
     pub t: Option<u64>,
+    /// `S@d`: the duration of each segment of the run.
     pub d: u64,
+    /// `S@r`: how many more segments of the same duration follow.
     pub r: u64,
 }
 

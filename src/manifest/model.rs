@@ -9,15 +9,18 @@ pub struct PackagedAsset {
     pub segment_duration: f64,
     /// Presentation duration in seconds (longest rendition).
     pub duration: f64,
+    /// Every rendition: media first, then text.
     pub renditions: Vec<PackagedRendition>,
     /// File names (relative to OUT) of the manifests.
     pub hls_multivariant: String,
+    /// File name (relative to OUT) of the MPD.
     pub dash_mpd: String,
     /// Protection shared by the asset (scheme and DRM systems); per-rendition KIDs are in
     /// `PackagedRendition::protection`.
     pub protection: Option<AssetProtection>,
     /// Which manifests are written (`--manifests`).
     pub write_hls: bool,
+    /// Write the MPD.
     pub write_dash: bool,
     /// Absolute URL (ending in `/`) the OUT folder is served from (`--base-url`): DASH BaseURL,
     /// absolute media URIs in HLS media playlists.
@@ -29,33 +32,42 @@ pub struct PackagedAsset {
 pub struct PackagedRendition {
     /// Unique id, also the folder name under OUT (e.g. `video_1280x720_1500k`).
     pub id: String,
+    /// Video, audio or text.
     pub kind: TrackKind,
     /// RFC 6381 codec string.
     pub codec_string: String,
     /// Sample entry 4CC of the source (`avc1`, `hvc1`, `mp4a`...), used for grouping.
     pub fourcc: String,
+    /// BCP 47 language tag.
     pub language: Option<String>,
     /// Human-readable label (HLS NAME, DASH Label).
     pub name: Option<String>,
     /// DASH Role values (`main`, `alternate`, `commentary`...). Empty means main.
     pub roles: Vec<String>,
+    /// Picture width in pixels (video).
     pub width: Option<u32>,
+    /// Picture height in lines (video).
     pub height: Option<u32>,
     /// Pixel aspect ratio (h, v).
     pub sar: Option<(u32, u32)>,
     /// Frames per second as a rational (num, den), e.g. (30000, 1001).
     pub frame_rate: Option<(u32, u32)>,
+    /// Audio sample rate in Hz.
     pub sample_rate: Option<u32>,
+    /// Audio channel count.
     pub channels: Option<u16>,
     /// Track timescale: segment starts and durations are in these ticks.
     pub timescale: u32,
     /// Peak segment bitrate and average bitrate, bits per second.
     pub peak_bandwidth: u64,
+    /// Average bitrate over the rendition, bits per second.
     pub average_bandwidth: u64,
     /// Path of the init segment relative to OUT (e.g. `video_720p/init.mp4`). In single-file
     /// layout this is the single file and `init_range` is set.
     pub init_path: String,
+    /// How its segments are stored.
     pub layout: SegmentLayout,
+    /// Its media segments, in order.
     pub segments: Vec<SegmentRecord>,
     /// Sync samples, for I-frame playlists (byte ranges point into the segment files).
     pub iframes: Vec<IFrameRecord>,
@@ -63,10 +75,27 @@ pub struct PackagedRendition {
     pub protection: Option<RenditionProtection>,
     /// Relative (to OUT) path of this rendition's HLS media playlist and I-frame playlist.
     pub hls_playlist: String,
+    /// Video only: the I-frame playlist's path relative to OUT.
     pub hls_iframe_playlist: Option<String>,
     /// Text renditions only: the HLS WebVTT segments (`.vtt`, times in ms), which HLS uses
     /// instead of `segments` (the DASH `wvtt` fMP4 segments). Empty for audio and video.
     pub hls_text_segments: Vec<SegmentRecord>,
+    /// Media renditions only: the input track it was made from and what was written (the
+    /// `--json` summary reads it; text renditions have none).
+    pub origin: Option<MediaOrigin>,
+}
+
+/// Where a media rendition came from, and how much of it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaOrigin {
+    /// The input file, as given.
+    pub source: String,
+    /// The input track's track_ID.
+    pub track_id: u32,
+    /// The input track's duration in seconds.
+    pub track_duration: f64,
+    /// Bytes written for the rendition (init and media segments of its main set).
+    pub bytes: u64,
 }
 
 /// How segments are stored on disk.
@@ -74,11 +103,17 @@ pub struct PackagedRendition {
 pub enum SegmentLayout {
     /// One file per segment: `<rendition>/<prefix><number>.m4s`. `template` is the DASH
     /// media template relative to the rendition folder, e.g. `seg_$Number$.m4s`.
-    Files { template: String, start_number: u64 },
+    Files {
+        /// The DASH media template, relative to the rendition folder.
+        template: String,
+        /// The number of the first segment.
+        start_number: u64,
+    },
     /// One file per rendition (init + sidx + fragments); DASH SegmentBase, HLS EXT-X-BYTERANGE.
     SingleFile {
-        /// Inclusive byte range of the init segment (ftyp+moov) and of the sidx.
+        /// Inclusive byte range of the init segment (ftyp+moov).
         init_range: (u64, u64),
+        /// Inclusive byte range of the sidx.
         index_range: (u64, u64),
     },
 }
@@ -107,11 +142,15 @@ pub struct SegmentRecord {
 /// fragment's moof, the mdat header and the sync sample's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IFrameRecord {
+    /// File relative to OUT.
     pub path: String,
+    /// Byte offset in the file.
     pub offset: u64,
+    /// Length in bytes.
     pub length: u64,
     /// Presentation time and duration until the next sync sample, in timescale ticks.
     pub start: u64,
+    /// Duration in the rendition's timescale.
     pub duration: u64,
 }
 
@@ -127,7 +166,9 @@ pub struct AssetProtection {
 /// A rendition's key and its DRM signalling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenditionProtection {
+    /// The label of the key that encrypts it.
     pub key_label: String,
+    /// Its default KID (tenc).
     pub default_kid: [u8; 16],
     /// One entry per DRM system signalled (Clear Key/common, Widevine, PlayReady, FairPlay).
     pub drm: Vec<DrmSignal>,

@@ -477,10 +477,7 @@ pub fn load_decryption_keys(
     use crate::cenc::keys;
     let mut specs = Vec::new();
     for a in args {
-        specs.push(keys::parse_key_arg(a).map_err(|e| match e {
-            crate::Error::Key(m) => crate::Error::Key(format!("--decryption-key: {m}")),
-            other => other,
-        })?);
+        specs.push(keys::parse_key_arg(a).map_err(|e| e.in_flag("--decryption-key"))?);
     }
     if let Some(f) = file {
         specs.extend(keys::load_key_file(f)?);

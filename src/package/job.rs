@@ -11,7 +11,9 @@ pub struct InputSpec {
     /// Input file, optionally followed by `#video`, `#audio` or `#<track id>`.
     #[serde(rename = "in")]
     pub input: String,
+    /// Language (BCP 47) for the manifests.
     pub lang: Option<String>,
+    /// Human-readable name (HLS NAME, DASH Label).
     pub name: Option<String>,
     /// Comma-free role list separated by `+` on the command line (`role=main+alternate`). A job
     /// file may name it `role` or `roles`, as a list or as the same `+`-separated string.
@@ -21,6 +23,7 @@ pub struct InputSpec {
         deserialize_with = "roles_from_string_or_list"
     )]
     pub roles: Vec<String>,
+    /// Rendition id (its folder and manifest id) when the input yields one track.
     pub id: Option<String>,
     /// Key label override for this rendition (e.g. `HD`).
     #[serde(alias = "key-label", alias = "drm_label")]
@@ -216,6 +219,7 @@ impl InputSpec {
         Ok(spec)
     }
 
+    /// Checks the descriptor's values (roles, id, language) without reading the file.
     pub fn validate(&self) -> Result<()> {
         if self.input.is_empty() {
             return Err(Error::Usage("input descriptor has an empty 'in'".into()));
@@ -282,6 +286,7 @@ pub struct ProtectionOptions {
     #[serde(default, alias = "key")]
     pub keys: Vec<String>,
     #[serde(alias = "key-file")]
+    /// JSON key file (docs/keys.md).
     pub key_file: Option<PathBuf>,
     /// `per-tier` (AUDIO, SD, HD; default) or `single`, for generated keys.
     #[serde(alias = "key-policy")]
@@ -292,80 +297,41 @@ pub struct ProtectionOptions {
     #[serde(alias = "iv-size")]
     pub iv_size: Option<u8>,
     #[serde(default, alias = "clear-lead")]
+    /// Seconds at the start left clear (still signalled).
     pub clear_lead: f64,
     /// DRM systems to signal: clearkey, widevine, playready, fairplay.
     #[serde(default)]
     pub drm: Vec<String>,
     #[serde(alias = "clearkey-license-url")]
+    /// Clear Key licence URL written in the MPD.
     pub clearkey_license_url: Option<String>,
     #[serde(alias = "playready-license-url")]
+    /// PlayReady licence URL written in the PRO header.
     pub playready_license_url: Option<String>,
     /// Write key references (KID + label) without key bytes in the key manifest.
     #[serde(default, alias = "key-references")]
     pub key_references: bool,
 }
 
-/// The two schemes of a `dash=…,hls=…` protection: one segment set for each manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchemePair {
-    pub dash: String,
-    pub hls: String,
-}
-
-impl ProtectionOptions {
-    /// `Some` for `dash=S1,hls=S2` (either order, two different schemes among cenc and cbcs),
-    /// `None` for one scheme; a malformed pair is a usage error.
-    pub fn scheme_pair(&self) -> Result<Option<SchemePair>> {
-        let s = self.scheme.trim();
-        if !s.contains('=') {
-            return Ok(None);
-        }
-        let bad = |why: &str| {
-            Error::Usage(format!(
-                "--protection '{s}': {why} (expected e.g. 'dash=cenc,hls=cbcs')"
-            ))
-        };
-        let (mut dash, mut hls) = (None, None);
-        for part in s.split(',') {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or_else(|| bad(&format!("'{part}' is not manifest=scheme")))?;
-            let (k, v) = (k.trim(), v.trim());
-            if v != "cenc" && v != "cbcs" {
-                return Err(bad(&format!("scheme '{v}' must be cenc or cbcs")));
-            }
-            let slot = match k {
-                "dash" => &mut dash,
-                "hls" => &mut hls,
-                other => return Err(bad(&format!("'{other}' is not dash or hls"))),
-            };
-            if slot.replace(v.to_string()).is_some() {
-                return Err(bad(&format!("'{k}' given twice")));
-            }
-        }
-        match (dash, hls) {
-            (Some(dash), Some(hls)) if dash != hls => Ok(Some(SchemePair { dash, hls })),
-            (Some(d), Some(_)) => Err(bad(&format!(
-                "both manifests use {d}; write --protection {d}"
-            ))),
-            _ => Err(bad("name a scheme for both dash and hls")),
-        }
-    }
-}
-
 /// A whole packaging job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PackageJob {
+    /// The inputs, in order.
     pub inputs: Vec<InputSpec>,
+    /// The output folder.
     pub out: PathBuf,
     #[serde(default = "default_segment_duration", alias = "segment-duration")]
+    /// Target segment duration in seconds (2–6).
     pub segment_duration: f64,
     #[serde(default, alias = "single-file")]
+    /// One file per rendition with a sidx.
     pub single_file: bool,
     #[serde(default, alias = "cut-at-common-keyframes")]
+    /// Cut only where every video rendition has a keyframe.
     pub cut_at_common_keyframes: bool,
     #[serde(alias = "asset-id")]
+    /// Asset id in the key manifest (default: OUT's name).
     pub asset_id: Option<String>,
     /// `protection = "cenc"` (as the flag) or a table with `scheme` and the key options.
     #[serde(default, deserialize_with = "protection_from_string_or_table")]
@@ -428,13 +394,6 @@ impl Default for PackageJob {
     }
 }
 
-/// Which manifests a run writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ManifestSelection {
-    pub hls: bool,
-    pub dash: bool,
-}
-
 fn default_segment_duration() -> f64 {
     4.0
 }
@@ -486,119 +445,6 @@ impl PackageJob {
         }
         Ok(job)
     }
-
-    /// The manifests to write (`--manifests`; both by default).
-    pub fn manifest_selection(&self) -> Result<ManifestSelection> {
-        let Some(m) = &self.manifests else {
-            return Ok(ManifestSelection {
-                hls: true,
-                dash: true,
-            });
-        };
-        let mut sel = ManifestSelection {
-            hls: false,
-            dash: false,
-        };
-        for part in m.split(',').map(str::trim) {
-            match part {
-                "hls" => sel.hls = true,
-                "dash" => sel.dash = true,
-                _ => {
-                    return Err(Error::Usage(format!(
-                        "--manifests '{m}': expected hls, dash or hls,dash"
-                    )))
-                }
-            }
-        }
-        Ok(sel)
-    }
-
-    /// Checks values before anything is read or written.
-    pub fn validate(&self) -> Result<()> {
-        self.manifest_selection()?;
-        for (flag, name, ext) in [
-            ("--hls-master", &self.hls_master, ".m3u8"),
-            ("--mpd", &self.mpd, ".mpd"),
-        ] {
-            if let Some(n) = name {
-                let ok = n.ends_with(ext)
-                    && n.len() > ext.len()
-                    && !n.starts_with('.')
-                    && n.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-                if !ok {
-                    return Err(Error::Usage(format!(
-                        "{flag} '{n}': a file name ending in {ext} (letters, digits, '_', '-', '.')"
-                    )));
-                }
-            }
-        }
-        if self.hls_master.is_some() && self.hls_master == self.mpd {
-            return Err(Error::Usage(
-                "--hls-master and --mpd name the same file".into(),
-            ));
-        }
-        if let Some(t) = &self.segment_template {
-            if self.single_file {
-                return Err(Error::Usage(
-                    "--segment-template names segment files; --single-file has none".into(),
-                ));
-            }
-            super::template::SegmentTemplate::parse(t)?;
-        }
-        if let Some(u) = &self.base_url {
-            let ok = (u.starts_with("https://") || u.starts_with("http://"))
-                && !u
-                    .chars()
-                    .any(|c| c.is_whitespace() || matches!(c, '"' | '<' | '>'));
-            if !ok {
-                return Err(Error::Usage(format!(
-                    "--base-url '{u}': an absolute http(s) URL"
-                )));
-            }
-        }
-        if self.inputs.is_empty() {
-            return Err(Error::Usage("no inputs given".into()));
-        }
-        if !(2.0..=6.0).contains(&self.segment_duration) || !self.segment_duration.is_finite() {
-            return Err(Error::Usage(format!(
-                "--segment-duration {} is out of range: segments must be 2 to 6 seconds",
-                self.segment_duration
-            )));
-        }
-        for i in &self.inputs {
-            i.validate()?;
-        }
-        if let Some(p) = &self.protection {
-            if let Some(pair) = p.scheme_pair()? {
-                let sel = self.manifest_selection()?;
-                if !(sel.hls && sel.dash) {
-                    return Err(Error::Usage(format!(
-                        "--protection '{}' writes one segment set for DASH and one for HLS; it needs both manifests (drop --manifests)",
-                        p.scheme
-                    )));
-                }
-                if self.segment_template.is_some() {
-                    return Err(Error::Usage(format!(
-                        "--protection '{}' writes two segment sets in fixed folders (<id>/{}/, <id>/{}/); it cannot be combined with --segment-template",
-                        p.scheme, pair.dash, pair.hls
-                    )));
-                }
-            } else if p.scheme != "cenc" && p.scheme != "cbcs" {
-                return Err(Error::Usage(format!(
-                    "--protection '{}' must be 'cenc', 'cbcs' or 'dash=cenc,hls=cbcs'",
-                    p.scheme
-                )));
-            }
-            if !(0.0..=3600.0).contains(&p.clear_lead) {
-                return Err(Error::Usage(format!(
-                    "--clear-lead {} must be between 0 and 3600 seconds",
-                    p.clear_lead
-                )));
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -628,16 +474,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(job.inputs[0].lang.as_deref(), Some("en"));
-        job.validate().unwrap();
-        let bad = PackageJob {
-            segment_duration: 7.0,
-            ..job.clone()
-        };
-        assert!(bad
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("2 to 6 seconds"));
     }
 
     #[test]

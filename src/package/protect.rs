@@ -1,28 +1,41 @@
-//! From `ProtectionOptions` to per-rendition encryption: keys resolved (given, from a key file or
+//! From the typed protection arguments to per-rendition encryption: keys resolved (given, from a key file or
 //! generated), renditions mapped to key labels, and for each rendition its encryptor, its
 //! encv/enca sample entry with sinf, its pssh boxes and its manifest signalling. Every key
 //! problem is found here, before any output is written.
-use super::job::ProtectionOptions;
-use super::run::{KeyMaterial, RenditionSource};
-use crate::cenc::keys::{self, key_for_label, label_for, KeySpec, LabelPolicy};
+use super::args::ProtectionArgs;
+use super::source::RenditionSource;
+use crate::cenc::keys::{self, key_for_label, label_for, KeySpec};
 use crate::cenc::pssh::{pssh_base64, pssh_for, DrmSystem};
 use crate::cenc::{boxes, IvSource, NalFormat, SampleEncryptor, Scheme, VideoCodec};
 use crate::error::{Error, Result};
 use crate::manifest::model::{AssetProtection, DrmSignal, RenditionProtection};
-use crate::media::{Track, TrackKind};
+use crate::media::TrackKind;
 use crate::segment::writer::ProtectionJob;
 use vodpack_control::key_manifest::{DrmSystemEntry, KeyEntry, PsshEntry};
+
+/// Keys and DRM data that end up in the key manifest.
+#[derive(Debug, Default)]
+pub struct KeyMaterial {
+    /// The keys (or key references) of the labels in use.
+    pub entries: Vec<KeyEntry>,
+    /// Each DRM system with its pssh per key label.
+    pub drm_systems: Vec<DrmSystemEntry>,
+}
 
 /// The asset's resolved protection.
 #[derive(Debug)]
 pub struct AssetKeys {
+    /// The scheme of the segment set these keys encrypt.
     pub scheme: Scheme,
+    /// Every key (given, from the key file, or generated).
     pub keys: Vec<KeySpec>,
     /// Key label of each rendition source, in order.
     pub labels: Vec<String>,
+    /// The DRM systems signalled.
     pub drm: Vec<DrmSystem>,
+    /// Seconds at the start left clear.
     pub clear_lead: f64,
-    iv: Option<String>,
+    iv: Option<Vec<u8>>,
     iv_size: u8,
     playready_la_url: Option<String>,
     clearkey_la_url: Option<String>,
@@ -31,17 +44,18 @@ pub struct AssetKeys {
 
 /// The encryption of one rendition.
 pub struct RenditionCrypto {
+    /// What the segment writer needs: the encryptor and the clear lead.
     pub job: ProtectionJob,
+    /// The encv/enca sample entry with its sinf.
     pub sample_entry: Vec<u8>,
+    /// pssh boxes for the init segment.
     pub pssh: Vec<Vec<u8>>,
+    /// What the manifests and the key manifest say about it.
     pub signal: RenditionProtection,
 }
 
-fn nal_format(
-    track: &Track,
-    codec: &crate::media::codec::CodecInfo,
-    id: &str,
-) -> Result<Option<NalFormat>> {
+fn nal_format(src: &RenditionSource) -> Result<Option<NalFormat>> {
+    let (track, codec) = (&src.track, &src.codec);
     if track.kind != TrackKind::Video {
         return Ok(None);
     }
@@ -49,10 +63,13 @@ fn nal_format(
         "avc1" | "avc3" => VideoCodec::Avc,
         "hvc1" | "hev1" => VideoCodec::Hevc,
         other => {
-            return Err(Error::Unsupported {
-                path: id.into(),
-                reason: format!("encrypting '{other}' video is not supported (H.264 and HEVC are)"),
-            })
+            return Err(Error::unsupported(
+                &src.path,
+                format!(
+                    "track {} (rendition '{}'): encrypting '{other}' video is not supported (H.264 and HEVC are)",
+                    track.id, src.id
+                ),
+            ))
         }
     };
     Ok(Some(NalFormat {
@@ -62,25 +79,22 @@ fn nal_format(
     }))
 }
 
-/// Resolves keys and labels for all renditions.
-pub fn resolve(opts: &ProtectionOptions, sources: &[RenditionSource]) -> Result<AssetKeys> {
-    let scheme = Scheme::parse(&opts.scheme)?;
-    let policy = match &opts.key_policy {
-        Some(p) => LabelPolicy::parse(p)?,
-        None => LabelPolicy::default(),
-    };
-    let mut given: Vec<KeySpec> = opts
-        .keys
-        .iter()
-        .map(|k| keys::parse_key_arg(k))
-        .collect::<Result<_>>()?;
+/// Resolves keys and labels for all renditions under `scheme`: the given keys and the key file,
+/// or keys generated for the labels in use; every rendition must find its key.
+pub fn resolve(
+    opts: &ProtectionArgs,
+    scheme: Scheme,
+    sources: &[RenditionSource],
+) -> Result<AssetKeys> {
+    let policy = opts.policy.unwrap_or_default();
+    let mut given: Vec<KeySpec> = opts.keys.clone();
     if let Some(f) = &opts.key_file {
         given.extend(keys::load_key_file(f)?);
     }
     // A key labelled ALL (or given without a label) encrypts every rendition, like Shaka
     // Packager's empty label; otherwise renditions take the label of their class.
     let single_given =
-        given.len() == 1 && given[0].label == keys::LABEL_ALL && opts.key_policy.is_none();
+        given.len() == 1 && given[0].label == keys::LABEL_ALL && opts.policy.is_none();
     let labels: Vec<String> = sources
         .iter()
         .map(|s| match &s.spec.key_label {
@@ -103,46 +117,16 @@ pub fn resolve(opts: &ProtectionOptions, sources: &[RenditionSource]) -> Result<
     };
     for (s, l) in sources.iter().zip(&labels) {
         key_for_label(&keys, l, &s.id)?;
-        nal_format(&s.track, &s.codec, &s.id)?;
+        nal_format(s)?;
     }
-    let drm: Vec<DrmSystem> = if opts.drm.is_empty() {
-        vec![DrmSystem::ClearKey]
-    } else {
-        let mut v = Vec::new();
-        for d in &opts.drm {
-            let d = DrmSystem::parse(d)?;
-            if !v.contains(&d) {
-                v.push(d);
-            }
-        }
-        v
-    };
-    if drm.contains(&DrmSystem::FairPlay) && scheme != Scheme::Cbcs {
-        return Err(Error::Usage(
-            "FairPlay needs --protection cbcs (HLS SAMPLE-AES)".into(),
-        ));
-    }
-    let iv_given = opts
-        .iv
-        .as_deref()
-        .map(|s| IvSource::parse_hex(s).map(|_| s.to_string()))
-        .transpose()?;
     Ok(AssetKeys {
         scheme,
         keys,
         labels,
-        drm,
+        drm: opts.drm.clone(),
         clear_lead: opts.clear_lead,
-        iv: iv_given,
-        iv_size: match opts.iv_size {
-            None | Some(8) => 8,
-            Some(16) => 16,
-            Some(n) => {
-                return Err(Error::Key(format!(
-                    "--iv-size {n}: cenc per-sample IVs are 8 or 16 bytes"
-                )))
-            }
-        },
+        iv: opts.iv.clone(),
+        iv_size: opts.iv_size,
         playready_la_url: opts.playready_license_url.clone(),
         clearkey_la_url: opts.clearkey_license_url.clone(),
         key_references: opts.key_references,
@@ -167,6 +151,7 @@ impl AssetKeys {
         }
     }
 
+    /// The asset-wide protection the manifests signal.
     pub fn asset_protection(&self) -> AssetProtection {
         AssetProtection {
             scheme: self.scheme.as_str().into(),
@@ -179,18 +164,17 @@ impl AssetKeys {
     fn iv_source(&self, index: usize) -> Result<IvSource> {
         match &self.iv {
             // cbcs: a random constant 16-byte IV; cenc: random per-sample IVs of iv_size bytes.
-            None => IvSource::random(if self.scheme == Scheme::Cbcs {
+            None => Ok(IvSource::random(if self.scheme == Scheme::Cbcs {
                 16
             } else {
                 self.iv_size
-            }),
-            Some(hex) => {
-                let mut bytes = hex::decode(hex)
-                    .map_err(|_| Error::Key(format!("--iv '{hex}': not hexadecimal")))?;
+            })?),
+            Some(iv) => {
+                let mut bytes = iv.clone();
                 if let Some(first) = bytes.first_mut() {
                     *first = first.wrapping_add(index as u8);
                 }
-                IvSource::explicit(&bytes)
+                Ok(IvSource::explicit(&bytes)?)
             }
         }
     }
@@ -219,7 +203,7 @@ impl AssetKeys {
             self.scheme,
             key.key,
             self.iv_source(index)?,
-            nal_format(&src.track, &src.codec, &src.id)?,
+            nal_format(src)?,
         )?;
         let tenc = encryptor.tenc_params(key.kid);
         let sinf = boxes::sinf(src.track.fourcc(), self.scheme, &tenc);

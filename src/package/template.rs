@@ -1,12 +1,35 @@
 //! Output naming chosen by the user: `--segment-template`, `--hls-master`, `--mpd`,
 //! `--manifests`, `--base-url`. Segments are written under their default names first and renamed
 //! here once every rendition is done, so the segment writer knows nothing of templates.
-use super::job::PackageJob;
 use crate::error::{Error, Result};
 use crate::manifest::hls::relative;
 use crate::manifest::model::{PackagedAsset, SegmentLayout};
 use std::collections::HashMap;
 use std::path::Path;
+
+/// Which manifests a run writes (`--manifests`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManifestSelection {
+    /// Write the HLS playlists.
+    pub hls: bool,
+    /// Write the MPD.
+    pub dash: bool,
+}
+
+/// The user's naming options, checked (package::args builds it).
+#[derive(Debug, Clone)]
+pub struct Naming {
+    /// Which manifests are written.
+    pub manifests: ManifestSelection,
+    /// `--hls-master`: the multivariant playlist's file name.
+    pub hls_master: Option<String>,
+    /// `--mpd`: the MPD's file name.
+    pub mpd: Option<String>,
+    /// `--base-url`, as given.
+    pub base_url: Option<String>,
+    /// `--segment-template`, parsed.
+    pub template: Option<SegmentTemplate>,
+}
 
 /// A parsed `--segment-template` (ISO/IEC 23009-1 §5.3.9.4.4 identifiers).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,19 +159,19 @@ impl SegmentTemplate {
     }
 }
 
-/// Applies the job's naming options to the written output in `root` and to the model: manifest
+/// Applies the naming options to the written output in `root` and to the model: manifest
 /// names and selection, base URL, and segment files renamed by `--segment-template`.
-pub fn apply(job: &PackageJob, root: &Path, asset: &mut PackagedAsset) -> Result<()> {
-    let sel = job.manifest_selection()?;
+pub fn apply(naming: &Naming, root: &Path, asset: &mut PackagedAsset) -> Result<()> {
+    let sel = naming.manifests;
     asset.write_hls = sel.hls;
     asset.write_dash = sel.dash;
-    if let Some(n) = &job.hls_master {
+    if let Some(n) = &naming.hls_master {
         asset.hls_multivariant = n.clone();
     }
-    if let Some(n) = &job.mpd {
+    if let Some(n) = &naming.mpd {
         asset.dash_mpd = n.clone();
     }
-    asset.base_url = job.base_url.as_ref().map(|u| {
+    asset.base_url = naming.base_url.as_ref().map(|u| {
         if u.ends_with('/') {
             u.clone()
         } else {
@@ -164,10 +187,9 @@ pub fn apply(job: &PackageJob, root: &Path, asset: &mut PackagedAsset) -> Result
             }
         }
     }
-    let Some(t) = &job.segment_template else {
+    let Some(t) = &naming.template else {
         return Ok(());
     };
-    let t = SegmentTemplate::parse(t)?;
     // Two phases, so that a new name may be an old name of another segment.
     let mut moves: Vec<(String, String)> = Vec::new();
     for r in &mut asset.renditions {

@@ -21,6 +21,7 @@ pub enum WarningKind {
 /// One warning, as printed and as listed in `--json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Warning {
+    /// What kind of warning.
     pub kind: WarningKind,
     /// The rendition id, or the input path for a track that became no rendition.
     pub subject: String,

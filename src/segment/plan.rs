@@ -2,18 +2,22 @@
 //! boundaries exactly (players switch bitrate at boundaries); each boundary is a sync sample in
 //! every video rendition. Other tracks cut at the sample boundary nearest each video boundary.
 //! See docs/segment-alignment.md.
-use crate::error::{Error, Result};
+use super::error::SegmentError;
+use crate::error::{Error, ErrorKind, InTrack, Result};
 use crate::media::time::{PresentationTime, TickOffset, TimeOverflow};
 use crate::media::{Track, TrackKind};
 
 /// A presentation time as a rational (ticks / timescale), compared exactly.
 #[derive(Debug, Clone, Copy)]
 pub struct Time {
+    /// Ticks of `timescale`.
     pub ticks: i64,
+    /// Ticks per second.
     pub timescale: u32,
 }
 
 impl Time {
+    /// The time in seconds (for messages and manifests).
     pub fn seconds(self) -> f64 {
         self.ticks as f64 / self.timescale as f64
     }
@@ -32,7 +36,9 @@ const SAME_TIME: f64 = 0.001;
 /// The cut times shared by all renditions of an asset (segment starts after the first).
 #[derive(Debug, Clone)]
 pub struct SegmentPlan {
+    /// Segment start times after the first (presentation time of the reference track).
     pub cuts: Vec<Time>,
+    /// Target segment duration in seconds.
     pub target: f64,
 }
 
@@ -78,8 +84,18 @@ impl SegmentPlan {
         // Tracks from `InputFile::open` are already checked; tracks built by hand are checked
         // here, so that the time arithmetic below cannot overflow.
         for (name, t) in tracks {
-            t.check_times()
-                .map_err(|e| Error::invalid(*name, format!("track {}: {e}", t.id)))?;
+            t.check_times().map_err(|e| {
+                Error::layer(
+                    ErrorKind::InvalidInput,
+                    None,
+                    InTrack {
+                        rendition: Some(name.to_string()),
+                        track: t.id,
+                        sample: None,
+                        source: Box::new(e),
+                    },
+                )
+            })?;
         }
         let videos: Vec<&(&str, &Track)> = tracks
             .iter()
@@ -132,13 +148,14 @@ impl SegmentPlan {
                                     .abs()
                                     .total_cmp(&b.diff_seconds(*c).abs())
                             })
-                            .map(|t| format!("{:.3} s", t.seconds()))
-                            .unwrap_or_else(|| "none".into());
-                        return Err(Error::Alignment(format!(
-                            "rendition '{name}' has no keyframe at {:.3} s where '{}' cuts a segment (its nearest keyframe is at {nearest}); re-encode with aligned GOPs or pass --cut-at-common-keyframes",
-                            c.seconds(),
-                            videos[0].0
-                        )));
+                            .map(|t| t.seconds());
+                        return Err(SegmentError::Unaligned {
+                            rendition: name.to_string(),
+                            reference: videos[0].0.to_string(),
+                            at: c.seconds(),
+                            nearest,
+                        }
+                        .into());
                     }
                 }
             }

@@ -1,10 +1,11 @@
 //! Writes one rendition: its init segment and its media segments (one file each, or a single
 //! file with a sidx), reading sample bytes from the input on demand so that memory holds one
 //! segment at a time. Encryption plugs in through `SampleProtector`.
+use super::error::SegmentError;
 use super::fragment::{self, FragmentProtection};
 use super::init::{write_init, InitOptions};
 use crate::cenc::SampleEncryptor;
-use crate::error::{Error, Result};
+use crate::error::{Error, InTrack, Result};
 use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
 use crate::media::time::{DecodeTime, PresentationTime, TickDuration, TickOffset, TimeOverflow};
 use crate::media::{Sample, Track, TrackKind};
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 /// The encryption side of a rendition job.
 pub struct ProtectionJob {
+    /// Encrypts each sample in place.
     pub encryptor: SampleEncryptor,
     /// Segments (from the first) left clear but signalled (clear lead).
     pub clear_lead_segments: usize,
@@ -22,16 +24,25 @@ pub struct ProtectionJob {
 
 /// Everything needed to write one rendition.
 pub struct RenditionJob<'a> {
+    /// The rendition id (its folder under OUT).
     pub id: String,
+    /// The input track.
     pub track: &'a Track,
+    /// The input file, read with pread.
     pub input: &'a File,
+    /// The input's path, for errors.
     pub input_path: &'a Path,
     /// Sample indices where segments start (from the SegmentPlan).
     pub starts: Vec<usize>,
+    /// The init segment's contents.
     pub init: InitOptions,
+    /// Picture width (0 for audio).
     pub width: u32,
+    /// Picture height (0 for audio).
     pub height: u32,
+    /// One file with a sidx instead of segment files.
     pub single_file: bool,
+    /// Encryption, when the set is encrypted.
     pub protection: Option<ProtectionJob>,
     /// Root of the (temporary) output directory.
     pub out_root: PathBuf,
@@ -46,19 +57,28 @@ pub struct RenditionJob<'a> {
 pub struct OutputSet {
     /// Folder relative to the output root, e.g. `video_720p/cbcs`.
     pub dir: String,
+    /// The init segment's contents.
     pub init: InitOptions,
+    /// Encryption, when the set is encrypted.
     pub protection: Option<ProtectionJob>,
 }
 
 /// What was written, for the manifests.
 #[derive(Debug, Clone)]
 pub struct RenditionOutput {
+    /// The init segment (or single file), relative to OUT.
     pub init_path: String,
+    /// How the segments are stored.
     pub layout: SegmentLayout,
+    /// The media segments written.
     pub segments: Vec<SegmentRecord>,
+    /// Sync samples, for I-frame playlists.
     pub iframes: Vec<IFrameRecord>,
+    /// Peak segment bitrate, bits per second.
     pub peak_bandwidth: u64,
+    /// Average bitrate, bits per second.
     pub average_bandwidth: u64,
+    /// Bytes written.
     pub bytes: u64,
 }
 
@@ -80,13 +100,12 @@ pub fn output_samples(track: &Track, path: &Path) -> Result<Vec<Sample>> {
                 .checked_sub(shift)
                 .and_then(TickOffset::to_i32)
                 .map_err(|e| {
-                    Error::invalid(
+                    time_error(
                         path,
-                        format!(
-                            "track {} sample {}: elst/ctts: composition offset minus the edit list start: {e}",
-                            track.id,
-                            i + 1
-                        ),
+                        track.id,
+                        Some(i),
+                        "elst/ctts: composition offset minus the edit list start",
+                        e,
                     )
                 })?;
             Ok(Sample {
@@ -95,6 +114,52 @@ pub fn output_samples(track: &Track, path: &Path) -> Result<Vec<Sample>> {
             })
         })
         .collect()
+}
+
+/// A time that does not fit, placed in its file, track and sample (`index` counts from 0).
+fn time_error(
+    path: &Path,
+    track: u32,
+    index: Option<usize>,
+    what: &'static str,
+    e: TimeOverflow,
+) -> Error {
+    let e = SegmentError::Time { what, source: e };
+    Error::layer(
+        e.kind(),
+        Some(path.to_path_buf()),
+        InTrack {
+            rendition: None,
+            track,
+            sample: index.map(|i| i as u64 + 1),
+            source: Box::new(e),
+        },
+    )
+}
+
+/// An error of the encryptor (which parses NAL units without knowing the file) placed in its
+/// file, track and sample (`index` counts from 0).
+fn in_sample(e: Error, path: &Path, track: u32, index: usize) -> Error {
+    let kind = e.kind();
+    let source: crate::error::BoxedSource = match e {
+        // A layer error without a file: the file is named here.
+        Error::Layer {
+            path: None, source, ..
+        } => source,
+        // The encryptor's older errors carry a stand-in path: only the reason is kept.
+        Error::InvalidInput { reason, .. } | Error::Unsupported { reason, .. } => reason.into(),
+        other => Box::new(other),
+    };
+    Error::layer(
+        kind,
+        Some(path.to_path_buf()),
+        InTrack {
+            rendition: None,
+            track,
+            sample: Some(index as u64 + 1),
+            source,
+        },
+    )
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -157,12 +222,7 @@ pub fn write_rendition(
     let samples = output_samples(track, job.input_path)?;
     // Time arithmetic on file values: an overflow names the file and track (the input reader
     // bounds every time, so this is a second line of defence, not an expected path).
-    let bad_time = |e: TimeOverflow| {
-        Error::invalid(
-            job.input_path,
-            format!("track {}: trun/tfdt: {e}", track.id),
-        )
-    };
+    let bad_time = |e: TimeOverflow| time_error(job.input_path, track.id, None, "trun/tfdt", e);
     let n = samples.len();
     let is_video = track.kind == TrackKind::Video;
 
@@ -205,13 +265,18 @@ pub fn write_rendition(
         later.duration_since(earlier).map(|d| d.0).map_err(bad_time)
     };
     if job.single_file && seg_ranges.len() > usize::from(u16::MAX) {
-        return Err(Error::unsupported(
-            job.input_path,
-            format!(
-                "track {}: {} segments, but a single-file output's sidx indexes at most 65535 (ISO/IEC 14496-12 §8.16.3 reference_count is 16 bits); write segment files instead or use longer segments",
-                track.id,
-                seg_ranges.len()
-            ),
+        let e = SegmentError::TooManyForSidx {
+            segments: seg_ranges.len(),
+        };
+        return Err(Error::layer(
+            e.kind(),
+            Some(job.input_path.to_path_buf()),
+            InTrack {
+                rendition: None,
+                track: track.id,
+                sample: None,
+                source: Box::new(e),
+            },
         ));
     }
 
@@ -306,21 +371,10 @@ pub fn write_rendition(
                         let mut at = 0usize;
                         for (k, s) in frag_samples.iter().enumerate() {
                             let end = at + s.size as usize;
-                            let info = p.encryptor.encrypt_sample(&mut data[at..end]).map_err(
-                                |e| match e {
-                                    // The encryptor parses NAL units without knowing the file:
-                                    // say which.
-                                    Error::InvalidInput { reason, .. } => Error::invalid(
-                                        job.input_path,
-                                        format!(
-                                            "track {} sample {}: {reason}",
-                                            track.id,
-                                            fa + k + 1
-                                        ),
-                                    ),
-                                    other => other,
-                                },
-                            )?;
+                            let info = p
+                                .encryptor
+                                .encrypt_sample(&mut data[at..end])
+                                .map_err(|e| in_sample(e, job.input_path, track.id, fa + k))?;
                             set.aux.push(info);
                             at = end;
                         }

@@ -264,6 +264,7 @@ fn write_one(
         hls_playlist: format!("{id}/playlist.m3u8"),
         hls_iframe_playlist: None,
         hls_text_segments: hls_segments,
+        origin: None,
     };
     Ok((r, warnings))
 }

@@ -769,7 +769,7 @@ pub fn verify_request(out: &Path, req: &VerifyRequest) -> crate::Result<Report> 
     };
     if let Some(p) = &manifest {
         let m = vodpack_control::key_manifest::KeyManifest::load(p)
-            .map_err(|e| Error::Key(format!("{}: {e}", p.display())))?;
+            .map_err(|e| Error::from(e).in_file(p))?;
         for k in &m.keys {
             let kid = k
                 .kid_bytes()
@@ -789,7 +789,7 @@ pub fn verify_request(out: &Path, req: &VerifyRequest) -> crate::Result<Report> 
             "decryption_keys": req.decryption_keys,
         }))
         .map_err(|e| Error::Usage(format!("--sources: {e}")))?;
-        crate::package::run::open_sources(&job)?
+        crate::package::source::open_sources(&job)?
     };
     let mut opts = VerifyOptions {
         keys: key_map,
@@ -815,7 +815,7 @@ pub fn verify_request(out: &Path, req: &VerifyRequest) -> crate::Result<Report> 
 pub fn verify_staged(
     dir: &Path,
     inputs: &[crate::media::input::InputFile],
-    sources: &[crate::package::run::RenditionSource],
+    sources: &[crate::package::source::RenditionSource],
     keys: &[crate::cenc::KeySpec],
 ) -> crate::Result<Report> {
     let mut opts = VerifyOptions::default();

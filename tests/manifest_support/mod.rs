@@ -289,6 +289,7 @@ fn rendition(spec: &Spec, opts: &Options, seed: u64) -> PackagedRendition {
         hls_playlist: format!("{folder}/playlist.m3u8"),
         hls_iframe_playlist: video.then(|| format!("{folder}/iframes.m3u8")),
         hls_text_segments: Vec::new(),
+        origin: None,
     }
 }
 

@@ -1,0 +1,505 @@
+//! The low level of a packaging run (ripgrep's "low args → high args"): a [`PackageJob`] — flags
+//! or a job file, plain strings as the user wrote them — checked and typed once, before any
+//! input is opened: the scheme (or the two schemes of a `dash=…,hls=…` run), the DRM systems, the
+//! key policy, the given keys, the IV, the segment duration, the manifests and their names, the
+//! segment template, the output folder, the key manifest's path and the asset id.
+//!
+//! Every later stage reads these typed values; nothing re-parses a string of the job. Errors here
+//! are usage errors (exit 2) or, for key and IV syntax, key errors (exit 6).
+use super::job::{InputSpec, PackageJob, ProtectionOptions};
+use super::template::{ManifestSelection, Naming, SegmentTemplate};
+use crate::cenc::keys::{self, KeySpec, LabelPolicy};
+use crate::cenc::{DrmSystem, IvSource, Scheme};
+use crate::error::{Error, Result};
+use crate::media::input::TrackSelector;
+use std::path::{Path, PathBuf};
+
+/// The segment sets a protected run writes: one scheme, or one set per manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schemes {
+    /// `--protection cenc|cbcs`: one set for both manifests.
+    One(Scheme),
+    /// `--protection dash=S1,hls=S2`: the MPD on the first set, the playlists on the second.
+    Pair {
+        /// The scheme of the set the MPD describes (the main set).
+        dash: Scheme,
+        /// The scheme of the set the HLS playlists describe.
+        hls: Scheme,
+    },
+}
+
+impl Schemes {
+    /// Parses `cenc`, `cbcs` or `dash=S1,hls=S2` (either order, two different schemes).
+    pub fn parse(text: &str) -> Result<Schemes> {
+        let s = text.trim();
+        if !s.contains('=') {
+            return scheme(s).map(Schemes::One).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--protection '{text}' must be 'cenc', 'cbcs' or 'dash=cenc,hls=cbcs'"
+                ))
+            });
+        }
+        let bad = |why: &str| {
+            Error::Usage(format!(
+                "--protection '{s}': {why} (expected e.g. 'dash=cenc,hls=cbcs')"
+            ))
+        };
+        let (mut dash, mut hls) = (None, None);
+        for part in s.split(',') {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| bad(&format!("'{part}' is not manifest=scheme")))?;
+            let (k, v) = (k.trim(), v.trim());
+            let v = scheme(v).ok_or_else(|| bad(&format!("scheme '{v}' must be cenc or cbcs")))?;
+            let slot = match k {
+                "dash" => &mut dash,
+                "hls" => &mut hls,
+                other => return Err(bad(&format!("'{other}' is not dash or hls"))),
+            };
+            if slot.replace(v).is_some() {
+                return Err(bad(&format!("'{k}' given twice")));
+            }
+        }
+        match (dash, hls) {
+            (Some(dash), Some(hls)) if dash != hls => Ok(Schemes::Pair { dash, hls }),
+            (Some(d), Some(_)) => Err(bad(&format!(
+                "both manifests use {}; write --protection {}",
+                d.as_str(),
+                d.as_str()
+            ))),
+            _ => Err(bad("name a scheme for both dash and hls")),
+        }
+    }
+
+    /// The scheme of the main segment set (the only one, or the DASH one).
+    pub fn main(self) -> Scheme {
+        match self {
+            Schemes::One(s) => s,
+            Schemes::Pair { dash, .. } => dash,
+        }
+    }
+
+    /// The scheme keys are resolved for: the HLS one in a pair (FairPlay needs `cbcs` there).
+    pub fn keys_scheme(self) -> Scheme {
+        match self {
+            Schemes::One(s) => s,
+            Schemes::Pair { hls, .. } => hls,
+        }
+    }
+}
+
+fn scheme(s: &str) -> Option<Scheme> {
+    match s {
+        "cenc" => Some(Scheme::Cenc),
+        "cbcs" => Some(Scheme::Cbcs),
+        _ => None,
+    }
+}
+
+/// One `--drm` name (the argument spelling lives here, with the other flags).
+fn drm_system(name: &str) -> Result<DrmSystem> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "clearkey" | "clear-key" | "common" => Ok(DrmSystem::ClearKey),
+        "widevine" => Ok(DrmSystem::Widevine),
+        "playready" => Ok(DrmSystem::PlayReady),
+        "fairplay" => Ok(DrmSystem::FairPlay),
+        other => Err(Error::Usage(format!(
+            "--drm '{other}': expected clearkey, widevine, playready or fairplay"
+        ))),
+    }
+}
+
+/// The protection options, typed.
+#[derive(Debug, Clone)]
+pub struct ProtectionArgs {
+    /// The scheme, or the two schemes of a two-set run.
+    pub schemes: Schemes,
+    /// `--protection` as written (the `--json` summary repeats it).
+    pub text: String,
+    /// Keys given with `--key` (the key file is read by the plan stage).
+    pub keys: Vec<KeySpec>,
+    /// `--key-file`.
+    pub key_file: Option<PathBuf>,
+    /// `--key-policy`, when given.
+    pub policy: Option<LabelPolicy>,
+    /// `--iv`: the first IV (8 or 16 bytes), when given.
+    pub iv: Option<Vec<u8>>,
+    /// Per-sample IV size for `cenc` (8 or 16).
+    pub iv_size: u8,
+    /// Seconds at the start left clear.
+    pub clear_lead: f64,
+    /// DRM systems to signal, without repeats, in the order given (Clear Key by default).
+    pub drm: Vec<DrmSystem>,
+    /// `--clearkey-license-url`.
+    pub clearkey_license_url: Option<String>,
+    /// `--playready-license-url`.
+    pub playready_license_url: Option<String>,
+    /// `--key-references`.
+    pub key_references: bool,
+}
+
+impl ProtectionArgs {
+    fn parse(p: &ProtectionOptions) -> Result<ProtectionArgs> {
+        let schemes = Schemes::parse(&p.scheme)?;
+        if !(0.0..=3600.0).contains(&p.clear_lead) {
+            return Err(Error::Usage(format!(
+                "--clear-lead {} must be between 0 and 3600 seconds",
+                p.clear_lead
+            )));
+        }
+        let policy = p
+            .key_policy
+            .as_deref()
+            .map(LabelPolicy::parse)
+            .transpose()?;
+        let keys = p
+            .keys
+            .iter()
+            .map(|k| keys::parse_key_arg(k))
+            .collect::<keys::Result<Vec<_>>>()?;
+        let mut drm = Vec::new();
+        for d in &p.drm {
+            let d = drm_system(d)?;
+            if !drm.contains(&d) {
+                drm.push(d);
+            }
+        }
+        if drm.is_empty() {
+            drm.push(DrmSystem::ClearKey);
+        }
+        if drm.contains(&DrmSystem::FairPlay) && schemes.keys_scheme() != Scheme::Cbcs {
+            return Err(Error::Usage(
+                "FairPlay needs --protection cbcs (HLS SAMPLE-AES)".into(),
+            ));
+        }
+        let iv = match &p.iv {
+            Some(s) => {
+                let bytes =
+                    hex::decode(s.trim()).map_err(|_| keys::KeyError::BadIvHex(s.clone()))?;
+                IvSource::explicit(&bytes)?;
+                Some(bytes)
+            }
+            None => None,
+        };
+        let iv_size = match p.iv_size {
+            None | Some(8) => 8,
+            Some(16) => 16,
+            Some(n) => {
+                return Err(Error::Key(format!(
+                    "--iv-size {n}: cenc per-sample IVs are 8 or 16 bytes"
+                )))
+            }
+        };
+        Ok(ProtectionArgs {
+            schemes,
+            text: p.scheme.clone(),
+            keys,
+            key_file: p.key_file.clone(),
+            policy,
+            iv,
+            iv_size,
+            clear_lead: p.clear_lead,
+            drm,
+            clearkey_license_url: p.clearkey_license_url.clone(),
+            playready_license_url: p.playready_license_url.clone(),
+            key_references: p.key_references,
+        })
+    }
+}
+
+/// One input, its descriptor checked and its path and track selector split out.
+#[derive(Debug, Clone)]
+pub struct InputArg {
+    /// The descriptor as given (language, name, roles, id, key label).
+    pub spec: InputSpec,
+    /// The file.
+    pub path: PathBuf,
+    /// Which of its tracks to package.
+    pub selector: TrackSelector,
+}
+
+/// A packaging job, checked and typed: what the plan stage reads.
+#[derive(Debug, Clone)]
+pub struct PackageArgs {
+    /// The job as given, with OUT resolved (`.` and `..` name the folder they resolve to); the
+    /// subtitle layer reads its inputs from it.
+    pub job: PackageJob,
+    /// Every input (media and subtitles), in order.
+    pub inputs: Vec<InputArg>,
+    /// The output folder.
+    pub out: PathBuf,
+    /// Where the key manifest goes (given, or `<OUT>.keys.json` beside OUT).
+    pub key_manifest: PathBuf,
+    /// The asset id written in the key manifest.
+    pub asset_id: String,
+    /// Target segment duration in seconds (2–6).
+    pub segment_duration: f64,
+    /// Manifest selection and names, base URL and segment template.
+    pub naming: Naming,
+    /// Encryption, when asked for.
+    pub protection: Option<ProtectionArgs>,
+}
+
+impl PackageArgs {
+    /// Checks and types every value of `job`. Reads nothing but OUT's resolution when it is `.`
+    /// or `..`.
+    pub fn from_job(job: &PackageJob) -> Result<PackageArgs> {
+        let manifests = manifest_selection(job.manifests.as_deref())?;
+        for (flag, name, ext) in [
+            ("--hls-master", &job.hls_master, ".m3u8"),
+            ("--mpd", &job.mpd, ".mpd"),
+        ] {
+            if let Some(n) = name {
+                let ok = n.ends_with(ext)
+                    && n.len() > ext.len()
+                    && !n.starts_with('.')
+                    && n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                if !ok {
+                    return Err(Error::Usage(format!(
+                        "{flag} '{n}': a file name ending in {ext} (letters, digits, '_', '-', '.')"
+                    )));
+                }
+            }
+        }
+        if job.hls_master.is_some() && job.hls_master == job.mpd {
+            return Err(Error::Usage(
+                "--hls-master and --mpd name the same file".into(),
+            ));
+        }
+        let template = match &job.segment_template {
+            Some(_) if job.single_file => {
+                return Err(Error::Usage(
+                    "--segment-template names segment files; --single-file has none".into(),
+                ))
+            }
+            Some(t) => Some(SegmentTemplate::parse(t)?),
+            None => None,
+        };
+        if let Some(u) = &job.base_url {
+            let ok = (u.starts_with("https://") || u.starts_with("http://"))
+                && !u
+                    .chars()
+                    .any(|c| c.is_whitespace() || matches!(c, '"' | '<' | '>'));
+            if !ok {
+                return Err(Error::Usage(format!(
+                    "--base-url '{u}': an absolute http(s) URL"
+                )));
+            }
+        }
+        if job.inputs.is_empty() {
+            return Err(Error::Usage("no inputs given".into()));
+        }
+        if !(2.0..=6.0).contains(&job.segment_duration) || !job.segment_duration.is_finite() {
+            return Err(Error::Usage(format!(
+                "--segment-duration {} is out of range: segments must be 2 to 6 seconds",
+                job.segment_duration
+            )));
+        }
+        for i in &job.inputs {
+            i.validate()?;
+        }
+        let protection = job
+            .protection
+            .as_ref()
+            .map(ProtectionArgs::parse)
+            .transpose()?;
+        if let Some(p) = &protection {
+            if let Schemes::Pair { dash, hls } = p.schemes {
+                if !(manifests.hls && manifests.dash) {
+                    return Err(Error::Usage(format!(
+                        "--protection '{}' writes one segment set for DASH and one for HLS; it needs both manifests (drop --manifests)",
+                        p.text
+                    )));
+                }
+                if template.is_some() {
+                    return Err(Error::Usage(format!(
+                        "--protection '{}' writes two segment sets in fixed folders (<id>/{}/, <id>/{}/); it cannot be combined with --segment-template",
+                        p.text,
+                        dash.as_str(),
+                        hls.as_str()
+                    )));
+                }
+            }
+        }
+        // `-o .` or `-o ..` name the folder they resolve to (the output is staged beside it).
+        let mut job = job.clone();
+        job.out = output_folder(&job.out)?;
+        let asset_id = asset_id(&job)?;
+        let inputs = job
+            .inputs
+            .iter()
+            .map(|spec| {
+                let (path, selector) = spec.path_and_selector()?;
+                Ok(InputArg {
+                    spec: spec.clone(),
+                    path,
+                    selector,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(PackageArgs {
+            key_manifest: job
+                .key_manifest
+                .clone()
+                .unwrap_or_else(|| vodpack_control::key_manifest::default_path(&job.out)),
+            out: job.out.clone(),
+            asset_id,
+            inputs,
+            segment_duration: job.segment_duration,
+            naming: Naming {
+                manifests,
+                hls_master: job.hls_master.clone(),
+                mpd: job.mpd.clone(),
+                base_url: job.base_url.clone(),
+                template,
+            },
+            protection,
+            job,
+        })
+    }
+}
+
+/// `--manifests`: `hls`, `dash` or `hls,dash` (both by default).
+fn manifest_selection(m: Option<&str>) -> Result<ManifestSelection> {
+    let Some(m) = m else {
+        return Ok(ManifestSelection {
+            hls: true,
+            dash: true,
+        });
+    };
+    let mut sel = ManifestSelection {
+        hls: false,
+        dash: false,
+    };
+    for part in m.split(',').map(str::trim) {
+        match part {
+            "hls" => sel.hls = true,
+            "dash" => sel.dash = true,
+            _ => {
+                return Err(Error::Usage(format!(
+                    "--manifests '{m}': expected hls, dash or hls,dash"
+                )))
+            }
+        }
+    }
+    Ok(sel)
+}
+
+/// OUT as given when it names a folder, or resolved when it is `.`, `..` or ends in them.
+fn output_folder(out: &Path) -> Result<PathBuf> {
+    let trimmed: PathBuf = out.components().collect();
+    if trimmed.file_name().is_some() {
+        return Ok(trimmed);
+    }
+    let resolved = std::fs::canonicalize(&trimmed).map_err(|e| Error::io(out, e))?;
+    if resolved.parent().is_none() {
+        return Err(Error::Usage(format!(
+            "output '{}' is the root folder; choose a folder to write into",
+            out.display()
+        )));
+    }
+    Ok(resolved)
+}
+
+/// Longest asset id the key manifest accepts (it appears in URL paths and file names).
+const MAX_ASSET_ID: usize = 128;
+
+/// The asset id: given with `--asset-id` (checked), or made from the output folder's name
+/// (any name works: characters outside the id alphabet become `_`, `.` is resolved).
+fn asset_id(job: &PackageJob) -> Result<String> {
+    if let Some(id) = &job.asset_id {
+        let chars = id.chars().count();
+        if chars > MAX_ASSET_ID {
+            return Err(Error::Usage(format!(
+                "asset id is {chars} characters long; the limit is {MAX_ASSET_ID}"
+            )));
+        }
+        if !vodpack_control::key_manifest::is_valid_asset_id(id) {
+            return Err(Error::Usage(format!(
+                "asset id '{id}' may only use letters, digits, '_', '-' and '.' (and must not be empty)"
+            )));
+        }
+        return Ok(id.clone());
+    }
+    // `from_job` has already resolved `.`/`..` (output_folder), so OUT has a name here.
+    let name = job
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(sanitize_asset_id(&name))
+}
+
+/// An id from any folder name: letters and digits kept, runs of anything else become one `_`,
+/// cut to [`MAX_ASSET_ID`]; `asset` when nothing is left.
+pub fn sanitize_asset_id(name: &str) -> String {
+    let mut id = String::new();
+    for c in name.chars() {
+        let keep = c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
+        if keep {
+            id.push(c);
+        } else if !id.ends_with('_') {
+            id.push('_');
+        }
+        if id.len() >= MAX_ASSET_ID {
+            break;
+        }
+    }
+    let id = id.trim_matches(|c| c == '_' || c == '.').to_string();
+    if id.is_empty() || !vodpack_control::key_manifest::is_valid_asset_id(&id) {
+        "asset".into()
+    } else {
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_file_is_checked_once_and_typed() {
+        let job: PackageJob = toml::from_str(
+            "out = \"o\"\nsegment_duration = 2\nprotection = \"dash=cenc,hls=cbcs\"\n[[inputs]]\nin = \"a.mp4\"\nlang = \"en\"\n",
+        )
+        .unwrap();
+        let args = PackageArgs::from_job(&job).unwrap();
+        let p = args.protection.as_ref().unwrap();
+        assert_eq!(
+            p.schemes,
+            Schemes::Pair {
+                dash: Scheme::Cenc,
+                hls: Scheme::Cbcs
+            }
+        );
+        assert_eq!(p.drm, vec![DrmSystem::ClearKey]);
+        assert_eq!(args.asset_id, "o");
+        assert_eq!(args.key_manifest, PathBuf::from("o.keys.json"));
+        let bad = PackageJob {
+            segment_duration: 7.0,
+            ..job.clone()
+        };
+        assert!(PackageArgs::from_job(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("2 to 6 seconds"));
+    }
+
+    #[test]
+    fn scheme_pairs() {
+        assert_eq!(
+            Schemes::parse("hls=cbcs,dash=cenc").unwrap().main(),
+            Scheme::Cenc
+        );
+        for bad in [
+            "dash=cenc,hls=cenc",
+            "dash=cenc",
+            "dash=cens,hls=cbcs",
+            "cbc1",
+            "x=cenc",
+        ] {
+            assert!(Schemes::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! The high level of a packaging run: a [`PackagePlan`] is everything decided before the first
+//! byte is written — the output layout (OUT, the key manifest, the asset id, the segment set
+//! folders) checked against what is on disk, every input opened and its tracks chosen, the
+//! subtitle inputs read, the segment boundaries shared by all renditions, and the keys resolved.
+//! A problem with any of these stops the run here, leaving nothing behind; package::run then
+//! only writes.
+use super::args::{PackageArgs, Schemes};
+use super::output::check_targets;
+use super::protect::{self, AssetKeys};
+use super::source::{open_sources, RenditionSource};
+use crate::error::Result;
+use crate::media::input::InputFile;
+use crate::media::Track;
+use crate::segment::SegmentPlan;
+use crate::subtitle::write::SubtitleSource;
+use std::path::PathBuf;
+
+/// Everything a run needs, decided and checked; [`super::run::run`] writes it.
+pub struct PackagePlan {
+    /// The typed arguments.
+    pub args: PackageArgs,
+    /// Subtitle inputs, written after the media on its segment boundaries.
+    pub subtitles: Vec<SubtitleSource>,
+    /// The opened media inputs.
+    pub inputs: Vec<InputFile>,
+    /// One per rendition, in output order.
+    pub sources: Vec<RenditionSource>,
+    /// Where every rendition is cut (the same presentation times in all of them).
+    pub segments: SegmentPlan,
+    /// The main segment set's keys (the only set, or the DASH one of a scheme pair).
+    pub keys: Option<AssetKeys>,
+    /// The second set's keys (the HLS one of a scheme pair): the same KIDs and keys.
+    pub hls_keys: Option<AssetKeys>,
+}
+
+impl PackagePlan {
+    /// Checks the output layout, opens the inputs, plans the segments and resolves the keys.
+    pub fn new(args: PackageArgs) -> Result<PackagePlan> {
+        let input_paths: Vec<PathBuf> = args.inputs.iter().map(|i| i.path.clone()).collect();
+        // Before anything is read or written: nothing of the user's may be destroyed.
+        check_targets(&args.out, &args.key_manifest, &input_paths, args.job.force)?;
+        // Subtitle inputs are read here and written after the media, on its segment boundaries.
+        let (media_job, subtitles) = crate::subtitle::write::load(&args.job)?;
+        let (inputs, sources) = open_sources(&media_job)?;
+        crate::cancel::check()?;
+        let named: Vec<(&str, &Track)> =
+            sources.iter().map(|s| (s.id.as_str(), &s.track)).collect();
+        let segments = SegmentPlan::build(
+            &named,
+            args.segment_duration,
+            args.job.cut_at_common_keyframes,
+        )?;
+        // Keys are resolved before anything is written: a key problem leaves no output behind.
+        // A scheme pair resolves them once, for the HLS scheme (which FairPlay needs); the DASH
+        // set shares every KID and key.
+        let (keys, hls_keys) = match args.protection.as_ref().map(|p| (p, p.schemes)) {
+            None => (None, None),
+            Some((p, Schemes::One(scheme))) => (Some(protect::resolve(p, scheme, &sources)?), None),
+            Some((p, Schemes::Pair { dash, hls })) => {
+                let hls_keys = protect::resolve(p, hls, &sources)?;
+                (Some(hls_keys.with_scheme(dash)), Some(hls_keys))
+            }
+        };
+        Ok(PackagePlan {
+            args,
+            subtitles,
+            inputs,
+            sources,
+            segments,
+            keys,
+            hls_keys,
+        })
+    }
+
+    /// The folders (relative to OUT) of a rendition's segment sets when a scheme pair writes
+    /// two: `(<id>/<dash scheme>, <id>/<hls scheme>)`; `None` for one set in `<id>/`.
+    pub fn set_dirs(&self, src: &RenditionSource) -> Option<(String, String)> {
+        match self.args.protection.as_ref()?.schemes {
+            Schemes::Pair { dash, hls } => Some((
+                format!("{}/{}", src.id, dash.as_str()),
+                format!("{}/{}", src.id, hls.as_str()),
+            )),
+            Schemes::One(_) => None,
+        }
+    }
+}

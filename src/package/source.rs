@@ -1,0 +1,199 @@
+//! The renditions of a run: every input opened (decrypted first when it is encrypted), its
+//! tracks chosen by the input's selector, and each chosen track made a [`RenditionSource`] with a
+//! unique id. The plan stage (package::plan) and `vodpack verify --sources` both start here.
+use super::job::{InputSpec, PackageJob};
+use crate::error::{Error, Result};
+use crate::media::codec::{parse_sample_entry, CodecInfo};
+use crate::media::input::InputFile;
+use crate::media::{Track, TrackKind};
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+/// One rendition to package: a track of an opened input plus what the user said about it.
+pub struct RenditionSource {
+    /// Unique id: the rendition's folder under OUT and its name in every manifest.
+    pub id: String,
+    /// Index of its input among the opened inputs.
+    pub input: usize,
+    /// The input file.
+    pub path: PathBuf,
+    /// The track, with its sample table.
+    pub track: Track,
+    /// What its sample entry says: codec string, picture or audio format.
+    pub codec: CodecInfo,
+    /// The input descriptor it came from (language, name, roles, id, key label).
+    pub spec: InputSpec,
+}
+
+/// Opens the inputs and turns every selected track into a rendition source.
+pub fn open_sources(job: &PackageJob) -> Result<(Vec<InputFile>, Vec<RenditionSource>)> {
+    let mut inputs = Vec::new();
+    let mut sources = Vec::new();
+    let mut used_ids = HashSet::new();
+    let decryption_keys = crate::media::protection::load_decryption_keys(
+        &job.decryption_keys,
+        job.decryption_key_file.as_deref(),
+    )?;
+    for spec in &job.inputs {
+        let (path, selector) = spec.path_and_selector()?;
+        let mut input = InputFile::open(&path)?;
+        crate::media::protection::decrypt_input(&mut input, &decryption_keys)?;
+        let chosen: Vec<&Track> = input
+            .tracks
+            .iter()
+            .filter(|t| selector.matches(t))
+            .collect();
+        if chosen.is_empty() {
+            return Err(Error::Usage(format!(
+                "{}: no track matches '{}'",
+                path.display(),
+                spec.input
+            )));
+        }
+        // A user-given id names the rendition only when the input yields exactly one track.
+        let single = chosen.len() == 1;
+        for track in chosen {
+            if track.kind != TrackKind::Video && track.kind != TrackKind::Audio {
+                return Err(Error::unsupported(
+                    &path,
+                    format!(
+                        "track {} is a '{}' track; vodpack packages video and audio",
+                        track.id,
+                        String::from_utf8_lossy(&track.handler)
+                    ),
+                ));
+            }
+            if track.samples.is_empty() {
+                return Err(Error::invalid(
+                    &path,
+                    format!("track {} has no samples", track.id),
+                ));
+            }
+            let codec = parse_sample_entry(&track.sample_entry)
+                .map_err(|e| Error::unsupported(&path, format!("track {}: {e}", track.id)))?;
+            let id = match &spec.id {
+                Some(id) if single => id.clone(),
+                _ => default_id(track, &codec, spec),
+            };
+            let id = unique_id(id, &mut used_ids);
+            sources.push(RenditionSource {
+                id,
+                input: inputs.len(),
+                path: path.clone(),
+                track: track.clone(),
+                codec,
+                spec: spec.clone(),
+            });
+        }
+        inputs.push(input);
+    }
+    Ok((inputs, sources))
+}
+
+fn default_id(track: &Track, codec: &CodecInfo, spec: &InputSpec) -> String {
+    match track.kind {
+        TrackKind::Video => {
+            let family = if codec.fourcc.starts_with("hv") || codec.fourcc.starts_with("he") {
+                "hevc_"
+            } else {
+                ""
+            };
+            format!(
+                "video_{family}{}p",
+                codec.height.unwrap_or(track.tkhd_height >> 16)
+            )
+        }
+        _ => format!(
+            "audio_{}",
+            spec.lang
+                .clone()
+                .or_else(|| bcp47_from_iso639_2(&track.language))
+                .unwrap_or_else(|| "und".into())
+        ),
+    }
+}
+
+fn unique_id(base: String, used: &mut HashSet<String>) -> String {
+    let mut id = base.clone();
+    let mut n = 2;
+    while !used.insert(id.clone()) {
+        id = format!("{base}_{n}");
+        n += 1;
+    }
+    id
+}
+
+/// mdhd stores ISO 639-2/T; manifests want the shortest BCP 47 form (RFC 5646 §4.1), so the
+/// common languages map to their two-letter code.
+pub fn bcp47_from_iso639_2(code: &str) -> Option<String> {
+    const TABLE: &[(&str, &str)] = &[
+        ("ara", "ar"),
+        ("ben", "bn"),
+        ("ces", "cs"),
+        ("cze", "cs"),
+        ("dan", "da"),
+        ("deu", "de"),
+        ("ger", "de"),
+        ("ell", "el"),
+        ("gre", "el"),
+        ("eng", "en"),
+        ("spa", "es"),
+        ("fin", "fi"),
+        ("fra", "fr"),
+        ("fre", "fr"),
+        ("heb", "he"),
+        ("hin", "hi"),
+        ("hun", "hu"),
+        ("ind", "id"),
+        ("ita", "it"),
+        ("jpn", "ja"),
+        ("kor", "ko"),
+        ("nld", "nl"),
+        ("dut", "nl"),
+        ("nor", "no"),
+        ("pol", "pl"),
+        ("por", "pt"),
+        ("ron", "ro"),
+        ("rum", "ro"),
+        ("rus", "ru"),
+        ("swe", "sv"),
+        ("tha", "th"),
+        ("tur", "tr"),
+        ("ukr", "uk"),
+        ("vie", "vi"),
+        ("zho", "zh"),
+        ("chi", "zh"),
+    ];
+    match code {
+        "und" | "" => None,
+        c => Some(
+            TABLE
+                .iter()
+                .find(|(k, _)| *k == c)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_else(|| c.to_string()),
+        ),
+    }
+}
+
+/// Frame rate from sample durations: exact when constant, else the average.
+pub fn frame_rate(track: &Track) -> Option<(u32, u32)> {
+    let first = track.samples.first()?.duration;
+    if first > 0 && track.samples.iter().all(|s| s.duration == first) {
+        let g = gcd(track.timescale, first);
+        return Some((track.timescale / g, first / g));
+    }
+    if track.duration == 0 {
+        return None;
+    }
+    let fps = track.samples.len() as f64 * track.timescale as f64 / track.duration as f64;
+    Some(((fps * 1000.0).round() as u32, 1000))
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a.max(1)
+    } else {
+        gcd(b, a % b)
+    }
+}

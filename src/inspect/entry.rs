@@ -114,7 +114,7 @@ pub fn details(entry: &[u8]) -> EntryDetails {
             d.channels = c.channels;
             d.sar = c.sar.map(|(h, v)| format!("{h}:{v}"));
         }
-        Err(e) => d.notes.push(e),
+        Err(e) => d.notes.push(e.to_string()),
     }
     let header = if matches!(
         &b.fourcc,
@@ -236,15 +236,15 @@ fn avcc(b: &RawBox, d: &mut EntryDetails) -> R {
     }
     let len = usize::from(r.u16().map_err(s)?);
     let nal = r.bytes(len).map_err(s)?;
-    let sps: AvcSps = parse_avc_sps(nal)?;
+    let sps: AvcSps = parse_avc_sps(nal).map_err(s)?;
     let full = sps.full_range == Some(true);
     d.pixel_format = Some(pixel_format(
-        sps.chroma_format_idc,
+        sps.sps.chroma_format_idc,
         sps.bit_depth_luma,
         full,
     ));
     d.bit_depth = Some(sps.bit_depth_luma);
-    d.chroma = Some(chroma_name(sps.chroma_format_idc));
+    d.chroma = Some(chroma_name(sps.sps.chroma_format_idc));
     if d.sar.is_none() {
         d.sar = sps.sar.map(|(h, v)| format!("{h}:{v}"));
     }

@@ -233,6 +233,23 @@ mod tests {
     }
 
     #[test]
+    fn long_zero_runs_do_not_overflow_the_escape_counter() {
+        // The zero counter was a u8 incremented per zero byte: 256 zero bytes in a row (an HEVC
+        // slice_segment_header_extension of zeros) overflowed it.
+        let mut data = vec![0u8; 300];
+        data.extend_from_slice(&[3, 0x80]);
+        let mut r = BitReader::rbsp(&data, "x");
+        r.skip(8 * 300).unwrap();
+        assert_eq!(
+            r.bits(8).unwrap(),
+            0x80,
+            "the 03 after the run is still skipped"
+        );
+        assert_eq!(r.bytes_consumed(), 302);
+        assert!(r.bit().is_err());
+    }
+
+    #[test]
     fn ceil_log2_matches_spec() {
         assert_eq!(ceil_log2(0), 0);
         assert_eq!(ceil_log2(1), 0);

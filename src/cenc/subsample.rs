@@ -308,4 +308,26 @@ mod tests {
         };
         assert!(SubsampleMapper::new(&bad, Alignment::LeadingClear).is_err());
     }
+
+    #[test]
+    fn codec_errors_keep_the_nal_offset_and_cause() {
+        use std::error::Error as _;
+        let mut m = SubsampleMapper::new(&avc_format(), Alignment::LeadingClear).unwrap();
+        // An AUD, then an IDR slice referring to PPS 1 (only PPS 0 is known).
+        let sample = [nal(&[0x09, 0xf0]), nal(&[0x65, 0b1000_1010, 0x40, 0x55])].concat();
+        let e = m.map(&sample).unwrap_err();
+        assert!(matches!(e, SubsampleError::Nal { offset: 6, .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "NAL unit at offset 6: slice refers to unknown H.264 PPS 1"
+        );
+        assert!(e.source().is_some());
+        // A parameter set of the record that does not parse.
+        let bad = NalFormat {
+            parameter_sets: vec![vec![0x67, 0x64]],
+            ..avc_format()
+        };
+        let e = SubsampleMapper::new(&bad, Alignment::LeadingClear).unwrap_err();
+        assert!(matches!(e, SubsampleError::ParameterSet(_)), "{e}");
+    }
 }

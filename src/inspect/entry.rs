@@ -179,7 +179,7 @@ impl std::fmt::Display for DetailError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DetailError::Box(e) => write!(f, "{e}"),
-            DetailError::Codec(e) => write!(f, "SPS: {e}"),
+            DetailError::Codec(e) => write!(f, "{e}"),
             DetailError::NoSps => f.write_str("no SPS"),
         }
     }

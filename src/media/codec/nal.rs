@@ -114,6 +114,49 @@ mod tests {
     }
 
     #[test]
+    fn mutated_real_parameter_sets_never_panic() {
+        // Every byte of the real SPS/PPS (and VPS) of x264 and x265 entries set to 0, 1, 0x80
+        // and 0xff; each mutant set must parse or be refused, and slices after it likewise.
+        for (name, codec, slices) in [
+            (
+                "h264_high",
+                VideoCodec::Avc,
+                vec![
+                    vec![0x65, 0x88, 0x84, 0x00, 0x55, 0x55],
+                    vec![0x41, 0x9a, 0x02, 0x55],
+                ],
+            ),
+            (
+                "h265_hvc1",
+                VideoCodec::Hevc,
+                vec![
+                    vec![0x26, 0x01, 0xaf, 0x55, 0x55],
+                    vec![0x02, 0x01, 0xd0, 0x55, 0x55],
+                ],
+            ),
+        ] {
+            let info =
+                super::super::parse_sample_entry(&super::super::test_data::entry(name)).unwrap();
+            let mut tried = 0;
+            for (i, ps) in info.parameter_sets.iter().enumerate() {
+                for at in 0..ps.len() {
+                    for v in [0u8, 1, 0x80, 0xff] {
+                        let mut sets = info.parameter_sets.clone();
+                        sets[i][at] = v;
+                        tried += 1;
+                        if let Ok(mut p) = SliceHeaderParser::new(codec, &sets) {
+                            for slice in &slices {
+                                let _ = p.classify(slice);
+                            }
+                        }
+                    }
+                }
+            }
+            assert!(tried > 100, "{name}: {tried} mutants");
+        }
+    }
+
+    #[test]
     fn length_size_three_is_refused() {
         assert_eq!(nal_length_size(3, "avcC").unwrap(), 4);
         assert_eq!(nal_length_size(0, "avcC").unwrap(), 1);

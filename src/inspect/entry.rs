@@ -3,7 +3,11 @@
 //! (ISO/IEC 23001-7 §8: sinf → frma, schm, schi/tenc). Every read is bounded by its box; a field
 //! that cannot be read is left out, never guessed.
 use super::sps::{parse_avc_sps, AvcSps};
+use crate::media::codec::av1::Av1Config;
+use crate::media::codec::avc::AvcConfig;
+use crate::media::codec::hevc::HevcConfig;
 use crate::media::codec::parse_sample_entry;
+use crate::media::codec::vp9::Vp9Config;
 use crate::mp4::{fourcc_str, BoxIter, ByteReader, RawBox};
 use serde::Serialize;
 
@@ -169,7 +173,7 @@ pub fn details(entry: &[u8]) -> EntryDetails {
 enum DetailError {
     /// A field of the box is truncated.
     Box(crate::mp4::BoxError),
-    /// A parameter set in it does not parse.
+    /// The configuration record or a parameter set in it does not parse.
     Codec(crate::media::codec::CodecError),
     /// The avcC lists no SPS.
     NoSps,
@@ -261,20 +265,10 @@ fn avc_profile(idc: u8, constraints: u8) -> String {
 }
 
 fn avcc(b: &RawBox, d: &mut EntryDetails) -> R {
-    let mut r = rd(b);
-    r.skip(1)?;
-    let profile = r.u8()?;
-    let compat = r.u8()?;
-    let level = r.u8()?;
-    d.profile = Some(avc_profile(profile, compat));
-    d.level = Some(format!("{}.{}", level / 10, level % 10));
-    r.skip(1)?;
-    let n = r.u8()? & 0x1f;
-    if n == 0 {
-        return Err(DetailError::NoSps);
-    }
-    let len = usize::from(r.u16()?);
-    let nal = r.bytes(len)?;
+    let c = AvcConfig::parse(b.body)?;
+    d.profile = Some(avc_profile(c.profile, c.compatibility));
+    d.level = Some(format!("{}.{}", c.level / 10, c.level % 10));
+    let nal = c.first_sps().ok_or(DetailError::NoSps)?;
     let sps: AvcSps = parse_avc_sps(nal)?;
     let full = sps.full_range == Some(true);
     d.pixel_format = Some(pixel_format(
@@ -320,25 +314,20 @@ fn hevc_profile(idc: u8) -> String {
 }
 
 fn hvcc(b: &RawBox, d: &mut EntryDetails) -> R {
-    let mut r = rd(b);
-    r.skip(1)?;
-    let p = r.u8()?;
-    r.skip(4 + 6)?;
-    let level = r.u8()?;
-    d.profile = Some(hevc_profile(p & 0x1f));
+    let c = HevcConfig::parse(b.body)?;
+    d.profile = Some(hevc_profile(c.profile_idc));
     // general_level_idc is 30 × the level number (H.265 §A.4).
     d.level = Some(format!(
         "{}{}",
-        f64::from(level) / 30.0,
-        if p & 0x20 != 0 {
+        f64::from(c.level_idc) / 30.0,
+        if c.tier_high {
             " High tier"
         } else {
             " Main tier"
         }
     ));
-    r.skip(2 + 1)?; // min_spatial_segmentation_idc, parallelismType
-    let chroma = u32::from(r.u8()? & 0x03);
-    let luma = u32::from(r.u8()? & 0x07) + 8;
+    let chroma = u32::from(c.chroma_format_idc);
+    let luma = u32::from(c.bit_depth_luma);
     d.pixel_format = Some(pixel_format(chroma, luma, false));
     d.bit_depth = Some(luma);
     d.chroma = Some(chroma_name(chroma));
@@ -346,30 +335,18 @@ fn hvcc(b: &RawBox, d: &mut EntryDetails) -> R {
 }
 
 fn av1c(b: &RawBox, d: &mut EntryDetails) -> R {
-    let mut r = rd(b);
-    r.skip(1)?;
-    let x = r.u8()?;
-    let y = r.u8()?;
-    let profile = x >> 5;
+    let c = Av1Config::parse(b.body)?;
     d.profile = Some(
-        match profile {
+        match c.profile {
             0 => "Main",
             1 => "High",
             _ => "Professional",
         }
         .into(),
     );
-    d.level = Some(format!("seq_level_idx {}", x & 0x1f));
-    let high = y & 0x40 != 0;
-    let twelve = y & 0x20 != 0;
-    let depth = if profile == 2 && high && twelve {
-        12
-    } else if high {
-        10
-    } else {
-        8
-    };
-    let chroma = match (y & 0x10 != 0, y & 0x08 != 0, y & 0x04 != 0) {
+    d.level = Some(format!("seq_level_idx {}", c.level));
+    let depth = u32::from(c.bit_depth);
+    let chroma = match (c.mono_chrome, c.subsampling_x, c.subsampling_y) {
         (true, _, _) => 0,
         (false, true, true) => 1,
         (false, true, false) => 2,
@@ -382,27 +359,26 @@ fn av1c(b: &RawBox, d: &mut EntryDetails) -> R {
 }
 
 fn vpcc(b: &RawBox, d: &mut EntryDetails) -> R {
-    let mut r = rd(b);
-    r.skip(4)?; // version, flags
-    let profile = r.u8()?;
-    let level = r.u8()?;
-    let x = r.u8()?;
-    let depth = u32::from(x >> 4);
-    let chroma = match (x >> 1) & 0x07 {
+    let c = Vp9Config::parse(b.body)?;
+    let depth = u32::from(c.bit_depth);
+    let chroma = match c.chroma_subsampling {
         0 | 1 => 1,
         2 => 2,
         _ => 3,
     };
-    let full = x & 1 != 0;
-    let p = r.u8()?;
-    let t = r.u8()?;
-    let m = r.u8()?;
-    d.profile = Some(format!("Profile {profile}"));
-    d.level = Some(format!("{}.{}", level / 10, level % 10));
+    let full = c.full_range != 0;
+    d.profile = Some(format!("Profile {}", c.profile));
+    d.level = Some(format!("{}.{}", c.level / 10, c.level % 10));
     d.pixel_format = Some(pixel_format(chroma, depth, false));
     d.bit_depth = Some(depth);
     d.chroma = Some(chroma_name(chroma));
-    d.colour = Some(colour("vpcC", p.into(), t.into(), m.into(), Some(full)));
+    d.colour = Some(colour(
+        "vpcC",
+        c.primaries.into(),
+        c.transfer.into(),
+        c.matrix.into(),
+        Some(full),
+    ));
     Ok(())
 }
 

@@ -15,6 +15,12 @@ pub struct Av1Config {
     pub tier_high: bool,
     /// Bit depth from high_bitdepth and twelve_bit: 8, 10 or 12.
     pub bit_depth: u8,
+    /// mono_chrome.
+    pub mono_chrome: bool,
+    /// chroma_subsampling_x.
+    pub subsampling_x: bool,
+    /// chroma_subsampling_y.
+    pub subsampling_y: bool,
 }
 
 impl Av1Config {
@@ -44,6 +50,9 @@ impl Av1Config {
             level,
             tier_high: c & 0x80 != 0,
             bit_depth,
+            mono_chrome: c & 0x10 != 0,
+            subsampling_x: c & 0x08 != 0,
+            subsampling_y: c & 0x04 != 0,
         })
     }
 
@@ -68,6 +77,8 @@ mod tests {
         let e = entry("av1");
         let c = Av1Config::parse(child_body(&e, b"av1C")).unwrap();
         assert_eq!(c.codec_string(), "av01.0.00M.08");
+        // ffprobe: yuv420p.
+        assert!(!c.mono_chrome && c.subsampling_x && c.subsampling_y);
     }
 
     #[test]

@@ -76,6 +76,14 @@ impl AvcConfig {
         })
     }
 
+    /// The first SPS of the record, if it lists one.
+    pub fn first_sps(&self) -> Option<&[u8]> {
+        self.parameter_sets
+            .iter()
+            .find(|n| n.first().is_some_and(|&h| nal_type(h) == NAL_SPS))
+            .map(Vec::as_slice)
+    }
+
     /// The RFC 6381 §3.3 codec string `avc1.PPCCLL` (profile_idc, constraint flags, level_idc in
     /// hex) for the sample entry 4CC `fourcc` (`avc1` or `avc3`).
     pub fn codec_string(&self, fourcc: &str) -> String {

@@ -38,6 +38,10 @@ pub struct HevcConfig {
     pub constraints: [u8; 6],
     /// general_level_idc.
     pub level_idc: u8,
+    /// chromaFormat (chroma_format_idc, 0..=3).
+    pub chroma_format_idc: u8,
+    /// bitDepthLumaMinus8 + 8.
+    pub bit_depth_luma: u8,
     /// lengthSizeMinusOne + 1: 1, 2 or 4.
     pub nal_length_size: u8,
     /// VPS, SPS and PPS NAL units (not SEI), without length prefixes, in record order.
@@ -60,9 +64,10 @@ impl HevcConfig {
         let mut constraints = [0u8; 6];
         constraints.copy_from_slice(r.bytes(6)?);
         let level_idc = r.u8()?;
-        // min_spatial_segmentation(16), parallelismType(8), chromaFormat(8), bitDepthLuma(8),
-        // bitDepthChroma(8), avgFrameRate(16)
-        r.skip(8)?;
+        r.skip(3)?; // min_spatial_segmentation_idc(16), parallelismType(8)
+        let chroma_format_idc = r.u8()? & 0x03;
+        let bit_depth_luma = (r.u8()? & 0x07) + 8;
+        r.skip(3)?; // bitDepthChromaMinus8(8), avgFrameRate(16)
         let nal_length_size = nal_length_size(r.u8()? & 0x03, "hvcC")?;
         let mut parameter_sets = Vec::new();
         let arrays = r.u8()?;
@@ -85,6 +90,8 @@ impl HevcConfig {
             compatibility,
             constraints,
             level_idc,
+            chroma_format_idc,
+            bit_depth_luma,
             nal_length_size,
             parameter_sets,
         })
@@ -806,6 +813,8 @@ mod tests {
             let c = HevcConfig::parse(child_body(&e, b"hvcC")).unwrap();
             assert_eq!(c.codec_string(fourcc), format!("{fourcc}.1.6.L63.90"));
             assert_eq!(c.nal_length_size, 4);
+            // ffprobe: yuv420p.
+            assert_eq!((c.chroma_format_idc, c.bit_depth_luma), (1, 8), "{name}");
             let types: Vec<u8> = c.parameter_sets.iter().map(|n| nal_type(n[0])).collect();
             assert_eq!(types, vec![NAL_VPS, NAL_SPS, NAL_PPS], "{name}");
             // The parameter sets parse, and the PPS refers to the SPS.
@@ -826,6 +835,8 @@ mod tests {
             compatibility: 0x2000_0000,
             constraints: [0xb0, 0, 0, 1, 0, 0],
             level_idc: 153,
+            chroma_format_idc: 1,
+            bit_depth_luma: 8,
             nal_length_size: 4,
             parameter_sets: Vec::new(),
         };

@@ -287,3 +287,55 @@ fn single_file_sets_verify_against_the_sources_and_decrypt() {
         }
     }
 }
+
+#[test]
+fn json_lists_both_sets_with_their_manifest_and_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut cmd = vodpack();
+    cmd.arg("package")
+        .arg("-o")
+        .arg(&out)
+        .arg("--json")
+        .args(protection_args("dash=cenc,hls=cbcs"))
+        .args(
+            SET.iter()
+                .map(|(id, file, _, _, _)| format!("in={},id={id}", fixture(file).display())),
+        );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&run_ok(&mut cmd).stdout).expect("--json");
+    let sets = summary["schemes"].as_array().expect("schemes[]");
+    assert_eq!(sets.len(), 2, "{summary}");
+    for (set, scheme, manifest) in [
+        (&sets[0], "cenc", "manifest.mpd"),
+        (&sets[1], "cbcs", "master.m3u8"),
+    ] {
+        assert_eq!(set["scheme"], scheme);
+        assert_eq!(set["manifest"], manifest);
+        let renditions = set["renditions"].as_array().unwrap();
+        assert_eq!(renditions.len(), SET.len());
+        for (r, (id, ..)) in renditions.iter().zip(SET) {
+            assert_eq!(r["id"], id);
+            let init = r["init"].as_str().unwrap();
+            assert_eq!(init, format!("{id}/{scheme}/init.mp4"));
+            assert_eq!(scheme_of(&out.join(init)), scheme);
+            // bytes = every file of this rendition's set folder (init + segments)
+            let on_disk: u64 = std::fs::read_dir(out.join(id).join(scheme))
+                .unwrap()
+                .map(|e| e.unwrap().metadata().unwrap().len())
+                .sum();
+            assert_eq!(r["bytes"].as_u64(), Some(on_disk), "{id}/{scheme}");
+        }
+    }
+    // One scheme: no `schemes` field.
+    let mut cmd = vodpack();
+    cmd.arg("package")
+        .arg("-o")
+        .arg(tmp.path().join("one"))
+        .arg("--json")
+        .args(protection_args("cenc"))
+        .arg(fixture("h264_240p.mp4"));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&run_ok(&mut cmd).stdout).expect("--json");
+    assert!(summary.get("schemes").is_none(), "{summary}");
+}

@@ -48,6 +48,51 @@ pub struct PackageSummary {
     pub warnings: Vec<Warning>,
     /// True when `--verify` checked the output before it was committed.
     pub verified: bool,
+    /// Two schemes (`dash=cenc,hls=cbcs`): each segment set with the manifest that names it;
+    /// empty (and left out of `--json`) with one scheme.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schemes: Vec<SchemeSetSummary>,
+}
+
+/// One segment set of a two-scheme run, as `--json` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemeSetSummary {
+    /// `cenc` or `cbcs`.
+    pub scheme: String,
+    /// The manifest that references this set, relative to OUT (the MPD or the multivariant
+    /// playlist).
+    pub manifest: String,
+    /// Every media rendition's files in this set.
+    pub renditions: Vec<SchemeSetRendition>,
+}
+
+/// One rendition's files in one segment set.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemeSetRendition {
+    /// The rendition id (as in `renditions[]`).
+    pub id: String,
+    /// The init segment (or single file), relative to OUT.
+    pub init: String,
+    /// Bytes written for this rendition in this set.
+    pub bytes: u64,
+}
+
+fn scheme_set(scheme: &str, manifest: &str, asset: &PackagedAsset) -> SchemeSetSummary {
+    SchemeSetSummary {
+        scheme: scheme.into(),
+        manifest: manifest.into(),
+        renditions: asset
+            .renditions
+            .iter()
+            .filter_map(|r| {
+                Some(SchemeSetRendition {
+                    id: r.id.clone(),
+                    init: r.init_path.clone(),
+                    bytes: r.origin.as_ref()?.bytes,
+                })
+            })
+            .collect(),
+    }
 }
 
 /// The `--json` fields of one rendition (docs/usage.md), read from its one record, the
@@ -299,6 +344,13 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
             .validate()
             .map_err(|e| Error::Key(format!("key manifest: {e}")))?;
     }
+    let scheme_sets = match (&hls_asset, pair) {
+        (Some((a, _)), Some((dash_scheme, hls_scheme))) => vec![
+            scheme_set(dash_scheme, &asset.dash_mpd, &asset),
+            scheme_set(hls_scheme, &a.hls_multivariant, a),
+        ],
+        _ => Vec::new(),
+    };
     let text = manifest
         .to_json_pretty()
         .map_err(|e| Error::Key(format!("key manifest: {e}")))?;
@@ -349,6 +401,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
             .filter(|r| r.origin.is_some())
             .cloned()
             .collect(),
+        schemes: scheme_sets,
     })
 }
 

@@ -271,8 +271,12 @@ pub(crate) async fn serve_file(
     let Ok(res) = res else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let mut res = res.map(Body::new);
     let status = res.status();
+    let mut res = if status == StatusCode::RANGE_NOT_SATISFIABLE {
+        res.map(|_| Body::empty()) // a sized empty body (hyper-staticfile's has no length)
+    } else {
+        res.map(Body::new)
+    };
     if status.is_success() || status == StatusCode::NOT_MODIFIED {
         finish(
             res.headers_mut(),

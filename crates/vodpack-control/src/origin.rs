@@ -18,7 +18,7 @@
 use std::fs::{File, Metadata};
 use std::future::Future;
 use std::io::{self, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -76,34 +76,112 @@ pub fn media_type(path: &str, folder: FolderKind) -> Option<(&'static str, bool)
 pub(crate) struct FileGate {
     /// Canonical output directory.
     out_dir: PathBuf,
+    /// The output directory, open (`O_PATH`) for `openat2` beneath it.
+    #[cfg(target_os = "linux")]
+    dir: Option<rustix::fd::OwnedFd>,
     /// The key manifest's path, and its (device, inode) when the server started.
     key_manifest: PathBuf,
     key_manifest_id: Option<(u64, u64)>,
 }
+
+/// Cleared when `openat2` is missing (Linux < 5.6) or filtered (some container sandboxes): the
+/// gate then checks each path component with `lstat` before opening.
+#[cfg(target_os = "linux")]
+static OPENAT2_SUPPORTED: AtomicBool = AtomicBool::new(true);
 
 impl FileGate {
     pub(crate) fn new(out_dir: PathBuf, key_manifest: PathBuf) -> Self {
         let key_manifest_id = std::fs::metadata(&key_manifest)
             .ok()
             .and_then(|m| file_id(&m));
+        #[cfg(target_os = "linux")]
+        let dir = {
+            use rustix::fs::{Mode, OFlags};
+            rustix::fs::open(
+                &out_dir,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()
+        };
         FileGate {
             out_dir,
+            #[cfg(target_os = "linux")]
+            dir,
             key_manifest,
             key_manifest_id,
         }
     }
 
-    /// The file at `rel` (plain segments, already checked: no `.`/`..`/empty segments) when it
-    /// may be served, with its metadata.
-    fn check(&self, rel: &str) -> Option<(PathBuf, std::fs::Metadata)> {
+    /// The file at `rel` (plain segments, already checked: no `.`/`..`/empty segments), open,
+    /// with its metadata, when it may be served: a regular file reached without any symlink,
+    /// and not a hard link to the key manifest.
+    fn open(&self, rel: &str) -> Option<(File, Metadata)> {
+        self.admit(self.open_beneath(rel)?)
+    }
+
+    /// `file` with its metadata when it is a regular file and not the key manifest.
+    fn admit(&self, file: File) -> Option<(File, Metadata)> {
+        let meta = file.metadata().ok()?;
+        if !meta.file_type().is_file() {
+            return None; // a directory, FIFO, socket or device
+        }
+        if links(&meta) > 1 {
+            let id = file_id(&meta);
+            let current = std::fs::metadata(&self.key_manifest)
+                .ok()
+                .and_then(|m| file_id(&m));
+            if id.is_some() && (id == self.key_manifest_id || id == current) {
+                return None; // a hard link to the key manifest
+            }
+        }
+        Some((file, meta))
+    }
+
+    /// Opens `rel` beneath the output directory without following any symlink: one `openat2`
+    /// (`RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`) where the kernel has it.
+    #[cfg(target_os = "linux")]
+    fn open_beneath(&self, rel: &str) -> Option<File> {
+        use rustix::fs::{Mode, OFlags, ResolveFlags};
+        use rustix::io::Errno;
+        if let Some(dir) = self.dir.as_ref() {
+            if OPENAT2_SUPPORTED.load(Ordering::Relaxed) {
+                match rustix::fs::openat2(
+                    dir,
+                    rel,
+                    OFlags::RDONLY
+                        | OFlags::NOFOLLOW
+                        | OFlags::NONBLOCK
+                        | OFlags::NOCTTY
+                        | OFlags::CLOEXEC,
+                    Mode::empty(),
+                    ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+                ) {
+                    Ok(fd) => return Some(File::from(fd)),
+                    Err(Errno::NOSYS | Errno::PERM) => {
+                        OPENAT2_SUPPORTED.store(false, Ordering::Relaxed);
+                    }
+                    Err(_) => return None, // missing, a symlink on the way (ELOOP), …
+                }
+            }
+        }
+        self.open_walked(rel)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn open_beneath(&self, rel: &str) -> Option<File> {
+        self.open_walked(rel)
+    }
+
+    /// Without `openat2`: `lstat` of the file and of every folder below the output directory
+    /// (each a real directory, so the real path is the path asked for; the output directory
+    /// itself is canonical), then an open that follows no symlink and must reach the same file.
+    fn open_walked(&self, rel: &str) -> Option<File> {
         let path = self.out_dir.join(rel);
         let meta = std::fs::symlink_metadata(&path).ok()?;
         if !meta.file_type().is_file() {
             return None; // a symlink, directory, FIFO, socket or device
         }
-        // No symlinked directory on the way either (the output directory itself is canonical,
-        // and `rel` has no `.`/`..`): every folder below it is a real directory, so the real
-        // path is the path asked for.
         let mut dir = self.out_dir.clone();
         let mut segments = rel.split('/').peekable();
         while let Some(segment) = segments.next() {
@@ -115,16 +193,16 @@ impl FileGate {
                 return None;
             }
         }
-        if links(&meta) > 1 {
-            let id = file_id(&meta);
-            let current = std::fs::metadata(&self.key_manifest)
-                .ok()
-                .and_then(|m| file_id(&m));
-            if id.is_some() && (id == self.key_manifest_id || id == current) {
-                return None; // a hard link to the key manifest
-            }
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
         }
-        Some((path, meta))
+        let file = opts.open(&path).ok()?;
+        let now = file.metadata().ok()?;
+        (file_id(&now) == file_id(&meta)).then_some(file)
     }
 }
 
@@ -205,9 +283,9 @@ pub(crate) async fn serve_file(
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
-    // A few lstat calls answered from the kernel's metadata cache: inline, since a hop to
-    // the blocking pool costs more than they do (measured: docs/control-plane.md).
-    let Some((path, meta)) = gate.check(rel) else {
+    // An open and a stat answered from the kernel's metadata cache: inline, since a hop to the
+    // blocking pool costs more than they do (measured: docs/control-plane.md).
+    let Some((file, meta)) = gate.open(rel) else {
         return not_found();
     };
     let tag = entity_tag(&meta);
@@ -253,13 +331,10 @@ pub(crate) async fn serve_file(
     {
         h.remove(header::RANGE); // several ranges: the whole file
     }
-    let Some(file) = DiskFile::open(&path, &meta) else {
-        return not_found(); // replaced between the check and the open
-    };
     let size = meta.len();
     let resolved = hyper_staticfile::ResolvedFile {
-        handle: file,
-        path,
+        handle: DiskFile::new(file),
+        path: PathBuf::new(), // not used by the response builder
         size,
         modified,
         content_type: None,
@@ -345,26 +420,12 @@ pub(crate) struct DiskFile {
 }
 
 impl DiskFile {
-    /// Opens `path` when it is still the regular file `meta` describes (same device and inode):
-    /// without following a symlink, and without blocking should a FIFO have taken its place.
-    fn open(path: &Path, meta: &Metadata) -> Option<DiskFile> {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.read(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-        }
-        let file = opts.open(path).ok()?;
-        let now = file.metadata().ok()?;
-        if !now.file_type().is_file() || file_id(&now) != file_id(meta) {
-            return None;
-        }
-        Some(DiskFile {
+    fn new(file: File) -> DiskFile {
+        DiskFile {
             file: Arc::new(file),
             pos: 0,
             pending: None,
-        })
+        }
     }
 }
 
@@ -517,6 +578,53 @@ mod tests {
             tag,
             Some(t)
         ));
+    }
+
+    /// Both ways of opening (one `openat2`, and the `lstat` walk used without it) refuse the
+    /// same things: symlinks (of the file or of a folder), FIFOs, directories, missing files and
+    /// hard links to the key manifest; and serve the same regular files.
+    #[cfg(unix)]
+    #[test]
+    fn both_open_paths_refuse_links_fifos_and_the_key_manifest() {
+        let tmp = std::env::temp_dir().join(format!("vodpack-gate-{:016x}", rand::random::<u64>()));
+        let out = tmp.join("out");
+        std::fs::create_dir_all(out.join("video")).unwrap();
+        let km = tmp.join("out.keys.json");
+        std::fs::write(&km, b"{}").unwrap();
+        std::fs::write(out.join("video/seg_1.m4s"), b"media").unwrap();
+        std::os::unix::fs::symlink(out.join("video/seg_1.m4s"), out.join("video/sym.m4s")).unwrap();
+        std::os::unix::fs::symlink(out.join("video"), out.join("vlink")).unwrap();
+        std::fs::hard_link(&km, out.join("video/km.m4s")).unwrap();
+        std::fs::hard_link(out.join("video/seg_1.m4s"), out.join("video/hard.m4s")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(out.join("video/fifo.m4s"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        let gate = FileGate::new(out.canonicalize().unwrap(), km);
+        let read = |f: File| {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut &f, &mut v).unwrap();
+            v
+        };
+        for (rel, ok) in [
+            ("video/seg_1.m4s", true),
+            ("video/hard.m4s", true),
+            ("video/sym.m4s", false),
+            ("vlink/seg_1.m4s", false),
+            ("video/km.m4s", false),
+            ("video/fifo.m4s", false),
+            ("video", false),
+            ("video/none.m4s", false),
+        ] {
+            assert_eq!(gate.open(rel).is_some(), ok, "open {rel}");
+            let walked = gate.open_walked(rel).and_then(|f| gate.admit(f));
+            assert_eq!(walked.is_some(), ok, "walk {rel}");
+            if let Some((f, _)) = walked {
+                assert_eq!(read(f), b"media");
+            }
+        }
+        std::fs::remove_dir_all(tmp).unwrap();
     }
 
     #[test]

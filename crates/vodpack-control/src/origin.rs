@@ -1,35 +1,44 @@
 //! File serving of the origin: which files may be served, and the HTTP caching layer around
-//! tower-http's [`ServeFile`], which streams files and single byte ranges from disk in 64 KiB
-//! chunks (bounded memory whatever the file size) with `Last-Modified`, `If-Modified-Since` /
-//! `If-Unmodified-Since` and `HEAD`. This module adds what it lacks: a strong `ETag`,
-//! `If-None-Match` (→ 304, RFC 9110 §13.1.2, taking precedence over `If-Modified-Since`),
-//! `If-Range` (§13.1.5: a range only while the validator still matches, else the whole file),
-//! multiple ranges answered with the whole file (§14.2 allows ignoring `Range`), the media type
-//! of each output file and `Cache-Control`.
+//! hyper-staticfile's `FileResponseBuilder`, which answers `HEAD`, single byte ranges (206/416),
+//! `Last-Modified` and `If-Modified-Since`, and streams the file or range from disk in bounded
+//! reads (memory per connection bounded whatever the file size). The file is read through
+//! [`DiskFile`]: straight from the page cache on the worker thread (`preadv2(RWF_NOWAIT)`),
+//! tokio's blocking pool only for data that must come from the disk. This module adds what the
+//! builder lacks: a strong `ETag`, `If-None-Match` (→ 304, RFC 9110 §13.1.2, taking precedence
+//! over `If-Modified-Since`), `If-Unmodified-Since` (→ 412), `If-Range` (§13.1.5: a range only
+//! while the validator still matches, else the whole file), multiple ranges answered with the
+//! whole file (§14.2 allows ignoring `Range`), the media type of each output file and
+//! `Cache-Control`.
 //!
 //! A file is served only when it is a regular file (never a symlink, FIFO or directory) whose
 //! real path is the requested path inside the output directory (no symlinked component), and
 //! never when it is the key manifest (a hard link to it inside the output directory is refused:
 //! same device and inode).
 
+use std::fs::{File, Metadata};
+use std::future::Future;
+use std::io::{self, SeekFrom};
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tower::ServiceExt;
-use tower_http::services::ServeFile;
+use tokio::io::AsyncSeek;
+use tokio::task::JoinHandle;
 
 /// `Cache-Control` of manifests (they may be re-published).
 pub const MANIFEST_CACHE_CONTROL: &str = "public, max-age=5";
 /// `Cache-Control` of segments and init segments (immutable once written).
 pub const SEGMENT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
-/// Read size of file streaming: twice tower-http's default, which halves the hops to the blocking
-/// pool per segment (measured: docs/control-plane.md), while 64 clients reading at once buffer at
-/// most 8 MiB.
+/// Largest read of file streaming: a 4 s segment of a typical ladder (~110 kB) in one read, while
+/// 64 clients reading at once buffer at most 8 MiB.
 const CHUNK: usize = 128 * 1024;
 
 /// What kind of rendition folder a file is in (for the media type of `.mp4`/`.m4s`).
@@ -67,34 +76,112 @@ pub fn media_type(path: &str, folder: FolderKind) -> Option<(&'static str, bool)
 pub(crate) struct FileGate {
     /// Canonical output directory.
     out_dir: PathBuf,
+    /// The output directory, open (`O_PATH`) for `openat2` beneath it.
+    #[cfg(target_os = "linux")]
+    dir: Option<rustix::fd::OwnedFd>,
     /// The key manifest's path, and its (device, inode) when the server started.
     key_manifest: PathBuf,
     key_manifest_id: Option<(u64, u64)>,
 }
+
+/// Cleared when `openat2` is missing (Linux < 5.6) or filtered (some container sandboxes): the
+/// gate then checks each path component with `lstat` before opening.
+#[cfg(target_os = "linux")]
+static OPENAT2_SUPPORTED: AtomicBool = AtomicBool::new(true);
 
 impl FileGate {
     pub(crate) fn new(out_dir: PathBuf, key_manifest: PathBuf) -> Self {
         let key_manifest_id = std::fs::metadata(&key_manifest)
             .ok()
             .and_then(|m| file_id(&m));
+        #[cfg(target_os = "linux")]
+        let dir = {
+            use rustix::fs::{Mode, OFlags};
+            rustix::fs::open(
+                &out_dir,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()
+        };
         FileGate {
             out_dir,
+            #[cfg(target_os = "linux")]
+            dir,
             key_manifest,
             key_manifest_id,
         }
     }
 
-    /// The file at `rel` (plain segments, already checked: no `.`/`..`/empty segments) when it
-    /// may be served, with its metadata.
-    fn check(&self, rel: &str) -> Option<(PathBuf, std::fs::Metadata)> {
+    /// The file at `rel` (plain segments, already checked: no `.`/`..`/empty segments), open,
+    /// with its metadata, when it may be served: a regular file reached without any symlink,
+    /// and not a hard link to the key manifest.
+    fn open(&self, rel: &str) -> Option<(File, Metadata)> {
+        self.admit(self.open_beneath(rel)?)
+    }
+
+    /// `file` with its metadata when it is a regular file and not the key manifest.
+    fn admit(&self, file: File) -> Option<(File, Metadata)> {
+        let meta = file.metadata().ok()?;
+        if !meta.file_type().is_file() {
+            return None; // a directory, FIFO, socket or device
+        }
+        if links(&meta) > 1 {
+            let id = file_id(&meta);
+            let current = std::fs::metadata(&self.key_manifest)
+                .ok()
+                .and_then(|m| file_id(&m));
+            if id.is_some() && (id == self.key_manifest_id || id == current) {
+                return None; // a hard link to the key manifest
+            }
+        }
+        Some((file, meta))
+    }
+
+    /// Opens `rel` beneath the output directory without following any symlink: one `openat2`
+    /// (`RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`) where the kernel has it.
+    #[cfg(target_os = "linux")]
+    fn open_beneath(&self, rel: &str) -> Option<File> {
+        use rustix::fs::{Mode, OFlags, ResolveFlags};
+        use rustix::io::Errno;
+        if let Some(dir) = self.dir.as_ref() {
+            if OPENAT2_SUPPORTED.load(Ordering::Relaxed) {
+                match rustix::fs::openat2(
+                    dir,
+                    rel,
+                    OFlags::RDONLY
+                        | OFlags::NOFOLLOW
+                        | OFlags::NONBLOCK
+                        | OFlags::NOCTTY
+                        | OFlags::CLOEXEC,
+                    Mode::empty(),
+                    ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+                ) {
+                    Ok(fd) => return Some(File::from(fd)),
+                    Err(Errno::NOSYS | Errno::PERM) => {
+                        OPENAT2_SUPPORTED.store(false, Ordering::Relaxed);
+                    }
+                    Err(_) => return None, // missing, a symlink on the way (ELOOP), …
+                }
+            }
+        }
+        self.open_walked(rel)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn open_beneath(&self, rel: &str) -> Option<File> {
+        self.open_walked(rel)
+    }
+
+    /// Without `openat2`: `lstat` of the file and of every folder below the output directory
+    /// (each a real directory, so the real path is the path asked for; the output directory
+    /// itself is canonical), then an open that follows no symlink and must reach the same file.
+    fn open_walked(&self, rel: &str) -> Option<File> {
         let path = self.out_dir.join(rel);
         let meta = std::fs::symlink_metadata(&path).ok()?;
         if !meta.file_type().is_file() {
             return None; // a symlink, directory, FIFO, socket or device
         }
-        // No symlinked directory on the way either (the output directory itself is canonical,
-        // and `rel` has no `.`/`..`): every folder below it is a real directory, so the real
-        // path is the path asked for.
         let mut dir = self.out_dir.clone();
         let mut segments = rel.split('/').peekable();
         while let Some(segment) = segments.next() {
@@ -106,16 +193,16 @@ impl FileGate {
                 return None;
             }
         }
-        if links(&meta) > 1 {
-            let id = file_id(&meta);
-            let current = std::fs::metadata(&self.key_manifest)
-                .ok()
-                .and_then(|m| file_id(&m));
-            if id.is_some() && (id == self.key_manifest_id || id == current) {
-                return None; // a hard link to the key manifest
-            }
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
         }
-        Some((path, meta))
+        let file = opts.open(&path).ok()?;
+        let now = file.metadata().ok()?;
+        (file_id(&now) == file_id(&meta)).then_some(file)
     }
 }
 
@@ -187,15 +274,18 @@ fn not_found() -> Response {
 
 /// Serves the output file `rel` (already authorised) with type `mime`.
 pub(crate) async fn serve_file(
-    gate: std::sync::Arc<FileGate>,
+    gate: &FileGate,
     req: Request,
-    rel: String,
+    rel: &str,
     mime: &'static str,
     is_manifest: bool,
 ) -> Response {
-    // A few lstat calls answered from the kernel's metadata cache: inline, since a hop to
-    // the blocking pool costs more than they do (measured: docs/control-plane.md).
-    let Some((path, meta)) = gate.check(&rel) else {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    // An open and a stat answered from the kernel's metadata cache: inline, since a hop to the
+    // blocking pool costs more than they do (measured: docs/control-plane.md).
+    let Some((file, meta)) = gate.open(rel) else {
         return not_found();
     };
     let tag = entity_tag(&meta);
@@ -205,25 +295,31 @@ pub(crate) async fn serve_file(
     } else {
         SEGMENT_CACHE_CONTROL
     };
-    let (mut parts, body) = req.into_parts();
-    if !matches!(parts.method, Method::GET | Method::HEAD) {
-        return StatusCode::METHOD_NOT_ALLOWED.into_response();
-    }
+    let (mut parts, _body) = req.into_parts();
     let h: &mut HeaderMap = &mut parts.headers;
     if let Some(inm) = h.get(header::IF_NONE_MATCH) {
         if none_match_hits(inm.to_str().unwrap_or(""), &tag) {
             let mut r = StatusCode::NOT_MODIFIED.into_response();
-            let rh = r.headers_mut();
-            if let Some(m) = modified {
-                if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(m)) {
-                    rh.insert(header::LAST_MODIFIED, v);
-                }
-            }
-            finish(rh, &tag, cache_control, None);
+            finish(r.headers_mut(), &tag, modified, cache_control, None, None);
             return r;
         }
         // §13.2.2: If-Modified-Since is ignored when If-None-Match is present.
         h.remove(header::IF_MODIFIED_SINCE);
+    }
+    if let Some(ius) = h.get(header::IF_UNMODIFIED_SINCE) {
+        // §13.1.4 (evaluated only without If-Match, which a GET of media never needs): the
+        // date parsed by httpdate, compared in whole seconds as HTTP dates are.
+        let since = ius
+            .to_str()
+            .ok()
+            .and_then(|v| httpdate::parse_http_date(v).ok());
+        if let (Some(since), Some(m)) = (since, modified) {
+            if httpdate::HttpDate::from(m) > httpdate::HttpDate::from(since) {
+                let mut r = StatusCode::PRECONDITION_FAILED.into_response();
+                finish(r.headers_mut(), &tag, modified, cache_control, None, None);
+                return r;
+            }
+        }
     }
     if let Some(ir) = h.remove(header::IF_RANGE) {
         if !if_range_holds(ir.to_str().unwrap_or(""), &tag, modified) {
@@ -235,22 +331,67 @@ pub(crate) async fn serve_file(
     {
         h.remove(header::RANGE); // several ranges: the whole file
     }
-    let res = ServeFile::new(&path)
-        .with_buf_chunk_size(CHUNK)
-        .oneshot(Request::from_parts(parts, body))
-        .await;
-    let Ok(res) = res;
-    let mut res = res.map(Body::new);
+    let size = meta.len();
+    let resolved = hyper_staticfile::ResolvedFile {
+        handle: DiskFile::new(file),
+        path: PathBuf::new(), // not used by the response builder
+        size,
+        modified,
+        content_type: None,
+        encoding: None,
+    };
+    let res = hyper_staticfile::util::FileResponseBuilder::new()
+        .request_parts(&parts.method, &parts.headers)
+        .build(resolved);
+    let Ok(res) = res else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
     let status = res.status();
+    let mut res = if status == StatusCode::RANGE_NOT_SATISFIABLE {
+        res.map(|_| Body::empty()) // a sized empty body (hyper-staticfile's has no length)
+    } else {
+        res.map(Body::new)
+    };
     if status.is_success() || status == StatusCode::NOT_MODIFIED {
-        finish(res.headers_mut(), &tag, cache_control, Some(mime));
+        finish(
+            res.headers_mut(),
+            &tag,
+            modified,
+            cache_control,
+            Some(mime),
+            None,
+        );
+    } else if status == StatusCode::RANGE_NOT_SATISFIABLE {
+        // §15.5.17: the current length, so the client can ask again.
+        finish(
+            res.headers_mut(),
+            &tag,
+            modified,
+            cache_control,
+            None,
+            Some(size),
+        );
     }
     res
 }
 
-fn finish(h: &mut HeaderMap, tag: &str, cache_control: &'static str, mime: Option<&'static str>) {
+/// The validators, `Cache-Control`, `Accept-Ranges`, the media type of a success and the
+/// `Content-Range` of a 416.
+fn finish(
+    h: &mut HeaderMap,
+    tag: &str,
+    modified: Option<SystemTime>,
+    cache_control: &'static str,
+    mime: Option<&'static str>,
+    unsatisfiable_len: Option<u64>,
+) {
     if let Ok(v) = HeaderValue::from_str(tag) {
         h.insert(header::ETAG, v);
+    }
+    if let Some(m) = modified.filter(|_| !h.contains_key(header::LAST_MODIFIED)) {
+        if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(m)) {
+            h.insert(header::LAST_MODIFIED, v);
+        }
     }
     h.insert(
         header::CACHE_CONTROL,
@@ -260,6 +401,161 @@ fn finish(h: &mut HeaderMap, tag: &str, cache_control: &'static str, mime: Optio
     if let Some(m) = mime {
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(m));
     }
+    if let Some(len) = unsatisfiable_len {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+    }
+}
+
+/// An open output file read for hyper-staticfile without tokio's blocking pool when the data is
+/// in the page cache: each read is a `preadv2(RWF_NOWAIT)` on the worker thread, which the kernel
+/// answers at once from cached pages or refuses with `EAGAIN`; only then is that one read handed
+/// to the blocking pool. Reads are positional (`pread`), so a seek only moves an offset. Each read
+/// is at most [`CHUNK`] bytes into a fresh buffer handed to hyper as is (no copy).
+pub(crate) struct DiskFile {
+    file: Arc<File>,
+    pos: u64,
+    pending: Option<JoinHandle<io::Result<Bytes>>>,
+}
+
+impl DiskFile {
+    fn new(file: File) -> DiskFile {
+        DiskFile {
+            file: Arc::new(file),
+            pos: 0,
+            pending: None,
+        }
+    }
+}
+
+impl hyper_staticfile::vfs::IntoFileAccess for DiskFile {
+    type Output = DiskFile;
+
+    fn into_file_access(self) -> DiskFile {
+        self
+    }
+}
+
+impl AsyncSeek for DiskFile {
+    fn start_seek(mut self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        match position {
+            SeekFrom::Start(p) if self.pending.is_none() => {
+                self.pos = p;
+                Ok(())
+            }
+            _ => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "only absolute seeks between reads",
+            )),
+        }
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        Poll::Ready(Ok(self.pos))
+    }
+}
+
+impl hyper_staticfile::vfs::FileAccess for DiskFile {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        len: usize,
+    ) -> Poll<io::Result<Bytes>> {
+        if self.pending.is_none() {
+            let len = len.min(CHUNK);
+            if len == 0 {
+                return Poll::Ready(Ok(Bytes::new()));
+            }
+            let mut buf = Vec::with_capacity(len);
+            match read_cached(&self.file, &mut buf, self.pos) {
+                Ok(true) => {
+                    self.pos += buf.len() as u64;
+                    return Poll::Ready(Ok(Bytes::from(buf)));
+                }
+                Ok(false) => {
+                    // Not (all) in the page cache: this read goes to the blocking pool.
+                    let file = self.file.clone();
+                    let pos = self.pos;
+                    self.pending = Some(tokio::task::spawn_blocking(move || {
+                        read_blocking(&file, buf, pos)
+                    }));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        let Some(pending) = self.pending.as_mut() else {
+            return Poll::Pending; // unreachable: set just above
+        };
+        let done = std::task::ready!(Pin::new(pending).poll(cx));
+        self.pending = None;
+        let bytes = done.map_err(io::Error::other)??;
+        self.pos += bytes.len() as u64;
+        Poll::Ready(Ok(bytes))
+    }
+}
+
+/// Cleared when the kernel or file system does not support `RWF_NOWAIT` (then every read uses
+/// the blocking pool, as tokio's file API would).
+static NOWAIT_SUPPORTED: AtomicBool = AtomicBool::new(true);
+
+/// Reads up to `buf.capacity()` bytes at `pos` only if the kernel can answer without waiting
+/// for the disk: `Ok(true)` with `buf` filled (empty at end of file), `Ok(false)` when the read
+/// would block.
+#[cfg(target_os = "linux")]
+fn read_cached(file: &File, buf: &mut Vec<u8>, pos: u64) -> io::Result<bool> {
+    use rustix::io::{preadv2, Errno, ReadWriteFlags};
+    if !NOWAIT_SUPPORTED.load(Ordering::Relaxed) {
+        return Ok(false);
+    }
+    buf.resize(buf.capacity(), 0);
+    loop {
+        match preadv2(
+            file,
+            &mut [io::IoSliceMut::new(buf)],
+            pos,
+            ReadWriteFlags::NOWAIT,
+        ) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(true);
+            }
+            Err(Errno::INTR) => continue,
+            Err(Errno::AGAIN) => {
+                buf.clear();
+                return Ok(false);
+            }
+            Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => {
+                NOWAIT_SUPPORTED.store(false, Ordering::Relaxed);
+                buf.clear();
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn read_cached(_: &File, _: &mut Vec<u8>, _: u64) -> io::Result<bool> {
+    let _ = &NOWAIT_SUPPORTED;
+    Ok(false)
+}
+
+/// One positional read of up to `buf.capacity()` bytes (on the blocking pool).
+fn read_blocking(file: &File, mut buf: Vec<u8>, pos: u64) -> io::Result<Bytes> {
+    buf.resize(buf.capacity(), 0);
+    let n = loop {
+        #[cfg(unix)]
+        let r = std::os::unix::fs::FileExt::read_at(file, &mut buf, pos);
+        #[cfg(windows)]
+        let r = std::os::windows::fs::FileExt::seek_read(file, &mut buf, pos);
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => break r?,
+        }
+    };
+    buf.truncate(n);
+    Ok(Bytes::from(buf))
 }
 
 #[cfg(test)]
@@ -282,6 +578,53 @@ mod tests {
             tag,
             Some(t)
         ));
+    }
+
+    /// Both ways of opening (one `openat2`, and the `lstat` walk used without it) refuse the
+    /// same things: symlinks (of the file or of a folder), FIFOs, directories, missing files and
+    /// hard links to the key manifest; and serve the same regular files.
+    #[cfg(unix)]
+    #[test]
+    fn both_open_paths_refuse_links_fifos_and_the_key_manifest() {
+        let tmp = std::env::temp_dir().join(format!("vodpack-gate-{:016x}", rand::random::<u64>()));
+        let out = tmp.join("out");
+        std::fs::create_dir_all(out.join("video")).unwrap();
+        let km = tmp.join("out.keys.json");
+        std::fs::write(&km, b"{}").unwrap();
+        std::fs::write(out.join("video/seg_1.m4s"), b"media").unwrap();
+        std::os::unix::fs::symlink(out.join("video/seg_1.m4s"), out.join("video/sym.m4s")).unwrap();
+        std::os::unix::fs::symlink(out.join("video"), out.join("vlink")).unwrap();
+        std::fs::hard_link(&km, out.join("video/km.m4s")).unwrap();
+        std::fs::hard_link(out.join("video/seg_1.m4s"), out.join("video/hard.m4s")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(out.join("video/fifo.m4s"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        let gate = FileGate::new(out.canonicalize().unwrap(), km);
+        let read = |f: File| {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut &f, &mut v).unwrap();
+            v
+        };
+        for (rel, ok) in [
+            ("video/seg_1.m4s", true),
+            ("video/hard.m4s", true),
+            ("video/sym.m4s", false),
+            ("vlink/seg_1.m4s", false),
+            ("video/km.m4s", false),
+            ("video/fifo.m4s", false),
+            ("video", false),
+            ("video/none.m4s", false),
+        ] {
+            assert_eq!(gate.open(rel).is_some(), ok, "open {rel}");
+            let walked = gate.open_walked(rel).and_then(|f| gate.admit(f));
+            assert_eq!(walked.is_some(), ok, "walk {rel}");
+            if let Some((f, _)) = walked {
+                assert_eq!(read(f), b"media");
+            }
+        }
+        std::fs::remove_dir_all(tmp).unwrap();
     }
 
     #[test]

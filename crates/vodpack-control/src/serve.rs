@@ -701,8 +701,7 @@ async fn origin(State(st): State<Arc<AppState>>, req: Request) -> Response {
     let Some((mime, is_manifest)) = media_type(rel, folder) else {
         return not_found();
     };
-    let rel = rel.to_string();
-    crate::origin::serve_file(st.files.clone(), req, rel, mime, is_manifest).await
+    crate::origin::serve_file(&st.files, req, rel, mime, is_manifest).await
 }
 
 async fn player_lib(

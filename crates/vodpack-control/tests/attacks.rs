@@ -1005,3 +1005,107 @@ async fn origin_conditional_requests_and_ranges() {
     s.shutdown().await.unwrap();
     std::fs::remove_dir_all(tmp).unwrap();
 }
+
+/// Drops `path`'s pages from the page cache (they are clean after `sync_all`), so the origin's
+/// next read of it has to wait for the disk: the blocking-pool path of its file access.
+#[cfg(target_os = "linux")]
+fn evict_from_page_cache(path: &Path) {
+    let f = std::fs::File::open(path).unwrap();
+    f.sync_all().unwrap();
+    rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+}
+
+#[cfg(not(target_os = "linux"))]
+fn evict_from_page_cache(_: &Path) {}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn origin_streams_cold_and_cached_ranges_and_answers_preconditions() {
+    let (tmp, out) = private_output("stream");
+    // 1 MiB + 3 of distinct bytes: reads cross the origin's 128 KiB read size unaligned.
+    let data: Vec<u8> = (0..(1u32 << 20) + 3)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let file = out.join("video/cold.m4s");
+    std::fs::write(&file, &data).unwrap();
+    let s = server(&out, |_| {}).await;
+    let url = format!("{}/video/cold.m4s", edge_prefix(&s));
+    let header = |head: &str, name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .map(|v| v.trim().to_string())
+    };
+    // The same requests from the disk (evicted) and from the page cache.
+    for round in ["cold", "cached"] {
+        if round == "cold" {
+            evict_from_page_cache(&file);
+        }
+        let (st, _, body) = raw(s.addr, &get_req(s.addr, &url, ""));
+        assert_eq!((st, body.len()), (200, data.len()), "{round}");
+        assert!(body == data, "{round}: whole file differs");
+        if round == "cold" {
+            evict_from_page_cache(&file);
+        }
+        let (a, b) = (100_001usize, 700_000usize);
+        let (st, head, body) = raw(
+            s.addr,
+            &get_req(s.addr, &url, &format!("Range: bytes={a}-{b}\r\n")),
+        );
+        assert_eq!(st, 206, "{round}");
+        assert_eq!(
+            header(&head, "content-range").unwrap(),
+            format!("bytes {a}-{b}/{}", data.len())
+        );
+        assert!(body == data[a..=b], "{round}: range differs");
+        let (st, _, body) = raw(s.addr, &get_req(s.addr, &url, "Range: bytes=-5\r\n"));
+        assert_eq!(
+            (st, body.as_slice()),
+            (206, &data[data.len() - 5..]),
+            "{round}"
+        );
+    }
+    // A range past the end: 416 with the current length.
+    let (st, head, body) = raw(
+        s.addr,
+        &get_req(s.addr, &url, &format!("Range: bytes={}-\r\n", data.len())),
+    );
+    assert_eq!(st, 416);
+    assert!(body.is_empty(), "{head} {}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        header(&head, "content-range").unwrap(),
+        format!("bytes */{}", data.len())
+    );
+    // If-Unmodified-Since: 412 once the file changed after the date, the file otherwise.
+    let (st, head, _) = raw(s.addr, &get_req(s.addr, &url, ""));
+    assert_eq!(st, 200);
+    let last_modified = header(&head, "last-modified").unwrap();
+    let (st, _, body) = raw(
+        s.addr,
+        &get_req(
+            s.addr,
+            &url,
+            &format!("If-Unmodified-Since: {last_modified}\r\n"),
+        ),
+    );
+    assert_eq!((st, body.len()), (200, data.len()));
+    let (st, _, body) = raw(
+        s.addr,
+        &get_req(
+            s.addr,
+            &url,
+            "If-Unmodified-Since: Mon, 01 Jan 2001 00:00:00 GMT\r\n",
+        ),
+    );
+    assert_eq!((st, body.len()), (412, 0));
+    // HEAD of a range: the headers only.
+    let (st, _, body) = raw(
+        s.addr,
+        &format!(
+            "HEAD {url} HTTP/1.1\r\nHost: {}\r\nRange: bytes=0-9\r\nConnection: close\r\n\r\n",
+            s.addr
+        ),
+    );
+    assert!(matches!(st, 200 | 206), "{st}");
+    assert!(body.is_empty());
+    s.shutdown().await.unwrap();
+    std::fs::remove_dir_all(tmp).unwrap();
+}

@@ -15,7 +15,7 @@ use crate::segment::SegmentPlan;
 use crate::subtitle::write::SubtitleSource;
 use std::path::PathBuf;
 
-/// Everything a run needs, decided and checked; [`super::run::run`] writes it.
+/// Everything a run needs, decided and checked; `package::run::run` writes it.
 pub struct PackagePlan {
     /// The typed arguments.
     pub args: PackageArgs,

@@ -135,9 +135,11 @@ impl SampleEncryptor {
             Scheme::Cenc => None,
             Scheme::Cbcs => Some(iv_source.constant_iv()?),
         };
+        // The codec layer knows no file: the placeholder path is replaced by the caller.
         let mapper = video_nal
             .map(|f| SubsampleMapper::new(&f, alignment))
-            .transpose()?;
+            .transpose()
+            .map_err(|e| Error::invalid("<sample entry>", e.to_string()))?;
         Ok(SampleEncryptor {
             scheme,
             aes: Aes128Enc::new(&key.into()),
@@ -183,7 +185,10 @@ impl SampleEncryptor {
     /// Encrypts one sample in place and returns its senc entry.
     pub fn encrypt_sample(&mut self, data: &mut [u8]) -> Result<SampleAuxInfo> {
         let subsamples = match &mut self.mapper {
-            Some(m) => m.map(data)?,
+            // The fragment writer replaces the placeholder with the file, track and sample.
+            Some(m) => m
+                .map(data)
+                .map_err(|e| Error::invalid("<video sample>", e.to_string()))?,
             None => Vec::new(),
         };
         match self.scheme {
@@ -349,7 +354,7 @@ pub fn decrypt_sample(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cenc::nal::VideoCodec;
+    use crate::media::codec::VideoCodec;
 
     const KEY: [u8; 16] = *b"0123456789abcdef";
 

@@ -7,14 +7,15 @@ pub mod decrypt;
 pub mod encryptor;
 pub mod iv;
 pub mod keys;
-pub mod nal;
 pub mod pssh;
 pub mod subsample;
 
+/// The NAL syntax of a video track, from the codec layer (re-exported for callers of
+/// [`NalFormat`]).
+pub use crate::media::codec::VideoCodec;
 pub use decrypt::SampleDecryptor;
 pub use encryptor::{decrypt_sample, SampleAuxInfo, SampleEncryptor, Scheme, TencParams};
 pub use iv::IvSource;
 pub use keys::{KeySpec, LabelPolicy};
-pub use nal::VideoCodec;
 pub use pssh::DrmSystem;
-pub use subsample::{Alignment, NalFormat, Subsample};
+pub use subsample::{Alignment, NalFormat, Subsample, SubsampleError};

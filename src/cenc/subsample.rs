@@ -6,19 +6,93 @@
 //! length field, NAL header and slice header stay clear; the protected range is a whole number of
 //! 16-byte blocks, and the alignment remainder goes into the *leading* clear bytes (the layout
 //! smart-TV decrypters accept; Shaka Packager 3.5–3.8's trailing clear range broke them).
-use crate::cenc::nal::{NalClass, SliceHeaderParser, VideoCodec};
-use crate::{Error, Result};
+//!
+//! What is a slice and where its header ends is codec syntax, asked of
+//! [`crate::media::codec::SliceHeaderParser`]; this file only decides the byte ranges.
+use std::fmt;
+
+use crate::media::codec::{CodecError, NalClass, SliceHeaderParser, VideoCodec};
 
 /// One subsample entry of senc (§7.2.2): `clear` bytes, then `protected` bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Subsample {
+    /// BytesOfClearData.
     pub clear: u16,
+    /// BytesOfProtectedData.
     pub protected: u32,
+}
+
+/// Why a subsample map could not be made.
+#[derive(Debug)]
+pub enum SubsampleError {
+    /// The NAL length field size is not 1, 2 or 4.
+    LengthSize(u8),
+    /// Bytes at the end of a sample too few for a NAL length field.
+    ShortLengthField {
+        /// Offset of those bytes in the sample.
+        offset: usize,
+        /// How many there are.
+        left: usize,
+    },
+    /// A NAL length that runs past the end of the sample.
+    NalOverrun {
+        /// Offset of the length field in the sample.
+        offset: usize,
+        /// The length it gives.
+        claimed: usize,
+        /// Bytes left after the length field.
+        left: usize,
+    },
+    /// A parameter set of the configuration record could not be parsed.
+    ParameterSet(CodecError),
+    /// A NAL unit of the sample could not be parsed.
+    Nal {
+        /// Offset of the NAL unit's length field in the sample.
+        offset: usize,
+        /// What the codec layer found.
+        source: CodecError,
+    },
+}
+
+impl fmt::Display for SubsampleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubsampleError::LengthSize(n) => {
+                write!(f, "NAL length size {n} (must be 1, 2 or 4)")
+            }
+            SubsampleError::ShortLengthField { offset, left } => write!(
+                f,
+                "{left} trailing bytes at offset {offset} are too short for a NAL length field"
+            ),
+            SubsampleError::NalOverrun {
+                offset,
+                claimed,
+                left,
+            } => write!(
+                f,
+                "NAL unit at offset {offset} claims {claimed} bytes, but only {left} remain"
+            ),
+            SubsampleError::ParameterSet(e) => write!(f, "parameter set: {e}"),
+            SubsampleError::Nal { offset, source } => {
+                write!(f, "NAL unit at offset {offset}: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SubsampleError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SubsampleError::ParameterSet(e) | SubsampleError::Nal { source: e, .. } => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// How a video track's samples are laid out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NalFormat {
+    /// H.264 or HEVC.
     pub codec: VideoCodec,
     /// Size of the NAL unit length prefix in bytes (avcC/hvcC lengthSizeMinusOne + 1): 1, 2 or 4.
     pub nal_length_size: u8,
@@ -50,38 +124,32 @@ pub struct SubsampleMapper {
 }
 
 impl SubsampleMapper {
-    pub fn new(format: &NalFormat, alignment: Alignment) -> Result<Self> {
+    /// A mapper for samples laid out as `format`, placing the alignment remainder per
+    /// `alignment`.
+    pub fn new(format: &NalFormat, alignment: Alignment) -> Result<Self, SubsampleError> {
         if !matches!(format.nal_length_size, 1 | 2 | 4) {
-            return Err(Error::invalid(
-                "<sample entry>",
-                format!(
-                    "NAL length size {} (must be 1, 2 or 4)",
-                    format.nal_length_size
-                ),
-            ));
+            return Err(SubsampleError::LengthSize(format.nal_length_size));
         }
         Ok(SubsampleMapper {
-            parser: SliceHeaderParser::new(format.codec, &format.parameter_sets)?,
+            parser: SliceHeaderParser::new(format.codec, &format.parameter_sets)
+                .map_err(SubsampleError::ParameterSet)?,
             nal_length_size: format.nal_length_size,
             alignment,
         })
     }
 
     /// The subsample map of one length-prefixed sample; the sizes add up to `sample.len()`.
-    pub fn map(&mut self, sample: &[u8]) -> Result<Vec<Subsample>> {
+    pub fn map(&mut self, sample: &[u8]) -> Result<Vec<Subsample>, SubsampleError> {
         let ls = self.nal_length_size as usize;
         let mut out = Vec::new();
         let mut pending_clear: u64 = 0;
         let mut pos = 0usize;
         while pos < sample.len() {
             if sample.len() - pos < ls {
-                return Err(Error::invalid(
-                    "<video sample>",
-                    format!(
-                        "{} trailing bytes at offset {pos} are too short for a NAL length field",
-                        sample.len() - pos
-                    ),
-                ));
+                return Err(SubsampleError::ShortLengthField {
+                    offset: pos,
+                    left: sample.len() - pos,
+                });
             }
             let nal_len = sample[pos..pos + ls]
                 .iter()
@@ -90,18 +158,21 @@ impl SubsampleMapper {
             let end = start
                 .checked_add(nal_len)
                 .filter(|&e| e <= sample.len())
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "<video sample>",
-                        format!(
-                            "NAL unit at offset {pos} claims {nal_len} bytes, but only {} remain",
-                            sample.len() - start
-                        ),
-                    )
+                .ok_or(SubsampleError::NalOverrun {
+                    offset: pos,
+                    claimed: nal_len,
+                    left: sample.len() - start,
                 })?;
             let nal = &sample[start..end];
+            let class = self
+                .parser
+                .classify(nal)
+                .map_err(|source| SubsampleError::Nal {
+                    offset: pos,
+                    source,
+                })?;
             pos = end;
-            let header_len = match self.parser.classify(nal)? {
+            let header_len = match class {
                 NalClass::NonVcl => None,
                 NalClass::Vcl { header_len } => Some(header_len.min(nal_len)),
             };
@@ -236,5 +307,27 @@ mod tests {
             ..avc_format()
         };
         assert!(SubsampleMapper::new(&bad, Alignment::LeadingClear).is_err());
+    }
+
+    #[test]
+    fn codec_errors_keep_the_nal_offset_and_cause() {
+        use std::error::Error as _;
+        let mut m = SubsampleMapper::new(&avc_format(), Alignment::LeadingClear).unwrap();
+        // An AUD, then an IDR slice referring to PPS 1 (only PPS 0 is known).
+        let sample = [nal(&[0x09, 0xf0]), nal(&[0x65, 0b1000_1010, 0x40, 0x55])].concat();
+        let e = m.map(&sample).unwrap_err();
+        assert!(matches!(e, SubsampleError::Nal { offset: 6, .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "NAL unit at offset 6: slice refers to unknown H.264 PPS 1"
+        );
+        assert!(e.source().is_some());
+        // A parameter set of the record that does not parse.
+        let bad = NalFormat {
+            parameter_sets: vec![vec![0x67, 0x64]],
+            ..avc_format()
+        };
+        let e = SubsampleMapper::new(&bad, Alignment::LeadingClear).unwrap_err();
+        assert!(matches!(e, SubsampleError::ParameterSet(_)), "{e}");
     }
 }

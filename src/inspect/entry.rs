@@ -3,7 +3,11 @@
 //! (ISO/IEC 23001-7 §8: sinf → frma, schm, schi/tenc). Every read is bounded by its box; a field
 //! that cannot be read is left out, never guessed.
 use super::sps::{parse_avc_sps, AvcSps};
+use crate::media::codec::av1::Av1Config;
+use crate::media::codec::avc::AvcConfig;
+use crate::media::codec::hevc::HevcConfig;
 use crate::media::codec::parse_sample_entry;
+use crate::media::codec::vp9::Vp9Config;
 use crate::mp4::{fourcc_str, BoxIter, ByteReader, RawBox};
 use serde::Serialize;
 
@@ -114,7 +118,7 @@ pub fn details(entry: &[u8]) -> EntryDetails {
             d.channels = c.channels;
             d.sar = c.sar.map(|(h, v)| format!("{h}:{v}"));
         }
-        Err(e) => d.notes.push(e),
+        Err(e) => d.notes.push(e.to_string()),
     }
     let header = if matches!(
         &b.fourcc,
@@ -164,14 +168,53 @@ pub fn details(entry: &[u8]) -> EntryDetails {
     d
 }
 
-type R = Result<(), String>;
+/// Why one child box of a sample entry could not be read for the report (it becomes a note).
+#[derive(Debug)]
+enum DetailError {
+    /// A field of the box is truncated.
+    Box(crate::mp4::BoxError),
+    /// The configuration record or a parameter set in it does not parse.
+    Codec(crate::media::codec::CodecError),
+    /// The avcC lists no SPS.
+    NoSps,
+}
+
+impl std::fmt::Display for DetailError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DetailError::Box(e) => write!(f, "{e}"),
+            DetailError::Codec(e) => write!(f, "{e}"),
+            DetailError::NoSps => f.write_str("no SPS"),
+        }
+    }
+}
+
+impl std::error::Error for DetailError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DetailError::Box(e) => Some(e),
+            DetailError::Codec(e) => Some(e),
+            DetailError::NoSps => None,
+        }
+    }
+}
+
+impl From<crate::mp4::BoxError> for DetailError {
+    fn from(e: crate::mp4::BoxError) -> Self {
+        DetailError::Box(e)
+    }
+}
+
+impl From<crate::media::codec::CodecError> for DetailError {
+    fn from(e: crate::media::codec::CodecError) -> Self {
+        DetailError::Codec(e)
+    }
+}
+
+type R = Result<(), DetailError>;
 
 fn rd<'a>(b: &RawBox<'a>) -> ByteReader<'a> {
     ByteReader::new(b.body, b.fourcc)
-}
-
-fn s<E: std::fmt::Display>(e: E) -> String {
-    e.to_string()
 }
 
 fn pixel_format(chroma_idc: u32, depth: u32, full_range_jpeg: bool) -> String {
@@ -222,29 +265,19 @@ fn avc_profile(idc: u8, constraints: u8) -> String {
 }
 
 fn avcc(b: &RawBox, d: &mut EntryDetails) -> R {
-    let mut r = rd(b);
-    r.skip(1).map_err(s)?;
-    let profile = r.u8().map_err(s)?;
-    let compat = r.u8().map_err(s)?;
-    let level = r.u8().map_err(s)?;
-    d.profile = Some(avc_profile(profile, compat));
-    d.level = Some(format!("{}.{}", level / 10, level % 10));
-    r.skip(1).map_err(s)?;
-    let n = r.u8().map_err(s)? & 0x1f;
-    if n == 0 {
-        return Err("no SPS".into());
-    }
-    let len = usize::from(r.u16().map_err(s)?);
-    let nal = r.bytes(len).map_err(s)?;
+    let c = AvcConfig::parse(b.body)?;
+    d.profile = Some(avc_profile(c.profile, c.compatibility));
+    d.level = Some(format!("{}.{}", c.level / 10, c.level % 10));
+    let nal = c.first_sps().ok_or(DetailError::NoSps)?;
     let sps: AvcSps = parse_avc_sps(nal)?;
     let full = sps.full_range == Some(true);
     d.pixel_format = Some(pixel_format(
-        sps.chroma_format_idc,
+        sps.sps.chroma_format_idc,
         sps.bit_depth_luma,
         full,
     ));
     d.bit_depth = Some(sps.bit_depth_luma);
-    d.chroma = Some(chroma_name(sps.chroma_format_idc));
+    d.chroma = Some(chroma_name(sps.sps.chroma_format_idc));
     if d.sar.is_none() {
         d.sar = sps.sar.map(|(h, v)| format!("{h}:{v}"));
     }
@@ -281,25 +314,20 @@ fn hevc_profile(idc: u8) -> String {
 }
 
 fn hvcc(b: &RawBox, d: &mut EntryDetails) -> R {
-    let mut r = rd(b);
-    r.skip(1).map_err(s)?;
-    let p = r.u8().map_err(s)?;
-    r.skip(4 + 6).map_err(s)?;
-    let level = r.u8().map_err(s)?;
-    d.profile = Some(hevc_profile(p & 0x1f));
+    let c = HevcConfig::parse(b.body)?;
+    d.profile = Some(hevc_profile(c.profile_idc));
     // general_level_idc is 30 × the level number (H.265 §A.4).
     d.level = Some(format!(
         "{}{}",
-        f64::from(level) / 30.0,
-        if p & 0x20 != 0 {
+        f64::from(c.level_idc) / 30.0,
+        if c.tier_high {
             " High tier"
         } else {
             " Main tier"
         }
     ));
-    r.skip(2 + 1).map_err(s)?; // min_spatial_segmentation_idc, parallelismType
-    let chroma = u32::from(r.u8().map_err(s)? & 0x03);
-    let luma = u32::from(r.u8().map_err(s)? & 0x07) + 8;
+    let chroma = u32::from(c.chroma_format_idc);
+    let luma = u32::from(c.bit_depth_luma);
     d.pixel_format = Some(pixel_format(chroma, luma, false));
     d.bit_depth = Some(luma);
     d.chroma = Some(chroma_name(chroma));
@@ -307,30 +335,18 @@ fn hvcc(b: &RawBox, d: &mut EntryDetails) -> R {
 }
 
 fn av1c(b: &RawBox, d: &mut EntryDetails) -> R {
-    let mut r = rd(b);
-    r.skip(1).map_err(s)?;
-    let x = r.u8().map_err(s)?;
-    let y = r.u8().map_err(s)?;
-    let profile = x >> 5;
+    let c = Av1Config::parse(b.body)?;
     d.profile = Some(
-        match profile {
+        match c.profile {
             0 => "Main",
             1 => "High",
             _ => "Professional",
         }
         .into(),
     );
-    d.level = Some(format!("seq_level_idx {}", x & 0x1f));
-    let high = y & 0x40 != 0;
-    let twelve = y & 0x20 != 0;
-    let depth = if profile == 2 && high && twelve {
-        12
-    } else if high {
-        10
-    } else {
-        8
-    };
-    let chroma = match (y & 0x10 != 0, y & 0x08 != 0, y & 0x04 != 0) {
+    d.level = Some(format!("seq_level_idx {}", c.level));
+    let depth = u32::from(c.bit_depth);
+    let chroma = match (c.mono_chrome, c.subsampling_x, c.subsampling_y) {
         (true, _, _) => 0,
         (false, true, true) => 1,
         (false, true, false) => 2,
@@ -343,41 +359,40 @@ fn av1c(b: &RawBox, d: &mut EntryDetails) -> R {
 }
 
 fn vpcc(b: &RawBox, d: &mut EntryDetails) -> R {
-    let mut r = rd(b);
-    r.skip(4).map_err(s)?; // version, flags
-    let profile = r.u8().map_err(s)?;
-    let level = r.u8().map_err(s)?;
-    let x = r.u8().map_err(s)?;
-    let depth = u32::from(x >> 4);
-    let chroma = match (x >> 1) & 0x07 {
+    let c = Vp9Config::parse(b.body)?;
+    let depth = u32::from(c.bit_depth);
+    let chroma = match c.chroma_subsampling {
         0 | 1 => 1,
         2 => 2,
         _ => 3,
     };
-    let full = x & 1 != 0;
-    let p = r.u8().map_err(s)?;
-    let t = r.u8().map_err(s)?;
-    let m = r.u8().map_err(s)?;
-    d.profile = Some(format!("Profile {profile}"));
-    d.level = Some(format!("{}.{}", level / 10, level % 10));
+    let full = c.full_range != 0;
+    d.profile = Some(format!("Profile {}", c.profile));
+    d.level = Some(format!("{}.{}", c.level / 10, c.level % 10));
     d.pixel_format = Some(pixel_format(chroma, depth, false));
     d.bit_depth = Some(depth);
     d.chroma = Some(chroma_name(chroma));
-    d.colour = Some(colour("vpcC", p.into(), t.into(), m.into(), Some(full)));
+    d.colour = Some(colour(
+        "vpcC",
+        c.primaries.into(),
+        c.transfer.into(),
+        c.matrix.into(),
+        Some(full),
+    ));
     Ok(())
 }
 
 /// ISO/IEC 14496-12 §12.1.5 ColourInformationBox.
 fn colr(b: &RawBox, d: &mut EntryDetails) -> R {
     let mut r = rd(b);
-    let kind = r.fourcc().map_err(s)?;
+    let kind = r.fourcc()?;
     match &kind {
         b"nclx" | b"nclc" => {
-            let p = r.u16().map_err(s)?;
-            let t = r.u16().map_err(s)?;
-            let m = r.u16().map_err(s)?;
+            let p = r.u16()?;
+            let t = r.u16()?;
+            let m = r.u16()?;
             let full = if &kind == b"nclx" {
-                Some(r.u8().map_err(s)? & 0x80 != 0)
+                Some(r.u8()? & 0x80 != 0)
             } else {
                 None
             };
@@ -471,26 +486,22 @@ fn matrix_name(v: u16) -> String {
 /// ISO/IEC 23001-8 / 14496-12 MasteringDisplayColourVolumeBox: luminance in 0.0001 cd/m².
 fn mdcv(b: &RawBox, d: &mut EntryDetails) -> R {
     let mut r = rd(b);
-    r.skip(16).map_err(s)?; // display primaries and white point
-    let max = r.u32().map_err(s)?;
-    let min = r.u32().map_err(s)?;
+    r.skip(16)?; // display primaries and white point
+    let max = r.u32()?;
+    let min = r.u32()?;
     d.mastering_luminance = Some((f64::from(max) / 10000.0, f64::from(min) / 10000.0));
     Ok(())
 }
 
 fn clli(b: &RawBox, d: &mut EntryDetails) -> R {
     let mut r = rd(b);
-    d.content_light = Some((r.u16().map_err(s)?, r.u16().map_err(s)?));
+    d.content_light = Some((r.u16()?, r.u16()?));
     Ok(())
 }
 
 fn btrt(b: &RawBox, d: &mut EntryDetails) -> R {
     let mut r = rd(b);
-    d.btrt = Some((
-        r.u32().map_err(s)?,
-        r.u32().map_err(s)?,
-        r.u32().map_err(s)?,
-    ));
+    d.btrt = Some((r.u32()?, r.u32()?, r.u32()?));
     Ok(())
 }
 
@@ -513,29 +524,29 @@ fn esds(_b: &RawBox, d: &mut EntryDetails) -> R {
 fn sinf(b: &RawBox, d: &mut EntryDetails) -> R {
     let mut p = Protection::default();
     for c in b.children() {
-        let c = c.map_err(s)?;
+        let c = c?;
         match &c.fourcc {
-            b"frma" => p.original_format = fourcc_str(&rd(&c).fourcc().map_err(s)?),
+            b"frma" => p.original_format = fourcc_str(&rd(&c).fourcc()?),
             b"schm" => {
-                let (_, _, mut r) = c.full().map_err(s)?;
-                p.scheme = fourcc_str(&r.fourcc().map_err(s)?);
-                let v = r.u32().map_err(s)?;
+                let (_, _, mut r) = c.full()?;
+                p.scheme = fourcc_str(&r.fourcc()?);
+                let v = r.u32()?;
                 p.scheme_version = format!("{}.{}", v >> 16, v & 0xffff);
             }
             b"schi" => {
-                if let Some(tenc) = c.child(b"tenc").map_err(s)? {
-                    let (version, _, mut r) = tenc.full().map_err(s)?;
-                    r.skip(1).map_err(s)?;
-                    let pattern = r.u8().map_err(s)?;
+                if let Some(tenc) = c.child(b"tenc")? {
+                    let (version, _, mut r) = tenc.full()?;
+                    r.skip(1)?;
+                    let pattern = r.u8()?;
                     if version >= 1 {
                         p.pattern = Some(format!("{}:{}", pattern >> 4, pattern & 0x0f));
                     }
-                    p.protected = r.u8().map_err(s)? != 0;
-                    p.per_sample_iv_size = r.u8().map_err(s)?;
-                    p.default_kid = uuid(r.bytes(16).map_err(s)?);
+                    p.protected = r.u8()? != 0;
+                    p.per_sample_iv_size = r.u8()?;
+                    p.default_kid = uuid(r.bytes(16)?);
                     if p.protected && p.per_sample_iv_size == 0 {
-                        let n = usize::from(r.u8().map_err(s)?);
-                        p.constant_iv = Some(hex::encode(r.bytes(n).map_err(s)?));
+                        let n = usize::from(r.u8()?);
+                        p.constant_iv = Some(hex::encode(r.bytes(n)?));
                     }
                 }
             }

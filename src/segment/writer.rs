@@ -436,7 +436,9 @@ pub fn write_rendition(
         let start = seg_start_pts[si];
         let next = seg_start_pts.get(si + 1).copied().unwrap_or(end_pts);
         let duration = span(start, next)?.max(1);
-        for set in sets.iter_mut() {
+        // Writing the segment is most of a run's cost (page cache or disk, not AES): with two
+        // schemes the sets write their files in parallel.
+        let finish = |set: &mut SetState| -> Result<()> {
             let clear = set
                 .protection
                 .as_ref()
@@ -467,6 +469,12 @@ pub fn write_rendition(
                 offset: seg_offset,
                 clear,
             });
+            Ok(())
+        };
+        if several {
+            sets.par_iter_mut().try_for_each(finish)?;
+        } else {
+            finish(&mut sets[0])?;
         }
     }
 

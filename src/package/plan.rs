@@ -7,7 +7,7 @@
 use super::args::{PackageArgs, Schemes};
 use super::output::check_targets;
 use super::protect::{self, AssetKeys};
-use super::source::{open_sources, RenditionSource};
+use super::source::{open_inputs, RenditionSource};
 use crate::error::Result;
 use crate::media::input::InputFile;
 use crate::media::Track;
@@ -15,7 +15,7 @@ use crate::segment::SegmentPlan;
 use crate::subtitle::write::SubtitleSource;
 use std::path::PathBuf;
 
-/// Everything a run needs, decided and checked; [`super::run::run`] writes it.
+/// Everything a run needs, decided and checked; `package::run::run` writes it.
 pub struct PackagePlan {
     /// The typed arguments.
     pub args: PackageArgs,
@@ -41,7 +41,16 @@ impl PackagePlan {
         check_targets(&args.out, &args.key_manifest, &input_paths, args.job.force)?;
         // Subtitle inputs are read here and written after the media, on its segment boundaries.
         let (media_job, subtitles) = crate::subtitle::write::load(&args.job)?;
-        let (inputs, sources) = open_sources(&media_job)?;
+        // The media inputs, as checked by the argument stage (the subtitle layer keeps the rest).
+        let media = args
+            .inputs
+            .iter()
+            .filter(|i| media_job.inputs.contains(&i.spec));
+        let (inputs, sources) = open_inputs(
+            media,
+            &args.job.decryption_keys,
+            args.job.decryption_key_file.as_deref(),
+        )?;
         crate::cancel::check()?;
         let named: Vec<(&str, &Track)> =
             sources.iter().map(|s| (s.id.as_str(), &s.track)).collect();

@@ -1,13 +1,14 @@
 //! The renditions of a run: every input opened (decrypted first when it is encrypted), its
 //! tracks chosen by the input's selector, and each chosen track made a [`RenditionSource`] with a
 //! unique id. The plan stage (package::plan) and `vodpack verify --sources` both start here.
+use super::args::InputArg;
 use super::job::{InputSpec, PackageJob};
 use crate::error::{Error, Result};
 use crate::media::codec::{parse_sample_entry, CodecInfo};
 use crate::media::input::InputFile;
 use crate::media::{Track, TrackKind};
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One rendition to package: a track of an opened input plus what the user said about it.
 pub struct RenditionSource {
@@ -25,17 +26,42 @@ pub struct RenditionSource {
     pub spec: InputSpec,
 }
 
-/// Opens the inputs and turns every selected track into a rendition source.
+/// Opens the inputs of `job` and turns every selected track into a rendition source (for
+/// callers that hold a job, such as `vodpack verify --sources`).
 pub fn open_sources(job: &PackageJob) -> Result<(Vec<InputFile>, Vec<RenditionSource>)> {
+    let inputs = job
+        .inputs
+        .iter()
+        .map(|spec| {
+            let (path, selector) = spec.path_and_selector()?;
+            Ok(InputArg {
+                spec: spec.clone(),
+                path,
+                selector,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    open_inputs(
+        inputs.iter(),
+        &job.decryption_keys,
+        job.decryption_key_file.as_deref(),
+    )
+}
+
+/// Opens checked inputs (decrypting them with the given keys when they are encrypted) and turns
+/// every selected track into a rendition source with a unique id.
+pub fn open_inputs<'a>(
+    given: impl Iterator<Item = &'a InputArg>,
+    decryption_keys: &[String],
+    decryption_key_file: Option<&Path>,
+) -> Result<(Vec<InputFile>, Vec<RenditionSource>)> {
     let mut inputs = Vec::new();
     let mut sources = Vec::new();
     let mut used_ids = HashSet::new();
-    let decryption_keys = crate::media::protection::load_decryption_keys(
-        &job.decryption_keys,
-        job.decryption_key_file.as_deref(),
-    )?;
-    for spec in &job.inputs {
-        let (path, selector) = spec.path_and_selector()?;
+    let decryption_keys =
+        crate::media::protection::load_decryption_keys(decryption_keys, decryption_key_file)?;
+    for arg in given {
+        let (spec, path, selector) = (&arg.spec, arg.path.clone(), &arg.selector);
         let mut input = InputFile::open(&path)?;
         crate::media::protection::decrypt_input(&mut input, &decryption_keys)?;
         let chosen: Vec<&Track> = input

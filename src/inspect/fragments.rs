@@ -270,7 +270,7 @@ fn trun(
         r.check_table(u64::from(count), entry)?
     };
     if count > *budget {
-        return Err(BoxError(format!(
+        return Err(BoxError::invalid(format!(
             "trun: {count} more samples exceed the {MAX_FRAGMENT_SAMPLES} read from one file"
         )));
     }
@@ -371,7 +371,7 @@ mod tests {
             &mut Vec::new(),
             &mut budget,
         );
-        assert!(e.unwrap_err().0.contains("do not fit"));
+        assert!(e.unwrap_err().to_string().contains("do not fit"));
         // Without per-sample fields, the count is bounded by the budget.
         let mut body = vec![0, 0, 0, 0];
         body.extend_from_slice(&u32::MAX.to_be_bytes());
@@ -387,7 +387,7 @@ mod tests {
             &mut Vec::new(),
             &mut budget,
         );
-        assert!(e.unwrap_err().0.contains("exceed"));
+        assert!(e.unwrap_err().to_string().contains("exceed"));
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl InputFile {
         if len == 0 {
             return Err(Error::invalid(path, "empty file (not MP4)"));
         }
-        let bad = |e: BoxError| Error::invalid(path, e.0);
+        let bad = |e: BoxError| Error::invalid(path, e.to_string());
         let top_boxes = scan_top_level(&mut file, len).map_err(bad)?;
         let moov_box = top_boxes
             .iter()
@@ -66,7 +66,7 @@ impl InputFile {
             match &child.fourcc {
                 b"trak" => {
                     let (track, edits) =
-                        parse_trak(&child, len).map_err(|e| Error::invalid(path, e.0))?;
+                        parse_trak(&child, len).map_err(|e| Error::invalid(path, e.to_string()))?;
                     tracks.push(track);
                     edit_lists.push(edits);
                 }
@@ -107,7 +107,7 @@ impl InputFile {
                 .expect("loaded box")
                 .map_err(bad)?;
             parse_moof(&moof, moof_box.offset, &trex, &mut tracks, len).map_err(|e| {
-                Error::invalid(path, format!("moof at byte {}: {}", moof_box.offset, e.0))
+                Error::invalid(path, format!("moof at byte {}: {}", moof_box.offset, e))
             })?;
         }
         let movie_timescale = movie_timescale(&moov).map_err(bad)?;
@@ -213,7 +213,9 @@ fn parse_trak(trak: &RawBox, file_len: u64) -> BoxResult<(Track, EditList)> {
     r.skip(if v == 1 { 16 } else { 8 })?;
     let timescale = r.u32()?;
     if timescale == 0 {
-        return Err(BoxError(format!("track {id}: mdhd timescale is 0")));
+        return Err(BoxError::invalid(format!(
+            "track {id}: mdhd timescale is 0"
+        )));
     }
     r.skip(if v == 1 { 8 } else { 4 })?;
     let lang = r.u16()?;
@@ -231,13 +233,17 @@ fn parse_trak(trak: &RawBox, file_len: u64) -> BoxResult<(Track, EditList)> {
     let mut entries = BoxIter::new(r.rest());
     let sample_entry = match entries.next() {
         Some(e) => e?.bytes.to_vec(),
-        None => return Err(BoxError(format!("track {id}: stsd has no sample entry"))),
+        None => {
+            return Err(BoxError::invalid(format!(
+                "track {id}: stsd has no sample entry"
+            )))
+        }
     };
 
     let edits = match trak.child(b"edts")? {
         Some(edts) => match edts.child(b"elst")? {
             Some(elst) => {
-                parse_elst(&elst).map_err(|e| BoxError(format!("track {id}: {}", e.0)))?
+                parse_elst(&elst).map_err(|e| BoxError::invalid(format!("track {id}: {}", e)))?
             }
             None => EditList::default(),
         },
@@ -310,12 +316,12 @@ fn parse_elst(elst: &RawBox) -> BoxResult<EditList> {
             continue;
         }
         if media_time < 0 {
-            return Err(BoxError(format!(
+            return Err(BoxError::invalid(format!(
                 "elst media_time {media_time} is negative"
             )));
         }
         if media_time as u64 > MAX_TICKS {
-            return Err(BoxError(format!(
+            return Err(BoxError::invalid(format!(
                 "elst media_time {media_time} exceeds 2^62 ticks"
             )));
         }
@@ -349,7 +355,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
             if count.saturating_mul(constant as u64) > file_len
                 || count as usize > MAX_SAMPLES_PER_TRACK
             {
-                return Err(BoxError(format!(
+                return Err(BoxError::invalid(format!(
                     "track {id}: stsz says {count} samples of {constant} bytes, more than the file holds"
                 )));
             }
@@ -389,7 +395,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
                     .collect::<BoxResult<_>>()?
             }
             f => {
-                return Err(BoxError(format!(
+                return Err(BoxError::invalid(format!(
                     "track {id}: stz2 field size {f} is not 4, 8 or 16"
                 )))
             }
@@ -402,7 +408,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
         return Ok(Vec::new());
     }
     if count > MAX_SAMPLES_PER_TRACK {
-        return Err(BoxError(format!(
+        return Err(BoxError::invalid(format!(
             "track {id}: {count} samples exceed the limit of {MAX_SAMPLES_PER_TRACK}"
         )));
     }
@@ -423,7 +429,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
         }
     }
     if durations.len() != count {
-        return Err(BoxError(format!(
+        return Err(BoxError::invalid(format!(
             "track {id}: stts covers {} samples, stsz has {count}",
             durations.len()
         )));
@@ -458,7 +464,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
         for _ in 0..n {
             let s = r.u32()? as usize;
             if s == 0 || s > count {
-                return Err(BoxError(format!(
+                return Err(BoxError::invalid(format!(
                     "track {id}: stss names sample {s} of {count}"
                 )));
             }
@@ -480,7 +486,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
         let n = r.check_table(c as u64, 8)?;
         (0..n).map(|_| r.u64()).collect::<BoxResult<_>>()?
     } else {
-        return Err(BoxError(format!(
+        return Err(BoxError::invalid(format!(
             "track {id}: no stco or co64 chunk offsets"
         )));
     };
@@ -494,7 +500,9 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
         let per_chunk = r.u32()?;
         r.skip(4)?;
         if first_chunk == 0 {
-            return Err(BoxError(format!("track {id}: stsc first_chunk is 0")));
+            return Err(BoxError::invalid(format!(
+                "track {id}: stsc first_chunk is 0"
+            )));
         }
         runs.push((first_chunk as usize, per_chunk as usize));
     }
@@ -509,7 +517,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
             .unwrap_or(chunk_offsets.len() + 1);
         for chunk in first..last {
             let Some(&chunk_off) = chunk_offsets.get(chunk - 1) else {
-                return Err(BoxError(format!(
+                return Err(BoxError::invalid(format!(
                     "track {id}: stsc refers to chunk {chunk} of {}",
                     chunk_offsets.len()
                 )));
@@ -524,7 +532,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
                     .checked_add(size as u64)
                     .is_none_or(|end| end > file_len)
                 {
-                    return Err(BoxError(format!(
+                    return Err(BoxError::invalid(format!(
                         "track {id}: sample {} data (bytes {off}..+{size}) runs past the end of the file (truncated?)",
                         idx + 1
                     )));
@@ -539,14 +547,14 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
                 });
                 dts = dts
                     .checked_add(TickDuration(durations[idx].into()))
-                    .map_err(|e| BoxError(format!("track {id}: stts: {e}")))?;
+                    .map_err(|e| BoxError::invalid(format!("track {id}: stts: {e}")))?;
                 off += size as u64;
                 idx += 1;
             }
         }
     }
     if samples.len() != count {
-        return Err(BoxError(format!(
+        return Err(BoxError::invalid(format!(
             "track {id}: chunks hold {} samples, stsz has {count}",
             samples.len()
         )));
@@ -594,19 +602,21 @@ fn parse_moof(
         let track = tracks
             .iter_mut()
             .find(|t| t.id == track_id)
-            .ok_or_else(|| BoxError(format!("traf for unknown track {track_id}")))?;
+            .ok_or_else(|| BoxError::invalid(format!("traf for unknown track {track_id}")))?;
         let mut dts = match traf.child(b"tfdt")? {
             Some(tfdt) => {
                 let (v, _, mut r) = tfdt.full()?;
                 let t = if v == 1 { r.u64()? } else { r.u32()? as u64 };
                 DecodeTime::checked_new(t)
-                    .map_err(|e| BoxError(format!("track {track_id}: tfdt: {e}")))?
+                    .map_err(|e| BoxError::invalid(format!("track {track_id}: tfdt: {e}")))?
             }
             // No tfdt: the fragment continues where the track's previous samples ended.
             None => match track.samples.last() {
                 Some(s) => DecodeTime(s.dts)
                     .checked_add(TickDuration(s.duration.into()))
-                    .map_err(|e| BoxError(format!("track {track_id}: traf without tfdt: {e}")))?,
+                    .map_err(|e| {
+                        BoxError::invalid(format!("track {track_id}: traf without tfdt: {e}"))
+                    })?,
                 None => DecodeTime(0),
             },
         };
@@ -626,14 +636,14 @@ fn parse_moof(
                 .count();
             let n = r.check_table(count, per)?;
             if track.samples.len() + n > MAX_SAMPLES_PER_TRACK {
-                return Err(BoxError(format!(
+                return Err(BoxError::invalid(format!(
                     "track {track_id}: more than {MAX_SAMPLES_PER_TRACK} samples"
                 )));
             }
             let mut off = match data_offset {
                 Some(o) => base
                     .checked_add_signed(o as i64)
-                    .ok_or_else(|| BoxError("trun data_offset before file start".into()))?,
+                    .ok_or_else(|| BoxError::invalid("trun data_offset before file start"))?,
                 None => next_offset,
             };
             track.samples.reserve(n);
@@ -654,7 +664,7 @@ fn parse_moof(
                     .checked_add(size as u64)
                     .is_none_or(|end| end > file_len)
                 {
-                    return Err(BoxError(format!(
+                    return Err(BoxError::invalid(format!(
                         "track {track_id}: sample data (bytes {off}..+{size}) runs past the end of the file (truncated?)"
                     )));
                 }
@@ -668,7 +678,7 @@ fn parse_moof(
                 });
                 dts = dts
                     .checked_add(TickDuration(duration.into()))
-                    .map_err(|e| BoxError(format!("track {track_id}: trun: {e}")))?;
+                    .map_err(|e| BoxError::invalid(format!("track {track_id}: trun: {e}")))?;
                 off += size as u64;
             }
             next_offset = off;

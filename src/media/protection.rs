@@ -11,7 +11,7 @@ use crate::mp4::reader::{BoxResult, RawBox};
 use crate::mp4::{fourcc_str, BoxError, BoxIter, ByteReader};
 
 fn err<T>(m: impl Into<String>) -> BoxResult<T> {
-    Err(BoxError(m.into()))
+    Err(BoxError::invalid(m))
 }
 
 /// Track encryption defaults: tenc (§8.2) or one `seig` sample group entry (§6), which has the
@@ -146,11 +146,12 @@ pub fn entry_protection(entry: &[u8]) -> BoxResult<Option<EntryProtection>> {
     let schi = sinf.require(b"schi")?;
     let tenc_box = schi.require(b"tenc")?;
     let (version, _, mut r) = tenc_box.full()?;
-    let tenc = Tenc::parse(&mut r, version >= 1).map_err(|e| BoxError(format!("tenc: {e}")))?;
+    let tenc =
+        Tenc::parse(&mut r, version >= 1).map_err(|e| BoxError::invalid(format!("tenc: {e}")))?;
 
     let body_len: usize = fields + kept.iter().map(|k| k.len()).sum::<usize>();
     let total = 8 + body_len;
-    let size = u32::try_from(total).map_err(|_| BoxError("sample entry over 4 GiB".into()))?;
+    let size = u32::try_from(total).map_err(|_| BoxError::invalid("sample entry over 4 GiB"))?;
     let mut clear_entry = Vec::with_capacity(total);
     clear_entry.extend_from_slice(&size.to_be_bytes());
     clear_entry.extend_from_slice(&original_format);
@@ -209,10 +210,14 @@ pub fn sgpd_seig(sgpd: &RawBox) -> BoxResult<Option<Vec<Tenc>>> {
             usize::MAX
         };
         if len == usize::MAX {
-            out.push(Tenc::parse(&mut r, true).map_err(|e| BoxError(format!("seig: {e}")))?);
+            out.push(
+                Tenc::parse(&mut r, true).map_err(|e| BoxError::invalid(format!("seig: {e}")))?,
+            );
         } else {
             let mut er = ByteReader::new(r.bytes(len)?, *b"seig");
-            out.push(Tenc::parse(&mut er, true).map_err(|e| BoxError(format!("seig: {e}")))?);
+            out.push(
+                Tenc::parse(&mut er, true).map_err(|e| BoxError::invalid(format!("seig: {e}")))?,
+            );
         }
     }
     Ok(Some(out))
@@ -253,7 +258,7 @@ pub fn seig_per_sample(
                     .get((i - 0x10001) as usize)
                     .cloned()
                     .ok_or_else(|| {
-                        BoxError(format!(
+                        BoxError::invalid(format!(
                             "sbgp names fragment seig group {} of {}",
                             i - 0x10000,
                             fragment_groups.len()
@@ -261,7 +266,7 @@ pub fn seig_per_sample(
                     })?,
             ),
             i => Some(track_groups.get((i - 1) as usize).cloned().ok_or_else(|| {
-                BoxError(format!(
+                BoxError::invalid(format!(
                     "sbgp names seig group {i} of {}",
                     track_groups.len()
                 ))
@@ -321,7 +326,7 @@ pub fn parse_senc(senc: &RawBox, iv_size: &dyn Fn(usize) -> u8) -> BoxResult<Vec
         let size = override_iv.unwrap_or_else(|| iv_size(i));
         out.push(
             read_aux(&mut r, size, flags & 0x2 != 0)
-                .map_err(|e| BoxError(format!("senc sample {}: {e}", i + 1)))?,
+                .map_err(|e| BoxError::invalid(format!("senc sample {}: {e}", i + 1)))?,
         );
     }
     Ok(out)
@@ -346,8 +351,9 @@ pub fn parse_aux_entries(
         };
         let ivs = iv_size(i);
         let mut r = ByteReader::new(entry, *b"saiz");
-        let aux = read_aux(&mut r, ivs.min(size), size > ivs)
-            .map_err(|e| BoxError(format!("sample {} auxiliary information: {e}", i + 1)))?;
+        let aux = read_aux(&mut r, ivs.min(size), size > ivs).map_err(|e| {
+            BoxError::invalid(format!("sample {} auxiliary information: {e}", i + 1))
+        })?;
         out.push(aux);
         pos = end;
     }
@@ -523,14 +529,14 @@ pub fn decrypt_input(
     use std::os::unix::fs::FileExt;
 
     let path = input.path.clone();
-    let bad = |e: BoxError| Error::invalid(&path, e.0);
+    let bad = |e: BoxError| Error::invalid(&path, e.to_string());
     type Decryptors = Vec<([u8; 16], Option<[u8; 16]>, (u8, u8), SampleDecryptor)>;
     type Plan = (EntryProtection, Vec<Option<SampleCrypto>>, Decryptors);
     let mut plans: Vec<Option<Plan>> = Vec::new();
     let mut any = false;
     for t in &input.tracks {
         let Some(p) = entry_protection(&t.sample_entry)
-            .map_err(|e| Error::invalid(&path, format!("track {}: {}", t.id, e.0)))?
+            .map_err(|e| Error::invalid(&path, format!("track {}: {}", t.id, e)))?
         else {
             plans.push(None);
             continue;
@@ -631,9 +637,8 @@ pub fn decrypt_input(
             .next()
             .expect("loaded box")
             .map_err(bad)?;
-        let at = |e: BoxError| {
-            Error::invalid(&path, format!("moof at byte {}: {}", moof_box.offset, e.0))
-        };
+        let at =
+            |e: BoxError| Error::invalid(&path, format!("moof at byte {}: {}", moof_box.offset, e));
         for traf in moof.children() {
             let traf = traf.map_err(at)?;
             if &traf.fourcc != b"traf" {

@@ -6,6 +6,7 @@
 //! opaque bytes, copied byte-for-byte.
 use super::{BoxError, BoxResult, BoxWriter, RawBox};
 
+pub mod check;
 pub mod fragment;
 pub mod ftyp;
 pub mod movie;

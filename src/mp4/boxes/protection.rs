@@ -102,7 +102,7 @@ impl Tenc {
         let default_is_protected = r.u8()?;
         let default_per_sample_iv_size = r.u8()?;
         let default_kid = r.array()?;
-        let default_constant_iv = if default_is_protected == 1 && default_per_sample_iv_size == 0 {
+        let default_constant_iv = if default_is_protected != 0 && default_per_sample_iv_size == 0 {
             let n = r.u8()?;
             Some(r.bytes(n.into())?.to_vec())
         } else {
@@ -125,7 +125,7 @@ impl Tenc {
         if self.default_crypt_byte_block > 0xf || self.default_skip_byte_block > 0xf {
             return Err(BoxError::bad_value(f, "pattern block counts over 15"));
         }
-        let needs_iv = self.default_is_protected == 1 && self.default_per_sample_iv_size == 0;
+        let needs_iv = self.default_is_protected != 0 && self.default_per_sample_iv_size == 0;
         if needs_iv != self.default_constant_iv.is_some() {
             return Err(BoxError::bad_value(
                 f,

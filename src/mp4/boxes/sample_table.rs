@@ -17,7 +17,7 @@ impl Stsd {
     /// The first sample entry of an stsd without checking entry_count against the entries
     /// (players use the first one and so does vodpack).
     pub fn first_entry<'a>(b: &RawBox<'a>) -> BoxResult<Option<RawBox<'a>>> {
-        let (_, _, mut r) = b.full_box(&Self::FOURCC, 0)?;
+        let (_, _, mut r) = b.full_box(&Self::FOURCC, 1)?;
         r.u32()?;
         BoxIter::new(r.rest()).next().transpose()
     }

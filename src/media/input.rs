@@ -571,6 +571,22 @@ fn parse_moof(
     Ok(())
 }
 
+/// A track selector that is not `video`, `audio`, `text` or a track id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadSelector(pub String);
+
+impl std::fmt::Display for BadSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "track selector '#{}' must be 'video', 'audio', 'text' or a track id",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for BadSelector {}
+
 /// Which tracks of an input a rendition takes: `#video`, `#audio`, `#<track id>` or all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrackSelector {
@@ -580,18 +596,21 @@ pub enum TrackSelector {
 }
 
 impl TrackSelector {
-    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+    /// Parses what follows `#` in an input (empty: all tracks).
+    pub fn parse(s: &str) -> std::result::Result<Self, BadSelector> {
         match s {
             "" => Ok(TrackSelector::All),
             "video" | "v" => Ok(TrackSelector::Kind(TrackKind::Video)),
             "audio" | "a" => Ok(TrackSelector::Kind(TrackKind::Audio)),
             "text" => Ok(TrackSelector::Kind(TrackKind::Text)),
-            n => n.parse::<u32>().map(TrackSelector::Id).map_err(|_| {
-                format!("track selector '#{n}' must be 'video', 'audio', 'text' or a track id")
-            }),
+            n => n
+                .parse::<u32>()
+                .map(TrackSelector::Id)
+                .map_err(|_| BadSelector(n.to_string())),
         }
     }
 
+    /// Whether track `t` is selected.
     pub fn matches(&self, t: &Track) -> bool {
         match self {
             TrackSelector::All => true,

@@ -1,7 +1,7 @@
 //! Reads what `vodpack verify` checks in the media files: the CMAF header (track, timescale,
 //! sample entries, edit list, trex defaults) and media segments (moof/traf/tfhd/tfdt/trun with
 //! senc, saiz/saio and seig groups, the mdat that holds the samples), ISO/IEC 14496-12 §8.8 and
-//! ISO/IEC 23001-7 §7. Everything is bounded by its box; errors are strings naming the box.
+//! ISO/IEC 23001-7 §7. Everything is bounded by its box; errors ([`FormatError`]) name the box.
 use crate::cenc::SampleAuxInfo;
 use crate::media::protection::{
     self, parse_saio, parse_saiz, parse_senc, sbgp_seig, seig_per_sample, sgpd_seig,
@@ -9,7 +9,7 @@ use crate::media::protection::{
 };
 use crate::media::TrackKind;
 use crate::mp4::boxes::{Elst, Hdlr, Mdhd, Mfhd, Mvex, Sidx as SidxBox, Tfdt, Tfhd, Tkhd, Trun};
-use crate::mp4::{BoxIter, Mp4Box, RawBox};
+use crate::mp4::{BoxError, BoxIter, Mp4Box, RawBox};
 
 /// The CMAF header of a rendition.
 #[derive(Debug, Clone)]
@@ -33,12 +33,57 @@ pub struct Init {
     pub len: usize,
 }
 
-fn e<T: std::fmt::Display>(x: T) -> String {
-    x.to_string()
+/// Why a CMAF header, media segment or index could not be read.
+#[derive(Debug)]
+pub enum FormatError {
+    /// A box could not be read.
+    Box(BoxError),
+    /// The boxes read, but are not what a CMAF file holds.
+    Invalid(String),
+}
+
+impl std::fmt::Display for FormatError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FormatError::Box(e) => e.fmt(f),
+            FormatError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for FormatError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FormatError::Box(e) => Some(e),
+            FormatError::Invalid(_) => None,
+        }
+    }
+}
+
+impl From<BoxError> for FormatError {
+    fn from(e: BoxError) -> Self {
+        FormatError::Box(e)
+    }
+}
+
+impl From<String> for FormatError {
+    fn from(m: String) -> Self {
+        FormatError::Invalid(m)
+    }
+}
+
+impl From<&str> for FormatError {
+    fn from(m: &str) -> Self {
+        FormatError::Invalid(m.to_string())
+    }
+}
+
+fn e(x: BoxError) -> FormatError {
+    FormatError::Box(x)
 }
 
 /// Parses an init segment (ftyp, moov with exactly one trak and mvex/trex).
-pub fn parse_init(bytes: &[u8]) -> Result<Init, String> {
+pub fn parse_init(bytes: &[u8]) -> Result<Init, FormatError> {
     let mut moov = None;
     let mut end = 0usize;
     for b in BoxIter::new(bytes) {
@@ -58,10 +103,10 @@ pub fn parse_init(bytes: &[u8]) -> Result<Init, String> {
         }
     }
     if traks.len() != 1 {
-        return Err(format!(
+        return Err(FormatError::Invalid(format!(
             "moov has {} tracks (a CMAF header has one)",
             traks.len()
-        ));
+        )));
     }
     let trak = traks[0];
     let track_id = Tkhd::read(&trak.require(b"tkhd").map_err(e)?)
@@ -86,8 +131,8 @@ pub fn parse_init(bytes: &[u8]) -> Result<Init, String> {
     }
     let entry_protection = entries
         .iter()
-        .map(|en| protection::entry_protection(en).map_err(|x| format!("sample entry: {x}")))
-        .collect::<Result<Vec<_>, String>>()?;
+        .map(|en| protection::entry_protection(en).map_err(|x| e(x.context("sample entry"))))
+        .collect::<Result<Vec<_>, FormatError>>()?;
     let mut track_groups = Vec::new();
     for c in stbl.children() {
         let c = c.map_err(e)?;
@@ -174,7 +219,11 @@ const NON_SYNC: u32 = 0x0001_0000;
 /// Parses the fragments of a media segment. `prev_end` is the decode time following the previous
 /// fragment (used when a traf has no tfdt). Sample data ranges are checked to lie inside an mdat
 /// of these bytes.
-pub fn parse_segment(bytes: &[u8], init: &Init, prev_end: u64) -> Result<Vec<Fragment>, String> {
+pub fn parse_segment(
+    bytes: &[u8],
+    init: &Init,
+    prev_end: u64,
+) -> Result<Vec<Fragment>, FormatError> {
     let mut frags = Vec::new();
     let mut mdats: Vec<(usize, usize)> = Vec::new();
     let mut next_dts = prev_end;
@@ -203,19 +252,19 @@ pub fn parse_segment(bytes: &[u8], init: &Init, prev_end: u64) -> Result<Vec<Fra
         for (i, s) in f.samples.iter().enumerate() {
             let end = s.data.saturating_add(s.size as usize);
             if !mdats.iter().any(|&(a, z)| s.data >= a && end <= z) {
-                return Err(format!(
+                return Err(FormatError::Invalid(format!(
                     "fragment {}: sample {} data (bytes {}..{end}) is not inside an mdat",
                     f.sequence,
                     i + 1,
                     s.data
-                ));
+                )));
             }
         }
     }
     Ok(frags)
 }
 
-fn parse_moof(moof: &RawBox, init: &Init, prev_end: u64) -> Result<Fragment, String> {
+fn parse_moof(moof: &RawBox, init: &Init, prev_end: u64) -> Result<Fragment, FormatError> {
     let moof_offset = moof.offset;
     let sequence = Mfhd::read(&moof.require(b"mfhd").map_err(e)?)
         .map_err(e)?
@@ -228,10 +277,10 @@ fn parse_moof(moof: &RawBox, init: &Init, prev_end: u64) -> Result<Fragment, Str
         }
     }
     if trafs.len() != 1 {
-        return Err(format!(
+        return Err(FormatError::Invalid(format!(
             "{} traf boxes (a CMAF fragment has one)",
             trafs.len()
-        ));
+        )));
     }
     let traf = trafs[0];
     let tfhd = Tfhd::read(&traf.require(b"tfhd").map_err(e)?).map_err(e)?;
@@ -435,13 +484,16 @@ pub struct Sidx {
     pub refs: Vec<(u64, u64)>,
 }
 
-pub fn parse_sidx(bytes: &[u8]) -> Result<Sidx, String> {
+pub fn parse_sidx(bytes: &[u8]) -> Result<Sidx, FormatError> {
     let b = BoxIter::new(bytes)
         .next()
         .ok_or("empty index range")?
         .map_err(e)?;
     if &b.fourcc != b"sidx" {
-        return Err(format!("index range holds a '{}' box, not sidx", b.name()));
+        return Err(FormatError::Invalid(format!(
+            "index range holds a '{}' box, not sidx",
+            b.name()
+        )));
     }
     let sidx = SidxBox::read(&b).map_err(e)?;
     if sidx.references.iter().any(|r| r.reference_type) {

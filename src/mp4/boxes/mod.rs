@@ -67,8 +67,9 @@ pub(crate) fn v0_u32(fourcc: [u8; 4], field: &'static str, v: u64) -> BoxResult<
 
 /// Most entries a table whose entries take no bytes (a trun without per-sample fields, a senc
 /// without IVs or subsamples) is read with: such a count is bounded by nothing in the box, so
-/// it is bounded here (the most samples vodpack accepts in one track).
-pub const MAX_EMPTY_ENTRIES: u64 = 20_000_000;
+/// it is bounded here. One fragment of 2^20 samples is over 4 hours of 60 fps video, far more
+/// than any real run holds; the bound keeps a hostile count from costing more than ~50 MB.
+pub const MAX_EMPTY_ENTRIES: u64 = 1 << 20;
 
 /// Fails with [`BoxError::TableTooLarge`] when `count` exceeds [`MAX_EMPTY_ENTRIES`].
 pub(crate) fn check_entry_limit(fourcc: [u8; 4], count: u64) -> BoxResult<usize> {

@@ -181,7 +181,7 @@ fn open(path: &Path) -> Result<Opened> {
     if len == 0 {
         return Err(Error::invalid(path, "empty file (not MP4)"));
     }
-    let top = scan_top_level(&mut file, len).map_err(|e| Error::invalid(path, e.0))?;
+    let top = scan_top_level(&mut file, len).map_err(|e| Error::invalid(path, e.to_string()))?;
     Ok(Opened { file, top })
 }
 
@@ -194,9 +194,9 @@ fn moov_extras(
     let Some(b) = opened.top.iter().find(|b| &b.fourcc == b"moov").copied() else {
         return Ok(HashMap::new());
     };
-    let bytes =
-        load_box(&mut opened.file, &b, MAX_LOADED_BOX).map_err(|e| Error::invalid(path, e.0))?;
-    let bad = |e: crate::mp4::BoxError| Error::invalid(path, e.0);
+    let bytes = load_box(&mut opened.file, &b, MAX_LOADED_BOX)
+        .map_err(|e| Error::invalid(path, e.to_string()))?;
+    let bad = |e: crate::mp4::BoxError| Error::invalid(path, e.to_string());
     let moov = BoxIter::new(&bytes)
         .next()
         .expect("loaded box")
@@ -272,7 +272,7 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<InspectReport> {
         }
         if matches!(&b.fourcc, b"moov" | b"moof" | b"ftyp" | b"styp" | b"meta") {
             let bytes = load_box(&mut opened.file, b, MAX_LOADED_BOX)
-                .map_err(|e| Error::invalid(path, e.0))?;
+                .map_err(|e| Error::invalid(path, e.to_string()))?;
             if brand.is_none() && matches!(&b.fourcc, b"ftyp" | b"styp") {
                 brand = brands(&bytes);
             }
@@ -284,7 +284,7 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<InspectReport> {
     if brand.is_none() {
         if let Some(b) = top.iter().find(|b| matches!(&b.fourcc, b"ftyp" | b"styp")) {
             let bytes = load_box(&mut opened.file, b, MAX_LOADED_BOX)
-                .map_err(|e| Error::invalid(path, e.0))?;
+                .map_err(|e| Error::invalid(path, e.to_string()))?;
             brand = brands(&bytes);
         }
     }
@@ -304,10 +304,10 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<InspectReport> {
     } else {
         FRAGMENTS_LISTED
     }) {
-        let bytes =
-            load_box(&mut opened.file, m, MAX_LOADED_BOX).map_err(|e| Error::invalid(path, e.0))?;
+        let bytes = load_box(&mut opened.file, m, MAX_LOADED_BOX)
+            .map_err(|e| Error::invalid(path, e.to_string()))?;
         let bad = |e: crate::mp4::BoxError| {
-            Error::invalid(path, format!("moof at byte {}: {}", m.offset, e.0))
+            Error::invalid(path, format!("moof at byte {}: {}", m.offset, e))
         };
         let b = BoxIter::new(&bytes)
             .next()

@@ -1,62 +1,74 @@
-//! Common Encryption boxes, each returned as complete box bytes: sinf (frma, schm, schi/tenc),
-//! encrypted sample entries (encv/enca), and the per-fragment senc, saiz and saio.
-//! ISO/IEC 23001-7 §8 (tenc §8.2, pssh §8.1, senc §7.2) and ISO/IEC 14496-12 §8.7.8–8.7.9, §8.12.
+//! Common Encryption boxes as vodpack writes them: sinf (frma, schm, schi/tenc), encrypted
+//! sample entries (encv/enca), and the per-fragment senc, saiz and saio. The box syntax is
+//! `crate::mp4::boxes::protection` (ISO/IEC 23001-7 §8.2 tenc, §8.1 pssh, §7.2 senc; ISO/IEC
+//! 14496-12 §8.7.8–8.7.9 saiz/saio, §8.12 sinf); this module decides the field values (versions,
+//! patterns, Shaka Packager's layout) from the encryption parameters.
 use crate::cenc::encryptor::{SampleAuxInfo, Scheme, TencParams};
+use crate::mp4::boxes::{Frma, Saio, Saiz, Schm, Senc, Sinf, Tenc};
+use crate::mp4::{BoxError, BoxWriter, Mp4Box};
 use crate::{Error, Result};
 
 /// Byte position of saio's offset field within the box built by [`saio`]: header (8), version and
 /// flags (4), entry_count (4).
-pub const SAIO_OFFSET_FIELD_POS: usize = 16;
+pub const SAIO_OFFSET_FIELD_POS: usize = Saio::FIRST_OFFSET_POS;
 /// Byte position of the first sample's auxiliary information (its IV, or its subsample count when
 /// IVs are constant) within the box built by [`senc`]: header (8), version and flags (4),
 /// sample_count (4). saio's offset = senc position in the moof + this.
-pub const SENC_FIRST_AUX_POS: usize = 16;
+pub const SENC_FIRST_AUX_POS: usize = Senc::FIRST_AUX_POS;
 
-fn boxed(fourcc: &[u8; 4], body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + body.len());
-    out.extend_from_slice(&((8 + body.len()) as u32).to_be_bytes());
-    out.extend_from_slice(fourcc);
-    out.extend_from_slice(body);
-    out
+/// A box-layer error while building encryption boxes: a value the key or sample data put out of
+/// its field's range.
+fn key_error(e: BoxError) -> Error {
+    Error::Key(e.to_string())
 }
 
-fn full_box(fourcc: &[u8; 4], version: u8, flags: u32, body: &[u8]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(4 + body.len());
-    b.extend_from_slice(&((u32::from(version) << 24) | (flags & 0x00ff_ffff)).to_be_bytes());
-    b.extend_from_slice(body);
-    boxed(fourcc, &b)
-}
-
-/// tenc, §8.2: version 0 for `cenc`, version 1 (with the pattern) for `cbcs`; a constant IV is
-/// written when the per-sample IV size is 0.
-pub fn tenc(scheme: Scheme, p: &TencParams) -> Vec<u8> {
+/// The typed tenc for `scheme`: version 0 for `cenc`, version 1 (with the pattern) for `cbcs`; a
+/// constant IV is written when the per-sample IV size is 0.
+pub fn tenc_box(scheme: Scheme, p: &TencParams) -> Tenc {
     let version = if scheme == Scheme::Cbcs { 1 } else { 0 };
-    let mut b = vec![0u8];
-    b.push(if version == 1 {
-        (p.crypt_byte_block << 4) | (p.skip_byte_block & 0x0f)
-    } else {
-        0
-    });
-    b.push(1); // default_isProtected
-    b.push(p.per_sample_iv_size);
-    b.extend_from_slice(&p.default_kid);
-    if p.per_sample_iv_size == 0 {
-        let iv = p.constant_iv.unwrap_or([0; 16]);
-        b.push(16);
-        b.extend_from_slice(&iv);
+    Tenc {
+        version,
+        default_crypt_byte_block: if version == 1 {
+            p.crypt_byte_block & 0x0f
+        } else {
+            0
+        },
+        default_skip_byte_block: if version == 1 {
+            p.skip_byte_block & 0x0f
+        } else {
+            0
+        },
+        default_is_protected: 1,
+        default_per_sample_iv_size: p.per_sample_iv_size,
+        default_kid: p.default_kid,
+        default_constant_iv: (p.per_sample_iv_size == 0)
+            .then(|| p.constant_iv.unwrap_or([0; 16]).to_vec()),
     }
-    full_box(b"tenc", version, 0, &b)
+}
+
+/// tenc box bytes (see [`tenc_box`]).
+pub fn tenc(scheme: Scheme, p: &TencParams) -> Vec<u8> {
+    tenc_box(scheme, p)
+        .to_bytes()
+        .expect("tenc fields from TencParams fit")
 }
 
 /// sinf, ISO/IEC 14496-12 §8.12 / 23001-7 §4: frma (the original sample entry 4CC), schm
 /// (scheme, version 0x00010000), schi containing tenc.
 pub fn sinf(original_format: [u8; 4], scheme: Scheme, tenc_params: &TencParams) -> Vec<u8> {
-    let frma = boxed(b"frma", &original_format);
-    let mut schm_body = scheme.fourcc().to_vec();
-    schm_body.extend_from_slice(&0x0001_0000u32.to_be_bytes());
-    let schm = full_box(b"schm", 0, 0, &schm_body);
-    let schi = boxed(b"schi", &tenc(scheme, tenc_params));
-    boxed(b"sinf", &[frma, schm, schi].concat())
+    Sinf {
+        frma: Frma {
+            data_format: original_format,
+        },
+        schm: Some(Schm {
+            scheme_type: scheme.fourcc(),
+            scheme_version: 0x0001_0000,
+            scheme_uri: None,
+        }),
+        tenc: Some(tenc_box(scheme, tenc_params)),
+    }
+    .to_bytes()
+    .expect("sinf fields from TencParams fit")
 }
 
 /// Turns a whole sample entry box (e.g. `avc1`, header included) into its encrypted form: the
@@ -100,38 +112,18 @@ pub fn sample_entry_fourcc(entry: &[u8]) -> Result<[u8; 4]> {
 
 /// senc, 23001-7 §7.2.1: version 0, flags 0x2 when subsample maps are present.
 pub fn senc(samples: &[SampleAuxInfo], use_subsamples: bool) -> Result<Vec<u8>> {
-    let mut b = Vec::with_capacity(
-        4 + samples
-            .iter()
-            .map(|s| s.info_size(use_subsamples))
-            .sum::<usize>(),
-    );
-    b.extend_from_slice(&count_u32(samples.len())?.to_be_bytes());
-    for s in samples {
-        b.extend_from_slice(&s.iv);
-        if use_subsamples {
-            let n = u16::try_from(s.subsamples.len()).map_err(|_| {
-                Error::Key(format!(
-                    "{} subsamples in one sample (at most 65535)",
-                    s.subsamples.len()
-                ))
-            })?;
-            b.extend_from_slice(&n.to_be_bytes());
-            for ss in &s.subsamples {
-                b.extend_from_slice(&ss.clear.to_be_bytes());
-                b.extend_from_slice(&ss.protected.to_be_bytes());
-            }
-        } else if !s.subsamples.is_empty() {
-            return Err(Error::Key(
-                "subsample map given for a track without subsamples".into(),
-            ));
-        }
-    }
-    Ok(full_box(b"senc", 0, if use_subsamples { 2 } else { 0 }, &b))
+    let mut w = BoxWriter::new();
+    write_senc(&mut w, samples, use_subsamples)?;
+    Ok(w.into_inner())
 }
 
-fn count_u32(n: usize) -> Result<u32> {
-    u32::try_from(n).map_err(|_| Error::Key(format!("{n} samples in one fragment")))
+/// [`senc`] appended to `w` (no intermediate buffer: the fragment writer's path).
+pub fn write_senc(
+    w: &mut BoxWriter,
+    samples: &[SampleAuxInfo],
+    use_subsamples: bool,
+) -> Result<()> {
+    Senc::write_samples(w, samples, use_subsamples).map_err(key_error)
 }
 
 /// Whether a fragment's samples carry any auxiliary information. When none do (`cbcs` audio:
@@ -141,10 +133,10 @@ pub fn has_aux_info(samples: &[SampleAuxInfo], use_subsamples: bool) -> bool {
     samples.iter().any(|s| s.info_size(use_subsamples) > 0)
 }
 
-/// saiz, ISO/IEC 14496-12 §8.7.8: no aux_info_type (flags 0); default_sample_info_size when all
-/// entries have the same size, else a per-sample table. Each entry must fit in a byte (255):
-/// a sample with more than 40 subsamples (8-byte IV; 42 for cbcs) cannot be signalled.
-pub fn saiz(samples: &[SampleAuxInfo], use_subsamples: bool) -> Result<Vec<u8>> {
+/// The typed saiz: no aux_info_type (flags 0); default_sample_info_size when all entries have
+/// the same size, else a per-sample table. Each entry must fit in a byte (255): a sample with
+/// more than 40 subsamples (8-byte IV; 42 for cbcs) cannot be signalled.
+pub fn saiz_box(samples: &[SampleAuxInfo], use_subsamples: bool) -> Result<Saiz> {
     let mut sizes = Vec::with_capacity(samples.len());
     for (i, s) in samples.iter().enumerate() {
         let n = s.info_size(use_subsamples);
@@ -155,26 +147,30 @@ pub fn saiz(samples: &[SampleAuxInfo], use_subsamples: bool) -> Result<Vec<u8>> 
             ))
         })?);
     }
-    let uniform = sizes.windows(2).all(|w| w[0] == w[1]);
-    let mut b = Vec::with_capacity(5 + sizes.len());
-    if uniform {
-        b.push(sizes.first().copied().unwrap_or(0));
-        b.extend_from_slice(&count_u32(samples.len())?.to_be_bytes());
-    } else {
-        b.push(0);
-        b.extend_from_slice(&count_u32(samples.len())?.to_be_bytes());
-        b.extend_from_slice(&sizes);
-    }
-    Ok(full_box(b"saiz", 0, 0, &b))
+    Saiz::from_sizes(sizes).map_err(key_error)
 }
 
-/// saio, ISO/IEC 14496-12 §8.7.9: version 0, one entry. `offset` is relative to the moof start
-/// (default-base-is-moof): the position of senc in the moof + [`SENC_FIRST_AUX_POS`]. Patch it
-/// later at [`SAIO_OFFSET_FIELD_POS`] with [`patch_saio_offset`].
+/// saiz box bytes, ISO/IEC 14496-12 §8.7.8 (see [`saiz_box`]).
+pub fn saiz(samples: &[SampleAuxInfo], use_subsamples: bool) -> Result<Vec<u8>> {
+    saiz_box(samples, use_subsamples)?
+        .to_bytes()
+        .map_err(key_error)
+}
+
+/// The typed saio: version 0, one entry, `offset` relative to the moof start
+/// (default-base-is-moof): the position of senc in the moof + [`SENC_FIRST_AUX_POS`].
+pub fn saio_box(offset: u32) -> Saio {
+    Saio {
+        version: 0,
+        aux_info_type: None,
+        offsets: vec![offset.into()],
+    }
+}
+
+/// saio box bytes, ISO/IEC 14496-12 §8.7.9 (see [`saio_box`]). Patch the offset later at
+/// [`SAIO_OFFSET_FIELD_POS`] with [`patch_saio_offset`].
 pub fn saio(offset: u32) -> Vec<u8> {
-    let mut b = 1u32.to_be_bytes().to_vec();
-    b.extend_from_slice(&offset.to_be_bytes());
-    full_box(b"saio", 0, 0, &b)
+    saio_box(offset).to_bytes().expect("a u32 offset fits")
 }
 
 /// Writes `offset` into a saio box built by [`saio`], wherever it now sits (`saio_box` starts at

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::cenc::encryptor::Scheme;
+use crate::mp4::{Mp4Box, RawBox};
 use crate::{Error, Result};
 
 /// W3C common PSSH / Clear Key SystemID 1077efec-c0b2-4d02-ace3-3c1e52e2fb4b.
@@ -86,24 +87,21 @@ impl DrmSystem {
     }
 }
 
-/// Builds a pssh box. Version 1 lists `kids`; version 0 ignores them (§8.1.1).
+/// Builds a pssh box (`crate::mp4::boxes::Pssh`). Version 1 lists `kids`; version 0 ignores
+/// them (§8.1.1).
 pub fn pssh_box(version: u8, system_id: &[u8; 16], kids: &[[u8; 16]], data: &[u8]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(32 + 16 * kids.len() + data.len());
-    b.extend_from_slice(&[0; 4]); // size, set below
-    b.extend_from_slice(b"pssh");
-    b.extend_from_slice(&(u32::from(version) << 24).to_be_bytes());
-    b.extend_from_slice(system_id);
-    if version > 0 {
-        b.extend_from_slice(&(kids.len() as u32).to_be_bytes());
-        for k in kids {
-            b.extend_from_slice(k);
-        }
+    Pssh {
+        version,
+        system_id: *system_id,
+        kids: if version > 0 {
+            kids.to_vec()
+        } else {
+            Vec::new()
+        },
+        data: data.to_vec(),
     }
-    b.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    b.extend_from_slice(data);
-    let size = b.len() as u32;
-    b[0..4].copy_from_slice(&size.to_be_bytes());
-    b
+    .to_bytes()
+    .expect("vodpack's pssh payloads are far under 4 GiB")
 }
 
 /// KIDs without duplicates, first occurrence first.
@@ -241,55 +239,32 @@ pub fn pssh_base64(pssh: &[u8]) -> String {
     STANDARD.encode(pssh)
 }
 
-/// A parsed pssh box.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pssh {
-    pub version: u8,
-    pub system_id: [u8; 16],
-    pub kids: Vec<[u8; 16]>,
-    pub data: Vec<u8>,
-}
+/// A parsed pssh box: the box layer's type.
+pub use crate::mp4::boxes::Pssh;
 
-/// Parses one pssh box (header included); sizes are checked against the bytes given.
+/// Parses one pssh box (header included); it must span exactly the bytes given, its data
+/// ending the box.
 pub fn parse_pssh(b: &[u8]) -> Result<Pssh> {
-    let bad = |m: &str| Error::invalid("<pssh>", m.to_string());
-    if b.len() < 32 || &b[4..8] != b"pssh" {
-        return Err(bad("not a pssh box"));
+    let bad = |m: String| Error::invalid("<pssh>", m);
+    let raw = RawBox::parse(b).map_err(|e| bad(e.to_string()))?;
+    if raw.bytes.len() != b.len() {
+        return Err(bad("box size differs from the bytes given".into()));
     }
-    let u32_at = |at: usize| -> Result<u32> {
-        b.get(at..at + 4)
-            .map(|s| u32::from_be_bytes(s.try_into().expect("4 bytes")))
-            .ok_or_else(|| bad("truncated"))
-    };
-    if u32_at(0)? as usize != b.len() {
-        return Err(bad("box size differs from the bytes given"));
-    }
-    let version = b[8];
-    let system_id: [u8; 16] = b[12..28].try_into().expect("16 bytes");
-    let mut pos = 28;
-    let mut kids = Vec::new();
-    if version > 0 {
-        let n = u32_at(pos)? as usize;
-        pos += 4;
-        if n > (b.len() - pos) / 16 {
-            return Err(bad("KID count exceeds the box"));
+    let p = Pssh::read(&raw).map_err(|e| bad(e.to_string()))?;
+    let header = b.len() - raw.body.len();
+    let used = 4
+        + 16
+        + if p.version > 0 {
+            4 + 16 * p.kids.len()
+        } else {
+            0
         }
-        for _ in 0..n {
-            kids.push(b[pos..pos + 16].try_into().expect("16 bytes"));
-            pos += 16;
-        }
+        + 4
+        + p.data.len();
+    if header + used != b.len() {
+        return Err(bad("data size differs from the box".into()));
     }
-    let size = u32_at(pos)? as usize;
-    pos += 4;
-    if size != b.len() - pos {
-        return Err(bad("data size differs from the box"));
-    }
-    Ok(Pssh {
-        version,
-        system_id,
-        kids,
-        data: b[pos..].to_vec(),
-    })
+    Ok(p)
 }
 
 #[cfg(test)]

@@ -3,16 +3,19 @@
 //! standalone media segment (`.m4s`, no moov) can be inspected, with or without its init segment's
 //! trex defaults. Tables are checked against the box size before any loop.
 use super::entry::uuid;
-use crate::mp4::reader::BoxResult;
-use crate::mp4::{BoxError, RawBox};
+use crate::mp4::boxes::{Mfhd, Mvex as MvexBox, Pssh, Senc, Tfdt, Tfhd, Trun};
+use crate::mp4::{BoxError, BoxResult, Mp4Box, RawBox};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// trex defaults of one track (§8.8.3).
+/// trex defaults of one track (§8.8.3) that inspect applies.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Trex {
+    /// default_sample_duration.
     pub duration: u32,
+    /// default_sample_size.
     pub size: u32,
+    /// default_sample_flags.
     pub flags: u32,
 }
 
@@ -91,25 +94,14 @@ fn system_name(id: &[u8]) -> String {
 
 /// Parses a pssh box.
 pub fn pssh(b: &RawBox, location: &str) -> BoxResult<PsshReport> {
-    let (version, _, mut r) = b.full()?;
-    let system_id = r.bytes(16)?;
-    let mut kids = Vec::new();
-    if version > 0 {
-        let n = r.u32()?;
-        let n = r.check_table(u64::from(n), 16)?;
-        for _ in 0..n {
-            kids.push(uuid(r.bytes(16)?));
-        }
-    }
-    let data_size = r.u32()? as usize;
-    r.skip(data_size)?;
+    let p = Pssh::read(b)?;
     Ok(PsshReport {
         location: location.into(),
-        system_id: uuid(system_id),
-        system: system_name(system_id),
-        version,
-        kids,
-        data_size,
+        system_id: uuid(&p.system_id),
+        system: system_name(&p.system_id),
+        version: p.version,
+        kids: p.kids.iter().map(|k| uuid(k)).collect(),
+        data_size: p.data.len(),
     })
 }
 
@@ -140,7 +132,7 @@ pub fn moof(
     for c in b.children() {
         let c = c?;
         match &c.fourcc {
-            b"mfhd" => f.sequence_number = c.full()?.2.u32()?,
+            b"mfhd" => f.sequence_number = Mfhd::read(&c)?.sequence_number,
             b"traf" => f.trafs.push(traf(&c, trex, iv_sizes, budget)?),
             b"pssh" => pssh_out.push(pssh(&c, &format!("moof@{offset}"))?),
             _ => {}
@@ -155,31 +147,14 @@ fn traf(
     iv_sizes: &HashMap<u32, u8>,
     budget: &mut usize,
 ) -> BoxResult<TrafReport> {
-    let tfhd = b.require(b"tfhd")?;
-    let (_, flags, mut r) = tfhd.full()?;
-    let track_id = r.u32()?;
+    let tfhd = Tfhd::read(&b.require(b"tfhd")?)?;
+    let track_id = tfhd.track_id;
     let defaults = trex.get(&track_id).copied();
-    if flags & 0x01 != 0 {
-        r.skip(8)?; // base_data_offset
-    }
-    if flags & 0x02 != 0 {
-        r.skip(4)?; // sample_description_index
-    }
-    let d_duration = if flags & 0x08 != 0 {
-        Some(r.u32()?)
-    } else {
-        defaults.map(|t| t.duration)
-    };
-    let d_size = if flags & 0x10 != 0 {
-        Some(r.u32()?)
-    } else {
-        defaults.map(|t| t.size)
-    };
-    let d_flags = if flags & 0x20 != 0 {
-        Some(r.u32()?)
-    } else {
-        defaults.map(|t| t.flags)
-    };
+    let d_duration = tfhd
+        .default_sample_duration
+        .or(defaults.map(|t| t.duration));
+    let d_size = tfhd.default_sample_size.or(defaults.map(|t| t.size));
+    let d_flags = tfhd.default_sample_flags.or(defaults.map(|t| t.flags));
     let mut t = TrafReport {
         track_id,
         base_media_decode_time: None,
@@ -195,32 +170,17 @@ fn traf(
     for c in b.children() {
         let c = c?;
         match &c.fourcc {
-            b"tfdt" => {
-                let (v, _, mut r) = c.full()?;
-                t.base_media_decode_time = Some(if v == 1 {
-                    r.u64()?
-                } else {
-                    u64::from(r.u32()?)
-                });
-            }
+            b"tfdt" => t.base_media_decode_time = Some(Tfdt::read(&c)?.base_media_decode_time),
             b"trun" => trun(&c, d_duration, d_size, d_flags, &mut t.sample_list, budget)?,
-            b"senc" => {
-                let (_, sflags, mut r) = c.full()?;
-                let n = r.u32()?;
-                t.senc_samples = Some(n as usize);
-                if let Some(&iv) = iv_sizes.get(&track_id) {
-                    let mut subs = 0usize;
-                    for _ in 0..n {
-                        r.skip(usize::from(iv))?;
-                        if sflags & 0x02 != 0 {
-                            let k = r.u16()?;
-                            r.skip(usize::from(k) * 6)?;
-                            subs += usize::from(k);
-                        }
-                    }
-                    t.subsamples = Some(subs);
+            b"senc" => match iv_sizes.get(&track_id) {
+                Some(&iv) => {
+                    let senc = Senc::read(&c, &|_| iv)?;
+                    t.senc_samples = Some(senc.samples.len());
+                    t.subsamples = Some(senc.samples.iter().map(|s| s.subsamples.len()).sum());
                 }
-            }
+                // Without the IV size only the count can be read.
+                None => t.senc_samples = Some(c.full()?.2.u32()? as usize),
+            },
             _ => {}
         }
     }
@@ -249,60 +209,48 @@ fn trun(
     out: &mut Vec<FragSample>,
     budget: &mut usize,
 ) -> BoxResult<()> {
-    let (version, flags, mut r) = b.full()?;
-    let count = r.u32()?;
-    if flags & 0x01 != 0 {
-        r.skip(4)?; // data_offset
-    }
-    let first_flags = if flags & 0x04 != 0 {
-        Some(r.u32()?)
-    } else {
+    // A run without per-sample fields is bounded by nothing in its box: its count is checked
+    // against the budget before it is read; other runs are bounded by their box first.
+    let (_, flags, mut r) = b.full()?;
+    let claimed = r.u32()? as usize;
+    let run = if Trun::entry_size(flags) == 0 && claimed > *budget {
         None
-    };
-    let entry = 4 * [0x100, 0x200, 0x400, 0x800]
-        .iter()
-        .filter(|&&f| flags & f != 0)
-        .count();
-    let count = if entry == 0 {
-        // Nothing per sample: only the budget bounds the count.
-        count as usize
     } else {
-        r.check_table(u64::from(count), entry)?
+        Some(Trun::read(b)?)
     };
+    let count = run.as_ref().map_or(claimed, |r| r.entries.len());
     if count > *budget {
-        return Err(BoxError(format!(
+        return Err(BoxError::invalid(format!(
             "trun: {count} more samples exceed the {MAX_FRAGMENT_SAMPLES} read from one file"
         )));
     }
-    *budget -= count;
-    out.reserve(count.min(1 << 16));
-    for i in 0..count {
-        let duration = if flags & 0x100 != 0 {
-            Some(r.u32()?)
+    let Some(run) = run else {
+        return Ok(());
+    };
+    *budget -= run.entries.len();
+    out.reserve(run.entries.len());
+    for (i, e) in run.entries.iter().enumerate() {
+        let duration = if run.has(Trun::DURATION) {
+            Some(e.duration)
         } else {
             d_duration
         };
-        let size = if flags & 0x200 != 0 {
-            Some(r.u32()?)
+        let size = if run.has(Trun::SIZE) {
+            Some(e.size)
         } else {
             d_size
         };
-        let sflags = if flags & 0x400 != 0 {
-            Some(r.u32()?)
-        } else if i == 0 && first_flags.is_some() {
-            first_flags
+        let sflags = if run.has(Trun::FLAGS) {
+            Some(e.flags)
+        } else if i == 0 && run.first_sample_flags.is_some() {
+            run.first_sample_flags
         } else {
             d_flags
         };
-        let cts_offset = if flags & 0x800 != 0 {
-            let v = r.u32()?;
-            if version == 0 {
-                i64::from(v)
-            } else {
-                i64::from(v as i32)
-            }
+        let cts_offset = if run.version == 0 {
+            i64::from(e.composition_offset as u32)
         } else {
-            0
+            i64::from(e.composition_offset)
         };
         out.push(FragSample {
             duration,
@@ -319,21 +267,15 @@ fn trun(
 pub fn trex_of(moov: &RawBox) -> BoxResult<HashMap<u32, Trex>> {
     let mut out = HashMap::new();
     if let Some(mvex) = moov.child(b"mvex")? {
-        for c in mvex.children() {
-            let c = c?;
-            if &c.fourcc == b"trex" {
-                let (_, _, mut r) = c.full()?;
-                let id = r.u32()?;
-                r.skip(4)?;
-                out.insert(
-                    id,
-                    Trex {
-                        duration: r.u32()?,
-                        size: r.u32()?,
-                        flags: r.u32()?,
-                    },
-                );
-            }
+        for t in MvexBox::read(&mvex)?.trex {
+            out.insert(
+                t.track_id,
+                Trex {
+                    duration: t.default_sample_duration,
+                    size: t.default_sample_size,
+                    flags: t.default_sample_flags,
+                },
+            );
         }
     }
     Ok(out)
@@ -371,7 +313,7 @@ mod tests {
             &mut Vec::new(),
             &mut budget,
         );
-        assert!(e.unwrap_err().0.contains("do not fit"));
+        assert!(e.unwrap_err().to_string().contains("do not fit"));
         // Without per-sample fields, the count is bounded by the budget.
         let mut body = vec![0, 0, 0, 0];
         body.extend_from_slice(&u32::MAX.to_be_bytes());
@@ -387,7 +329,7 @@ mod tests {
             &mut Vec::new(),
             &mut budget,
         );
-        assert!(e.unwrap_err().0.contains("exceed"));
+        assert!(e.unwrap_err().to_string().contains("exceed"));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! DRM signalling shared by the HLS and DASH writers: system identifiers, UUID text and the
 //! pieces of a `pssh` box each manifest format wants.
 use super::model::DrmSystem;
+use crate::mp4::boxes::Pssh;
+use crate::mp4::Mp4Box;
 
 /// W3C "common" PSSH SystemID (W3C EME Initialization Data Format "cenc" §4), used for Clear Key.
 pub use crate::cenc::pssh::SYSTEM_ID_COMMON as COMMON_SYSTEM_ID;
@@ -12,20 +14,10 @@ pub const WIDEVINE_SYSTEM: &str = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed";
 /// 23001-7 §11.1: `cenc:default_KID` is the tenc KID as written, no GUID byte swap).
 pub use crate::cenc::keys::uuid_string as uuid_text;
 
-/// The `Data` field of a pssh box (ISO/IEC 23001-7 §8.1.1), or `None` if the box is malformed.
-pub fn pssh_data(pssh: &[u8]) -> Option<&[u8]> {
-    let kind = pssh.get(4..8)?;
-    if kind != b"pssh" {
-        return None;
-    }
-    let version = *pssh.get(8)?;
-    let mut pos = 12 + 16; // header, version+flags, SystemID
-    if version > 0 {
-        let count = u32::from_be_bytes(pssh.get(pos..pos + 4)?.try_into().ok()?) as usize;
-        pos = pos.checked_add(4)?.checked_add(count.checked_mul(16)?)?;
-    }
-    let size = u32::from_be_bytes(pssh.get(pos..pos + 4)?.try_into().ok()?) as usize;
-    pssh.get(pos + 4..pos.checked_add(4)?.checked_add(size)?)
+/// The `Data` field of a pssh box (ISO/IEC 23001-7 §8.1.1, read by `crate::mp4::boxes::Pssh`),
+/// or `None` if the box is malformed.
+pub fn pssh_data(pssh: &[u8]) -> Option<Vec<u8>> {
+    Pssh::from_bytes(pssh).ok().map(|p| p.data)
 }
 
 /// The SystemID of a DRM system as a `urn:uuid:` (what DASH ContentProtection@schemeIdUri
@@ -53,7 +45,7 @@ mod tests {
         v0.extend_from_slice(&[0, 0, 0, 0]);
         v0.extend_from_slice(&[7; 16]);
         v0.extend_from_slice(&[0, 0, 0, 3, 1, 2, 3]);
-        assert_eq!(pssh_data(&v0), Some(&[1u8, 2, 3][..]));
+        assert_eq!(pssh_data(&v0), Some(vec![1u8, 2, 3]));
         let mut v1 = vec![0, 0, 0, 52];
         v1.extend_from_slice(b"pssh");
         v1.extend_from_slice(&[1, 0, 0, 0]);
@@ -61,7 +53,7 @@ mod tests {
         v1.extend_from_slice(&[0, 0, 0, 1]);
         v1.extend_from_slice(&[9; 16]);
         v1.extend_from_slice(&[0, 0, 0, 0]);
-        assert_eq!(pssh_data(&v1), Some(&[][..]));
+        assert_eq!(pssh_data(&v1), Some(vec![]));
         assert_eq!(pssh_data(&v1[..40]), None);
         v1[31] = 0xff; // KID count that runs past the box
         assert_eq!(pssh_data(&v1), None);

@@ -4,9 +4,12 @@
 use super::time::{rescale_floor, DecodeTime, TickDuration, Timescale, MAX_TICKS};
 use super::track::{Sample, Track, TrackKind};
 use crate::error::{Error, Result};
-use crate::mp4::reader::{BoxResult, RawBox};
+use crate::mp4::boxes::{
+    ChunkOffsets, Ctts, Elst, Hdlr, Mdhd, Mvex, Mvhd, Stsc, Stsd, Stss, Stsz, Stts, Stz2, Tfdt,
+    Tfhd, Tkhd, Trex, Trun,
+};
 use crate::mp4::scan::{load_box, scan_top_level, TopBox};
-use crate::mp4::{BoxError, BoxIter, MAX_LOADED_BOX};
+use crate::mp4::{BoxError, BoxIter, BoxResult, Mp4Box, RawBox, MAX_LOADED_BOX};
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -27,14 +30,6 @@ pub struct InputFile {
     pub fragmented: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct TrexDefaults {
-    sample_description_index: u32,
-    duration: u32,
-    size: u32,
-    flags: u32,
-}
-
 /// sample_is_non_sync_sample (§8.8.3.1).
 const NON_SYNC: u32 = 0x0001_0000;
 
@@ -46,7 +41,7 @@ impl InputFile {
         if len == 0 {
             return Err(Error::invalid(path, "empty file (not MP4)"));
         }
-        let bad = |e: BoxError| Error::invalid(path, e.0);
+        let bad = |e: BoxError| Error::invalid(path, e.to_string());
         let top_boxes = scan_top_level(&mut file, len).map_err(bad)?;
         let moov_box = top_boxes
             .iter()
@@ -60,30 +55,19 @@ impl InputFile {
 
         let mut tracks = Vec::new();
         let mut edit_lists = Vec::new();
-        let mut trex: HashMap<u32, TrexDefaults> = HashMap::new();
+        let mut trex: HashMap<u32, Trex> = HashMap::new();
         for child in moov.children() {
             let child = child.map_err(bad)?;
             match &child.fourcc {
                 b"trak" => {
                     let (track, edits) =
-                        parse_trak(&child, len).map_err(|e| Error::invalid(path, e.0))?;
+                        parse_trak(&child, len).map_err(|e| Error::invalid(path, e.to_string()))?;
                     tracks.push(track);
                     edit_lists.push(edits);
                 }
                 b"mvex" => {
-                    for t in child.children() {
-                        let t = t.map_err(bad)?;
-                        if &t.fourcc == b"trex" {
-                            let (_, _, mut r) = t.full().map_err(bad)?;
-                            let id = r.u32().map_err(bad)?;
-                            let d = TrexDefaults {
-                                sample_description_index: r.u32().map_err(bad)?,
-                                duration: r.u32().map_err(bad)?,
-                                size: r.u32().map_err(bad)?,
-                                flags: r.u32().map_err(bad)?,
-                            };
-                            trex.insert(id, d);
-                        }
+                    for t in Mvex::read(&child).map_err(bad)?.trex {
+                        trex.insert(t.track_id, t);
                     }
                 }
                 _ => {}
@@ -107,7 +91,7 @@ impl InputFile {
                 .expect("loaded box")
                 .map_err(bad)?;
             parse_moof(&moof, moof_box.offset, &trex, &mut tracks, len).map_err(|e| {
-                Error::invalid(path, format!("moof at byte {}: {}", moof_box.offset, e.0))
+                Error::invalid(path, format!("moof at byte {}: {}", moof_box.offset, e))
             })?;
         }
         let movie_timescale = movie_timescale(&moov).map_err(bad)?;
@@ -142,9 +126,7 @@ fn movie_timescale(moov: &RawBox) -> BoxResult<Option<Timescale>> {
     let Some(mvhd) = moov.child(b"mvhd")? else {
         return Ok(None);
     };
-    let (v, _, mut r) = mvhd.full()?;
-    r.skip(if v == 1 { 16 } else { 8 })?;
-    Ok(Timescale::new(r.u32()?))
+    Ok(Timescale::new(Mvhd::read(&mvhd)?.timescale))
 }
 
 enum EditProblem {
@@ -193,51 +175,35 @@ fn check_edits(
 }
 
 fn parse_trak(trak: &RawBox, file_len: u64) -> BoxResult<(Track, EditList)> {
-    let tkhd = trak.require(b"tkhd")?;
-    let (v, _, mut r) = tkhd.full()?;
-    if v == 1 {
-        r.skip(16)?;
-    } else {
-        r.skip(8)?;
-    }
-    let id = r.u32()?;
-    r.skip(4)?;
-    r.skip(if v == 1 { 8 } else { 4 })?;
-    r.skip(8 + 2 + 2 + 2 + 2 + 36)?;
-    let tkhd_width = r.u32()?;
-    let tkhd_height = r.u32()?;
+    let tkhd = Tkhd::read(&trak.require(b"tkhd")?)?;
+    let id = tkhd.track_id;
 
     let mdia = trak.require(b"mdia")?;
-    let mdhd = mdia.require(b"mdhd")?;
-    let (v, _, mut r) = mdhd.full()?;
-    r.skip(if v == 1 { 16 } else { 8 })?;
-    let timescale = r.u32()?;
+    let mdhd = Mdhd::read(&mdia.require(b"mdhd")?)?;
+    let timescale = mdhd.timescale;
     if timescale == 0 {
-        return Err(BoxError(format!("track {id}: mdhd timescale is 0")));
+        return Err(BoxError::invalid(format!(
+            "track {id}: mdhd timescale is 0"
+        )));
     }
-    r.skip(if v == 1 { 8 } else { 4 })?;
-    let lang = r.u16()?;
-    let language = decode_language(lang);
-    let hdlr = mdia.require(b"hdlr")?;
-    let (_, _, mut r) = hdlr.full()?;
-    r.skip(4)?;
-    let handler = r.fourcc()?;
+    let language = mdhd.language_code();
+    let handler = Hdlr::read(&mdia.require(b"hdlr")?)?.handler_type;
     let kind = TrackKind::from_handler(&handler);
 
     let stbl = mdia.require(b"minf")?.require(b"stbl")?;
-    let stsd = stbl.require(b"stsd")?;
-    let (_, _, mut r) = stsd.full()?;
-    let _entry_count = r.u32()?;
-    let mut entries = BoxIter::new(r.rest());
-    let sample_entry = match entries.next() {
-        Some(e) => e?.bytes.to_vec(),
-        None => return Err(BoxError(format!("track {id}: stsd has no sample entry"))),
+    let sample_entry = match Stsd::first_entry(&stbl.require(b"stsd")?)? {
+        Some(e) => e.bytes.to_vec(),
+        None => {
+            return Err(BoxError::invalid(format!(
+                "track {id}: stsd has no sample entry"
+            )))
+        }
     };
 
     let edits = match trak.child(b"edts")? {
         Some(edts) => match edts.child(b"elst")? {
             Some(elst) => {
-                parse_elst(&elst).map_err(|e| BoxError(format!("track {id}: {}", e.0)))?
+                parse_elst(&elst).map_err(|e| BoxError::invalid(format!("track {id}: {}", e)))?
             }
             None => EditList::default(),
         },
@@ -253,24 +219,13 @@ fn parse_trak(trak: &RawBox, file_len: u64) -> BoxResult<(Track, EditList)> {
         timescale,
         duration: 0,
         language,
-        tkhd_width,
-        tkhd_height,
+        tkhd_width: tkhd.width,
+        tkhd_height: tkhd.height,
         sample_entry,
         edit_media_time,
         samples,
     };
     Ok((track, edits))
-}
-
-/// ISO 639-2/T packed as three 5-bit letters (§8.4.2.3).
-fn decode_language(v: u16) -> String {
-    let c = |s: u16| (((v >> s) & 0x1f) as u8 + 0x60) as char;
-    let s: String = [c(10), c(5), c(0)].iter().collect();
-    if s.chars().all(|ch| ch.is_ascii_lowercase()) {
-        s
-    } else {
-        "und".to_string()
-    }
 }
 
 /// What an edit list (§8.6.6) says, as far as vodpack can carry it.
@@ -289,18 +244,12 @@ struct EditList {
 /// it), several non-empty edits or a rate other than 1 would change the presentation if dropped,
 /// so they are reported, never silently ignored.
 fn parse_elst(elst: &RawBox) -> BoxResult<EditList> {
-    let (v, _, mut r) = elst.full()?;
-    let count = r.u32()?;
-    let n = r.check_table(count as u64, if v == 1 { 20 } else { 12 })?;
+    let entries = Elst::read(elst)?.entries;
+    let n = entries.len();
     let mut list = EditList::default();
     let mut non_empty = 0usize;
-    for _ in 0..n {
-        let (duration, media_time) = if v == 1 {
-            (r.u64()?, r.i64()?)
-        } else {
-            (r.u32()? as u64, r.i32()? as i64)
-        };
-        let rate = r.u32()?;
+    for e in entries {
+        let (duration, media_time, rate) = (e.segment_duration, e.media_time, e.media_rate);
         if media_time == -1 {
             if non_empty == 0 && duration > 0 && list.unsupported.is_none() {
                 list.unsupported = Some(format!(
@@ -310,12 +259,12 @@ fn parse_elst(elst: &RawBox) -> BoxResult<EditList> {
             continue;
         }
         if media_time < 0 {
-            return Err(BoxError(format!(
+            return Err(BoxError::invalid(format!(
                 "elst media_time {media_time} is negative"
             )));
         }
         if media_time as u64 > MAX_TICKS {
-            return Err(BoxError(format!(
+            return Err(BoxError::invalid(format!(
                 "elst media_time {media_time} exceeds 2^62 ticks"
             )));
         }
@@ -339,126 +288,92 @@ fn parse_elst(elst: &RawBox) -> BoxResult<EditList> {
     Ok(list)
 }
 
+/// The per-sample sizes of an stbl (stsz, else stz2; none: no samples).
+fn sample_sizes(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<u32>> {
+    if let Some(stsz) = stbl.child(b"stsz")? {
+        let stsz = Stsz::read(&stsz)?;
+        if stsz.sample_size == 0 {
+            return Ok(stsz.entry_sizes);
+        }
+        let (constant, count) = (stsz.sample_size, u64::from(stsz.sample_count));
+        if count.saturating_mul(constant.into()) > file_len || count > MAX_SAMPLES_PER_TRACK as u64
+        {
+            return Err(BoxError::invalid(format!(
+                "track {id}: stsz says {count} samples of {constant} bytes, more than the file holds"
+            )));
+        }
+        return Ok(vec![constant; count as usize]);
+    }
+    if let Some(stz2) = stbl.child(b"stz2")? {
+        let stz2 = Stz2::read(&stz2).map_err(|e| e.context(format!("track {id}")))?;
+        return Ok(stz2.entry_sizes.into_iter().map(u32::from).collect());
+    }
+    Ok(Vec::new())
+}
+
+/// Expands run-length table entries (stts, ctts) to one value per sample, for at most `count`
+/// samples; returns how many the runs covered.
+fn expand_runs<T: Copy>(runs: impl Iterator<Item = (u32, T)>, out: &mut [T]) -> usize {
+    let mut i = 0usize;
+    for (c, v) in runs {
+        let take = (c as usize).min(out.len() - i);
+        out[i..i + take].fill(v);
+        i += take;
+        if i == out.len() {
+            break;
+        }
+    }
+    i
+}
+
 fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<Sample>> {
     // Sizes first: they fix the sample count the other tables must agree with.
-    let sizes: Vec<u32> = if let Some(stsz) = stbl.child(b"stsz")? {
-        let (_, _, mut r) = stsz.full()?;
-        let constant = r.u32()?;
-        let count = r.u32()? as u64;
-        if constant != 0 {
-            if count.saturating_mul(constant as u64) > file_len
-                || count as usize > MAX_SAMPLES_PER_TRACK
-            {
-                return Err(BoxError(format!(
-                    "track {id}: stsz says {count} samples of {constant} bytes, more than the file holds"
-                )));
-            }
-            vec![constant; count as usize]
-        } else {
-            let n = r.check_table(count, 4)?;
-            (0..n).map(|_| r.u32()).collect::<BoxResult<_>>()?
-        }
-    } else if let Some(stz2) = stbl.child(b"stz2")? {
-        let (_, _, mut r) = stz2.full()?;
-        r.skip(3)?;
-        let field = r.u8()?;
-        let count = r.u32()? as u64;
-        match field {
-            4 => {
-                let n = r.check_table(count.div_ceil(2), 1)?;
-                let bytes = r.bytes(n)?;
-                (0..count as usize)
-                    .map(|i| {
-                        let b = bytes[i / 2];
-                        Ok(if i % 2 == 0 {
-                            (b >> 4) as u32
-                        } else {
-                            (b & 0xf) as u32
-                        })
-                    })
-                    .collect::<BoxResult<_>>()?
-            }
-            8 => {
-                let n = r.check_table(count, 1)?;
-                r.bytes(n)?.iter().map(|&b| b as u32).collect()
-            }
-            16 => {
-                let n = r.check_table(count, 2)?;
-                (0..n)
-                    .map(|_| r.u16().map(|v| v as u32))
-                    .collect::<BoxResult<_>>()?
-            }
-            f => {
-                return Err(BoxError(format!(
-                    "track {id}: stz2 field size {f} is not 4, 8 or 16"
-                )))
-            }
-        }
-    } else {
-        Vec::new()
-    };
+    let sizes = sample_sizes(stbl, id, file_len)?;
     let count = sizes.len();
     if count == 0 {
         return Ok(Vec::new());
     }
     if count > MAX_SAMPLES_PER_TRACK {
-        return Err(BoxError(format!(
+        return Err(BoxError::invalid(format!(
             "track {id}: {count} samples exceed the limit of {MAX_SAMPLES_PER_TRACK}"
         )));
     }
 
     // Decode times (stts).
-    let stts = stbl.require(b"stts")?;
-    let (_, _, mut r) = stts.full()?;
-    let entries = r.u32()?;
-    let n = r.check_table(entries as u64, 8)?;
-    let mut durations = Vec::with_capacity(count);
-    for _ in 0..n {
-        let c = r.u32()? as usize;
-        let d = r.u32()?;
-        let take = c.min(count - durations.len());
-        durations.extend(std::iter::repeat_n(d, take));
-        if durations.len() == count {
-            break;
-        }
-    }
-    if durations.len() != count {
-        return Err(BoxError(format!(
-            "track {id}: stts covers {} samples, stsz has {count}",
-            durations.len()
+    let stts = Stts::read(&stbl.require(b"stts")?)?;
+    let mut durations = vec![0u32; count];
+    let covered = expand_runs(
+        stts.entries
+            .iter()
+            .map(|e| (e.sample_count, e.sample_delta)),
+        &mut durations,
+    );
+    if covered != count {
+        return Err(BoxError::invalid(format!(
+            "track {id}: stts covers {covered} samples, stsz has {count}"
         )));
     }
 
     // Composition offsets (ctts; v0 values are read as signed, as players do).
     let mut offsets = vec![0i32; count];
     if let Some(ctts) = stbl.child(b"ctts")? {
-        let (_, _, mut r) = ctts.full()?;
-        let entries = r.u32()?;
-        let n = r.check_table(entries as u64, 8)?;
-        let mut i = 0usize;
-        for _ in 0..n {
-            let c = r.u32()? as usize;
-            let o = r.i32()?;
-            let take = c.min(count - i);
-            offsets[i..i + take].fill(o);
-            i += take;
-            if i == count {
-                break;
-            }
-        }
+        let ctts = Ctts::read(&ctts)?;
+        expand_runs(
+            ctts.entries
+                .iter()
+                .map(|e| (e.sample_count, e.sample_offset)),
+            &mut offsets,
+        );
     }
 
     // Sync samples (stss absent: every sample is sync).
     let mut sync = vec![true; count];
     if let Some(stss) = stbl.child(b"stss")? {
         sync.fill(false);
-        let (_, _, mut r) = stss.full()?;
-        let entries = r.u32()?;
-        let n = r.check_table(entries as u64, 4)?;
-        for _ in 0..n {
-            let s = r.u32()? as usize;
+        for s in Stss::read(&stss)?.sample_numbers {
+            let s = s as usize;
             if s == 0 || s > count {
-                return Err(BoxError(format!(
+                return Err(BoxError::invalid(format!(
                     "track {id}: stss names sample {s} of {count}"
                 )));
             }
@@ -467,36 +382,20 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
     }
 
     // Chunk offsets (stco/co64) and the sample-to-chunk runs (stsc).
-    let chunk_offsets: Vec<u64> = if let Some(stco) = stbl.child(b"stco")? {
-        let (_, _, mut r) = stco.full()?;
-        let c = r.u32()?;
-        let n = r.check_table(c as u64, 4)?;
-        (0..n)
-            .map(|_| r.u32().map(|v| v as u64))
-            .collect::<BoxResult<_>>()?
-    } else if let Some(co64) = stbl.child(b"co64")? {
-        let (_, _, mut r) = co64.full()?;
-        let c = r.u32()?;
-        let n = r.check_table(c as u64, 8)?;
-        (0..n).map(|_| r.u64()).collect::<BoxResult<_>>()?
-    } else {
-        return Err(BoxError(format!(
+    let Some(ChunkOffsets(chunk_offsets)) = ChunkOffsets::from_stbl(stbl)? else {
+        return Err(BoxError::invalid(format!(
             "track {id}: no stco or co64 chunk offsets"
         )));
     };
-    let stsc = stbl.require(b"stsc")?;
-    let (_, _, mut r) = stsc.full()?;
-    let entries = r.u32()?;
-    let n = r.check_table(entries as u64, 12)?;
-    let mut runs = Vec::with_capacity(n);
-    for _ in 0..n {
-        let first_chunk = r.u32()?;
-        let per_chunk = r.u32()?;
-        r.skip(4)?;
-        if first_chunk == 0 {
-            return Err(BoxError(format!("track {id}: stsc first_chunk is 0")));
+    let stsc = Stsc::read(&stbl.require(b"stsc")?)?;
+    let mut runs = Vec::with_capacity(stsc.entries.len());
+    for e in &stsc.entries {
+        if e.first_chunk == 0 {
+            return Err(BoxError::invalid(format!(
+                "track {id}: stsc first_chunk is 0"
+            )));
         }
-        runs.push((first_chunk as usize, per_chunk as usize));
+        runs.push((e.first_chunk as usize, e.samples_per_chunk as usize));
     }
 
     let mut samples = Vec::with_capacity(count);
@@ -509,7 +408,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
             .unwrap_or(chunk_offsets.len() + 1);
         for chunk in first..last {
             let Some(&chunk_off) = chunk_offsets.get(chunk - 1) else {
-                return Err(BoxError(format!(
+                return Err(BoxError::invalid(format!(
                     "track {id}: stsc refers to chunk {chunk} of {}",
                     chunk_offsets.len()
                 )));
@@ -524,7 +423,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
                     .checked_add(size as u64)
                     .is_none_or(|end| end > file_len)
                 {
-                    return Err(BoxError(format!(
+                    return Err(BoxError::invalid(format!(
                         "track {id}: sample {} data (bytes {off}..+{size}) runs past the end of the file (truncated?)",
                         idx + 1
                     )));
@@ -539,14 +438,14 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
                 });
                 dts = dts
                     .checked_add(TickDuration(durations[idx].into()))
-                    .map_err(|e| BoxError(format!("track {id}: stts: {e}")))?;
+                    .map_err(|e| BoxError::invalid(format!("track {id}: stts: {e}")))?;
                 off += size as u64;
                 idx += 1;
             }
         }
     }
     if samples.len() != count {
-        return Err(BoxError(format!(
+        return Err(BoxError::invalid(format!(
             "track {id}: chunks hold {} samples, stsz has {count}",
             samples.len()
         )));
@@ -557,7 +456,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
 fn parse_moof(
     moof: &RawBox,
     moof_offset: u64,
-    trex: &HashMap<u32, TrexDefaults>,
+    trex: &HashMap<u32, Trex>,
     tracks: &mut [Track],
     file_len: u64,
 ) -> BoxResult<()> {
@@ -569,44 +468,37 @@ fn parse_moof(
         if &traf.fourcc != b"traf" {
             continue;
         }
-        let tfhd = traf.require(b"tfhd")?;
-        let (_, flags, mut r) = tfhd.full()?;
-        let track_id = r.u32()?;
+        let tfhd = Tfhd::read(&traf.require(b"tfhd")?)?;
+        let track_id = tfhd.track_id;
         let d = trex.get(&track_id).copied().unwrap_or_default();
-        let base = if flags & 0x1 != 0 {
-            r.u64()?
-        } else if flags & 0x02_0000 != 0 {
-            moof_offset
-        } else {
-            implicit_base
+        let base = match tfhd.base_data_offset {
+            Some(b) => b,
+            None if tfhd.default_base_is_moof() => moof_offset,
+            None => implicit_base,
         };
-        if flags & 0x2 != 0 {
-            r.u32()?; // sample_description_index: vodpack keeps the first entry only
-        }
-        let def_dur = if flags & 0x8 != 0 {
-            r.u32()?
-        } else {
-            d.duration
-        };
-        let def_size = if flags & 0x10 != 0 { r.u32()? } else { d.size };
-        let def_flags = if flags & 0x20 != 0 { r.u32()? } else { d.flags };
-        let _ = d.sample_description_index;
+        // sample_description_index: vodpack keeps the first entry only.
+        let def_dur = tfhd
+            .default_sample_duration
+            .unwrap_or(d.default_sample_duration);
+        let def_size = tfhd.default_sample_size.unwrap_or(d.default_sample_size);
+        let def_flags = tfhd.default_sample_flags.unwrap_or(d.default_sample_flags);
         let track = tracks
             .iter_mut()
             .find(|t| t.id == track_id)
-            .ok_or_else(|| BoxError(format!("traf for unknown track {track_id}")))?;
+            .ok_or_else(|| BoxError::invalid(format!("traf for unknown track {track_id}")))?;
         let mut dts = match traf.child(b"tfdt")? {
             Some(tfdt) => {
-                let (v, _, mut r) = tfdt.full()?;
-                let t = if v == 1 { r.u64()? } else { r.u32()? as u64 };
+                let t = Tfdt::read(&tfdt)?.base_media_decode_time;
                 DecodeTime::checked_new(t)
-                    .map_err(|e| BoxError(format!("track {track_id}: tfdt: {e}")))?
+                    .map_err(|e| BoxError::invalid(format!("track {track_id}: tfdt: {e}")))?
             }
             // No tfdt: the fragment continues where the track's previous samples ended.
             None => match track.samples.last() {
                 Some(s) => DecodeTime(s.dts)
                     .checked_add(TickDuration(s.duration.into()))
-                    .map_err(|e| BoxError(format!("track {track_id}: traf without tfdt: {e}")))?,
+                    .map_err(|e| {
+                        BoxError::invalid(format!("track {track_id}: traf without tfdt: {e}"))
+                    })?,
                 None => DecodeTime(0),
             },
         };
@@ -616,45 +508,46 @@ fn parse_moof(
             if &trun.fourcc != b"trun" {
                 continue;
             }
-            let (_, tf, mut r) = trun.full()?;
-            let count = r.u32()? as u64;
-            let data_offset = if tf & 0x1 != 0 { Some(r.i32()?) } else { None };
-            let first_flags = if tf & 0x4 != 0 { Some(r.u32()?) } else { None };
-            let per = 4 * [0x100, 0x200, 0x400, 0x800]
-                .iter()
-                .filter(|&&b| tf & b != 0)
-                .count();
-            let n = r.check_table(count, per)?;
+            let trun = Trun::read(&trun)?;
+            let n = trun.entries.len();
             if track.samples.len() + n > MAX_SAMPLES_PER_TRACK {
-                return Err(BoxError(format!(
+                return Err(BoxError::invalid(format!(
                     "track {track_id}: more than {MAX_SAMPLES_PER_TRACK} samples"
                 )));
             }
-            let mut off = match data_offset {
+            let mut off = match trun.data_offset {
                 Some(o) => base
-                    .checked_add_signed(o as i64)
-                    .ok_or_else(|| BoxError("trun data_offset before file start".into()))?,
+                    .checked_add_signed(o.into())
+                    .ok_or_else(|| BoxError::invalid("trun data_offset before file start"))?,
                 None => next_offset,
             };
             track.samples.reserve(n);
-            for i in 0..n {
-                let duration = if tf & 0x100 != 0 { r.u32()? } else { def_dur };
-                let size = if tf & 0x200 != 0 { r.u32()? } else { def_size };
-                let sflags = if tf & 0x400 != 0 {
-                    r.u32()?
+            for (i, e) in trun.entries.iter().enumerate() {
+                let duration = if trun.has(Trun::DURATION) {
+                    e.duration
+                } else {
+                    def_dur
+                };
+                let size = if trun.has(Trun::SIZE) {
+                    e.size
+                } else {
+                    def_size
+                };
+                let sflags = if trun.has(Trun::FLAGS) {
+                    e.flags
                 } else if i == 0 {
-                    first_flags.unwrap_or(def_flags)
+                    trun.first_sample_flags.unwrap_or(def_flags)
                 } else {
                     def_flags
                 };
                 // Version 0 offsets are read as signed too, as ffmpeg and players do (and as
                 // ctts v0 is above): clamping them would silently move frames.
-                let cto = if tf & 0x800 != 0 { r.i32()? } else { 0 };
+                let cto = e.composition_offset;
                 if off
                     .checked_add(size as u64)
                     .is_none_or(|end| end > file_len)
                 {
-                    return Err(BoxError(format!(
+                    return Err(BoxError::invalid(format!(
                         "track {track_id}: sample data (bytes {off}..+{size}) runs past the end of the file (truncated?)"
                     )));
                 }
@@ -668,7 +561,7 @@ fn parse_moof(
                 });
                 dts = dts
                     .checked_add(TickDuration(duration.into()))
-                    .map_err(|e| BoxError(format!("track {track_id}: trun: {e}")))?;
+                    .map_err(|e| BoxError::invalid(format!("track {track_id}: trun: {e}")))?;
                 off += size as u64;
             }
             next_offset = off;
@@ -677,6 +570,22 @@ fn parse_moof(
     }
     Ok(())
 }
+
+/// A track selector that is not `video`, `audio`, `text` or a track id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadSelector(pub String);
+
+impl std::fmt::Display for BadSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "track selector '#{}' must be 'video', 'audio', 'text' or a track id",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for BadSelector {}
 
 /// Which tracks of an input a rendition takes: `#video`, `#audio`, `#<track id>` or all.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -687,18 +596,21 @@ pub enum TrackSelector {
 }
 
 impl TrackSelector {
-    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+    /// Parses what follows `#` in an input (empty: all tracks).
+    pub fn parse(s: &str) -> std::result::Result<Self, BadSelector> {
         match s {
             "" => Ok(TrackSelector::All),
             "video" | "v" => Ok(TrackSelector::Kind(TrackKind::Video)),
             "audio" | "a" => Ok(TrackSelector::Kind(TrackKind::Audio)),
             "text" => Ok(TrackSelector::Kind(TrackKind::Text)),
-            n => n.parse::<u32>().map(TrackSelector::Id).map_err(|_| {
-                format!("track selector '#{n}' must be 'video', 'audio', 'text' or a track id")
-            }),
+            n => n
+                .parse::<u32>()
+                .map(TrackSelector::Id)
+                .map_err(|_| BadSelector(n.to_string())),
         }
     }
 
+    /// Whether track `t` is selected.
     pub fn matches(&self, t: &Track) -> bool {
         match self {
             TrackSelector::All => true,

@@ -6,12 +6,15 @@
 //! Readers only: `vodpack verify` uses them on vodpack's output, and the packager on encrypted
 //! inputs (`--decryption-key`). Every read is bounded by its
 //! box; bad input is an error naming the box, never a panic.
-use crate::cenc::{SampleAuxInfo, Subsample};
-use crate::mp4::reader::{BoxResult, RawBox};
-use crate::mp4::{fourcc_str, BoxError, BoxIter, ByteReader};
+use crate::cenc::SampleAuxInfo;
+use crate::mp4::boxes::protection::read_aux;
+use crate::mp4::boxes::{
+    self, Frma, Mvex, Saio, Saiz, Sbgp, Schm, Senc, Sgpd, SgpdEntries, Stsd, Tfhd, Tkhd, Trun,
+};
+use crate::mp4::{fourcc_str, BoxError, BoxIter, BoxResult, ByteReader, Mp4Box, RawBox};
 
 fn err<T>(m: impl Into<String>) -> BoxResult<T> {
-    Err(BoxError(m.into()))
+    Err(BoxError::invalid(m))
 }
 
 /// Track encryption defaults: tenc (§8.2) or one `seig` sample group entry (§6), which has the
@@ -28,43 +31,40 @@ pub struct Tenc {
 }
 
 impl Tenc {
-    /// Parses the body of tenc (after version and flags) or of a `seig` entry: reserved(8),
-    /// crypt/skip (version 1 only for tenc; always present for seig), isProtected, IV size, KID,
-    /// then a constant IV when the IV size is 0 and the sample is protected.
+    /// Parses the body of tenc (after version and flags) or of a `seig` entry (see
+    /// [`boxes::Tenc::read_fields`]) and checks what vodpack relies on.
     fn parse(r: &mut ByteReader, pattern: bool) -> BoxResult<Tenc> {
-        r.u8()?;
-        let pat = r.u8()?;
-        let (crypt, skip) = if pattern {
-            (pat >> 4, pat & 0xf)
-        } else {
-            (0, 0)
-        };
-        let is_protected = r.u8()? != 0;
-        let per_sample_iv_size = r.u8()?;
-        let kid: [u8; 16] = r.bytes(16)?.try_into().expect("16 bytes");
+        Tenc::from_box(&boxes::Tenc::read_fields(r, u8::from(pattern), pattern)?)
+    }
+
+    /// Checks a tenc (or seig entry) read by the box layer: IV sizes 0, 8 or 16, constant IVs
+    /// of 8 or 16 bytes.
+    pub fn from_box(t: &boxes::Tenc) -> BoxResult<Tenc> {
+        let per_sample_iv_size = t.default_per_sample_iv_size;
         if !matches!(per_sample_iv_size, 0 | 8 | 16) {
             return err(format!(
                 "Per_Sample_IV_Size {per_sample_iv_size} (must be 0, 8 or 16)"
             ));
         }
-        let constant_iv = if is_protected && per_sample_iv_size == 0 {
-            let n = r.u8()? as usize;
-            if n != 8 && n != 16 {
-                return err(format!("constant IV size {n} (must be 8 or 16)"));
+        let constant_iv = match &t.default_constant_iv {
+            Some(iv) => {
+                let n = iv.len();
+                if n != 8 && n != 16 {
+                    return err(format!("constant IV size {n} (must be 8 or 16)"));
+                }
+                let mut a = [0u8; 16];
+                a[..n].copy_from_slice(iv);
+                Some(a)
             }
-            let mut iv = [0u8; 16];
-            iv[..n].copy_from_slice(r.bytes(n)?);
-            Some(iv)
-        } else {
-            None
+            None => None,
         };
         Ok(Tenc {
-            is_protected,
+            is_protected: t.default_is_protected != 0,
             per_sample_iv_size,
-            kid,
+            kid: t.default_kid,
             constant_iv,
-            crypt_byte_block: crypt,
-            skip_byte_block: skip,
+            crypt_byte_block: t.default_crypt_byte_block,
+            skip_byte_block: t.default_skip_byte_block,
         })
     }
 }
@@ -138,19 +138,16 @@ pub fn entry_protection(entry: &[u8]) -> BoxResult<Option<EntryProtection>> {
     let Some(sinf) = sinf else {
         return err(format!("protected sample entry '{}' has no sinf", b.name()));
     };
-    let frma = sinf.require(b"frma")?;
-    let original_format: [u8; 4] = ByteReader::new(frma.body, *b"frma").fourcc()?;
-    let schm = sinf.require(b"schm")?;
-    let (_, _, mut r) = schm.full()?;
-    let scheme_type = r.fourcc()?;
+    let original_format = Frma::read(&sinf.require(b"frma")?)?.data_format;
+    let scheme_type = Schm::read(&sinf.require(b"schm")?)?.scheme_type;
     let schi = sinf.require(b"schi")?;
-    let tenc_box = schi.require(b"tenc")?;
-    let (version, _, mut r) = tenc_box.full()?;
-    let tenc = Tenc::parse(&mut r, version >= 1).map_err(|e| BoxError(format!("tenc: {e}")))?;
+    let tenc = boxes::Tenc::read(&schi.require(b"tenc")?)
+        .and_then(|t| Tenc::from_box(&t))
+        .map_err(|e| e.context("tenc"))?;
 
     let body_len: usize = fields + kept.iter().map(|k| k.len()).sum::<usize>();
     let total = 8 + body_len;
-    let size = u32::try_from(total).map_err(|_| BoxError("sample entry over 4 GiB".into()))?;
+    let size = u32::try_from(total).map_err(|_| BoxError::invalid("sample entry over 4 GiB"))?;
     let mut clear_entry = Vec::with_capacity(total);
     clear_entry.extend_from_slice(&size.to_be_bytes());
     clear_entry.extend_from_slice(&original_format);
@@ -170,70 +167,52 @@ pub fn entry_protection(entry: &[u8]) -> BoxResult<Option<EntryProtection>> {
 
 /// All sample entries of an stsd box body (after version/flags), whole boxes.
 pub fn stsd_entries(stsd: &RawBox) -> BoxResult<Vec<Vec<u8>>> {
-    let (_, _, mut r) = stsd.full()?;
-    let count = r.u32()?;
-    let mut out = Vec::new();
-    for e in BoxIter::new(r.rest()) {
-        out.push(e?.bytes.to_vec());
-    }
-    if out.len() != count as usize {
-        return err(format!(
-            "stsd says {count} sample entries but holds {}",
-            out.len()
-        ));
-    }
-    Ok(out)
+    Ok(Stsd::read(stsd)?.entries)
+}
+
+/// The grouping type of an sbgp or sgpd (its first field), to skip other groupings unparsed.
+fn grouping_type(b: &RawBox) -> BoxResult<[u8; 4]> {
+    b.full()?.2.fourcc()
 }
 
 /// The `seig` entries of an sgpd box (§6; ISO/IEC 14496-12 §8.9.3), or `None` for another
 /// grouping type.
 pub fn sgpd_seig(sgpd: &RawBox) -> BoxResult<Option<Vec<Tenc>>> {
-    let (version, _, mut r) = sgpd.full()?;
-    if &r.fourcc()? != b"seig" {
+    if &grouping_type(sgpd)? != b"seig" {
         return Ok(None);
     }
-    let default_length = if version == 1 { r.u32()? } else { 0 };
-    if version >= 2 {
-        r.u32()?; // default_sample_description_index
-    }
-    let count = r.u32()?;
-    r.check_table(count as u64, 20)?;
-    let mut out = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        let len = if version == 1 && default_length == 0 {
-            r.u32()? as usize
-        } else if version == 1 {
-            default_length as usize
-        } else {
-            // Version 0 (deprecated): entries have no length; seig's own syntax sizes them.
-            usize::MAX
-        };
-        if len == usize::MAX {
-            out.push(Tenc::parse(&mut r, true).map_err(|e| BoxError(format!("seig: {e}")))?);
-        } else {
-            let mut er = ByteReader::new(r.bytes(len)?, *b"seig");
-            out.push(Tenc::parse(&mut er, true).map_err(|e| BoxError(format!("seig: {e}")))?);
+    let seig = |e: BoxError| e.context("seig");
+    let out = match Sgpd::read(sgpd)?.entries {
+        SgpdEntries::Sized { entries, .. } => entries
+            .iter()
+            .map(|en| Tenc::parse(&mut ByteReader::new(en, *b"seig"), true).map_err(seig))
+            .collect::<BoxResult<Vec<_>>>()?,
+        // Versions 0 and 2: entries have no length; seig's own syntax sizes them.
+        SgpdEntries::Unsized { entry_count, bytes } => {
+            let mut r = ByteReader::new(&bytes, *b"seig");
+            let n = r.check_table(entry_count.into(), 20)?;
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                out.push(Tenc::parse(&mut r, true).map_err(seig)?);
+            }
+            out
         }
-    }
+    };
     Ok(Some(out))
 }
 
 /// The runs of an sbgp box with grouping type `seig`: (sample_count, group_description_index).
 pub fn sbgp_seig(sbgp: &RawBox) -> BoxResult<Option<Vec<(u32, u32)>>> {
-    let (version, _, mut r) = sbgp.full()?;
-    if &r.fourcc()? != b"seig" {
+    if &grouping_type(sbgp)? != b"seig" {
         return Ok(None);
     }
-    if version == 1 {
-        r.u32()?; // grouping_type_parameter
-    }
-    let count = r.u32()?;
-    let n = r.check_table(count as u64, 8)?;
-    let mut runs = Vec::with_capacity(n);
-    for _ in 0..n {
-        runs.push((r.u32()?, r.u32()?));
-    }
-    Ok(Some(runs))
+    Ok(Some(
+        Sbgp::read(sbgp)?
+            .entries
+            .iter()
+            .map(|e| (e.sample_count, e.group_description_index))
+            .collect(),
+    ))
 }
 
 /// Per-sample `seig` overrides of a fragment: `None` where tenc applies. `fragment_groups` are
@@ -253,7 +232,7 @@ pub fn seig_per_sample(
                     .get((i - 0x10001) as usize)
                     .cloned()
                     .ok_or_else(|| {
-                        BoxError(format!(
+                        BoxError::invalid(format!(
                             "sbgp names fragment seig group {} of {}",
                             i - 0x10000,
                             fragment_groups.len()
@@ -261,7 +240,7 @@ pub fn seig_per_sample(
                     })?,
             ),
             i => Some(track_groups.get((i - 1) as usize).cloned().ok_or_else(|| {
-                BoxError(format!(
+                BoxError::invalid(format!(
                     "sbgp names seig group {i} of {}",
                     track_groups.len()
                 ))
@@ -278,53 +257,10 @@ pub fn seig_per_sample(
     Ok(out)
 }
 
-/// Reads one sample's auxiliary information (§7.2: IV, then subsample count and entries when
-/// `subsamples`) from `r`.
-fn read_aux(r: &mut ByteReader, iv_size: u8, subsamples: bool) -> BoxResult<SampleAuxInfo> {
-    let iv = r.bytes(iv_size as usize)?.to_vec();
-    let mut subs = Vec::new();
-    if subsamples {
-        let n = r.u16()? as u64;
-        let n = r.check_table(n, 6)?;
-        subs.reserve(n);
-        for _ in 0..n {
-            subs.push(Subsample {
-                clear: r.u16()?,
-                protected: r.u32()?,
-            });
-        }
-    }
-    Ok(SampleAuxInfo {
-        iv,
-        subsamples: subs,
-    })
-}
-
 /// Parses senc (§7.2.1). `iv_size(i)` is the per-sample IV size of sample `i` (from tenc or its
 /// seig group). Flag 0x1 (PIFF override of IV size and KID) is honoured for the IV size.
 pub fn parse_senc(senc: &RawBox, iv_size: &dyn Fn(usize) -> u8) -> BoxResult<Vec<SampleAuxInfo>> {
-    let (_, flags, mut r) = senc.full()?;
-    let override_iv = if flags & 0x1 != 0 {
-        r.skip(3)?; // AlgorithmID
-        let s = r.u8()?;
-        r.skip(16)?; // KID
-        Some(s)
-    } else {
-        None
-    };
-    let count = r.u32()? as u64;
-    let n = r.check_table(count, 0)?;
-    // Each entry takes at least its IV; a count larger than the box could hold is refused below
-    // by the reads themselves, and the vector grows only as entries are read.
-    let mut out = Vec::with_capacity(n.min(r.remaining()));
-    for i in 0..n {
-        let size = override_iv.unwrap_or_else(|| iv_size(i));
-        out.push(
-            read_aux(&mut r, size, flags & 0x2 != 0)
-                .map_err(|e| BoxError(format!("senc sample {}: {e}", i + 1)))?,
-        );
-    }
-    Ok(out)
+    Ok(Senc::read(senc, iv_size)?.samples)
 }
 
 /// Parses auxiliary information addressed by saiz: `data` holds the entries back to back,
@@ -346,8 +282,9 @@ pub fn parse_aux_entries(
         };
         let ivs = iv_size(i);
         let mut r = ByteReader::new(entry, *b"saiz");
-        let aux = read_aux(&mut r, ivs.min(size), size > ivs)
-            .map_err(|e| BoxError(format!("sample {} auxiliary information: {e}", i + 1)))?;
+        let aux = read_aux(&mut r, ivs.min(size), size > ivs).map_err(|e| {
+            BoxError::invalid(format!("sample {} auxiliary information: {e}", i + 1))
+        })?;
         out.push(aux);
         pos = end;
     }
@@ -356,39 +293,20 @@ pub fn parse_aux_entries(
 
 /// saiz (ISO/IEC 14496-12 §8.7.8): the size of each sample's auxiliary information.
 pub fn parse_saiz(saiz: &RawBox) -> BoxResult<Vec<u8>> {
-    let (_, flags, mut r) = saiz.full()?;
-    if flags & 1 != 0 {
-        r.skip(8)?; // aux_info_type, aux_info_type_parameter
+    let z = Saiz::read(saiz)?;
+    if z.default_sample_info_size == 0 {
+        return Ok(z.sample_info_sizes);
     }
-    let default = r.u8()?;
-    let count = r.u32()? as u64;
-    if default != 0 {
-        if count > crate::media::input::MAX_SAMPLES_PER_TRACK as u64 {
-            return err(format!("saiz: {count} samples"));
-        }
-        return Ok(vec![default; count as usize]);
+    let count = z.sample_count;
+    if count as usize > crate::media::input::MAX_SAMPLES_PER_TRACK {
+        return err(format!("saiz: {count} samples"));
     }
-    let n = r.check_table(count, 1)?;
-    Ok(r.bytes(n)?.to_vec())
+    Ok(vec![z.default_sample_info_size; count as usize])
 }
 
 /// saio (§8.7.9): the offsets of the auxiliary information (one, or one per chunk/trun).
 pub fn parse_saio(saio: &RawBox) -> BoxResult<Vec<u64>> {
-    let (version, flags, mut r) = saio.full()?;
-    if flags & 1 != 0 {
-        r.skip(8)?;
-    }
-    let count = r.u32()? as u64;
-    let n = r.check_table(count, if version == 0 { 4 } else { 8 })?;
-    (0..n)
-        .map(|_| {
-            if version == 0 {
-                r.u32().map(u64::from)
-            } else {
-                r.u64()
-            }
-        })
-        .collect()
+    Ok(Saio::read(saio)?.offsets)
 }
 
 /// A short description of a protected entry for messages: scheme and KID.
@@ -404,7 +322,7 @@ pub fn describe(p: &EntryProtection) -> String {
 mod tests {
     use super::*;
     use crate::cenc::boxes::{encrypt_sample_entry, senc, sinf};
-    use crate::cenc::{Scheme, TencParams};
+    use crate::cenc::{Scheme, Subsample, TencParams};
 
     fn params() -> TencParams {
         TencParams {
@@ -520,14 +438,14 @@ pub fn decrypt_input(
     use std::os::unix::fs::FileExt;
 
     let path = input.path.clone();
-    let bad = |e: BoxError| Error::invalid(&path, e.0);
+    let bad = |e: BoxError| Error::invalid(&path, e.to_string());
     type Decryptors = Vec<([u8; 16], Option<[u8; 16]>, (u8, u8), SampleDecryptor)>;
     type Plan = (EntryProtection, Vec<Option<SampleCrypto>>, Decryptors);
     let mut plans: Vec<Option<Plan>> = Vec::new();
     let mut any = false;
     for t in &input.tracks {
         let Some(p) = entry_protection(&t.sample_entry)
-            .map_err(|e| Error::invalid(&path, format!("track {}: {}", t.id, e.0)))?
+            .map_err(|e| Error::invalid(&path, format!("track {}: {}", t.id, e)))?
         else {
             plans.push(None);
             continue;
@@ -577,9 +495,9 @@ pub fn decrypt_input(
     for c in moov.children() {
         let c = c.map_err(bad)?;
         if &c.fourcc == b"trak" {
-            let (v, _, mut r) = c.require(b"tkhd").map_err(bad)?.full().map_err(bad)?;
-            r.skip(if v == 1 { 16 } else { 8 }).map_err(bad)?;
-            let id = r.u32().map_err(bad)?;
+            let id = Tkhd::read(&c.require(b"tkhd").map_err(bad)?)
+                .map_err(bad)?
+                .track_id;
             let stbl = c
                 .require(b"mdia")
                 .and_then(|m| m.require(b"minf"))
@@ -602,13 +520,8 @@ pub fn decrypt_input(
             }
             stsd_of.insert(id, (prots, groups));
         } else if &c.fourcc == b"mvex" {
-            for t in c.children() {
-                let t = t.map_err(bad)?;
-                if &t.fourcc == b"trex" {
-                    let (_, _, mut r) = t.full().map_err(bad)?;
-                    let id = r.u32().map_err(bad)?;
-                    trex_sdi.insert(id, r.u32().map_err(bad)?);
-                }
+            for t in Mvex::read(&c).map_err(bad)?.trex {
+                trex_sdi.insert(t.track_id, t.default_sample_description_index);
             }
         }
     }
@@ -628,30 +541,24 @@ pub fn decrypt_input(
             .next()
             .expect("loaded box")
             .map_err(bad)?;
-        let at = |e: BoxError| {
-            Error::invalid(&path, format!("moof at byte {}: {}", moof_box.offset, e.0))
-        };
+        let at =
+            |e: BoxError| Error::invalid(&path, format!("moof at byte {}: {}", moof_box.offset, e));
         for traf in moof.children() {
             let traf = traf.map_err(at)?;
             if &traf.fourcc != b"traf" {
                 continue;
             }
-            let (_, flags, mut r) = traf.require(b"tfhd").map_err(at)?.full().map_err(at)?;
-            let id = r.u32().map_err(at)?;
+            let tfhd = Tfhd::read(&traf.require(b"tfhd").map_err(at)?).map_err(at)?;
+            let id = tfhd.track_id;
             let Some(ti) = input.tracks.iter().position(|t| t.id == id) else {
                 continue;
             };
             let Some((_, list, decs)) = plans[ti].as_mut() else {
                 continue;
             };
-            if flags & 0x1 != 0 {
-                r.skip(8).map_err(at)?;
-            }
-            let sdi = if flags & 0x2 != 0 {
-                r.u32().map_err(at)?
-            } else {
-                trex_sdi.get(&id).copied().unwrap_or(1)
-            };
+            let sdi = tfhd
+                .sample_description_index
+                .unwrap_or_else(|| trex_sdi.get(&id).copied().unwrap_or(1));
             let (prots, track_groups) = stsd_of
                 .get(&id)
                 .ok_or_else(|| Error::invalid(&path, format!("no trak for track {id}")))?;
@@ -668,8 +575,7 @@ pub fn decrypt_input(
             for c in traf.children() {
                 let c = c.map_err(at)?;
                 if &c.fourcc == b"trun" {
-                    let (_, _, mut r) = c.full().map_err(at)?;
-                    count += r.u32().map_err(at)? as usize;
+                    count += Trun::read(&c).map_err(at)?.entries.len();
                 }
             }
             let Some(ep) = entry else {
@@ -717,13 +623,7 @@ pub fn decrypt_input(
                         format!("track {id}: saio with {} offsets", offsets.len()),
                     ));
                 };
-                let base = if flags & 0x1 != 0 {
-                    let (_, _, mut r) = traf.require(b"tfhd").map_err(at)?.full().map_err(at)?;
-                    r.skip(4).map_err(at)?;
-                    r.u64().map_err(at)?
-                } else {
-                    moof_box.offset
-                };
+                let base = tfhd.base_data_offset.unwrap_or(moof_box.offset);
                 let total: usize = sizes.iter().map(|&s| s as usize).sum();
                 let from = base.checked_add(*off).ok_or_else(|| {
                     Error::invalid(&path, format!("track {id}: saio offset {off} overflows"))

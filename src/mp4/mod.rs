@@ -1,11 +1,15 @@
 //! ISO Base Media File Format box I/O (ISO/IEC 14496-12 §4.2): a bounded reader over byte
 //! slices, a streaming top-level scanner over files, and a writer that back-fills box sizes.
 //! Sample entries are never modelled here: they are copied byte-for-byte.
+pub mod boxes;
+pub mod error;
 pub mod reader;
 pub mod scan;
 pub mod writer;
 
-pub use reader::{BoxError, BoxIter, ByteReader, RawBox};
+pub use boxes::Mp4Box;
+pub use error::{BoxError, BoxResult};
+pub use reader::{BoxIter, ByteReader, RawBox};
 pub use writer::BoxWriter;
 
 /// Largest box vodpack loads into memory (moov, moof): bounds memory on hostile input.

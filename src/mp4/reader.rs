@@ -1,28 +1,11 @@
 //! Bounded box parsing over an in-memory slice. A child can never read past its parent: every
 //! box body is a sub-slice, and every read is checked.
-use std::fmt;
-
-/// A parse failure with the box path where it happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BoxError(pub String);
-
-impl fmt::Display for BoxError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for BoxError {}
-
-pub type BoxResult<T> = Result<T, BoxError>;
-
-fn err<T>(msg: impl Into<String>) -> BoxResult<T> {
-    Err(BoxError(msg.into()))
-}
+pub use super::error::{BoxError, BoxResult};
 
 /// One box found in a slice: its 4CC, whole bytes (header included) and body.
 #[derive(Debug, Clone, Copy)]
 pub struct RawBox<'a> {
+    /// The box type.
     pub fourcc: [u8; 4],
     /// Header plus body.
     pub bytes: &'a [u8],
@@ -33,6 +16,44 @@ pub struct RawBox<'a> {
 }
 
 impl<'a> RawBox<'a> {
+    /// The first box of `buf` (which must hold it whole).
+    pub fn parse(buf: &'a [u8]) -> BoxResult<RawBox<'a>> {
+        match BoxIter::new(buf).next() {
+            Some(b) => b,
+            None => Err(BoxError::ShortHeader { left: 0 }),
+        }
+    }
+
+    /// Fails unless this box is a `fourcc`.
+    pub fn expect(&self, fourcc: &[u8; 4]) -> BoxResult<()> {
+        if &self.fourcc == fourcc {
+            Ok(())
+        } else {
+            Err(BoxError::WrongType {
+                expected: *fourcc,
+                found: self.fourcc,
+            })
+        }
+    }
+
+    /// [`RawBox::full`] for a `fourcc` box of version at most `max_version`.
+    pub fn full_box(
+        &self,
+        fourcc: &[u8; 4],
+        max_version: u8,
+    ) -> BoxResult<(u8, u32, ByteReader<'a>)> {
+        self.expect(fourcc)?;
+        let (v, flags, r) = self.full()?;
+        if v > max_version {
+            return Err(BoxError::BadVersion {
+                fourcc: self.fourcc,
+                version: v,
+            });
+        }
+        Ok((v, flags, r))
+    }
+
+    /// The box type as text, escaped for messages.
     pub fn name(&self) -> String {
         super::fourcc_str(&self.fourcc)
     }
@@ -62,12 +83,9 @@ impl<'a> RawBox<'a> {
 
     /// The first child with this 4CC, or an error naming the parent.
     pub fn require(&self, fourcc: &[u8; 4]) -> BoxResult<RawBox<'a>> {
-        self.child(fourcc)?.ok_or_else(|| {
-            BoxError(format!(
-                "'{}' box has no '{}' child",
-                self.name(),
-                super::fourcc_str(fourcc)
-            ))
+        self.child(fourcc)?.ok_or(BoxError::MissingChild {
+            parent: self.fourcc,
+            child: *fourcc,
         })
     }
 }
@@ -76,7 +94,7 @@ impl<'a> RawBox<'a> {
 /// means "to the end of `buf`" (§4.2).
 pub fn parse_header(buf: &[u8]) -> BoxResult<([u8; 4], u64, usize)> {
     if buf.len() < 8 {
-        return err(format!("box header needs 8 bytes, {} left", buf.len()));
+        return Err(BoxError::ShortHeader { left: buf.len() });
     }
     let size32 = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
     let fourcc = [buf[4], buf[5], buf[6], buf[7]];
@@ -84,10 +102,11 @@ pub fn parse_header(buf: &[u8]) -> BoxResult<([u8; 4], u64, usize)> {
         0 => (buf.len() as u64, 8),
         1 => {
             if buf.len() < 16 {
-                return err(format!(
-                    "'{}' box: truncated 64-bit size",
-                    super::fourcc_str(&fourcc)
-                ));
+                return Err(BoxError::Truncated {
+                    fourcc,
+                    needed: 16 - buf.len(),
+                    left: 0,
+                });
             }
             let mut s = [0u8; 8];
             s.copy_from_slice(&buf[8..16]);
@@ -99,10 +118,7 @@ pub fn parse_header(buf: &[u8]) -> BoxResult<([u8; 4], u64, usize)> {
         hlen += 16;
     }
     if size < hlen as u64 {
-        return err(format!(
-            "'{}' box: size {size} is smaller than its header",
-            super::fourcc_str(&fourcc)
-        ));
+        return Err(BoxError::SizeBelowHeader { fourcc, size });
     }
     Ok((fourcc, size, hlen))
 }
@@ -117,6 +133,7 @@ pub struct BoxIter<'a> {
 }
 
 impl<'a> BoxIter<'a> {
+    /// Iterates the boxes of `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
         BoxIter {
             buf,
@@ -136,11 +153,11 @@ impl<'a> Iterator for BoxIter<'a> {
         let rest = &self.buf[self.pos..];
         let parsed = parse_header(rest).and_then(|(fourcc, size, hlen)| {
             if size > rest.len() as u64 {
-                return err(format!(
-                    "'{}' box claims {size} bytes but only {} remain in its parent",
-                    super::fourcc_str(&fourcc),
-                    rest.len()
-                ));
+                return Err(BoxError::SizeLies {
+                    fourcc,
+                    claimed: size,
+                    left: rest.len() as u64,
+                });
             }
             let size = size as usize;
             Ok(RawBox {
@@ -173,6 +190,7 @@ pub struct ByteReader<'a> {
 
 macro_rules! read_int {
     ($name:ident, $t:ty) => {
+        #[doc = concat!("A big-endian `", stringify!($t), "`.")]
         pub fn $name(&mut self) -> BoxResult<$t> {
             let b = self.bytes(std::mem::size_of::<$t>())?;
             Ok(<$t>::from_be_bytes(b.try_into().expect("length checked")))
@@ -181,6 +199,7 @@ macro_rules! read_int {
 }
 
 impl<'a> ByteReader<'a> {
+    /// A reader over `buf`, the body of a `fourcc` box (named in errors).
     pub fn new(buf: &'a [u8], fourcc: [u8; 4]) -> Self {
         ByteReader {
             buf,
@@ -189,35 +208,66 @@ impl<'a> ByteReader<'a> {
         }
     }
 
+    /// Bytes not read yet.
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
+    /// Bytes read so far.
     pub fn position(&self) -> usize {
         self.pos
     }
 
+    /// The bytes not read yet (the reader does not advance).
     pub fn rest(&self) -> &'a [u8] {
         &self.buf[self.pos..]
     }
 
+    /// The next `n` bytes.
     pub fn bytes(&mut self, n: usize) -> BoxResult<&'a [u8]> {
         if n > self.remaining() {
-            return err(format!(
-                "'{}' box truncated: needs {n} more bytes, {} left",
-                super::fourcc_str(&self.fourcc),
-                self.remaining()
-            ));
+            return Err(BoxError::Truncated {
+                fourcc: self.fourcc,
+                needed: n,
+                left: self.remaining(),
+            });
         }
         let b = &self.buf[self.pos..self.pos + n];
         self.pos += n;
         Ok(b)
     }
 
+    /// Skips `n` bytes.
     pub fn skip(&mut self, n: usize) -> BoxResult<()> {
         self.bytes(n).map(|_| ())
     }
 
+    /// The 4CC of the box being read.
+    pub fn box_type(&self) -> [u8; 4] {
+        self.fourcc
+    }
+
+    /// The next `N` bytes as an array (KIDs, system IDs, IVs).
+    pub fn array<const N: usize>(&mut self) -> BoxResult<[u8; N]> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.bytes(N)?);
+        Ok(a)
+    }
+
+    /// A 24-bit unsigned integer.
+    pub fn u24(&mut self) -> BoxResult<u32> {
+        let b = self.bytes(3)?;
+        Ok(u32::from_be_bytes([0, b[0], b[1], b[2]]))
+    }
+
+    /// All that is left.
+    pub fn take_rest(&mut self) -> &'a [u8] {
+        let r = &self.buf[self.pos..];
+        self.pos = self.buf.len();
+        r
+    }
+
+    /// A one-byte unsigned integer.
     pub fn u8(&mut self) -> BoxResult<u8> {
         Ok(self.bytes(1)?[0])
     }
@@ -228,6 +278,7 @@ impl<'a> ByteReader<'a> {
     read_int!(i32, i32);
     read_int!(i64, i64);
 
+    /// A four-character code.
     pub fn fourcc(&mut self) -> BoxResult<[u8; 4]> {
         Ok(self.bytes(4)?.try_into().expect("length checked"))
     }
@@ -238,11 +289,12 @@ impl<'a> ByteReader<'a> {
         let need = count.checked_mul(entry_size as u64);
         match need {
             Some(n) if n <= self.remaining() as u64 => Ok(count as usize),
-            _ => err(format!(
-                "'{}' box: {count} entries of {entry_size} bytes do not fit in {} bytes",
-                super::fourcc_str(&self.fourcc),
-                self.remaining()
-            )),
+            _ => Err(BoxError::TableTooLarge {
+                fourcc: self.fourcc,
+                count,
+                entry_size,
+                left: self.remaining(),
+            }),
         }
     }
 }
@@ -257,7 +309,7 @@ mod tests {
         b.extend_from_slice(&[0, 0, 0, 200, b't', b'r', b'a', b'k']);
         let parent = BoxIter::new(&b).next().unwrap().unwrap();
         let child = parent.children().next().unwrap();
-        assert!(child.unwrap_err().0.contains("claims 200 bytes"));
+        assert!(child.unwrap_err().to_string().contains("claims 200 bytes"));
     }
 
     #[test]

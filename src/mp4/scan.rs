@@ -7,9 +7,13 @@ use std::io::{Read, Seek, SeekFrom};
 /// A top-level box located in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopBox {
+    /// The box type.
     pub fourcc: [u8; 4],
+    /// Where the box starts in the file.
     pub offset: u64,
+    /// Its whole size, header included.
     pub size: u64,
+    /// Its header's length (8, 16 with a 64-bit size, +16 for `uuid`).
     pub header_len: u64,
 }
 
@@ -27,12 +31,14 @@ pub fn scan_top_level(file: &mut File, file_len: u64) -> Result<Vec<TopBox>, Box
     let mut hdr = [0u8; 32];
     while pos < file_len {
         let want = (file_len - pos).min(32) as usize;
-        file.seek(SeekFrom::Start(pos))
-            .map_err(|e| BoxError(e.to_string()))?;
-        file.read_exact(&mut hdr[..want])
-            .map_err(|e| BoxError(e.to_string()))?;
+        let io = |source| BoxError::Io {
+            context: format!("reading the box header at byte {pos}"),
+            source,
+        };
+        file.seek(SeekFrom::Start(pos)).map_err(io)?;
+        file.read_exact(&mut hdr[..want]).map_err(io)?;
         let (fourcc, size, hlen) =
-            parse_header(&hdr[..want]).map_err(|e| BoxError(format!("at byte {pos}: {e}")))?;
+            parse_header(&hdr[..want]).map_err(|e| e.context(format!("at byte {pos}")))?;
         // size 0 means "to end of file"; parse_header saw only `want` bytes.
         let size = if u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) == 0 {
             file_len - pos
@@ -40,13 +46,13 @@ pub fn scan_top_level(file: &mut File, file_len: u64) -> Result<Vec<TopBox>, Box
             size
         };
         if boxes.is_empty() && !KNOWN_TOP.contains(&&fourcc) {
-            return Err(BoxError(format!(
+            return Err(BoxError::invalid(format!(
                 "not an MP4 file (first box type '{}' is not an ISO BMFF box)",
                 super::fourcc_str(&fourcc)
             )));
         }
         if size > file_len - pos {
-            return Err(BoxError(format!(
+            return Err(BoxError::invalid(format!(
                 "top-level '{}' box at byte {pos} claims {size} bytes but the file has only {} left (truncated or lying size)",
                 super::fourcc_str(&fourcc),
                 file_len - pos
@@ -66,16 +72,22 @@ pub fn scan_top_level(file: &mut File, file_len: u64) -> Result<Vec<TopBox>, Box
 /// Reads a whole top-level box into memory, refusing boxes over `limit` bytes.
 pub fn load_box(file: &mut File, b: &TopBox, limit: u64) -> Result<Vec<u8>, BoxError> {
     if b.size > limit {
-        return Err(BoxError(format!(
+        return Err(BoxError::invalid(format!(
             "'{}' box of {} bytes exceeds the {limit}-byte limit",
             super::fourcc_str(&b.fourcc),
             b.size
         )));
     }
     let mut buf = vec![0u8; b.size as usize];
-    file.seek(SeekFrom::Start(b.offset))
-        .map_err(|e| BoxError(e.to_string()))?;
-    file.read_exact(&mut buf)
-        .map_err(|e| BoxError(e.to_string()))?;
+    let io = |source| BoxError::Io {
+        context: format!(
+            "reading the '{}' box at byte {}",
+            super::fourcc_str(&b.fourcc),
+            b.offset
+        ),
+        source,
+    };
+    file.seek(SeekFrom::Start(b.offset)).map_err(io)?;
+    file.read_exact(&mut buf).map_err(io)?;
     Ok(buf)
 }

@@ -1,11 +1,17 @@
 //! CMAF fragments: moof (mfhd, traf: tfhd, tfdt, trun and, when encrypted, senc/saiz/saio or
 //! the clear-lead seig sample group) followed by mdat (ISO/IEC 14496-12 §8.8, ISO/IEC 23001-7 §7).
-use crate::cenc::boxes::{has_aux_info, patch_saio_offset, saio, saiz, senc, SENC_FIRST_AUX_POS};
+use crate::cenc::boxes::{has_aux_info, saio_box, saiz_box, write_senc, SENC_FIRST_AUX_POS};
 use crate::cenc::SampleAuxInfo;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::media::time::gcd;
 use crate::media::Sample;
-use crate::mp4::BoxWriter;
+use crate::mp4::boxes::{Ftyp, Mfhd, Sidx, SidxReference, Tfdt, Tfhd, Trun, TrunEntry};
+use crate::mp4::{BoxError, BoxWriter, Mp4Box};
+
+/// A box the fragment writer could not build (a count or size over its field).
+fn write_error(e: BoxError) -> Error {
+    Error::Key(format!("writing a fragment: {e}"))
+}
 
 /// How the samples of a fragment are protected.
 #[derive(Debug, Clone)]
@@ -43,55 +49,70 @@ pub fn write_fragment(
     let mut w = BoxWriter::from_vec(std::mem::take(out));
     w.buf.reserve(256 + samples.len() * 32 + data.len());
     let moof_start = w.open(b"moof");
-    w.open_full(b"mfhd", 0, 0);
-    w.u32(sequence);
-    w.close();
+    Mfhd {
+        sequence_number: sequence,
+    }
+    .write(&mut w)
+    .map_err(write_error)?;
     w.open(b"traf");
     let clear_lead = matches!(protection, Some(FragmentProtection::ClearLead));
     // default-base-is-moof, plus sample-description-index for clear-lead fragments.
-    w.open_full(b"tfhd", 0, if clear_lead { 0x02_0002 } else { 0x02_0000 });
-    w.u32(track_id);
-    if clear_lead {
-        w.u32(2);
+    Tfhd {
+        flags: Tfhd::DEFAULT_BASE_IS_MOOF,
+        track_id,
+        sample_description_index: clear_lead.then_some(2),
+        ..Tfhd::default()
     }
-    w.close();
-    w.open_full(b"tfdt", 1, 0);
-    w.u64(base_dts);
-    w.close();
+    .write(&mut w)
+    .map_err(write_error)?;
+    Tfdt {
+        version: 1,
+        base_media_decode_time: base_dts,
+    }
+    .write(&mut w)
+    .map_err(write_error)?;
 
     let any_cto = samples.iter().any(|s| s.cts_offset != 0);
     let negative = samples.iter().any(|s| s.cts_offset < 0);
-    let mut tr_flags = 0x1 | 0x100 | 0x200 | 0x400;
+    let mut tr_flags = Trun::DURATION | Trun::SIZE | Trun::FLAGS;
     if any_cto {
-        tr_flags |= 0x800;
+        tr_flags |= Trun::COMPOSITION_OFFSET;
     }
-    w.open_full(b"trun", if negative { 1 } else { 0 }, tr_flags);
-    w.u32(samples.len() as u32);
-    let data_offset_at = w.len();
-    w.u32(0);
-    for s in samples {
-        w.u32(s.duration);
-        w.u32(s.size);
-        w.u32(if s.is_sync {
-            SYNC_FLAGS
-        } else {
-            NON_SYNC_FLAGS
-        });
-        if any_cto {
-            w.i32(s.cts_offset);
-        }
-    }
-    w.close();
+    let trun = Trun {
+        version: if negative { 1 } else { 0 },
+        flags: tr_flags,
+        data_offset: Some(0),
+        first_sample_flags: None,
+        entries: samples
+            .iter()
+            .map(|s| TrunEntry {
+                duration: s.duration,
+                size: s.size,
+                flags: if s.is_sync {
+                    SYNC_FLAGS
+                } else {
+                    NON_SYNC_FLAGS
+                },
+                composition_offset: s.cts_offset,
+            })
+            .collect(),
+    };
+    let data_offset_at = trun
+        .write_at(&mut w)
+        .map_err(write_error)?
+        .expect("the trun has a data offset");
 
     if let Some(FragmentProtection::Encrypted { aux, subsamples }) = protection {
         // senc, then saiz/saio pointing at its first entry (offsets relative to the moof).
         let senc_at = w.len();
-        w.bytes(&senc(aux, *subsamples)?);
+        write_senc(&mut w, aux, *subsamples)?;
         if has_aux_info(aux, *subsamples) {
-            w.bytes(&saiz(aux, *subsamples)?);
-            let mut b = saio(0);
-            patch_saio_offset(&mut b, (senc_at - moof_start + SENC_FIRST_AUX_POS) as u32);
-            w.bytes(&b);
+            saiz_box(aux, *subsamples)?
+                .write(&mut w)
+                .map_err(write_error)?;
+            let at = u32::try_from(senc_at - moof_start + SENC_FIRST_AUX_POS)
+                .map_err(|_| Error::Key("senc more than 4 GiB into its moof".into()))?;
+            saio_box(at).write(&mut w).map_err(write_error)?;
         }
     }
     w.close(); // traf
@@ -99,7 +120,9 @@ pub fn write_fragment(
     let moof_len = w.len() - moof_start;
     let large = data.len() as u64 + 8 > u32::MAX as u64;
     let mdat_header = if large { 16 } else { 8 };
-    w.patch_u32(data_offset_at, (moof_len + mdat_header) as u32);
+    let data_offset = u32::try_from(moof_len + mdat_header)
+        .map_err(|_| Error::Key(format!("a moof of {moof_len} bytes")))?;
+    w.patch_u32(data_offset_at, data_offset);
     if large {
         w.u32(1);
         w.bytes(b"mdat");
@@ -116,11 +139,10 @@ pub fn write_fragment(
 
 /// A segment's `styp` (CMAF media segment brand).
 pub fn styp() -> Vec<u8> {
-    let mut w = BoxWriter::new();
-    super::init::ftyp(&mut w, b"msdh", &[b"msdh", b"msix", b"cmfs"]);
-    let mut v = w.into_inner();
-    v[4..8].copy_from_slice(b"styp");
-    v
+    Ftyp::new(b"msdh", &[b"msdh", b"msix", b"cmfs"])
+        .into_styp()
+        .to_bytes()
+        .expect("styp is fixed")
 }
 
 /// A value a `sidx` cannot hold (the caller names the file and track).
@@ -148,7 +170,7 @@ pub fn sidx(
     earliest_pts: u64,
     refs: &[(u64, u64)],
 ) -> std::result::Result<Vec<u8>, SidxLimit> {
-    let count = u16::try_from(refs.len()).map_err(|_| {
+    u16::try_from(refs.len()).map_err(|_| {
         SidxLimit(format!(
             "sidx: {} subsegments, reference_count holds at most 65535",
             refs.len()
@@ -178,29 +200,36 @@ pub fn sidx(
             ))
         })?);
     }
-    let mut w = BoxWriter::new();
-    w.open_full(b"sidx", 1, 0);
-    w.u32(track_id);
     // A divisor of a u32 timescale fits in a u32.
     let timescale = u32::try_from(timescale)
         .map_err(|_| SidxLimit(format!("sidx: timescale {timescale} exceeds 32 bits")))?;
-    w.u32(timescale);
-    w.u64(earliest);
-    w.u64(0);
-    w.u16(0);
-    w.u16(count);
-    for (&(size, _), duration) in refs.iter().zip(durations) {
-        w.u32(size as u32); // checked above: fits in 31 bits
-        w.u32(duration);
-        w.u32(0x9000_0000); // starts_with_SAP = 1, SAP_type = 1
+    let references = refs
+        .iter()
+        .zip(durations)
+        .map(|(&(size, _), subsegment_duration)| SidxReference {
+            reference_type: false,
+            referenced_size: size as u32, // checked above: fits in 31 bits
+            subsegment_duration,
+            starts_with_sap: true,
+            sap_type: 1,
+            sap_delta_time: 0,
+        })
+        .collect();
+    Sidx {
+        version: 1,
+        reference_id: track_id,
+        timescale,
+        earliest_presentation_time: earliest,
+        first_offset: 0,
+        references,
     }
-    w.close();
-    Ok(w.into_inner())
+    .to_bytes()
+    .map_err(|e| SidxLimit(format!("sidx: {e}")))
 }
 
 /// Size of a sidx with `n` references (known before the fragments are written).
 pub fn sidx_len(n: usize) -> usize {
-    12 + 8 + 16 + 4 + 12 * n
+    Sidx::box_len(1, n)
 }
 
 #[cfg(test)]

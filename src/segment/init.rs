@@ -1,7 +1,10 @@
 //! The CMAF header (init segment): ftyp + moov with an empty sample table and mvex/trex
 //! (ISO/IEC 14496-12 §8.8.1, ISO/IEC 23000-19 §7.3). The sample entry is copied byte-for-byte.
 use crate::media::{Track, TrackKind};
-use crate::mp4::BoxWriter;
+use crate::mp4::boxes::{
+    Elst, ElstEntry, Ftyp, Hdlr, Mdhd, Mvex, Mvhd, Stco, Stsc, Stsd, Stsz, Stts, Tkhd, Trex,
+};
+use crate::mp4::{BoxResult, BoxWriter, Mp4Box};
 
 /// What goes into an init segment besides the track itself.
 #[derive(Debug, Clone, Default)]
@@ -18,68 +21,31 @@ pub struct InitOptions {
     pub edit_media_time: Option<i64>,
 }
 
+/// Appends an `ftyp` with these brands (minor version 0).
 pub fn ftyp(w: &mut BoxWriter, major: &[u8; 4], compatible: &[&[u8; 4]]) {
-    w.open(b"ftyp");
-    w.bytes(major);
-    w.u32(0);
-    for b in compatible {
-        w.bytes(*b);
-    }
-    w.close();
+    Ftyp::new(major, compatible)
+        .write(w)
+        .expect("an ftyp always fits");
 }
-
-/// Packs an ISO 639-2/T code into mdhd's 15 bits ("und" when not three lowercase letters).
-fn pack_language(lang: &str) -> u16 {
-    let l = if lang.len() == 3 && lang.bytes().all(|b| b.is_ascii_lowercase()) {
-        lang
-    } else {
-        "und"
-    };
-    l.bytes()
-        .fold(0u16, |acc, b| (acc << 5) | (b - 0x60) as u16)
-}
-
-const UNITY_MATRIX: [u32; 9] = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000];
 
 /// Writes the init segment for `track`.
 pub fn write_init(track: &Track, opts: &InitOptions, width: u32, height: u32) -> Vec<u8> {
+    build_init(track, opts, width, height).expect("init segment fields fit their boxes")
+}
+
+fn build_init(track: &Track, opts: &InitOptions, width: u32, height: u32) -> BoxResult<Vec<u8>> {
     let mut w = BoxWriter::with_capacity(1024 + opts.sample_entry.len());
     ftyp(&mut w, b"cmfc", &[b"iso6", b"cmfc", b"mp41", b"dash"]);
     w.open(b"moov");
-    w.open_full(b"mvhd", 0, 0);
-    w.u32(0);
-    w.u32(0);
-    w.u32(track.timescale);
-    w.u32(0);
-    w.u32(0x0001_0000); // rate 1.0
-    w.u16(0x0100); // volume 1.0
-    w.zeros(10);
-    for m in UNITY_MATRIX {
-        w.u32(m);
+    Mvhd {
+        timescale: track.timescale,
+        next_track_id: super::OUTPUT_TRACK_ID + 1,
+        ..Mvhd::default()
     }
-    w.zeros(24);
-    w.u32(super::OUTPUT_TRACK_ID + 1); // next_track_ID
-    w.close();
+    .write(&mut w)?;
 
     w.open(b"trak");
-    w.open_full(b"tkhd", 0, 0x7);
-    w.u32(0);
-    w.u32(0);
-    w.u32(super::OUTPUT_TRACK_ID);
-    w.u32(0);
-    w.u32(0); // duration: fragments carry it
-    w.zeros(8);
-    w.u16(0); // layer
-    w.u16(if track.kind == TrackKind::Audio { 1 } else { 0 }); // alternate_group
-    w.u16(if track.kind == TrackKind::Audio {
-        0x0100
-    } else {
-        0
-    });
-    w.u16(0);
-    for m in UNITY_MATRIX {
-        w.u32(m);
-    }
+    let audio = track.kind == TrackKind::Audio;
     let (tw, th) = if track.kind == TrackKind::Video {
         if track.tkhd_width != 0 {
             (track.tkhd_width, track.tkhd_height)
@@ -89,42 +55,53 @@ pub fn write_init(track: &Track, opts: &InitOptions, width: u32, height: u32) ->
     } else {
         (0, 0)
     };
-    w.u32(tw);
-    w.u32(th);
-    w.close();
+    Tkhd {
+        flags: 0x7,
+        track_id: super::OUTPUT_TRACK_ID,
+        duration: 0, // fragments carry it
+        alternate_group: u16::from(audio),
+        volume: if audio { 0x0100 } else { 0 },
+        width: tw,
+        height: th,
+        ..Tkhd::default()
+    }
+    .write(&mut w)?;
 
     if let (Some(media_time), false) = (opts.edit_media_time, track.kind == TrackKind::Video) {
         if media_time > 0 {
             w.open(b"edts");
-            w.open_full(b"elst", 1, 0);
-            w.u32(1);
-            w.u64(track.duration.saturating_sub(media_time as u64));
-            w.i64_be(media_time);
-            w.u32(0x0001_0000);
-            w.close();
+            Elst {
+                version: 1,
+                entries: vec![ElstEntry {
+                    segment_duration: track.duration.saturating_sub(media_time as u64),
+                    media_time,
+                    media_rate: 0x0001_0000,
+                }],
+            }
+            .write(&mut w)?;
             w.close();
         }
     }
 
     w.open(b"mdia");
-    w.open_full(b"mdhd", 0, 0);
-    w.u32(0);
-    w.u32(0);
-    w.u32(track.timescale);
-    w.u32(0);
-    w.u16(pack_language(&track.language));
-    w.u16(0);
-    w.close();
-    w.open_full(b"hdlr", 0, 0);
-    w.u32(0);
-    w.bytes(&track.handler);
-    w.zeros(12);
-    w.bytes(match track.kind {
-        TrackKind::Video => b"VideoHandler\0",
-        TrackKind::Audio => b"SoundHandler\0",
-        _ => b"vodpack\0\0\0\0\0\0",
-    });
-    w.close();
+    Mdhd {
+        version: 0,
+        creation_time: 0,
+        modification_time: 0,
+        timescale: track.timescale,
+        duration: 0,
+        language: Mdhd::pack_language(&track.language),
+    }
+    .write(&mut w)?;
+    Hdlr {
+        handler_type: track.handler,
+        name: match track.kind {
+            TrackKind::Video => b"VideoHandler\0".to_vec(),
+            TrackKind::Audio => b"SoundHandler\0".to_vec(),
+            _ => b"vodpack\0\0\0\0\0\0".to_vec(),
+        },
+    }
+    .write(&mut w)?;
     w.open(b"minf");
     match track.kind {
         TrackKind::Video => {
@@ -154,43 +131,32 @@ pub fn write_init(track: &Track, opts: &InitOptions, width: u32, height: u32) ->
     w.close();
     w.close();
     w.open(b"stbl");
-    w.open_full(b"stsd", 0, 0);
-    w.u32(if opts.clear_sample_entry.is_some() {
-        2
-    } else {
-        1
-    });
-    w.bytes(&opts.sample_entry);
+    let mut entries = vec![opts.sample_entry.clone()];
     if let Some(clear) = &opts.clear_sample_entry {
-        w.bytes(clear);
+        entries.push(clear.clone());
     }
-    w.close();
-    for empty in [b"stts", b"stsc", b"stco"] {
-        w.open_full(empty, 0, 0);
-        w.u32(0);
-        w.close();
-    }
-    w.open_full(b"stsz", 0, 0);
-    w.u32(0);
-    w.u32(0);
-    w.close();
+    Stsd { entries }.write(&mut w)?;
+    Stts::default().write(&mut w)?;
+    Stsc::default().write(&mut w)?;
+    Stco::default().write(&mut w)?;
+    Stsz::default().write(&mut w)?;
     w.close(); // stbl
     w.close(); // minf
     w.close(); // mdia
     w.close(); // trak
 
-    w.open(b"mvex");
-    w.open_full(b"trex", 0, 0);
-    w.u32(super::OUTPUT_TRACK_ID);
-    w.u32(1);
-    w.u32(0);
-    w.u32(0);
-    w.u32(0);
-    w.close();
-    w.close();
+    Mvex {
+        mehd: None,
+        trex: vec![Trex {
+            track_id: super::OUTPUT_TRACK_ID,
+            default_sample_description_index: 1,
+            ..Trex::default()
+        }],
+    }
+    .write(&mut w)?;
     for p in &opts.pssh {
         w.bytes(p);
     }
     w.close(); // moov
-    w.into_inner()
+    Ok(w.into_inner())
 }

@@ -1,15 +1,15 @@
 //! Reads what `vodpack verify` checks in the media files: the CMAF header (track, timescale,
 //! sample entries, edit list, trex defaults) and media segments (moof/traf/tfhd/tfdt/trun with
 //! senc, saiz/saio and seig groups, the mdat that holds the samples), ISO/IEC 14496-12 §8.8 and
-//! ISO/IEC 23001-7 §7. Everything is bounded by its box; errors are strings naming the box.
+//! ISO/IEC 23001-7 §7. Everything is bounded by its box; errors ([`FormatError`]) name the box.
 use crate::cenc::SampleAuxInfo;
 use crate::media::protection::{
     self, parse_saio, parse_saiz, parse_senc, sbgp_seig, seig_per_sample, sgpd_seig,
     EntryProtection, Tenc,
 };
 use crate::media::TrackKind;
-use crate::mp4::reader::RawBox;
-use crate::mp4::BoxIter;
+use crate::mp4::boxes::{Elst, Hdlr, Mdhd, Mfhd, Mvex, Sidx as SidxBox, Tfdt, Tfhd, Tkhd, Trun};
+use crate::mp4::{BoxError, BoxIter, Mp4Box, RawBox};
 
 /// The CMAF header of a rendition.
 #[derive(Debug, Clone)]
@@ -33,12 +33,57 @@ pub struct Init {
     pub len: usize,
 }
 
-fn e<T: std::fmt::Display>(x: T) -> String {
-    x.to_string()
+/// Why a CMAF header, media segment or index could not be read.
+#[derive(Debug)]
+pub enum FormatError {
+    /// A box could not be read.
+    Box(BoxError),
+    /// The boxes read, but are not what a CMAF file holds.
+    Invalid(String),
+}
+
+impl std::fmt::Display for FormatError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FormatError::Box(e) => e.fmt(f),
+            FormatError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for FormatError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FormatError::Box(e) => Some(e),
+            FormatError::Invalid(_) => None,
+        }
+    }
+}
+
+impl From<BoxError> for FormatError {
+    fn from(e: BoxError) -> Self {
+        FormatError::Box(e)
+    }
+}
+
+impl From<String> for FormatError {
+    fn from(m: String) -> Self {
+        FormatError::Invalid(m)
+    }
+}
+
+impl From<&str> for FormatError {
+    fn from(m: &str) -> Self {
+        FormatError::Invalid(m.to_string())
+    }
+}
+
+fn e(x: BoxError) -> FormatError {
+    FormatError::Box(x)
 }
 
 /// Parses an init segment (ftyp, moov with exactly one trak and mvex/trex).
-pub fn parse_init(bytes: &[u8]) -> Result<Init, String> {
+pub fn parse_init(bytes: &[u8]) -> Result<Init, FormatError> {
     let mut moov = None;
     let mut end = 0usize;
     for b in BoxIter::new(bytes) {
@@ -58,25 +103,24 @@ pub fn parse_init(bytes: &[u8]) -> Result<Init, String> {
         }
     }
     if traks.len() != 1 {
-        return Err(format!(
+        return Err(FormatError::Invalid(format!(
             "moov has {} tracks (a CMAF header has one)",
             traks.len()
-        ));
+        )));
     }
     let trak = traks[0];
-    let (v, _, mut r) = trak.require(b"tkhd").map_err(e)?.full().map_err(e)?;
-    r.skip(if v == 1 { 16 } else { 8 }).map_err(e)?;
-    let track_id = r.u32().map_err(e)?;
+    let track_id = Tkhd::read(&trak.require(b"tkhd").map_err(e)?)
+        .map_err(e)?
+        .track_id;
     let mdia = trak.require(b"mdia").map_err(e)?;
-    let (v, _, mut r) = mdia.require(b"mdhd").map_err(e)?.full().map_err(e)?;
-    r.skip(if v == 1 { 16 } else { 8 }).map_err(e)?;
-    let timescale = r.u32().map_err(e)?;
+    let timescale = Mdhd::read(&mdia.require(b"mdhd").map_err(e)?)
+        .map_err(e)?
+        .timescale;
     if timescale == 0 {
         return Err("mdhd timescale is 0".into());
     }
-    let (_, _, mut r) = mdia.require(b"hdlr").map_err(e)?.full().map_err(e)?;
-    r.skip(4).map_err(e)?;
-    let kind = TrackKind::from_handler(&r.fourcc().map_err(e)?);
+    let hdlr = Hdlr::read(&mdia.require(b"hdlr").map_err(e)?).map_err(e)?;
+    let kind = TrackKind::from_handler(&hdlr.handler_type);
     let stbl = mdia
         .require(b"minf")
         .and_then(|m| m.require(b"stbl"))
@@ -87,8 +131,8 @@ pub fn parse_init(bytes: &[u8]) -> Result<Init, String> {
     }
     let entry_protection = entries
         .iter()
-        .map(|en| protection::entry_protection(en).map_err(|x| format!("sample entry: {x}")))
-        .collect::<Result<Vec<_>, String>>()?;
+        .map(|en| protection::entry_protection(en).map_err(|x| e(x.context("sample entry"))))
+        .collect::<Result<Vec<_>, FormatError>>()?;
     let mut track_groups = Vec::new();
     for c in stbl.children() {
         let c = c.map_err(e)?;
@@ -101,47 +145,29 @@ pub fn parse_init(bytes: &[u8]) -> Result<Init, String> {
     let mut edit_media_time = None;
     if let Some(edts) = trak.child(b"edts").map_err(e)? {
         if let Some(elst) = edts.child(b"elst").map_err(e)? {
-            let (v, _, mut r) = elst.full().map_err(e)?;
-            let n = r.u32().map_err(e)?;
-            let n = r
-                .check_table(n as u64, if v == 1 { 20 } else { 12 })
-                .map_err(e)?;
-            for _ in 0..n {
-                let mt = if v == 1 {
-                    r.skip(8).map_err(e)?;
-                    r.i64().map_err(e)?
-                } else {
-                    r.skip(4).map_err(e)?;
-                    r.i32().map_err(e)? as i64
-                };
-                r.skip(4).map_err(e)?;
-                if mt >= 0 {
-                    edit_media_time = Some(mt);
-                    break;
-                }
-            }
+            edit_media_time = Elst::read(&elst)
+                .map_err(e)?
+                .entries
+                .iter()
+                .map(|en| en.media_time)
+                .find(|&mt| mt >= 0);
         }
     }
     let mvex = moov
         .require(b"mvex")
         .map_err(|_| "moov has no mvex (not a fragmented-MP4 header)".to_string())?;
-    let mut trex = None;
-    for c in mvex.children() {
-        let c = c.map_err(e)?;
-        if &c.fourcc == b"trex" {
-            let (_, _, mut r) = c.full().map_err(e)?;
-            if r.u32().map_err(e)? == track_id {
-                trex = Some((
-                    r.u32().map_err(e)?,
-                    r.u32().map_err(e)?,
-                    r.u32().map_err(e)?,
-                    r.u32().map_err(e)?,
-                ));
-            }
-        }
-    }
-    let (sdi, dur, size, flags) =
-        trex.ok_or_else(|| format!("mvex has no trex for track {track_id}"))?;
+    let trex = Mvex::read(&mvex)
+        .map_err(e)?
+        .trex
+        .into_iter()
+        .rfind(|t| t.track_id == track_id)
+        .ok_or_else(|| format!("mvex has no trex for track {track_id}"))?;
+    let (sdi, dur, size, flags) = (
+        trex.default_sample_description_index,
+        trex.default_sample_duration,
+        trex.default_sample_size,
+        trex.default_sample_flags,
+    );
     Ok(Init {
         track_id,
         timescale,
@@ -193,7 +219,11 @@ const NON_SYNC: u32 = 0x0001_0000;
 /// Parses the fragments of a media segment. `prev_end` is the decode time following the previous
 /// fragment (used when a traf has no tfdt). Sample data ranges are checked to lie inside an mdat
 /// of these bytes.
-pub fn parse_segment(bytes: &[u8], init: &Init, prev_end: u64) -> Result<Vec<Fragment>, String> {
+pub fn parse_segment(
+    bytes: &[u8],
+    init: &Init,
+    prev_end: u64,
+) -> Result<Vec<Fragment>, FormatError> {
     let mut frags = Vec::new();
     let mut mdats: Vec<(usize, usize)> = Vec::new();
     let mut next_dts = prev_end;
@@ -222,22 +252,23 @@ pub fn parse_segment(bytes: &[u8], init: &Init, prev_end: u64) -> Result<Vec<Fra
         for (i, s) in f.samples.iter().enumerate() {
             let end = s.data.saturating_add(s.size as usize);
             if !mdats.iter().any(|&(a, z)| s.data >= a && end <= z) {
-                return Err(format!(
+                return Err(FormatError::Invalid(format!(
                     "fragment {}: sample {} data (bytes {}..{end}) is not inside an mdat",
                     f.sequence,
                     i + 1,
                     s.data
-                ));
+                )));
             }
         }
     }
     Ok(frags)
 }
 
-fn parse_moof(moof: &RawBox, init: &Init, prev_end: u64) -> Result<Fragment, String> {
+fn parse_moof(moof: &RawBox, init: &Init, prev_end: u64) -> Result<Fragment, FormatError> {
     let moof_offset = moof.offset;
-    let (_, _, mut r) = moof.require(b"mfhd").map_err(e)?.full().map_err(e)?;
-    let sequence = r.u32().map_err(e)?;
+    let sequence = Mfhd::read(&moof.require(b"mfhd").map_err(e)?)
+        .map_err(e)?
+        .sequence_number;
     let mut trafs = Vec::new();
     for c in moof.children() {
         let c = c.map_err(e)?;
@@ -246,52 +277,28 @@ fn parse_moof(moof: &RawBox, init: &Init, prev_end: u64) -> Result<Fragment, Str
         }
     }
     if trafs.len() != 1 {
-        return Err(format!(
+        return Err(FormatError::Invalid(format!(
             "{} traf boxes (a CMAF fragment has one)",
             trafs.len()
-        ));
+        )));
     }
     let traf = trafs[0];
-    let (_, flags, mut r) = traf.require(b"tfhd").map_err(e)?.full().map_err(e)?;
-    let track_id = r.u32().map_err(e)?;
-    let base: usize = if flags & 0x1 != 0 {
+    let tfhd = Tfhd::read(&traf.require(b"tfhd").map_err(e)?).map_err(e)?;
+    let track_id = tfhd.track_id;
+    let base: usize = if tfhd.base_data_offset.is_some() {
         // An absolute base offset cannot be resolved within a segment file; vodpack never writes it.
         return Err("tfhd has base-data-offset (CMAF uses default-base-is-moof)".into());
     } else {
         moof_offset
     };
-    let sdi = if flags & 0x2 != 0 {
-        r.u32().map_err(e)?
-    } else {
-        init.trex_sample_description_index
-    };
-    let def_dur = if flags & 0x8 != 0 {
-        r.u32().map_err(e)?
-    } else {
-        init.trex_duration
-    };
-    let def_size = if flags & 0x10 != 0 {
-        r.u32().map_err(e)?
-    } else {
-        init.trex_size
-    };
-    let def_flags = if flags & 0x20 != 0 {
-        r.u32().map_err(e)?
-    } else {
-        init.trex_flags
-    };
+    let sdi = tfhd
+        .sample_description_index
+        .unwrap_or(init.trex_sample_description_index);
+    let def_dur = tfhd.default_sample_duration.unwrap_or(init.trex_duration);
+    let def_size = tfhd.default_sample_size.unwrap_or(init.trex_size);
+    let def_flags = tfhd.default_sample_flags.unwrap_or(init.trex_flags);
     let (has_tfdt, mut dts) = match traf.child(b"tfdt").map_err(e)? {
-        Some(t) => {
-            let (v, _, mut r) = t.full().map_err(e)?;
-            (
-                true,
-                if v == 1 {
-                    r.u64().map_err(e)?
-                } else {
-                    r.u32().map_err(e)? as u64
-                },
-            )
-        }
+        Some(t) => (true, Tfdt::read(&t).map_err(e)?.base_media_decode_time),
         None => (false, prev_end),
     };
     let mut samples = Vec::new();
@@ -301,57 +308,37 @@ fn parse_moof(moof: &RawBox, init: &Init, prev_end: u64) -> Result<Fragment, Str
         if &c.fourcc != b"trun" {
             continue;
         }
-        let (v, tf, mut r) = c.full().map_err(e)?;
-        let count = r.u32().map_err(e)? as u64;
-        let data_offset = if tf & 0x1 != 0 {
-            Some(r.i32().map_err(e)?)
-        } else {
-            None
-        };
-        let first_flags = if tf & 0x4 != 0 {
-            Some(r.u32().map_err(e)?)
-        } else {
-            None
-        };
-        let per = 4 * [0x100, 0x200, 0x400, 0x800]
-            .iter()
-            .filter(|&&b| tf & b != 0)
-            .count();
-        let n = r.check_table(count, per).map_err(e)?;
-        let mut at = match data_offset {
+        let trun = Trun::read(&c).map_err(e)?;
+        let mut at = match trun.data_offset {
             Some(o) => base
                 .checked_add_signed(o as isize)
                 .ok_or("trun data_offset points before the segment")?,
             None => next,
         };
-        samples.reserve(n);
-        for i in 0..n {
-            let duration = if tf & 0x100 != 0 {
-                r.u32().map_err(e)?
+        samples.reserve(trun.entries.len());
+        for (i, en) in trun.entries.iter().enumerate() {
+            let duration = if trun.has(Trun::DURATION) {
+                en.duration
             } else {
                 def_dur
             };
-            let size = if tf & 0x200 != 0 {
-                r.u32().map_err(e)?
+            let size = if trun.has(Trun::SIZE) {
+                en.size
             } else {
                 def_size
             };
-            let sflags = if tf & 0x400 != 0 {
-                r.u32().map_err(e)?
+            let sflags = if trun.has(Trun::FLAGS) {
+                en.flags
             } else if i == 0 {
-                first_flags.unwrap_or(def_flags)
+                trun.first_sample_flags.unwrap_or(def_flags)
             } else {
                 def_flags
             };
-            let cto = if tf & 0x800 != 0 {
-                let raw = r.u32().map_err(e)?;
-                if v == 0 {
-                    raw as i64
-                } else {
-                    raw as i32 as i64
-                }
+            // Version 0 offsets are unsigned (§8.8.8.3), version 1 signed.
+            let cto = if trun.version == 0 {
+                i64::from(en.composition_offset as u32)
             } else {
-                0
+                i64::from(en.composition_offset)
             };
             samples.push(FragSample {
                 dts,
@@ -497,35 +484,36 @@ pub struct Sidx {
     pub refs: Vec<(u64, u64)>,
 }
 
-pub fn parse_sidx(bytes: &[u8]) -> Result<Sidx, String> {
+pub fn parse_sidx(bytes: &[u8]) -> Result<Sidx, FormatError> {
     let b = BoxIter::new(bytes)
         .next()
         .ok_or("empty index range")?
         .map_err(e)?;
     if &b.fourcc != b"sidx" {
-        return Err(format!("index range holds a '{}' box, not sidx", b.name()));
+        return Err(FormatError::Invalid(format!(
+            "index range holds a '{}' box, not sidx",
+            b.name()
+        )));
     }
-    let (v, _, mut r) = b.full().map_err(e)?;
-    r.u32().map_err(e)?;
-    let timescale = r.u32().map_err(e)?;
-    let (earliest, first_offset) = if v == 0 {
-        (r.u32().map_err(e)? as u64, r.u32().map_err(e)? as u64)
-    } else {
-        (r.u64().map_err(e)?, r.u64().map_err(e)?)
-    };
-    r.u16().map_err(e)?;
-    let n = r.u16().map_err(e)? as u64;
-    let n = r.check_table(n, 12).map_err(e)?;
-    let mut refs = Vec::with_capacity(n);
-    for _ in 0..n {
-        let a = r.u32().map_err(e)?;
-        if a & 0x8000_0000 != 0 {
-            return Err("sidx references another sidx (hierarchical index)".into());
-        }
-        let d = r.u32().map_err(e)?;
-        r.u32().map_err(e)?;
-        refs.push(((a & 0x7fff_ffff) as u64, d as u64));
+    let sidx = SidxBox::read(&b).map_err(e)?;
+    if sidx.references.iter().any(|r| r.reference_type) {
+        return Err("sidx references another sidx (hierarchical index)".into());
     }
+    let (timescale, earliest, first_offset) = (
+        sidx.timescale,
+        sidx.earliest_presentation_time,
+        sidx.first_offset,
+    );
+    let refs = sidx
+        .references
+        .iter()
+        .map(|r| {
+            (
+                u64::from(r.referenced_size),
+                u64::from(r.subsegment_duration),
+            )
+        })
+        .collect();
     Ok(Sidx {
         timescale,
         earliest,

@@ -254,7 +254,8 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                 path: path.clone(),
                 range: Some((*a, b - a + 1)),
             };
-            match read_res(out, &idx).and_then(|x| fmp4::parse_sidx(&x)) {
+            match read_res(out, &idx).and_then(|x| fmp4::parse_sidx(&x).map_err(|e| e.to_string()))
+            {
                 Ok(sidx) => {
                     if u64::from(sidx.timescale) != d.mpd_timescale {
                         f.error(

@@ -19,18 +19,25 @@ pub struct EntryDetails {
     pub sample_entry: String,
     /// The codec's 4CC (`frma` of a protected entry).
     pub codec: String,
+    /// The RFC 6381 codec string (`avc1.64001f`).
     pub codec_string: Option<String>,
+    /// The codec profile, as ffprobe names it.
     pub profile: Option<String>,
+    /// The codec level (`3.1`).
     pub level: Option<String>,
+    /// Coded width, pixels.
     pub width: Option<u32>,
+    /// Coded height, pixels.
     pub height: Option<u32>,
     /// Pixel aspect ratio (pasp, else the SPS VUI).
     pub sar: Option<String>,
     /// ffprobe's name for the decoded picture format (`yuv420p`, `yuv420p10le`, ...).
     pub pixel_format: Option<String>,
+    /// Luma bit depth.
     pub bit_depth: Option<u32>,
     /// `4:2:0`, `4:2:2`, `4:4:4`, `4:0:0`.
     pub chroma: Option<String>,
+    /// Colour description, when stated.
     pub colour: Option<Colour>,
     /// `PQ` (SMPTE ST 2084) or `HLG` (ARIB STD-B67) when the transfer says so; else none (SDR).
     pub hdr: Option<String>,
@@ -40,10 +47,13 @@ pub struct EntryDetails {
     pub content_light: Option<(u16, u16)>,
     /// Frame rate the SPS VUI timing states (time_scale / 2 / num_units_in_tick).
     pub vui_frame_rate: Option<f64>,
+    /// Audio sample rate, Hz.
     pub sample_rate: Option<u32>,
+    /// Audio channel count.
     pub channels: Option<u16>,
     /// btrt: buffer size, max and average bitrate.
     pub btrt: Option<(u32, u32, u32)>,
+    /// The protection of an `encv`/`enca` entry.
     pub protection: Option<Protection>,
     /// Problems met while reading the entry (the rest is still shown).
     pub notes: Vec<String>,
@@ -54,8 +64,11 @@ pub struct EntryDetails {
 pub struct Colour {
     /// `colr` (nclx/nclc), `vui` (H.264 SPS), `av1C`/`vpcC`.
     pub source: String,
+    /// Colour primaries (`bt709`, `bt2020`…).
     pub primaries: String,
+    /// Transfer characteristics (`bt709`, `smpte2084`, `arib-std-b67`…).
     pub transfer: String,
+    /// Matrix coefficients (`bt709`, `bt2020nc`…).
     pub matrix: String,
     /// `tv` (limited) or `pc` (full), when stated.
     pub range: Option<String>,
@@ -66,12 +79,15 @@ pub struct Colour {
 pub struct Protection {
     /// schm scheme_type: `cenc`, `cbcs`, `cens`, `cbc1`.
     pub scheme: String,
+    /// schm scheme_version (`1.0`).
     pub scheme_version: String,
+    /// frma: the codec 4CC inside the protection.
     pub original_format: String,
     /// tenc default_isProtected.
     pub protected: bool,
     /// tenc default_KID as a UUID.
     pub default_kid: String,
+    /// tenc default_Per_Sample_IV_Size (0, 8 or 16).
     pub per_sample_iv_size: u8,
     /// tenc default_constant_IV (hex), when per_sample_iv_size is 0.
     pub constant_iv: Option<String>,

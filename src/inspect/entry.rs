@@ -180,14 +180,52 @@ pub fn details(entry: &[u8]) -> EntryDetails {
     d
 }
 
-type R = Result<(), String>;
+/// Why one box of a sample entry could not be read. `inspect` shows it as a note naming the box
+/// and reads on; it is never an error of the whole command.
+#[derive(Debug)]
+pub enum EntryError {
+    /// A field past the end of the box (the box reader's error).
+    Field(Box<dyn std::error::Error + Send + Sync>),
+    /// avcC with no SPS.
+    NoSps,
+    /// avcC whose SPS cannot be read.
+    Sps(super::sps::SpsError),
+}
+
+impl std::fmt::Display for EntryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EntryError::Field(e) => write!(f, "{e}"),
+            EntryError::NoSps => f.write_str("no SPS"),
+            EntryError::Sps(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for EntryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EntryError::Field(e) => Some(e.as_ref()),
+            EntryError::NoSps => None,
+            EntryError::Sps(e) => Some(e),
+        }
+    }
+}
+
+impl From<super::sps::SpsError> for EntryError {
+    fn from(e: super::sps::SpsError) -> Self {
+        EntryError::Sps(e)
+    }
+}
+
+type R = Result<(), EntryError>;
 
 fn rd<'a>(b: &RawBox<'a>) -> ByteReader<'a> {
     ByteReader::new(b.body, b.fourcc)
 }
 
-fn s<E: std::fmt::Display>(e: E) -> String {
-    e.to_string()
+fn s<E: std::error::Error + Send + Sync + 'static>(e: E) -> EntryError {
+    EntryError::Field(Box::new(e))
 }
 
 fn pixel_format(chroma_idc: u32, depth: u32, full_range_jpeg: bool) -> String {
@@ -248,7 +286,7 @@ fn avcc(b: &RawBox, d: &mut EntryDetails) -> R {
     r.skip(1).map_err(s)?;
     let n = r.u8().map_err(s)? & 0x1f;
     if n == 0 {
-        return Err("no SPS".into());
+        return Err(EntryError::NoSps);
     }
     let len = usize::from(r.u16().map_err(s)?);
     let nal = r.bytes(len).map_err(s)?;

@@ -26,10 +26,40 @@ pub struct AvcSps {
     pub timing: Option<(u32, u32, bool)>,
 }
 
-type R<T> = Result<T, String>;
+/// Why an SPS could not be read (`inspect` shows it as a note on the sample entry).
+#[derive(Debug)]
+pub enum SpsError {
+    /// Not an SPS NAL unit (type 7), or shorter than its fixed fields.
+    NotSps,
+    /// A syntax element that cannot be read (the bit reader's error).
+    Syntax(Box<dyn std::error::Error + Send + Sync>),
+    /// The cropped width (`"width"`) or height does not fit in 32 bits.
+    OutOfRange(&'static str),
+}
 
-fn e(err: crate::Error) -> String {
-    format!("SPS: {err}")
+impl std::fmt::Display for SpsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpsError::NotSps => f.write_str("not an H.264 SPS NAL unit"),
+            SpsError::Syntax(e) => write!(f, "SPS: {e}"),
+            SpsError::OutOfRange(what) => write!(f, "SPS {what} out of range"),
+        }
+    }
+}
+
+impl std::error::Error for SpsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SpsError::Syntax(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+type R<T> = Result<T, SpsError>;
+
+fn e<E: std::error::Error + Send + Sync + 'static>(err: E) -> SpsError {
+    SpsError::Syntax(Box::new(err))
 }
 
 /// Table E-1: sample aspect ratios of aspect_ratio_idc 1..=16.
@@ -55,7 +85,7 @@ const SAR: [(u32, u32); 16] = [
 /// Parses an SPS NAL unit (with its one-byte NAL header).
 pub fn parse_avc_sps(nal: &[u8]) -> R<AvcSps> {
     if nal.len() < 4 || nal[0] & 0x1f != 7 {
-        return Err("not an H.264 SPS NAL unit".into());
+        return Err(SpsError::NotSps);
     }
     let mut r = BitReader::new(&nal[1..]);
     let mut s = AvcSps {
@@ -141,8 +171,8 @@ pub fn parse_avc_sps(nal: &[u8]) -> R<AvcSps> {
         width = width.saturating_sub(crop_x * (l + rr));
         height = height.saturating_sub(crop_y * (t + b));
     }
-    s.width = u32::try_from(width).map_err(|_| "SPS width out of range")?;
-    s.height = u32::try_from(height).map_err(|_| "SPS height out of range")?;
+    s.width = u32::try_from(width).map_err(|_| SpsError::OutOfRange("width"))?;
+    s.height = u32::try_from(height).map_err(|_| SpsError::OutOfRange("height"))?;
     if r.flag().map_err(e)? {
         vui(&mut r, &mut s)?;
     }

@@ -6,7 +6,7 @@
 # Usage: scripts/shaka-package.sh OUT none|cenc|cbcs INPUT...
 #   INPUT is a single-track file; its type (video/audio) and language come from ffprobe, its
 #   rendition id is the file name without .mp4. Encryption uses the fixed test keys below (the same
-#   ones tests/common/mod.rs uses) with the default vodpack labels: AUDIO, SD (height < 720), HD.
+#   ones tests/suite/common.rs uses) with the default vodpack labels: AUDIO, SD (height < 720), HD.
 #   PACKAGER, FFPROBE: tool paths (default .tools/ref/...). SEGMENT_DURATION (default 4).
 #   PROTECTION_SYSTEMS (default CommonSystem: the W3C Clear Key PSSH browsers use).
 #   HLS_CLEARKEY=1: Shaka Packager writes no HLS key tag for Clear Key (CommonSystem), so this adds

@@ -40,45 +40,64 @@ pub struct InspectOptions<'a> {
 /// What inspect found.
 #[derive(Debug, Serialize)]
 pub struct InspectReport {
+    /// The file inspected.
     pub file: String,
+    /// The init segment given with `--init`, if any.
     pub init: Option<String>,
     /// `progressive`, `fragmented`, `init segment` or `media segment`.
     pub layout: String,
     /// ftyp or styp: major brand and compatible brands.
     pub brands: Option<Brands>,
+    /// The box tree, one line per box, indented by depth.
     pub tree: Vec<String>,
+    /// One summary per track.
     pub tracks: Vec<TrackSummary>,
+    /// Every pssh box, in file order.
     pub pssh: Vec<PsshReport>,
+    /// Movie fragments in the file.
     pub fragments_total: usize,
     /// The first [`FRAGMENTS_LISTED`] fragments, or all of them.
     pub fragments: Vec<FragmentReport>,
 }
 
+/// An ftyp or styp box.
 #[derive(Debug, Serialize)]
 pub struct Brands {
+    /// `ftyp` or `styp`.
     pub box_type: String,
+    /// The major brand.
     pub major: String,
+    /// The minor version.
     pub minor_version: u32,
+    /// The compatible brands.
     pub compatible: Vec<String>,
 }
 
 /// One track's summary.
 #[derive(Debug, Serialize)]
 pub struct TrackSummary {
+    /// track_ID.
     pub id: u32,
+    /// `video`, `audio`, `text` or the handler type.
     pub kind: String,
+    /// The hdlr handler type (`vide`, `soun`…).
     pub handler: String,
+    /// The sample entry's details.
     #[serde(flatten)]
     pub entry: EntryDetails,
+    /// mdhd language (ISO 639-2/T).
     pub language: String,
+    /// mdhd timescale (ticks per second).
     pub timescale: u32,
     /// Seconds, from the samples.
     pub duration: f64,
     /// Frames per second from the sample durations: exact when constant (`25/1`), else the mean.
     pub frame_rate: Option<String>,
+    /// The frame rate as a number.
     pub frame_rate_value: Option<f64>,
     /// Edit list media_time of the first edit, in timescale ticks.
     pub edit_media_time: Option<i64>,
+    /// Statistics of the samples.
     #[serde(flatten)]
     pub stats: SampleStats,
 }
@@ -86,19 +105,27 @@ pub struct TrackSummary {
 /// Sample-table statistics (from stbl, or from the fragments that were read).
 #[derive(Debug, Default, Serialize)]
 pub struct SampleStats {
+    /// Sample count.
     pub samples: usize,
+    /// Sync (key) samples.
     pub sync_samples: usize,
     /// GOP lengths in samples (min, max) and mean in seconds.
     pub gop_min: usize,
+    /// The longest GOP, in samples.
     pub gop_max: usize,
+    /// The mean GOP, in seconds.
     pub gop_mean_seconds: f64,
+    /// The smallest sample, bytes.
     pub sample_size_min: u32,
+    /// The largest sample, bytes.
     pub sample_size_max: u32,
+    /// The mean sample size, bytes.
     pub sample_size_mean: f64,
     /// Distinct sample durations (ticks), at most 8 listed.
     pub sample_durations: Vec<u32>,
     /// True when samples have composition offsets (B-frames / reordering).
     pub composition_offsets: bool,
+    /// Bytes of all samples.
     pub bytes: u64,
     /// Mean bitrate (bits/s) over the samples' duration.
     pub bitrate: u64,

@@ -1,7 +1,8 @@
 //! `vodpack token sign|verify --cdn akamai|cloudfront|mediacdn …`: CDN-native signed URLs, tokens
 //! and cookies for pipelines and for debugging a CDN setup (docs/cdn/). `sign` prints one line (or
 //! one `Name=Value` line per cookie); `verify` exits 0 when valid, 1 with the reason on stderr,
-//! 2 on usage errors.
+//! 2 on usage errors. Failures are a [`TokenError`]; the exit code is chosen from it here, since this
+//! command's codes (1 refused, 2 usage) are its own.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -11,8 +12,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use vodpack_control::cdn::akamai::{self, AkamaiVerifier, Algorithm, TokenParams};
 use vodpack_control::cdn::cloudfront::{self, CloudFrontSigner, CloudFrontVerifier};
 use vodpack_control::cdn::mediacdn::{MediaCdnSigner, MediaCdnVerifier, COOKIE_NAME};
-use vodpack_control::cdn::{query_value, split_url_query, Refusal};
+use vodpack_control::cdn::{query_value, split_url_query, Refusal, SignError};
 
+/// `vodpack token sign` or `vodpack token verify`.
 #[derive(Subcommand)]
 pub enum TokenCommand {
     /// Sign a URL, a token or cookies in a CDN's native format.
@@ -21,6 +23,7 @@ pub enum TokenCommand {
     Verify(Box<TokenArgs>),
 }
 
+/// The CDN whose native token format `--cdn` selects.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Cdn {
     /// Akamai EdgeAuth 2.0 (Token Auth) tokens.
@@ -31,6 +34,8 @@ pub enum Cdn {
     Mediacdn,
 }
 
+/// The options of `vodpack token sign|verify`; which ones apply depends on `--cdn` (others are a
+/// usage error).
 #[derive(Args)]
 pub struct TokenArgs {
     /// The CDN whose format to use.
@@ -116,19 +121,78 @@ pub struct TokenArgs {
     cookie: Option<String>,
 }
 
-enum Failure {
-    Usage(String),
+/// Why `vodpack token sign|verify` failed: a usage error (exit 2) or a refusal (exit 1).
+#[derive(Debug)]
+pub enum TokenError {
+    /// Options given that this CDN's command does not use.
+    NotUsed(Vec<&'static str>),
+    /// A required option is missing.
+    Missing(&'static str),
+    /// The options do not fit together (the message says how to call it).
+    Usage(&'static str),
+    /// A PEM file named by an option could not be read.
+    ReadPem {
+        /// The option (`--private-key`, `--public-key`).
+        flag: &'static str,
+        /// The path it named.
+        path: String,
+        /// Why reading failed.
+        source: std::io::Error,
+    },
+    /// A key, or the signing itself, was refused by the CDN module.
+    Sign(SignError),
+    /// The token, URL or cookie does not verify (exit 1).
     Refused(Refusal),
 }
 
-impl From<Refusal> for Failure {
-    fn from(r: Refusal) -> Self {
-        Failure::Refused(r)
+impl TokenError {
+    /// The exit code: 1 for a refusal, 2 for everything else (usage).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            TokenError::Refused(_) => 1,
+            _ => 2,
+        }
     }
 }
 
-fn usage(msg: impl Into<String>) -> Failure {
-    Failure::Usage(msg.into())
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenError::NotUsed(flags) => write!(
+                f,
+                "{} not used by this command (see `vodpack token --help` and docs/cdn/)",
+                flags.join(", ")
+            ),
+            TokenError::Missing(flag) => write!(f, "{flag} is required"),
+            TokenError::Usage(m) => f.write_str(m),
+            TokenError::ReadPem { flag, path, source } => write!(f, "{flag} {path}: {source}"),
+            TokenError::Sign(e) => write!(f, "{e}"),
+            TokenError::Refused(r) => write!(f, "token refused: {} ({r})", r.reason()),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TokenError::ReadPem { source, .. } => Some(source),
+            TokenError::Sign(e) => Some(e),
+            TokenError::Refused(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl From<Refusal> for TokenError {
+    fn from(r: Refusal) -> Self {
+        TokenError::Refused(r)
+    }
+}
+
+impl From<SignError> for TokenError {
+    fn from(e: SignError) -> Self {
+        TokenError::Sign(e)
+    }
 }
 
 /// Runs `vodpack token …`; the exit code is 0, 1 (refused) or 2 (usage).
@@ -143,20 +207,19 @@ pub fn run(cmd: &TokenCommand) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Refused(r)) => {
-            eprintln!("vodpack: token refused: {} ({r})", r.reason());
-            ExitCode::from(1)
-        }
-        Err(Failure::Usage(m)) => {
-            eprintln!("vodpack: error: {m}");
-            ExitCode::from(2)
+        Err(e) => {
+            match e {
+                TokenError::Refused(_) => eprintln!("vodpack: {e}"),
+                _ => eprintln!("vodpack: error: {e}"),
+            }
+            ExitCode::from(e.exit_code())
         }
     }
 }
 
 /// Options given that `cdn` does not use (for a usage error).
-fn reject_others(a: &TokenArgs, allowed: &[&str]) -> Result<(), Failure> {
-    let given: [(&str, bool); 24] = [
+fn reject_others(a: &TokenArgs, allowed: &[&str]) -> Result<(), TokenError> {
+    let given: [(&'static str, bool); 24] = [
         ("--key", !a.keys.is_empty()),
         ("--algorithm", a.algorithm.is_some()),
         ("--acl", a.acl.is_some()),
@@ -182,7 +245,7 @@ fn reject_others(a: &TokenArgs, allowed: &[&str]) -> Result<(), Failure> {
         ("--key-name", a.key_name.is_some()),
         ("--url-prefix", a.url_prefix.is_some()),
     ];
-    let mut bad: Vec<&str> = given
+    let mut bad: Vec<&'static str> = given
         .iter()
         .filter(|(n, on)| *on && !allowed.contains(n))
         .map(|(n, _)| *n)
@@ -193,16 +256,12 @@ fn reject_others(a: &TokenArgs, allowed: &[&str]) -> Result<(), Failure> {
     if bad.is_empty() {
         Ok(())
     } else {
-        Err(usage(format!(
-            "{} not used by this command (see `vodpack token --help` and docs/cdn/)",
-            bad.join(", ")
-        )))
+        Err(TokenError::NotUsed(bad))
     }
 }
 
-fn need<'a, T>(v: &'a Option<T>, flag: &str) -> Result<&'a T, Failure> {
-    v.as_ref()
-        .ok_or_else(|| usage(format!("{flag} is required")))
+fn need<'a, T>(v: &'a Option<T>, flag: &'static str) -> Result<&'a T, TokenError> {
+    v.as_ref().ok_or(TokenError::Missing(flag))
 }
 
 fn algorithm(a: &TokenArgs) -> Algorithm {
@@ -212,18 +271,22 @@ fn algorithm(a: &TokenArgs) -> Algorithm {
         .unwrap_or_default()
 }
 
-fn pem_text(v: &str, flag: &str) -> Result<String, Failure> {
+fn pem_text(v: &str, flag: &'static str) -> Result<String, TokenError> {
     if v.trim_start().starts_with("-----BEGIN") {
         return Ok(v.to_string());
     }
-    std::fs::read_to_string(Path::new(v)).map_err(|e| usage(format!("{flag} {v}: {e}")))
+    std::fs::read_to_string(Path::new(v)).map_err(|source| TokenError::ReadPem {
+        flag,
+        path: v.to_string(),
+        source,
+    })
 }
 
 fn now(a: &TokenArgs) -> u64 {
     a.now.unwrap_or_else(vodpack_control::api::unix_now)
 }
 
-fn sign(a: &TokenArgs) -> Result<Vec<String>, Failure> {
+fn sign(a: &TokenArgs) -> Result<Vec<String>, TokenError> {
     match a.cdn {
         Cdn::Akamai => {
             reject_others(
@@ -243,7 +306,7 @@ fn sign(a: &TokenArgs) -> Result<Vec<String>, Failure> {
                 ],
             )?;
             let [key] = a.keys.as_slice() else {
-                return Err(usage("--key HEX is required, once"));
+                return Err(TokenError::Usage("--key HEX is required, once"));
             };
             let params = TokenParams {
                 algorithm: algorithm(a),
@@ -258,9 +321,12 @@ fn sign(a: &TokenArgs) -> Result<Vec<String>, Failure> {
             let token = match (&a.acl, &a.url) {
                 (Some(acl), None) => akamai::generate_acl_token(key, &params, &[acl.as_str()]),
                 (None, Some(url)) => akamai::generate_url_token(key, &params, url),
-                _ => return Err(usage("give exactly one of --acl ACL and --url PATH")),
-            }
-            .map_err(|e| usage(e.to_string()))?;
+                _ => {
+                    return Err(TokenError::Usage(
+                        "give exactly one of --acl ACL and --url PATH",
+                    ))
+                }
+            }?;
             Ok(vec![token])
         }
         Cdn::Cloudfront => {
@@ -278,8 +344,7 @@ fn sign(a: &TokenArgs) -> Result<Vec<String>, Failure> {
                 ],
             )?;
             let pem = pem_text(need(&a.private_key, "--private-key")?, "--private-key")?;
-            let signer = CloudFrontSigner::from_pem(need(&a.key_pair_id, "--key-pair-id")?, &pem)
-                .map_err(|e| usage(e.to_string()))?;
+            let signer = CloudFrontSigner::from_pem(need(&a.key_pair_id, "--key-pair-id")?, &pem)?;
             let url = need(&a.url, "--url")?;
             let expires = *need(&a.expires, "--expires")?;
             let custom = a.resource.is_some() || a.not_before.is_some() || a.ip_address.is_some();
@@ -300,7 +365,7 @@ fn sign(a: &TokenArgs) -> Result<Vec<String>, Failure> {
             } else {
                 signer.signed_url_canned(url, expires).map(|u| vec![u])
             };
-            signed.map_err(|e| usage(e.to_string()))
+            Ok(signed?)
         }
         Cdn::Mediacdn => {
             reject_others(
@@ -315,13 +380,12 @@ fn sign(a: &TokenArgs) -> Result<Vec<String>, Failure> {
                 ],
             )?;
             if a.cookie.as_deref().is_some_and(|c| !c.is_empty()) {
-                return Err(usage("sign --cookie takes no value"));
+                return Err(TokenError::Usage("sign --cookie takes no value"));
             }
             let signer = MediaCdnSigner::from_base64(
                 need(&a.key_name, "--key-name")?,
                 need(&a.private_key, "--private-key")?,
-            )
-            .map_err(|e| usage(e.to_string()))?;
+            )?;
             let url = need(&a.url, "--url")?;
             let expires = *need(&a.expires, "--expires")?;
             Ok(vec![match (&a.url_prefix, a.cookie.is_some()) {
@@ -340,7 +404,7 @@ fn cookie_lines(c: Vec<(String, String)>) -> Vec<String> {
     c.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
 }
 
-fn verify(a: &TokenArgs) -> Result<String, Failure> {
+fn verify(a: &TokenArgs) -> Result<String, TokenError> {
     let now = now(a);
     match a.cdn {
         Cdn::Akamai => {
@@ -358,11 +422,10 @@ fn verify(a: &TokenArgs) -> Result<String, Failure> {
                 ],
             )?;
             if a.keys.is_empty() {
-                return Err(usage("--key HEX is required"));
+                return Err(TokenError::Usage("--key HEX is required"));
             }
             let keys: Vec<&str> = a.keys.iter().map(String::as_str).collect();
-            let mut v =
-                AkamaiVerifier::new(&keys, algorithm(a)).map_err(|e| usage(e.to_string()))?;
+            let mut v = AkamaiVerifier::new(&keys, algorithm(a))?;
             v.salt = a.salt.clone();
             v.escape_early = a.escape_early;
             let t = v.verify(
@@ -390,7 +453,7 @@ fn verify(a: &TokenArgs) -> Result<String, Failure> {
                 ],
             )?;
             let pem = pem_text(need(&a.public_key, "--public-key")?, "--public-key")?;
-            let key = cloudfront::public_key_from_pem(&pem).map_err(|e| usage(e.to_string()))?;
+            let key = cloudfront::public_key_from_pem(&pem)?;
             let url = need(&a.url, "--url")?;
             let kpid = match &a.key_pair_id {
                 Some(k) => k.clone(),
@@ -405,10 +468,14 @@ fn verify(a: &TokenArgs) -> Result<String, Failure> {
                 }
             };
             let mut v = CloudFrontVerifier::new();
-            v.add_key(&kpid, key).map_err(|e| usage(e.to_string()))?;
+            v.add_key(&kpid, key)?;
             let p = match a.cookie.as_deref() {
                 Some(c) if !c.is_empty() => v.verify_cookies(url, c, a.client_ip, now)?,
-                Some(_) => return Err(usage("verify --cookie needs the Cookie header as value")),
+                Some(_) => {
+                    return Err(TokenError::Usage(
+                        "verify --cookie needs the Cookie header as value",
+                    ))
+                }
                 None => v.verify_url(url, a.client_ip, now)?,
             };
             Ok(format!(
@@ -426,12 +493,15 @@ fn verify(a: &TokenArgs) -> Result<String, Failure> {
             v.add_key(
                 need(&a.key_name, "--key-name")?,
                 need(&a.public_key, "--public-key")?,
-            )
-            .map_err(|e| usage(e.to_string()))?;
+            )?;
             let url = need(&a.url, "--url")?;
             let g = match a.cookie.as_deref() {
                 Some(c) if !c.is_empty() => v.verify_cookie(url, c, now)?,
-                Some(_) => return Err(usage("verify --cookie needs the Cookie header as value")),
+                Some(_) => {
+                    return Err(TokenError::Usage(
+                        "verify --cookie needs the Cookie header as value",
+                    ))
+                }
                 None => v.verify_url(url, now)?,
             };
             Ok(match g.url_prefix {

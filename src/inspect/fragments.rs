@@ -32,19 +32,25 @@ pub struct FragSample {
 /// One track fragment.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrafReport {
+    /// tfhd track_ID.
     pub track_id: u32,
     /// tfdt baseMediaDecodeTime, in the track's timescale.
     pub base_media_decode_time: Option<u64>,
+    /// Samples in the trun boxes.
     pub samples: usize,
     /// Sum of sample durations (timescale ticks), when known for every sample.
     pub duration: Option<u64>,
     /// Sum of sample sizes, when known for every sample.
     pub bytes: Option<u64>,
+    /// Whether the first sample is a sync sample.
     pub starts_with_sync_sample: bool,
+    /// Sync samples.
     pub sync_samples: usize,
     /// senc: samples with auxiliary information, and the subsample entries over all of them.
     pub senc_samples: Option<usize>,
+    /// Subsample entries over all senc samples.
     pub subsamples: Option<usize>,
+    /// The samples (for statistics; not serialised).
     #[serde(skip)]
     pub sample_list: Vec<FragSample>,
 }
@@ -54,7 +60,9 @@ pub struct TrafReport {
 pub struct FragmentReport {
     /// Byte offset of the moof in the file.
     pub offset: u64,
+    /// mfhd sequence_number.
     pub sequence_number: u32,
+    /// Its track fragments.
     pub trafs: Vec<TrafReport>,
 }
 
@@ -63,11 +71,15 @@ pub struct FragmentReport {
 pub struct PsshReport {
     /// Where it was found: `moov` or `moof@OFFSET`.
     pub location: String,
+    /// SystemID as a UUID.
     pub system_id: String,
     /// The DRM system's common name, when known.
     pub system: String,
+    /// The box version (1 lists KIDs).
     pub version: u8,
+    /// The KIDs (version 1), as UUIDs.
     pub kids: Vec<String>,
+    /// Bytes of the system-specific data.
     pub data_size: usize,
 }
 

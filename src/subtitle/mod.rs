@@ -1,11 +1,15 @@
 //! Subtitles: WebVTT (and SRT, converted to WebVTT) read into cues, cut on the video segment
 //! boundaries, and written as HLS WebVTT segments and DASH/CMAF `wvtt` fMP4 segments
-//! (ISO/IEC 14496-30). docs/subtitles.md describes the choices.
+//! (ISO/IEC 14496-30). docs/subtitles.md describes the choices. A bad file is a
+//! [`SubtitleError`] naming the file and the line, which becomes an invalid-input error (exit 3).
+pub mod error;
 pub mod segment;
 pub mod srt;
 pub mod vtt;
 pub mod write;
 pub mod wvtt;
+
+pub use error::{ParseError, ParseErrorKind, SubtitleError};
 
 /// One cue. Times are milliseconds on the presentation timeline (WebVTT timestamps have
 /// millisecond resolution, so nothing is lost).
@@ -13,7 +17,9 @@ pub mod wvtt;
 pub struct Cue {
     /// The cue identifier line, if any.
     pub id: Option<String>,
+    /// Start, ms.
     pub start: u64,
+    /// End (after the start), ms.
     pub end: u64,
     /// Cue settings as written (`align:start line:10%`), separated by single spaces.
     pub settings: String,

@@ -3,22 +3,23 @@
 //! `hh:mm:ss,mmm --> hh:mm:ss,mmm` (a `.` is accepted for the comma; display coordinates after
 //! it are dropped), then text lines. `<i>`, `<b>`, `<u>` are kept (WebVTT has them); `<font>` and
 //! `{\...}` override tags are dropped; `&`, `<`, `>` of plain text are escaped as WebVTT needs.
+use super::error::{read_with, ParseErrorKind, SubtitleError};
 use super::vtt::{decode, lines, ParseError};
 use super::{Cue, SubtitleDoc};
-use crate::error::{Error, Result};
 use std::path::Path;
 
-pub fn parse_file(path: &Path) -> Result<SubtitleDoc> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse(&bytes).map_err(|e| Error::invalid(path, e.to_string()))
+/// Reads and parses an SRT file; errors name the file and the line.
+pub fn parse_file(path: &Path) -> Result<SubtitleDoc, SubtitleError> {
+    read_with(path, parse)
 }
 
+/// Parses SRT text into WebVTT cues (the numeric index becomes the cue id).
 pub fn parse(bytes: &[u8]) -> Result<SubtitleDoc, ParseError> {
     let text = decode(bytes)?;
     let lines = lines(text);
     let mut doc = SubtitleDoc::default();
     let mut i = 0;
-    let fail = |line: usize, message: String| ParseError { line, message };
+    let fail = ParseError::at;
     loop {
         while i < lines.len() && lines[i].trim().is_empty() {
             i += 1;
@@ -30,10 +31,7 @@ pub fn parse(bytes: &[u8]) -> Result<SubtitleDoc, ParseError> {
         if !lines[i].contains("-->") {
             let l = lines[i].trim();
             if l.is_empty() || !l.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(fail(
-                    i + 1,
-                    format!("expected a cue number or a timing line, found '{l}'"),
-                ));
+                return Err(fail(i + 1, ParseErrorKind::NotSrtCueNumber(l.to_string())));
             }
             id = Some(l.to_string());
             i += 1;
@@ -60,25 +58,27 @@ pub fn parse(bytes: &[u8]) -> Result<SubtitleDoc, ParseError> {
         });
     }
     if doc.cues.is_empty() {
-        return Err(fail(1, "no subtitles in this SRT file".into()));
+        return Err(fail(1, ParseErrorKind::NoSrtSubtitles));
     }
     Ok(doc)
 }
 
-fn timing_line(line: &str) -> Result<(u64, u64), String> {
-    let (a, b) = line.split_once("-->").ok_or_else(|| {
-        format!("'{line}' is not an SRT timing line (hh:mm:ss,mmm --> hh:mm:ss,mmm)")
-    })?;
-    let start = timestamp(a.trim()).ok_or_else(|| format!("'{}' is not an SRT time", a.trim()))?;
+fn timing_line(line: &str) -> Result<(u64, u64), ParseErrorKind> {
+    let (a, b) = line
+        .split_once("-->")
+        .ok_or_else(|| ParseErrorKind::NotSrtTimingLine(line.to_string()))?;
+    let start =
+        timestamp(a.trim()).ok_or_else(|| ParseErrorKind::NotSrtTime(a.trim().to_string()))?;
     let b = b.trim_start();
     let end_text = b.split_whitespace().next().unwrap_or("");
-    let end = timestamp(end_text).ok_or_else(|| format!("'{end_text}' is not an SRT time"))?;
+    let end =
+        timestamp(end_text).ok_or_else(|| ParseErrorKind::NotSrtTime(end_text.to_string()))?;
     if end <= start {
-        return Err(format!(
-            "the subtitle ends ({}) at or before its start ({})",
-            super::format_timestamp(end),
-            super::format_timestamp(start)
-        ));
+        return Err(ParseErrorKind::EndsBeforeStart {
+            srt: true,
+            start,
+            end,
+        });
     }
     Ok((start, end))
 }

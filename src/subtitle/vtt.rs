@@ -5,34 +5,18 @@
 //! metadata lines up to the first blank line; LF, CRLF or CR line ends; NOTE blocks anywhere;
 //! STYLE and REGION blocks before the first cue; cue identifiers; timestamps with or without
 //! hours; cue settings; multi-line payloads with tags, entities and any Unicode text.
+use super::error::{read_with, SubtitleError};
+pub use super::error::{ParseError, ParseErrorKind, TimestampError};
 use super::{Cue, SubtitleDoc};
-use crate::error::{Error, Result};
 use std::path::Path;
 
-/// A parse error at a 1-based line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    pub line: usize,
-    pub message: String,
-}
-
-impl std::fmt::Display for ParseError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
-}
-
-fn err<T>(line: usize, message: impl Into<String>) -> Result<T, ParseError> {
-    Err(ParseError {
-        line,
-        message: message.into(),
-    })
+fn err<T>(line: usize, kind: ParseErrorKind) -> Result<T, ParseError> {
+    Err(ParseError::at(line, kind))
 }
 
 /// Reads and parses a WebVTT file; errors name the file and the line.
-pub fn parse_file(path: &Path) -> Result<SubtitleDoc> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse(&bytes).map_err(|e| Error::invalid(path, e.to_string()))
+pub fn parse_file(path: &Path) -> Result<SubtitleDoc, SubtitleError> {
+    read_with(path, parse)
 }
 
 /// Decodes UTF-8 (after an optional BOM); an invalid byte is reported with its line.
@@ -41,7 +25,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<&str, ParseError> {
     std::str::from_utf8(bytes).or_else(|e| {
         let good = &bytes[..e.valid_up_to()];
         let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
-        err(line, "the text is not UTF-8")
+        err(line, ParseErrorKind::NotUtf8)
     })
 }
 
@@ -84,16 +68,13 @@ pub fn parse(bytes: &[u8]) -> Result<SubtitleDoc, ParseError> {
     let mut doc = SubtitleDoc::default();
     let first = lines.first().copied().unwrap_or("");
     if !is_keyword_line(first, "WEBVTT") {
-        return err(1, "a WebVTT file must start with 'WEBVTT'");
+        return err(1, ParseErrorKind::NoWebVttHeader);
     }
     doc.header_text = first[6..].trim_start_matches([' ', '\t']).to_string();
     let mut i = 1;
     while i < lines.len() && !lines[i].is_empty() {
         if lines[i].contains("-->") {
-            return err(
-                i + 1,
-                "a blank line must separate the WEBVTT header from the first cue",
-            );
+            return err(i + 1, ParseErrorKind::HeaderNotSeparated);
         }
         doc.header_lines.push(lines[i].to_string());
         i += 1;
@@ -119,15 +100,14 @@ pub fn parse(bytes: &[u8]) -> Result<SubtitleDoc, ParseError> {
             if !doc.cues.is_empty() {
                 return err(
                     i + 1,
-                    format!(
-                        "a {} block must come before the first cue",
-                        line.split([' ', '\t']).next().unwrap_or(line)
+                    ParseErrorKind::BlockAfterCues(
+                        line.split([' ', '\t']).next().unwrap_or(line).to_string(),
                     ),
                 );
             }
             while i < lines.len() && !lines[i].is_empty() {
                 if lines[i].contains("-->") {
-                    return err(i + 1, "'-->' is not allowed in a STYLE or REGION block");
+                    return err(i + 1, ParseErrorKind::ArrowInBlock);
                 }
                 i += 1;
             }
@@ -141,18 +121,11 @@ pub fn parse(bytes: &[u8]) -> Result<SubtitleDoc, ParseError> {
             i += 1;
             match lines.get(i) {
                 Some(l) if l.contains("-->") => Some(line.to_string()),
-                _ => {
-                    return err(
-                        i,
-                        format!("'{}' is not a cue timing line (expected 'start --> end') nor an identifier followed by one", short(line)),
-                    )
-                }
+                _ => return err(i, ParseErrorKind::NotACue(line.to_string())),
             }
         };
-        let (start, end, settings) = timing_line(lines[i]).map_err(|m| ParseError {
-            line: i + 1,
-            message: m,
-        })?;
+        let (start, end, settings) =
+            timing_line(lines[i]).map_err(|kind| ParseError::at(i + 1, kind))?;
         i += 1;
         let mut payload: Vec<&str> = Vec::new();
         // The payload ends at a blank line, or at a line holding '-->' (which starts the next cue).
@@ -171,39 +144,31 @@ pub fn parse(bytes: &[u8]) -> Result<SubtitleDoc, ParseError> {
     Ok(doc)
 }
 
-fn short(s: &str) -> String {
-    let mut t: String = s.chars().take(40).collect();
-    if t.len() < s.len() {
-        t.push('…');
-    }
-    t
-}
-
 /// `start --> end [settings]`: times in ms and the settings joined by single spaces.
-pub(crate) fn timing_line(line: &str) -> Result<(u64, u64, String), String> {
+pub(crate) fn timing_line(line: &str) -> Result<(u64, u64, String), ParseErrorKind> {
     let ws = [' ', '\t'];
     let rest = line.trim_start_matches(ws);
-    let (start, rest) = timestamp(rest).map_err(|e| format!("start time: {e}"))?;
+    let (start, rest) = timestamp(rest).map_err(ParseErrorKind::StartTime)?;
     let rest = rest.trim_start_matches(ws);
     let rest = rest
         .strip_prefix("-->")
-        .ok_or_else(|| format!("expected '-->' after the start time in '{}'", short(line)))?;
+        .ok_or_else(|| ParseErrorKind::NoArrow(line.to_string()))?;
     let rest = rest.trim_start_matches(ws);
-    let (end, rest) = timestamp(rest).map_err(|e| format!("end time: {e}"))?;
+    let (end, rest) = timestamp(rest).map_err(ParseErrorKind::EndTime)?;
     if !rest.is_empty() && !rest.starts_with(ws) {
-        return Err(format!("unexpected '{}' after the end time", short(rest)));
+        return Err(ParseErrorKind::AfterEndTime(rest.to_string()));
     }
     if end <= start {
-        return Err(format!(
-            "the cue ends ({}) at or before its start ({})",
-            super::format_timestamp(end),
-            super::format_timestamp(start)
-        ));
+        return Err(ParseErrorKind::EndsBeforeStart {
+            srt: false,
+            start,
+            end,
+        });
     }
     let settings: Vec<&str> = rest.split(ws).filter(|s| !s.is_empty()).collect();
     for s in &settings {
         if s.contains("-->") {
-            return Err(format!("'{}' is not a cue setting", short(s)));
+            return Err(ParseErrorKind::NotASetting(s.to_string()));
         }
     }
     Ok((start, end, settings.join(" ")))
@@ -215,13 +180,9 @@ fn digits(s: &str) -> (&str, &str) {
 }
 
 /// A WebVTT timestamp `[hh+:]mm:ss.ttt` → (ms, rest of the line).
-pub(crate) fn timestamp(s: &str) -> Result<(u64, &str), String> {
-    let bad = || {
-        format!(
-            "'{}' is not a timestamp ([hh:]mm:ss.ttt)",
-            short(s.split([' ', '\t']).next().unwrap_or(s))
-        )
-    };
+pub(crate) fn timestamp(s: &str) -> Result<(u64, &str), TimestampError> {
+    let text = || s.split([' ', '\t']).next().unwrap_or(s).to_string();
+    let bad = || TimestampError::Syntax(text());
     let (a, rest) = digits(s);
     if a.is_empty() || a.len() > 10 {
         return Err(bad());
@@ -251,7 +212,7 @@ pub(crate) fn timestamp(s: &str) -> Result<(u64, &str), String> {
     }
     let ms: u64 = f.parse().map_err(|_| bad())?;
     if m > 59 || sec > 59 {
-        return Err(format!("{} (minutes and seconds must be 00 to 59)", bad()));
+        return Err(TimestampError::OutOfRange(text()));
     }
     Ok((((h * 60 + m) * 60 + sec) * 1000 + ms, rest))
 }
@@ -304,7 +265,7 @@ mod tests {
         assert_eq!(e("WEBVTT\n00:00.000 --> 00:01.000\n").line, 2);
         assert!(
             e("WEBVTT\n\n99999999999:00:00.000 --> 99999999999:00:01.000\nx\n")
-                .message
+                .to_string()
                 .contains("timestamp")
         );
         let bad_utf8 = parse(b"WEBVTT\n\n00:00.000 --> 00:01.000\n\xff\n").unwrap_err();

@@ -13,15 +13,20 @@ use std::path::{Path, PathBuf};
 /// A subtitle input, read and parsed.
 #[derive(Debug, Clone)]
 pub struct SubtitleSource {
+    /// The input as given (lang, name, role…).
     pub spec: InputSpec,
+    /// The subtitle file.
     pub path: PathBuf,
+    /// Its cues.
     pub doc: SubtitleDoc,
 }
 
 /// The subtitle formats vodpack reads, by file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubtitleFormat {
+    /// WebVTT (`.vtt`, `.webvtt`).
     WebVtt,
+    /// SubRip (`.srt`).
     Srt,
 }
 

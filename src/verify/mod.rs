@@ -28,8 +28,11 @@ use crate::media::Track;
 /// A source track to compare a rendition with (`--sources`).
 #[derive(Debug, Clone, Copy)]
 pub struct SourceTrack<'a> {
+    /// The source file's path (for messages).
     pub path: &'a Path,
+    /// The open source file.
     pub file: &'a File,
+    /// The source track read from it.
     pub track: &'a Track,
 }
 
@@ -42,17 +45,20 @@ pub struct VerifyOptions<'a> {
     pub sources: HashMap<String, SourceTrack<'a>>,
     /// Manifest names inside OUT.
     pub hls: Option<String>,
+    /// The MPD's name inside OUT.
     pub dash: Option<String>,
 }
 
 /// One problem found.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Finding {
+    /// The rendition the problem is in, if one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rendition: Option<String>,
     /// OUT-relative file the problem is in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -71,37 +77,56 @@ impl std::fmt::Display for Finding {
 /// What was checked in one rendition.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct RenditionReport {
+    /// The rendition id.
     pub id: String,
+    /// `video`, `audio` or `text`.
     pub kind: String,
+    /// The codec string of its init segment.
     pub codec: String,
     /// `cenc`, `cbcs`... when the init segment has a protected sample entry.
     pub scheme: Option<String>,
+    /// The default KID (hex) when encrypted.
     pub kid: Option<String>,
+    /// Media segments checked.
     pub segments: usize,
+    /// Of which in the clear lead.
     pub clear_lead_segments: usize,
     /// Presentation time the clear lead covers (0 when every segment is encrypted).
     pub clear_lead_seconds: f64,
     /// The longest segment, in seconds.
     pub longest_segment: f64,
+    /// Samples read.
     pub samples: u64,
+    /// Of which encrypted.
     pub encrypted_samples: u64,
+    /// Of which decrypted (with keys).
     pub decrypted_samples: u64,
+    /// Of which compared with the source (with sources).
     pub compared_samples: u64,
+    /// Bytes of its segments.
     pub bytes: u64,
 }
 
 /// The result of a verification.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Report {
+    /// The output folder verified.
     pub out: PathBuf,
+    /// No errors.
     pub ok: bool,
+    /// Keys were given (samples decrypted).
     pub keys_given: bool,
+    /// Sources were given (samples compared).
     pub sources_given: bool,
+    /// One report per rendition.
     pub renditions: Vec<RenditionReport>,
+    /// The errors found.
     pub errors: Vec<Finding>,
+    /// The warnings found.
     pub warnings: Vec<Finding>,
     /// Files read and their bytes.
     pub files: u64,
+    /// Bytes of those files.
     pub bytes: u64,
 }
 
@@ -265,39 +290,131 @@ pub(crate) struct IFrameTarget {
     pub ticks: u64,
 }
 
+/// Why a file of the output could not be read or understood. Findings quote it; it never
+/// stops the walk.
+#[derive(Debug)]
+pub enum VerifyError {
+    /// The file cannot be opened (missing, permissions).
+    Open(std::io::Error),
+    /// Its size cannot be read.
+    Stat(std::io::Error),
+    /// Reading its bytes failed.
+    Read(std::io::Error),
+    /// A byte range whose end does not fit in 64 bits.
+    RangeOverflow,
+    /// A byte range that runs past the end of the file.
+    PastEnd {
+        /// First byte of the range.
+        offset: u64,
+        /// One past its last byte.
+        end: u64,
+        /// The file's length.
+        len: u64,
+    },
+    /// A manifest larger than [`MAX_MANIFEST`].
+    TooLarge,
+    /// A URI that names no file of the output.
+    Uri(hls::UriError),
+    /// An HLS playlist that cannot be read.
+    Hls(hls::HlsError),
+    /// An MPD that cannot be read.
+    Mpd(mpd::MpdError),
+    /// A SegmentTemplate that cannot be expanded.
+    Template(mpd::TemplateError),
+}
+
+/// The largest manifest `verify` reads (bytes).
+pub const MAX_MANIFEST: u64 = 64 * 1024 * 1024;
+
+impl std::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VerifyError::Open(e) => write!(f, "cannot open: {e}"),
+            VerifyError::Stat(e) => write!(f, "cannot stat: {e}"),
+            VerifyError::Read(e) => write!(f, "cannot read: {e}"),
+            VerifyError::RangeOverflow => f.write_str("byte range overflows"),
+            VerifyError::PastEnd { offset, end, len } => write!(
+                f,
+                "byte range {offset}..{end} runs past the end of the file ({len} bytes)"
+            ),
+            VerifyError::TooLarge => f.write_str("manifest larger than 64 MiB"),
+            VerifyError::Uri(e) => write!(f, "{e}"),
+            VerifyError::Hls(e) => write!(f, "{e}"),
+            VerifyError::Mpd(e) => write!(f, "{e}"),
+            VerifyError::Template(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            VerifyError::Open(e) | VerifyError::Stat(e) | VerifyError::Read(e) => Some(e),
+            VerifyError::Uri(e) => Some(e),
+            VerifyError::Hls(e) => Some(e),
+            VerifyError::Mpd(e) => Some(e),
+            VerifyError::Template(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<hls::UriError> for VerifyError {
+    fn from(e: hls::UriError) -> Self {
+        VerifyError::Uri(e)
+    }
+}
+
+impl From<hls::HlsError> for VerifyError {
+    fn from(e: hls::HlsError) -> Self {
+        VerifyError::Hls(e)
+    }
+}
+
+impl From<mpd::MpdError> for VerifyError {
+    fn from(e: mpd::MpdError) -> Self {
+        VerifyError::Mpd(e)
+    }
+}
+
+impl From<mpd::TemplateError> for VerifyError {
+    fn from(e: mpd::TemplateError) -> Self {
+        VerifyError::Template(e)
+    }
+}
+
 /// Reads an OUT-relative file, or a byte range of it; a missing file or a range past the end is
-/// an error message.
-pub(crate) fn read_res(out: &Path, res: &Res) -> Result<Vec<u8>, String> {
+/// an error.
+pub(crate) fn read_res(out: &Path, res: &Res) -> Result<Vec<u8>, VerifyError> {
     use std::os::unix::fs::FileExt;
     let path = out.join(&res.path);
-    let file = File::open(&path).map_err(|e| format!("cannot open: {e}"))?;
-    let len = file
-        .metadata()
-        .map_err(|e| format!("cannot stat: {e}"))?
-        .len();
+    let file = File::open(&path).map_err(VerifyError::Open)?;
+    let len = file.metadata().map_err(VerifyError::Stat)?.len();
     let (off, n) = match res.range {
         Some((o, n)) => (o, n),
         None => (0, len),
     };
-    let end = off.checked_add(n).ok_or("byte range overflows")?;
+    let end = off.checked_add(n).ok_or(VerifyError::RangeOverflow)?;
     if end > len {
-        return Err(format!(
-            "byte range {off}..{end} runs past the end of the file ({len} bytes)"
-        ));
+        return Err(VerifyError::PastEnd {
+            offset: off,
+            end,
+            len,
+        });
     }
     let mut buf = vec![0u8; n as usize];
     file.read_exact_at(&mut buf, off)
-        .map_err(|e| format!("cannot read: {e}"))?;
+        .map_err(VerifyError::Read)?;
     Ok(buf)
 }
 
-fn read_text(out: &Path, rel: &str) -> Result<String, String> {
+fn read_text(out: &Path, rel: &str) -> Result<String, VerifyError> {
     let p = out.join(rel);
-    let meta = std::fs::metadata(&p).map_err(|e| format!("cannot open: {e}"))?;
-    if meta.len() > 64 * 1024 * 1024 {
-        return Err("manifest larger than 64 MiB".into());
+    let meta = std::fs::metadata(&p).map_err(VerifyError::Open)?;
+    if meta.len() > MAX_MANIFEST {
+        return Err(VerifyError::TooLarge);
     }
-    std::fs::read_to_string(&p).map_err(|e| format!("cannot read: {e}"))
+    std::fs::read_to_string(&p).map_err(VerifyError::Read)
 }
 
 /// Verifies the packaged output in `out`.
@@ -356,11 +473,11 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
 
     // DASH.
     let dash_text = match &dash_found {
-        Some(n) => read_text(out, n).and_then(|t| mpd::parse(&t)),
+        Some(n) => read_text(out, n).and_then(|t| Ok(mpd::parse(&t)?)),
         None => Ok(mpd::Mpd::default()),
     };
     match dash_text {
-        Err(e) => top.error(Some(&dash_name), e),
+        Err(e) => top.error(Some(&dash_name), e.to_string()),
         Ok(m) if dash_found.is_none() => drop(m),
         Ok(m) => {
             files += 1;
@@ -373,11 +490,13 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                     ..Default::default()
                 };
                 let base = hls::parent(&dash_name);
-                let resolved = |p: &str| resolve_uri(out, base, p);
+                let resolved =
+                    |p: &str| -> Result<String, VerifyError> { Ok(resolve_uri(out, base, p)?) };
                 if let Some(t) = &r.template {
                     d.mpd_timescale = t.timescale;
-                    let init =
-                        mpd::expand(&t.initialization, &r.id, 0, 0).and_then(|p| resolved(&p));
+                    let init = mpd::expand(&t.initialization, &r.id, 0, 0)
+                        .map_err(VerifyError::from)
+                        .and_then(|p| resolved(&p));
                     match init {
                         Ok(p) => {
                             d.init = Some(Res {
@@ -392,7 +511,10 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                     let mut segs = Vec::new();
                     for (k, s) in t.timeline.iter().enumerate() {
                         let n = t.start_number + k as u64;
-                        match mpd::expand(&t.media, &r.id, n, s.t).and_then(|p| resolved(&p)) {
+                        match mpd::expand(&t.media, &r.id, n, s.t)
+                            .map_err(VerifyError::from)
+                            .and_then(|p| resolved(&p))
+                        {
                             Ok(p) => segs.push((
                                 Res {
                                     path: p,
@@ -468,11 +590,11 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
     let mut iframe_lists: Vec<(String, Vec<String>)> = Vec::new();
     let mut subtitle_playlists: Vec<String> = Vec::new();
     let hls_text = match &hls_found {
-        Some(n) => read_text(out, n).and_then(|t| hls::parse_multivariant(&t)),
+        Some(n) => read_text(out, n).and_then(|t| Ok(hls::parse_multivariant(&t)?)),
         None => Ok(hls::Multivariant::default()),
     };
     match hls_text {
-        Err(e) => top.error(Some(&hls_name), e),
+        Err(e) => top.error(Some(&hls_name), e.to_string()),
         Ok(mv) if hls_found.is_none() => drop(mv),
         Ok(mv) => {
             files += 1;
@@ -486,7 +608,7 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                     Some(p)
                 }
                 Err(e) => {
-                    top.error(Some(&hls_name), e);
+                    top.error(Some(&hls_name), e.to_string());
                     None
                 }
             };
@@ -501,7 +623,7 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                         // WebVTT playlists: checked on their own below (no init segment).
                         match resolve_uri(out, &base, uri) {
                             Ok(p) => subtitle_playlists.push(p),
-                            Err(e) => top.error(Some(&hls_name), e),
+                            Err(e) => top.error(Some(&hls_name), e.to_string()),
                         }
                         continue;
                     }
@@ -524,8 +646,8 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                 top.error(Some(&hls_name), "no EXT-X-STREAM-INF variant");
             }
             for p in playlists {
-                match read_text(out, &p).and_then(|t| hls::parse_media_playlist(&t)) {
-                    Err(e) => top.error(Some(&p), e),
+                match read_text(out, &p).and_then(|t| Ok(hls::parse_media_playlist(&t)?)) {
+                    Err(e) => top.error(Some(&p), e.to_string()),
                     Ok(pl) => {
                         files += 1;
                         if !pl.endlist {
@@ -545,7 +667,7 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                                 range: map.range.map(|(l, o)| (o, l)),
                             },
                             Err(e) => {
-                                top.error(Some(&p), e);
+                                top.error(Some(&p), e.to_string());
                                 continue;
                             }
                         };
@@ -569,7 +691,7 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                                         })
                                         .collect(),
                                 }),
-                                Err(e) => top.error(Some(&p), e),
+                                Err(e) => top.error(Some(&p), e.to_string()),
                             }
                         }
                         if let Some(td) = pl.target_duration {
@@ -725,7 +847,9 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
 pub struct VerifyRequest {
     /// `kid=HEX,key=HEX` (a label is allowed and ignored).
     pub keys: Vec<String>,
+    /// `--key-file`: keys as `kid=HEX,key=HEX` lines.
     pub key_file: Option<PathBuf>,
+    /// `--key-manifest`: the control crate's key manifest.
     pub key_manifest: Option<PathBuf>,
     /// Input descriptors, as given to `vodpack package`, in the same order.
     pub sources: Vec<crate::package::InputSpec>,
@@ -968,10 +1092,10 @@ fn check_clear_leads(report: &mut Report) {
 /// A WebVTT media playlist: every segment exists, lies inside its file and is WebVTT. Returns
 /// the number of files read.
 fn check_subtitle_playlist(out: &Path, playlist: &str, top: &mut Findings) -> u64 {
-    let pl = match read_text(out, playlist).and_then(|t| hls::parse_media_playlist(&t)) {
+    let pl = match read_text(out, playlist).and_then(|t| Ok(hls::parse_media_playlist(&t)?)) {
         Ok(p) => p,
         Err(e) => {
-            top.error(Some(playlist), e);
+            top.error(Some(playlist), e.to_string());
             return 0;
         }
     };
@@ -993,7 +1117,7 @@ fn check_subtitle_playlist(out: &Path, playlist: &str, top: &mut Findings) -> u6
                 range: s.resource.range.map(|(l, o)| (o, l)),
             },
             Err(e) => {
-                top.error(Some(playlist), e);
+                top.error(Some(playlist), e.to_string());
                 continue;
             }
         };
@@ -1017,7 +1141,7 @@ fn check_subtitle_playlist(out: &Path, playlist: &str, top: &mut Findings) -> u6
 /// Resolves a manifest URI to an OUT-relative path. Relative URIs resolve against the folder of
 /// the manifest that holds them; an absolute `http(s)://` URI (`--base-url`) maps to the longest
 /// tail of its path that names a file in OUT (`https://cdn/movie/v/seg_1.m4s` → `v/seg_1.m4s`).
-pub(crate) fn resolve_uri(out: &Path, base: &str, uri: &str) -> Result<String, String> {
+pub(crate) fn resolve_uri(out: &Path, base: &str, uri: &str) -> Result<String, hls::UriError> {
     let Some((_, rest)) = uri.split_once("://") else {
         return hls::resolve(base, uri);
     };
@@ -1030,9 +1154,7 @@ pub(crate) fn resolve_uri(out: &Path, base: &str, uri: &str) -> Result<String, S
             return Ok(tail);
         }
     }
-    Err(format!(
-        "absolute URI '{uri}' names no file of the output (no tail of its path exists in OUT)"
-    ))
+    Err(hls::UriError::NoFileInOutput(uri.to_string()))
 }
 
 /// `<id>/cenc/F` ↔ `<id>/cbcs/F`: the same file of the other scheme's set (two-scheme output).

@@ -1,89 +1,216 @@
 //! A small MPD reader (ISO/IEC 23009-1) for what vodpack writes: one or more Periods of
 //! AdaptationSets with ContentProtection (`mp4protection` value and `cenc:default_KID`) and
 //! Representations addressed by SegmentTemplate + SegmentTimeline or by SegmentBase (one file
-//! with a sidx). Built on quick-xml's pull reader; malformed XML is an error, never a panic.
+//! with a sidx). Built on quick-xml's pull reader; malformed XML is an error ([`MpdError`]),
+//! never a panic.
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
+use std::fmt;
+
+/// A cause from the XML reader (kept whole, whatever quick-xml's type for it).
+pub type XmlCause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why an MPD cannot be read.
+#[derive(Debug)]
+pub enum MpdError {
+    /// Not well-formed XML, at a byte offset.
+    Xml {
+        /// Byte offset of the reader.
+        at: u64,
+        /// quick-xml's error.
+        source: XmlCause,
+    },
+    /// An attribute that cannot be split into name and value.
+    Attribute(XmlCause),
+    /// An attribute value whose escapes are wrong.
+    AttributeValue(XmlCause),
+    /// BaseURL text whose escapes are wrong.
+    BaseUrl(XmlCause),
+    /// An attribute (name, value) that must be a non-negative integer.
+    NotANumber(String, String),
+    /// A byte range that is not `first-last` with first ≤ last.
+    Range(String),
+    /// A `cenc:default_KID` that is not a UUID.
+    Kid(String),
+    /// An element (first) without a required attribute (second).
+    Missing(&'static str, &'static str),
+    /// An `S@r` that is not an integer.
+    Repeat(String),
+    /// An `S@r` below 0 (open-ended), which a static MPD cannot have.
+    NegativeRepeat,
+    /// More SegmentTimeline entries than a Representation may expand to.
+    TimelineTooLong,
+    /// No MPD element at all.
+    NoMpd,
+}
+
+impl fmt::Display for MpdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MpdError::Xml { at, source } => write!(f, "XML error at byte {at}: {source}"),
+            MpdError::Attribute(e) => write!(f, "bad attribute: {e}"),
+            MpdError::AttributeValue(e) => write!(f, "bad attribute value: {e}"),
+            MpdError::BaseUrl(e) => write!(f, "BaseURL: {e}"),
+            MpdError::NotANumber(name, v) => {
+                write!(f, "{name}=\"{v}\" is not a non-negative integer")
+            }
+            MpdError::Range(v) => {
+                write!(f, "range '{v}' is not first-last with first <= last")
+            }
+            MpdError::Kid(k) => write!(f, "cenc:default_KID '{k}' is not a UUID"),
+            MpdError::Missing(element, attribute) => write!(f, "{element} without {attribute}"),
+            MpdError::Repeat(v) => write!(f, "S r=\"{v}\" is not an integer"),
+            MpdError::NegativeRepeat => {
+                f.write_str("S with a negative r (open-ended) in a static MPD")
+            }
+            MpdError::TimelineTooLong => f.write_str("SegmentTimeline has too many segments"),
+            MpdError::NoMpd => f.write_str("no MPD element"),
+        }
+    }
+}
+
+impl std::error::Error for MpdError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            MpdError::Xml { source, .. }
+            | MpdError::Attribute(source)
+            | MpdError::AttributeValue(source)
+            | MpdError::BaseUrl(source) => Some(source.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+/// A SegmentTemplate pattern that cannot be expanded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateError {
+    /// A `$` without its closing `$` (the pattern).
+    Unclosed(String),
+    /// A format that is not `%0Nd` with N ≤ 32 (the format after `%`).
+    Format(String),
+    /// An identifier other than RepresentationID, Number, Time (and `$$`).
+    Unsupported(String),
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TemplateError::Unclosed(p) => write!(f, "template '{p}' has an unclosed '$'"),
+            TemplateError::Format(v) => {
+                write!(f, "template format '%{v}' is not %0Nd (N at most 32)")
+            }
+            TemplateError::Unsupported(i) => {
+                write!(f, "template identifier ${i}$ is not supported")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TemplateError {}
 
 /// `mp4protection` signalling of an AdaptationSet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Protection {
+    /// The `value` attribute (`cenc`, `cbcs`).
     pub scheme: String,
+    /// `cenc:default_KID`, if given.
     pub default_kid: Option<[u8; 16]>,
 }
 
 /// One SegmentTimeline entry, expanded (S@r repeats written out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimelineEntry {
+    /// Start time (timescale units).
     pub t: u64,
+    /// Duration (timescale units).
     pub d: u64,
 }
 
+/// A SegmentTemplate with its timeline.
 #[derive(Debug, Clone, Default)]
 pub struct Template {
+    /// Units per second of `t` and `d`.
     pub timescale: u64,
+    /// The initialization pattern.
     pub initialization: String,
+    /// The media pattern.
     pub media: String,
+    /// `startNumber` (1 when absent).
     pub start_number: u64,
+    /// The SegmentTimeline, repeats expanded.
     pub timeline: Vec<TimelineEntry>,
 }
 
+/// A SegmentBase: one file with a sidx.
 #[derive(Debug, Clone, Default)]
 pub struct SegmentBase {
+    /// Units per second of the sidx.
     pub timescale: u64,
+    /// `indexRange` (first, last byte), inclusive.
     pub index_range: Option<(u64, u64)>,
+    /// Initialization `range` (first, last byte), inclusive.
     pub init_range: Option<(u64, u64)>,
 }
 
+/// A Representation and how its segments are addressed.
 #[derive(Debug, Clone, Default)]
 pub struct Representation {
+    /// The `id` attribute.
     pub id: String,
+    /// The `codecs` attribute.
     pub codecs: Option<String>,
+    /// The enclosing AdaptationSet's `contentType`.
     pub content_type: Option<String>,
+    /// The BaseURL text, if any.
     pub base_url: Option<String>,
+    /// Its SegmentTemplate, if addressed that way.
     pub template: Option<Template>,
+    /// Its SegmentBase, if addressed that way.
     pub segment_base: Option<SegmentBase>,
+    /// mp4protection ContentProtection of the Representation or its AdaptationSet.
     pub protection: Vec<Protection>,
 }
 
+/// What `verify` needs of an MPD.
 #[derive(Debug, Clone, Default)]
 pub struct Mpd {
+    /// Every Representation of every Period, in document order.
     pub representations: Vec<Representation>,
+    /// `mediaPresentationDuration`, seconds.
     pub duration: Option<f64>,
 }
 
-fn attr(e: &BytesStart, name: &str) -> Result<Option<String>, String> {
+fn attr(e: &BytesStart, name: &str) -> Result<Option<String>, MpdError> {
     for a in e.attributes() {
-        let a = a.map_err(|e| format!("bad attribute: {e}"))?;
+        let a = a.map_err(|e| MpdError::Attribute(Box::new(e)))?;
         if a.key.as_ref() == name.as_bytes() {
             return a
                 .unescape_value()
                 .map(|v| Some(v.into_owned()))
-                .map_err(|e| format!("bad attribute value: {e}"));
+                .map_err(|e| MpdError::AttributeValue(Box::new(e)));
         }
     }
     Ok(None)
 }
 
-fn num(e: &BytesStart, name: &str) -> Result<Option<u64>, String> {
+fn num(e: &BytesStart, name: &str) -> Result<Option<u64>, MpdError> {
     attr(e, name)?
         .map(|v| {
             v.trim()
                 .parse::<u64>()
-                .map_err(|_| format!("{name}=\"{v}\" is not a non-negative integer"))
+                .map_err(|_| MpdError::NotANumber(name.to_string(), v.clone()))
         })
         .transpose()
 }
 
 /// `a-b` (inclusive byte range).
-fn range(v: &str) -> Result<(u64, u64), String> {
-    let (a, b) = v
-        .split_once('-')
-        .ok_or_else(|| format!("range '{v}' is not first-last"))?;
-    let a: u64 = a.trim().parse().map_err(|_| format!("range '{v}'"))?;
-    let b: u64 = b.trim().parse().map_err(|_| format!("range '{v}'"))?;
+fn range(v: &str) -> Result<(u64, u64), MpdError> {
+    let bad = || MpdError::Range(v.to_string());
+    let (a, b) = v.split_once('-').ok_or_else(bad)?;
+    let a: u64 = a.trim().parse().map_err(|_| bad())?;
+    let b: u64 = b.trim().parse().map_err(|_| bad())?;
     if b < a {
-        return Err(format!("range '{v}' ends before it starts"));
+        return Err(bad());
     }
     Ok((a, b))
 }
@@ -121,7 +248,8 @@ fn xs_duration(s: &str) -> Option<f64> {
 /// `r` value.
 const MAX_TIMELINE: u64 = 1_000_000;
 
-pub fn parse(text: &str) -> Result<Mpd, String> {
+/// Parses an MPD (static, as vodpack writes it).
+pub fn parse(text: &str) -> Result<Mpd, MpdError> {
     let mut reader = Reader::from_str(text);
     let mut mpd = Mpd::default();
     let mut set_protection: Vec<Protection> = Vec::new();
@@ -130,9 +258,10 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
     let mut in_base_url = false;
     let mut saw_mpd = false;
     loop {
-        let ev = reader
-            .read_event()
-            .map_err(|e| format!("XML error at byte {}: {e}", reader.buffer_position()))?;
+        let ev = reader.read_event().map_err(|e| MpdError::Xml {
+            at: reader.buffer_position(),
+            source: Box::new(e),
+        })?;
         let (e, empty) = match &ev {
             Event::Start(e) => (Some(e.clone()), false),
             Event::Empty(e) => (Some(e.clone()), true),
@@ -158,9 +287,9 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
                         let p = Protection {
                             scheme: attr(&e, "value")?.unwrap_or_default(),
                             default_kid: match kid {
-                                Some(k) => Some(parse_kid(&k).ok_or_else(|| {
-                                    format!("cenc:default_KID '{k}' is not a UUID")
-                                })?),
+                                Some(k) => {
+                                    Some(parse_kid(&k).ok_or_else(|| MpdError::Kid(k.clone()))?)
+                                }
                                 None => None,
                             },
                         };
@@ -171,7 +300,7 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
                     }
                 }
                 b"Representation" => {
-                    let id = attr(&e, "id")?.ok_or("Representation without id")?;
+                    let id = attr(&e, "id")?.ok_or(MpdError::Missing("Representation", "id"))?;
                     let r = Representation {
                         id,
                         codecs: attr(&e, "codecs")?,
@@ -199,16 +328,16 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
                 }
                 b"S" => {
                     if let Some(t) = rep.as_mut().and_then(|r| r.template.as_mut()) {
-                        let d = num(&e, "d")?.ok_or("S without d")?;
+                        let d = num(&e, "d")?.ok_or(MpdError::Missing("S", "d"))?;
                         let rep_count = match attr(&e, "r")? {
                             Some(v) => v
                                 .trim()
                                 .parse::<i64>()
-                                .map_err(|_| format!("S r=\"{v}\" is not an integer"))?,
+                                .map_err(|_| MpdError::Repeat(v.clone()))?,
                             None => 0,
                         };
                         if rep_count < 0 {
-                            return Err("S with a negative r (open-ended) in a static MPD".into());
+                            return Err(MpdError::NegativeRepeat);
                         }
                         let start = match num(&e, "t")? {
                             Some(t) => t,
@@ -219,7 +348,7 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
                                 .unwrap_or(0),
                         };
                         if t.timeline.len() as u64 + rep_count as u64 + 1 > MAX_TIMELINE {
-                            return Err("SegmentTimeline has too many segments".into());
+                            return Err(MpdError::TimelineTooLong);
                         }
                         for k in 0..=rep_count as u64 {
                             t.timeline.push(TimelineEntry {
@@ -252,7 +381,7 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
         }
         match ev {
             Event::Text(t) if in_base_url => {
-                let v = t.unescape().map_err(|e| format!("BaseURL: {e}"))?;
+                let v = t.unescape().map_err(|e| MpdError::BaseUrl(Box::new(e)))?;
                 if let Some(r) = rep.as_mut() {
                     r.base_url = Some(v.trim().to_string());
                 }
@@ -275,14 +404,14 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
         }
     }
     if !saw_mpd {
-        return Err("no MPD element".into());
+        return Err(MpdError::NoMpd);
     }
     Ok(mpd)
 }
 
 /// Expands a SegmentTemplate media/initialization pattern (§5.3.9.4.4): `$RepresentationID$`,
 /// `$Number$`, `$Time$`, `$Bandwidth$` (with an optional `%0Nd` width) and `$$`.
-pub fn expand(pattern: &str, id: &str, number: u64, time: u64) -> Result<String, String> {
+pub fn expand(pattern: &str, id: &str, number: u64, time: u64) -> Result<String, TemplateError> {
     let mut out = String::new();
     let mut rest = pattern;
     while let Some(i) = rest.find('$') {
@@ -290,7 +419,7 @@ pub fn expand(pattern: &str, id: &str, number: u64, time: u64) -> Result<String,
         let after = &rest[i + 1..];
         let end = after
             .find('$')
-            .ok_or_else(|| format!("template '{pattern}' has an unclosed '$'"))?;
+            .ok_or_else(|| TemplateError::Unclosed(pattern.to_string()))?;
         let ident = &after[..end];
         let (name, width) = match ident.split_once('%') {
             Some((n, f)) => {
@@ -299,7 +428,7 @@ pub fn expand(pattern: &str, id: &str, number: u64, time: u64) -> Result<String,
                     .and_then(|f| f.strip_suffix('d'))
                     .and_then(|w| w.parse::<usize>().ok())
                     .filter(|&w| w <= 32)
-                    .ok_or_else(|| format!("template format '%{f}' is not %0Nd (N at most 32)"))?;
+                    .ok_or_else(|| TemplateError::Format(f.to_string()))?;
                 (n, w)
             }
             None => (ident, 0),
@@ -309,7 +438,7 @@ pub fn expand(pattern: &str, id: &str, number: u64, time: u64) -> Result<String,
             "RepresentationID" => out.push_str(id),
             "Number" => out.push_str(&format!("{number:0width$}")),
             "Time" => out.push_str(&format!("{time:0width$}")),
-            other => return Err(format!("template identifier ${other}$ is not supported")),
+            other => return Err(TemplateError::Unsupported(other.to_string())),
         }
         rest = &after[end + 1..];
     }
@@ -344,7 +473,7 @@ mod tests {
             (b.init_range, b.index_range),
             (Some((0, 99)), Some((100, 199)))
         );
-        assert!(parse("<Foo/>").unwrap_err().contains("no MPD"));
+        assert!(parse("<Foo/>").unwrap_err().to_string().contains("no MPD"));
         assert!(parse(r#"<MPD><Period><AdaptationSet><Representation id="a"><SegmentTemplate/><SegmentTimeline><S d="x"/></SegmentTimeline></Representation></AdaptationSet></Period></MPD>"#).is_err());
     }
 }

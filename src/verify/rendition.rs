@@ -254,7 +254,9 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                 path: path.clone(),
                 range: Some((*a, b - a + 1)),
             };
-            match read_res(out, &idx).and_then(|x| fmp4::parse_sidx(&x).map_err(|e| e.to_string()))
+            match read_res(out, &idx)
+                .map_err(|e| e.to_string())
+                .and_then(|x| fmp4::parse_sidx(&x).map_err(|e| e.to_string()))
             {
                 Ok(sidx) => {
                     if u64::from(sidx.timescale) != d.mpd_timescale {
@@ -844,18 +846,79 @@ fn check_hls_key(
     }
 }
 
+/// A video sample whose NAL structure is wrong (byte offsets inside the sample).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NalError {
+    /// Bytes left at the end that cannot hold a NAL length.
+    TrailingBytes(usize),
+    /// A NAL unit (at) whose length (claims) is more than remains (remain).
+    TooLong {
+        at: usize,
+        claims: usize,
+        remain: usize,
+    },
+    /// A NAL unit shorter than its header.
+    ShorterThanHeader(usize),
+    /// A NAL unit with forbidden_zero_bit set.
+    ForbiddenBit(usize),
+    /// A length field and NAL header that run past the sample.
+    HeaderPastSample(usize),
+    /// A length field or NAL header inside an encrypted range.
+    HeaderEncrypted(usize),
+    /// A NAL unit whose length runs past the sample end.
+    PastSampleEnd { at: usize, claims: usize },
+    /// An encrypted range (start, end) across a NAL unit boundary.
+    RangeAcrossUnits(usize, usize),
+}
+
+impl std::fmt::Display for NalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NalError::TrailingBytes(n) => {
+                write!(f, "{n} trailing bytes are too short for a NAL length")
+            }
+            NalError::TooLong { at, claims, remain } => {
+                write!(
+                    f,
+                    "NAL unit at byte {at} claims {claims} bytes, {remain} remain"
+                )
+            }
+            NalError::ShorterThanHeader(at) => {
+                write!(f, "NAL unit at byte {at} is shorter than its header")
+            }
+            NalError::ForbiddenBit(at) => {
+                write!(f, "NAL unit at byte {at} has forbidden_zero_bit set")
+            }
+            NalError::HeaderPastSample(at) => write!(
+                f,
+                "NAL unit at byte {at}: length field and header run past the sample"
+            ),
+            NalError::HeaderEncrypted(at) => write!(
+                f,
+                "NAL unit at byte {at}: its length field or header is inside an encrypted range"
+            ),
+            NalError::PastSampleEnd { at, claims } => write!(
+                f,
+                "NAL unit at byte {at} claims {claims} bytes past the sample end"
+            ),
+            NalError::RangeAcrossUnits(p, q) => {
+                write!(f, "encrypted range {p}..{q} spans a NAL unit boundary")
+            }
+        }
+    }
+}
+
+impl std::error::Error for NalError {}
+
 /// The NAL units of a length-prefixed sample: (payload start, end) — the payload starts with the
 /// NAL header. The units must tile the sample exactly.
-fn nal_units(sample: &[u8], nal: Nal) -> Result<Vec<(usize, usize)>, String> {
+fn nal_units(sample: &[u8], nal: Nal) -> Result<Vec<(usize, usize)>, NalError> {
     let ls = nal.length_size;
     let mut out = Vec::new();
     let mut pos = 0usize;
     while pos < sample.len() {
         if sample.len() - pos < ls {
-            return Err(format!(
-                "{} trailing bytes are too short for a NAL length",
-                sample.len() - pos
-            ));
+            return Err(NalError::TrailingBytes(sample.len() - pos));
         }
         let len = sample[pos..pos + ls]
             .iter()
@@ -864,17 +927,16 @@ fn nal_units(sample: &[u8], nal: Nal) -> Result<Vec<(usize, usize)>, String> {
         let end = start
             .checked_add(len)
             .filter(|&e| e <= sample.len())
-            .ok_or_else(|| {
-                format!(
-                    "NAL unit at byte {pos} claims {len} bytes, {} remain",
-                    sample.len() - start
-                )
+            .ok_or(NalError::TooLong {
+                at: pos,
+                claims: len,
+                remain: sample.len() - start,
             })?;
         if len < nal.header {
-            return Err(format!("NAL unit at byte {pos} is shorter than its header"));
+            return Err(NalError::ShorterThanHeader(pos));
         }
         if sample[start] & 0x80 != 0 {
-            return Err(format!("NAL unit at byte {pos} has forbidden_zero_bit set"));
+            return Err(NalError::ForbiddenBit(pos));
         }
         out.push((start, end));
         pos = end;
@@ -888,7 +950,7 @@ fn check_subsamples_against_nals(
     sample: &[u8],
     subs: &[Subsample],
     nal: Nal,
-) -> Result<(), String> {
+) -> Result<(), NalError> {
     if subs.is_empty() {
         return Ok(());
     }
@@ -909,14 +971,10 @@ fn check_subsamples_against_nals(
     while at < sample.len() {
         let hdr_end = at + ls + nal.header;
         if hdr_end > sample.len() {
-            return Err(format!(
-                "NAL unit at byte {at}: length field and header run past the sample"
-            ));
+            return Err(NalError::HeaderPastSample(at));
         }
         if in_protected(at, hdr_end) {
-            return Err(format!(
-                "NAL unit at byte {at}: its length field or header is inside an encrypted range"
-            ));
+            return Err(NalError::HeaderEncrypted(at));
         }
         let len = sample[at..at + ls]
             .iter()
@@ -924,17 +982,13 @@ fn check_subsamples_against_nals(
         let end = (at + ls)
             .checked_add(len)
             .filter(|&e| e <= sample.len())
-            .ok_or_else(|| {
-                format!("NAL unit at byte {at} claims {len} bytes past the sample end")
-            })?;
+            .ok_or(NalError::PastSampleEnd { at, claims: len })?;
         units.push((at + ls + nal.header, end));
         at = end;
     }
     for &(p, q) in &prot {
         if !units.iter().any(|&(a, b)| p >= a && q <= b) {
-            return Err(format!(
-                "encrypted range {p}..{q} spans a NAL unit boundary"
-            ));
+            return Err(NalError::RangeAcrossUnits(p, q));
         }
     }
     Ok(())
@@ -981,14 +1035,15 @@ pub(crate) fn check_iframe_playlist(
     results: &[Outcome],
     top: &mut Findings,
 ) {
-    let text =
-        match super::read_text(out, playlist).and_then(|t| super::hls::parse_media_playlist(&t)) {
-            Ok(t) => t,
-            Err(e) => {
-                top.error(Some(playlist), e);
-                return;
-            }
-        };
+    let text = match super::read_text(out, playlist)
+        .and_then(|t| Ok(super::hls::parse_media_playlist(&t)?))
+    {
+        Ok(t) => t,
+        Err(e) => {
+            top.error(Some(playlist), e.to_string());
+            return;
+        }
+    };
     if !text.iframes_only {
         top.error(
             Some(playlist),
@@ -1121,6 +1176,7 @@ mod tests {
         }];
         assert!(check_subsamples_against_nals(&s, &bad, AVC)
             .unwrap_err()
+            .to_string()
             .contains("header"));
         // Two NAL units; one protected range running across both.
         let two = [

@@ -1,13 +1,12 @@
 //! HLS playlists written from a realistic ladder model, parsed back with two parsers nobody here
 //! wrote (m3u8-rs and hls_m3u8) and compared with the model: variants, bandwidths, codecs, audio
 //! groups, segment durations, byte ranges, keys.
-mod manifest_support;
 
 use std::collections::BTreeSet;
 
+use crate::manifest_support::*;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use manifest_support::*;
 use vodpack::manifest::hls::{iframe_playlist, media_playlist, multivariant_playlist};
 use vodpack::manifest::model::*;
 use vodpack::media::TrackKind;

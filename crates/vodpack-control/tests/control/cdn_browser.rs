@@ -94,6 +94,7 @@ async fn play(url: String, protocol: &'static str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_plays_through_each_cdn_format_until_the_tokens_expire() {
+    let _slot = crate::common::browser_slot();
     let dist = requirements();
     let tmp = std::env::temp_dir().join(format!(
         "vodpack-cdn-browser-{:016x}",
@@ -207,6 +208,7 @@ async fn chromium_plays_through_each_cdn_format_until_the_tokens_expire() {
 /// segment request authorises itself by the `__token__` query the page appends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_plays_akamai_by_query_without_cookies() {
+    let _slot = crate::common::browser_slot();
     let dist = requirements();
     let tmp = std::env::temp_dir().join(format!(
         "vodpack-cdn-browser-q-{:016x}",

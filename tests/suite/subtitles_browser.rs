@@ -2,9 +2,8 @@
 //! headless Chromium list the French WebVTT track, show it, and hold its cues in
 //! `video.textTracks` with the source's times and text (tests/browser/run.mjs `--expect
 //! subtitles`). About 50 s: the asset is played once per player at 2x.
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 #[test]
@@ -38,6 +37,7 @@ fn players_show_the_french_cues() {
     ]"#;
     let cues_file = dir.path().join("cues.json");
     std::fs::write(&cues_file, cues).unwrap();
+    let _one_browser = browser_slot();
     let node = system_tool("node", "apt-get install nodejs npm");
     let mut failures = Vec::new();
     for (player, protocol) in [

@@ -3,13 +3,12 @@
 //! with ffmpeg's; the MPD references only the cenc set and the playlists only the cbcs set; keys,
 //! clear lead and DRM signalling apply to both; the key manifest records both; Shaka Player plays
 //! the DASH (cenc) set and hls.js the HLS (cbcs) set with Clear Key in Chromium.
-mod common;
 
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 /// (rendition id, fixture, ffmpeg stream, key label, Shaka stream kind)
 const SET: [(&str, &str, &str, &str, &str); 3] = [
@@ -238,6 +237,7 @@ fn shaka_plays_the_cenc_set_and_hlsjs_the_cbcs_set() {
             format!("http://127.0.0.1:{port}/license"),
         ],
     );
+    let _one_browser = browser_slot();
     let node = system_tool("node", "apt-get install nodejs npm");
     for (player, protocol) in [("shaka", "dash"), ("hlsjs", "hls")] {
         let o = Command::new(&node)

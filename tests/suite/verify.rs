@@ -3,9 +3,8 @@
 //! issue names fails with exit 1 and a message saying what and where: a missing segment, one
 //! flipped byte (with --sources), a segment swapped for its clear counterpart, a truncated
 //! segment, a manifest entry pointing past the end of its file. Garbage manifests never panic.
-mod common;
 
-use common::{fixture, package, protection_args, vodpack};
+use crate::common::{fixture, package, protection_args, vodpack};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -155,7 +154,7 @@ fn damage_is_caught() {
     assert_eq!(verify(&good, &args).0, 0);
     let copy = |name: &str| {
         let to = dir.path().join(name);
-        common::run_ok(
+        crate::common::run_ok(
             std::process::Command::new("cp")
                 .arg("-r")
                 .arg(&good)
@@ -241,13 +240,13 @@ fn damage_is_caught() {
         "--key".to_string(),
         format!(
             "kid={},key=00000000000000000000000000000000",
-            common::test_key("SD").kid
+            crate::common::test_key("SD").kid
         ),
         "--key".to_string(),
         format!(
             "kid={},key={}",
-            common::test_key("AUDIO").kid,
-            common::test_key("AUDIO").key
+            crate::common::test_key("AUDIO").kid,
+            crate::common::test_key("AUDIO").key
         ),
         "--sources".to_string(),
     ];
@@ -292,7 +291,7 @@ fn garbage_is_reported_never_a_panic() {
     .enumerate()
     {
         let out = dir.path().join(format!("g{i}"));
-        common::run_ok(std::process::Command::new("cp").arg("-r").arg(&good).arg(&out));
+        crate::common::run_ok(std::process::Command::new("cp").arg("-r").arg(&good).arg(&out));
         std::fs::write(out.join(file), junk).unwrap();
         let (code, report) = verify(&out, &[]);
         assert_eq!(code, 1, "{file}");
@@ -428,7 +427,7 @@ fn mutations_never_panic() {
         let video = InputFile::open(&fixture("h264_240p.mp4")).unwrap();
         let audio = InputFile::open(&fixture("aac_fr.mp4")).unwrap();
         let mut opts = VerifyOptions::default();
-        for k in &common::TEST_KEYS {
+        for k in &crate::common::TEST_KEYS {
             let b = |h: &str| -> [u8; 16] { hex::decode(h).unwrap().try_into().unwrap() };
             opts.keys.insert(b(k.kid), b(k.key));
         }

@@ -1,9 +1,8 @@
 //! Output control: `--manifests`, `--hls-master`, `--mpd`, `--segment-template`, `--base-url`,
 //! job files (docs/examples/ uses every field; unknown extensions refused; command-line inputs
 //! replace the job's), and input paths holding `,` and `#`.
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -246,6 +245,7 @@ fn template_output_plays_in_shaka_and_hlsjs() {
     .collect();
     args.extend(ladder());
     package(&out, &args);
+    let _one_browser = browser_slot();
     let node = system_tool("node", "apt-get install nodejs npm");
     for (player, protocol, manifest) in [
         ("shaka", "dash", "stream.mpd"),

@@ -1,14 +1,16 @@
 //! Shared helpers for the end-to-end tests: the reference judges (ffmpeg, ffprobe, Shaka Packager),
 //! running the vodpack binary, and comparing decoded frames and stored samples between a source
 //! track and vodpack's output. Nothing here uses vodpack's library: the judges are tools nobody
-//! here wrote, and the few box reads are a separate minimal walker.
-#![allow(dead_code)] // each test binary uses a different subset
+//! here wrote, and the few box reads are a separate minimal walker. Every topic module of the
+//! suite runs in this one process, so the locks that keep Chromium runs and heavy measurements
+//! apart live here too ([`browser_slot`], [`heavy_slot`]).
+#![allow(dead_code)] // not every helper is used by a topic today
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, OnceLock};
 
 /// The repository root (where Cargo.toml, fixtures/ and .tools/ live).
 pub fn root() -> &'static Path {
@@ -539,4 +541,55 @@ pub fn synth_video(dest: &Path, size: &str, secs: u32, encoder_args: &[&str]) {
             .args(encoder_args)
             .arg(dest),
     );
+}
+
+/// A counting semaphore for tests that must not run beside each other. Its permit is a plain
+/// value (no lock is held while a test runs), so async tests may keep it across `.await`.
+pub struct Gate {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A slot of a [`Gate`], given back when dropped (also when the test panics).
+pub struct Permit(&'static Gate);
+
+impl Gate {
+    /// A gate that lets `slots` tests through at a time.
+    pub const fn new(slots: usize) -> Gate {
+        Gate {
+            free: Mutex::new(slots),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits for a free slot.
+    pub fn enter(&'static self) -> Permit {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// One Chromium at a time in the whole binary: the machine has two cores, and players that
+/// share them with another browser time out.
+pub fn browser_slot() -> Permit {
+    static BROWSERS: Gate = Gate::new(1);
+    BROWSERS.enter()
+}
+
+/// One heavy test at a time (peak-memory measurements, signal timing, long packaging runs): with
+/// the default two test threads, a heavy test shares the machine with at most one light one.
+pub fn heavy_slot() -> Permit {
+    static HEAVY: Gate = Gate::new(1);
+    HEAVY.enter()
 }

@@ -2,9 +2,8 @@
 //! vodpack's own encrypted output (init segments and standalone media segments), the figures
 //! inspect prints (codec, profile, level, size, pixel format, colour, frame rate, sample counts)
 //! are the ones ffprobe reads; the protection boxes carry the keys the run was given.
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;

@@ -17,7 +17,6 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use quick_xml::events::Event;
@@ -25,8 +24,6 @@ use serde_json::{json, Value};
 use vodpack_control::serve::{start, ServeConfig, ServeKeys, Server};
 
 const ASSET: &str = "movie_123";
-/// One Chromium at a time: the machine is small and the runs are timed.
-static BROWSER: Mutex<()> = Mutex::new(());
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -770,7 +767,7 @@ fn rel_prefix(path: &str) -> String {
 
 #[test]
 fn chromium_plays_vodpack_dash_and_hls_cenc_and_cbcs_with_clear_key() {
-    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = crate::common::browser_slot();
     browser_requirements();
     for scheme in ["cenc", "cbcs"] {
         let tmp = tempfile::tempdir().unwrap();
@@ -790,7 +787,7 @@ fn chromium_plays_vodpack_dash_and_hls_cenc_and_cbcs_with_clear_key() {
 
 #[test]
 fn chromium_fails_to_play_vodpack_output_with_wrong_keys() {
-    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = crate::common::browser_slot();
     browser_requirements();
     for (scheme, protocol) in [("cenc", "dash"), ("cbcs", "hls")] {
         let tmp = tempfile::tempdir().unwrap();

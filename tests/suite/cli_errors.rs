@@ -1,12 +1,11 @@
 //! Bad input gives the documented exit code (docs/exit-codes.md) and a message naming the file and
 //! the problem, never a panic (exit 101); a failed run leaves an existing OUT as it was.
-mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::*;
+use crate::common::*;
 
 fn run_package(out: &Path, args: &[String]) -> Output {
     vodpack()

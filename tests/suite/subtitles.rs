@@ -3,9 +3,8 @@
 //! the manifests signal the tracks, the MPD is schema-valid, and ffmpeg/ffprobe read the segments.
 //! The readers here are written for the test (WebVTT text blocks; a box walker for ISO/IEC
 //! 14496-30 samples), not vodpack's parser.
-mod common;
 
-use common::{fixture, package, run_ok, tools, xmllint_mpd};
+use crate::common::{fixture, package, run_ok, tools, xmllint_mpd};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -508,7 +507,7 @@ fn bad_subtitle_files_name_file_and_line() {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         let out = dir.path().join("out");
-        let o = common::vodpack()
+        let o = crate::common::vodpack()
             .args(["package", "--quiet", "-o"])
             .arg(&out)
             .arg(fixture("h264_240p.mp4"))
@@ -527,7 +526,7 @@ fn bad_subtitle_files_name_file_and_line() {
 /// truncation of them, parse or fail cleanly: no panic.
 #[test]
 fn subtitle_parsers_survive_the_fuzz_seeds() {
-    let dir = common::root().join("fuzz/seeds/subtitle");
+    let dir = crate::common::root().join("fuzz/seeds/subtitle");
     let mut n = 0;
     for e in std::fs::read_dir(&dir).unwrap() {
         let bytes = std::fs::read(e.unwrap().path()).unwrap();

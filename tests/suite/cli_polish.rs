@@ -2,9 +2,8 @@
 //! usage errors that do not mislead, `--quiet` that silences progress and the summary but not
 //! warnings, and a progress display that names the rendition on a terminal and stays off
 //! elsewhere.
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::process::{Command, Stdio};
 
 fn stdout_of(args: &[&str]) -> String {

@@ -11,12 +11,11 @@
 //! The same checks run on Shaka Packager's output of the same fixtures
 //! (`checks_accept_shaka_packager_output`), and a corrupted segment must fail them
 //! (`checks_reject_a_corrupted_segment`): that proves the checks themselves.
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 /// One source track and the rendition vodpack makes from it.
 struct Rendition {

@@ -2,9 +2,8 @@
 //! all segments): every sample keeps its bytes, decode time, duration and sync flag, presentation
 //! times keep their order and spacing, and its RFC 6381 codec string for our init segment equals
 //! the one vodpack put in the manifests.
-mod common;
 
-use common::{concat_rendition, fixture, package};
+use crate::common::{concat_rendition, fixture, package};
 use shiguredo_mp4::demux::{Fmp4FileDemuxer, Input, Mp4FileDemuxer};
 use std::path::Path;
 

@@ -91,6 +91,7 @@ async fn serve(out_dir: PathBuf, dist: PathBuf, events: PathBuf) -> vodpack_cont
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_plays_the_encrypted_fixture_and_reports_telemetry() {
+    let _slot = crate::common::browser_slot();
     let dist = requirements();
     let tmp = temp_dir("play");
     let events = tmp.join("events.ndjson");

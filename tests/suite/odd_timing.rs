@@ -5,9 +5,8 @@
 //!
 //! The corpus is made by fixtures/make-oddities.sh with ffmpeg and Shaka Packager (the judges in
 //! `$VODPACK_TOOLS`), into a temporary folder.
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

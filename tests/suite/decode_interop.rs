@@ -1,9 +1,8 @@
 //! Interop beyond tests/interop.rs: clear-lead output decrypts to the source frames in Shaka
 //! Packager and ffmpeg, and AV1/Opus/AC-3/E-AC-3 pass through with their packets unchanged and
 //! their RFC 6381 codec strings. Judges as in tests/common (a missing judge fails the test).
-mod common;
 
-use common::{
+use crate::common::{
     assert_same_frames, concat_rendition, fixture, framemd5, package, protection_args, run_ok,
     shaka_decrypt, synth_video, test_key, tools,
 };

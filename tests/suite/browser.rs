@@ -5,17 +5,12 @@
 //! output with a wrong key must fail, which proves decryption happens. HEVC (which Chromium's MSE
 //! cannot play) is filtered out cleanly. The harness is tests/browser/run.mjs (docs/testing.md);
 //! it was proven on Shaka Packager's output with scripts/browser-matrix-shaka.sh.
-mod common;
 
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 
-use common::*;
-
-/// One Chromium at a time: the machine has two cores, and parallel players would time out.
-static CHROMIUM: Mutex<()> = Mutex::new(());
+use crate::common::*;
 
 const LADDER: [&str; 5] = ["h264_240p", "h264_360p", "h264_720p", "aac_en", "aac_fr"];
 
@@ -75,7 +70,7 @@ fn play(out: &Path, run: &Run) {
     if let Some(h) = run.heights {
         cmd.args(["--expect-heights", h]);
     }
-    let _one_at_a_time = CHROMIUM.lock().unwrap_or_else(|e| e.into_inner());
+    let _one_at_a_time = browser_slot();
     let output = cmd.output().expect("run node tests/browser/run.mjs");
     let report = String::from_utf8_lossy(&output.stdout);
     assert!(

@@ -1,13 +1,12 @@
 //! Trust (issue 8): vodpack never destroys a user's files, never publishes keys, commits all of a
 //! run's outputs together, cleans up after a signal, and leaves no segment clear unless asked.
 //! One regression test per finding.
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn f(name: &str) -> String {
     fixture(name).display().to_string()
@@ -267,6 +266,8 @@ fn a_key_manifest_that_cannot_be_written_commits_nothing_and_exits_7() {
 /// output), sends `signal` as soon as the staging folder appears, and checks the exit code and
 /// that nothing is left behind.
 fn interrupt(signal: &str, code: i32) {
+    // Timed against a real run: not beside another heavy test.
+    let _heavy = heavy_slot();
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("long.mp4");
     synth_video(

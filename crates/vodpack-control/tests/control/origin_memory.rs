@@ -79,6 +79,7 @@ async fn client(addr: String, path: String, seed: u64) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ranges_of_a_4_gib_file_to_64_clients_stay_under_64_mib() {
+    let _slot = crate::common::heavy_slot();
     let tmp = std::env::temp_dir().join(format!("vodpack-rss-{:016x}", rand::random::<u64>()));
     let out = tmp.join("out");
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cenc-shaka");

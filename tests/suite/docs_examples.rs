@@ -3,9 +3,8 @@
 //! `vodpack` on the PATH and HOME pointing inside it; the block must exit 0 and its `# stdout: TEXT`
 //! / `# stderr: TEXT` lines must be found in what it printed. And every field that `--json` prints
 //! is named in docs/usage.md.
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;

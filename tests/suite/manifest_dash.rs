@@ -1,16 +1,15 @@
 //! The DASH MPD written from a realistic ladder model: parsed back with dash-mpd-core (nobody
 //! here wrote it) and compared with the model, and validated against the MPEG schema with
 //! xmllint.
-mod manifest_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::manifest_support::*;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use manifest_support::*;
 use vodpack::manifest::dash::mpd;
 use vodpack::manifest::hls::multivariant_playlist;
 use vodpack::manifest::model::*;

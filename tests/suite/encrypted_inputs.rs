@@ -4,9 +4,8 @@
 //! equals Shaka Packager's own raw-key decryption of the same file (ffprobe: count, MD5 of the
 //! bytes, size, dts, pts, duration, key flag). Re-encrypted with new keys, Shaka Packager decrypts
 //! vodpack's output to the same samples. cens/cbc1 are refused clearly; a missing key is exit 6.
-mod common;
 
-use common::{
+use crate::common::{
     assert_same_samples, concat_rendition, fixture, package, run_ok, samples, shaka_decrypt, tools,
     vodpack,
 };

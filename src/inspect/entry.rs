@@ -23,18 +23,27 @@ pub struct EntryDetails {
     pub sample_entry: String,
     /// The codec's 4CC (`frma` of a protected entry).
     pub codec: String,
+    /// RFC 6381 `codecs` string built from the codec configuration box (e.g. `avc1.64001f`).
     pub codec_string: Option<String>,
+    /// Profile name as ffprobe prints it (e.g. `High`, `Main 10`, AAC `LC`), from the codec
+    /// configuration box or, for AAC, the codec string's object type.
     pub profile: Option<String>,
+    /// Level as text: `4.1` for AVC/VP9 (level_idc / 10), `4.1 Main tier` for HEVC
+    /// (general_level_idc / 30 plus the tier), `seq_level_idx N` for AV1.
     pub level: Option<String>,
+    /// Sample entry width in pixels (the coded size the entry declares, not tkhd's display size).
     pub width: Option<u32>,
+    /// Sample entry height in pixels.
     pub height: Option<u32>,
     /// Pixel aspect ratio (pasp, else the SPS VUI).
     pub sar: Option<String>,
     /// ffprobe's name for the decoded picture format (`yuv420p`, `yuv420p10le`, ...).
     pub pixel_format: Option<String>,
+    /// Luma bit depth (8, 10, 12) from the SPS or the codec configuration box.
     pub bit_depth: Option<u32>,
     /// `4:2:0`, `4:2:2`, `4:4:4`, `4:0:0`.
     pub chroma: Option<String>,
+    /// Colour description, when the entry (colr) or the bitstream (SPS VUI, av1C, vpcC) states one.
     pub colour: Option<Colour>,
     /// `PQ` (SMPTE ST 2084) or `HLG` (ARIB STD-B67) when the transfer says so; else none (SDR).
     pub hdr: Option<String>,
@@ -44,10 +53,14 @@ pub struct EntryDetails {
     pub content_light: Option<(u16, u16)>,
     /// Frame rate the SPS VUI timing states (time_scale / 2 / num_units_in_tick).
     pub vui_frame_rate: Option<f64>,
+    /// Audio sample rate in Hz: the entry's 16.16 field, replaced by the AudioSpecificConfig or
+    /// version-2 sound description rate when those state one.
     pub sample_rate: Option<u32>,
+    /// Audio channel count (entry field, or the AudioSpecificConfig's channel configuration).
     pub channels: Option<u16>,
     /// btrt: buffer size, max and average bitrate.
     pub btrt: Option<(u32, u32, u32)>,
+    /// Protection scheme from the entry's sinf, for `encv`/`enca` entries.
     pub protection: Option<Protection>,
     /// Problems met while reading the entry (the rest is still shown).
     pub notes: Vec<String>,
@@ -58,8 +71,11 @@ pub struct EntryDetails {
 pub struct Colour {
     /// `colr` (nclx/nclc), `vui` (H.264 SPS), `av1C`/`vpcC`.
     pub source: String,
+    /// Colour primaries (H.273 ColourPrimaries), e.g. `bt709`, `bt2020`.
     pub primaries: String,
+    /// Transfer characteristics (H.273 TransferCharacteristics), e.g. `bt709`, `smpte2084`.
     pub transfer: String,
+    /// Matrix coefficients (H.273 MatrixCoefficients), e.g. `bt709`, `bt2020nc`.
     pub matrix: String,
     /// `tv` (limited) or `pc` (full), when stated.
     pub range: Option<String>,
@@ -70,12 +86,15 @@ pub struct Colour {
 pub struct Protection {
     /// schm scheme_type: `cenc`, `cbcs`, `cens`, `cbc1`.
     pub scheme: String,
+    /// schm scheme_version as `major.minor` (the 32-bit field split 16/16; `1.0` for CENC v3).
     pub scheme_version: String,
+    /// frma data_format: the codec 4CC the protected entry stands for (`avc1`, `mp4a`...).
     pub original_format: String,
     /// tenc default_isProtected.
     pub protected: bool,
     /// tenc default_KID as a UUID.
     pub default_kid: String,
+    /// tenc default_Per_Sample_IV_Size in bytes: 8 or 16, or 0 when a constant IV is used.
     pub per_sample_iv_size: u8,
     /// tenc default_constant_IV (hex), when per_sample_iv_size is 0.
     pub constant_iv: Option<String>,

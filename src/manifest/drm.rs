@@ -8,6 +8,8 @@ use crate::mp4::Mp4Box;
 pub use crate::cenc::pssh::SYSTEM_ID_COMMON as COMMON_SYSTEM_ID;
 /// DASH-IF's Clear Key scheme (DASH-IF IOP §7.6.2.4): e2719d58-a985-b3c9-781a-b030af78d30e.
 pub const CLEARKEY_DASH_SCHEME: &str = "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e";
+/// Widevine's PSSH SystemID (as registered on dashif.org/identifiers/content_protection),
+/// in UUID text form; the HLS writer signals it as `KEYFORMAT="urn:uuid:..."`.
 pub const WIDEVINE_SYSTEM: &str = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed";
 
 /// A 16-byte identifier in the 8-4-4-4-12 text form, lowercase, bytes in stored order (ISO/IEC

@@ -21,10 +21,16 @@ pub const MAX_SAMPLES_PER_TRACK: usize = 20_000_000;
 /// An opened input file with its tracks.
 #[derive(Debug)]
 pub struct InputFile {
+    /// The path the file was opened from (used in error messages and to reopen for sample reads).
     pub path: PathBuf,
+    /// The open file; sample bytes are read from it on demand.
     pub file: File,
+    /// File length in bytes, the bound for every box and sample offset.
     pub len: u64,
+    /// Every top-level box (type, offset, size) found by the scan, in file order; moov and the
+    /// moof boxes are located through it.
     pub top_boxes: Vec<TopBox>,
+    /// The tracks of the moov, in the order their trak boxes appear.
     pub tracks: Vec<Track>,
     /// True when the samples came from movie fragments.
     pub fragmented: bool,
@@ -590,8 +596,11 @@ impl std::error::Error for BadSelector {}
 /// Which tracks of an input a rendition takes: `#video`, `#audio`, `#<track id>` or all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrackSelector {
+    /// Every track of the input.
     All,
+    /// The tracks of one kind (`#video`, `#audio`, `#text`).
     Kind(TrackKind),
+    /// The track whose tkhd track_ID is this (`#<id>`).
     Id(u32),
 }
 

@@ -21,12 +21,17 @@ fn err<T>(m: impl Into<String>) -> BoxResult<T> {
 /// same fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenc {
+    /// tenc default_isProtected (false: samples are clear unless a seig group says otherwise).
     pub is_protected: bool,
     /// 0, 8 or 16; 0 means a constant IV.
     pub per_sample_iv_size: u8,
+    /// tenc default_KID: the key ID the samples are encrypted with.
     pub kid: [u8; 16],
+    /// tenc default_constant_IV, zero-padded to 16 bytes, when per_sample_iv_size is 0 (cbcs).
     pub constant_iv: Option<[u8; 16]>,
+    /// Encrypted 16-byte blocks per pattern (cbcs/cens; 0 when the scheme has no pattern).
     pub crypt_byte_block: u8,
+    /// Clear 16-byte blocks per pattern following the encrypted ones (e.g. 1:9 for cbcs video).
     pub skip_byte_block: u8,
 }
 
@@ -78,6 +83,7 @@ pub struct EntryProtection {
     pub original_format: [u8; 4],
     /// schm scheme_type (`cenc`, `cbcs`, `cens`, `cbc1`, or anything else found).
     pub scheme_type: [u8; 4],
+    /// The checked track encryption defaults from schi/tenc.
     pub tenc: Tenc,
     /// The sample entry as it was before encryption: the original 4CC, no sinf.
     pub clear_entry: Vec<u8>,

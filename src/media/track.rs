@@ -8,9 +8,13 @@ use super::time::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TrackKind {
+    /// hdlr `vide`.
     Video,
+    /// hdlr `soun`.
     Audio,
+    /// hdlr `text`, `subt` or `sbtl` (timed text and subtitles).
     Text,
+    /// Any other handler (hint, meta...); the DASH writer labels it `application`.
     Other,
 }
 
@@ -25,6 +29,7 @@ impl TrackKind {
         }
     }
 
+    /// The lowercase name used in JSON reports and track selectors (`video`, `audio`...).
     pub fn as_str(self) -> &'static str {
         match self {
             TrackKind::Video => "video",
@@ -41,6 +46,7 @@ impl TrackKind {
 pub struct Track {
     /// track_ID from tkhd.
     pub id: u32,
+    /// What the track carries, derived from `handler` ([`TrackKind::from_handler`]).
     pub kind: TrackKind,
     /// hdlr handler_type, e.g. `vide`.
     pub handler: [u8; 4],
@@ -52,6 +58,7 @@ pub struct Track {
     pub language: String,
     /// tkhd width and height (16.16 fixed point, as stored).
     pub tkhd_width: u32,
+    /// tkhd height (16.16 fixed point, as stored).
     pub tkhd_height: u32,
     /// The whole first sample entry box of stsd (header included), e.g. an `avc1` box.
     pub sample_entry: Vec<u8>,
@@ -66,11 +73,16 @@ pub struct Track {
 pub struct Sample {
     /// Decode time in track timescale ticks.
     pub dts: u64,
+    /// Sample duration in track timescale ticks (stts delta or trun/tfhd/trex duration).
     pub duration: u32,
     /// Composition time offset (cts - dts), may be negative (trun v1 / ctts v1).
     pub cts_offset: i32,
+    /// True for a sync sample: listed in stss (all samples when stss is absent), or without
+    /// sample_is_non_sync_sample in the fragment's sample flags.
     pub is_sync: bool,
+    /// Sample size in bytes (stsz/stz2 or trun/tfhd/trex).
     pub size: u32,
+    /// Absolute byte offset of the sample's data in the input file.
     pub offset: u64,
 }
 
@@ -138,6 +150,7 @@ impl Track {
         Ok(())
     }
 
+    /// Track duration in seconds (`duration / timescale`), 0 when the timescale is 0.
     pub fn duration_seconds(&self) -> f64 {
         if self.timescale == 0 {
             0.0

@@ -19,7 +19,9 @@ pub enum FragmentProtection<'a> {
     /// Samples encrypted, with their aux info (one per sample); `subsamples` when the track
     /// uses subsample maps (senc flag 0x2).
     Encrypted {
+        /// One sample auxiliary information entry (IV and subsample map) per sample, written to senc.
         aux: &'a [SampleAuxInfo],
+        /// True when the entries carry subsample maps (senc flag 0x2, NAL-structured video).
         subsamples: bool,
     },
     /// A clear-lead fragment of a protected track: samples stay clear and point at the second,

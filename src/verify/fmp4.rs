@@ -14,8 +14,11 @@ use crate::mp4::{BoxError, BoxIter, Mp4Box, RawBox};
 /// The CMAF header of a rendition.
 #[derive(Debug, Clone)]
 pub struct Init {
+    /// tkhd track_ID of the header's single track.
     pub track_id: u32,
+    /// mdhd timescale (ticks per second) of that track; never 0.
     pub timescale: u32,
+    /// Track kind from the hdlr handler type.
     pub kind: TrackKind,
     /// stsd entries, whole boxes.
     pub entries: Vec<Vec<u8>>,
@@ -23,9 +26,13 @@ pub struct Init {
     pub entry_protection: Vec<Option<EntryProtection>>,
     /// elst media_time of the first non-empty edit.
     pub edit_media_time: Option<i64>,
+    /// trex default_sample_description_index, used when tfhd has none.
     pub trex_sample_description_index: u32,
+    /// trex default_sample_duration in timescale ticks, used when neither tfhd nor trun gives one.
     pub trex_duration: u32,
+    /// trex default_sample_size in bytes, used when neither tfhd nor trun gives one.
     pub trex_size: u32,
+    /// trex default_sample_flags (§8.8.3.1 layout), used when neither tfhd nor trun gives them.
     pub trex_flags: u32,
     /// seig groups of the stbl (sample groups indexed from 1).
     pub track_groups: Vec<Tenc>,
@@ -187,10 +194,16 @@ pub fn parse_init(bytes: &[u8]) -> Result<Init, FormatError> {
 /// One sample of a fragment.
 #[derive(Debug, Clone, Copy)]
 pub struct FragSample {
+    /// Decode time in timescale ticks: tfdt base (or the previous fragment's end) plus the
+    /// durations of the samples before it.
     pub dts: u64,
+    /// Duration in timescale ticks.
     pub duration: u32,
+    /// Size in bytes.
     pub size: u32,
+    /// True when sample_is_non_sync_sample is clear in the sample's flags.
     pub is_sync: bool,
+    /// Composition time offset in timescale ticks (trun version 0 unsigned, version 1 signed).
     pub cto: i64,
     /// Offset of the sample's data within the segment bytes given to [`parse_segment`].
     pub data: usize,
@@ -201,10 +214,16 @@ pub struct FragSample {
 pub struct Fragment {
     /// Offset of the moof within the segment bytes.
     pub moof_offset: usize,
+    /// mfhd sequence_number.
     pub sequence: u32,
+    /// tfhd track_ID.
     pub track_id: u32,
+    /// tfhd sample_description_index, else the trex default (1-based index into stsd).
     pub sample_description_index: u32,
+    /// Whether the traf has a tfdt (CMAF requires one; without it `dts` continues from the
+    /// previous fragment).
     pub has_tfdt: bool,
+    /// The samples of every trun of the traf, in decode order.
     pub samples: Vec<FragSample>,
     /// senc entries (or those saiz/saio point at), one per sample, when present.
     pub aux: Option<Vec<SampleAuxInfo>>,
@@ -478,12 +497,18 @@ fn parse_moof(moof: &RawBox, init: &Init, prev_end: u64) -> Result<Fragment, For
 /// earliest presentation time and first offset. Hierarchical sidx (reference_type 1) is refused.
 #[derive(Debug, Clone)]
 pub struct Sidx {
+    /// Timescale of the sidx times (ticks per second).
     pub timescale: u32,
+    /// earliest_presentation_time of the first subsegment, in `timescale` ticks.
     pub earliest: u64,
+    /// first_offset: bytes from the end of the sidx to the first subsegment.
     pub first_offset: u64,
+    /// One (referenced_size in bytes, subsegment_duration in `timescale` ticks) per reference.
     pub refs: Vec<(u64, u64)>,
 }
 
+/// Reads the single `sidx` box at the start of `bytes` (the index range a manifest points at)
+/// and refuses hierarchical indexes.
 pub fn parse_sidx(bytes: &[u8]) -> Result<Sidx, FormatError> {
     let b = BoxIter::new(bytes)
         .next()

@@ -1,6 +1,6 @@
 //! Writes one rendition: its init segment and its media segments (one file each, or a single
 //! file with a sidx), reading sample bytes from the input on demand so that memory holds one
-//! segment at a time. Encryption plugs in through `SampleProtector`.
+//! segment at a time. Encryption plugs in through [`ProtectionJob`].
 use super::error::SegmentError;
 use super::fragment::{self, FragmentProtection};
 use super::init::{write_init, InitOptions};

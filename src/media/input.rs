@@ -21,9 +21,11 @@ pub const MAX_SAMPLES_PER_TRACK: usize = 20_000_000;
 /// An opened input file with its tracks.
 #[derive(Debug)]
 pub struct InputFile {
-    /// The path the file was opened from (used in error messages and to reopen for sample reads).
+    /// The path the file was opened from, named in error messages and reports.
     pub path: PathBuf,
-    /// The open file; sample bytes are read from it on demand.
+    /// The open file sample bytes are read from on demand (after
+    /// [`decrypt_input`](super::protection::decrypt_input), an unlinked temporary file holding the
+    /// decrypted samples).
     pub file: File,
     /// File length in bytes, the bound for every box and sample offset.
     pub len: u64,

@@ -14,7 +14,7 @@ pub enum TrackKind {
     Audio,
     /// hdlr `text`, `subt` or `sbtl` (timed text and subtitles).
     Text,
-    /// Any other handler (hint, meta...); the DASH writer labels it `application`.
+    /// Any other handler (hint, meta...); the DASH writer gives it contentType `application`.
     Other,
 }
 

@@ -2,7 +2,6 @@
 //! `mp4` (box I/O) → `media` (tracks, samples, codecs) → `segment` (segment plan, fragments)
 //! → `cenc` (encryption) → `manifest` (HLS, DASH) → `package` (the whole run, key manifest).
 #![forbid(unsafe_code)]
-
 pub mod cancel;
 pub mod cenc;
 pub mod error;

@@ -6,7 +6,7 @@
 use crate::cenc::encryptor::{SampleAuxInfo, Scheme, TencParams};
 use crate::mp4::boxes::{Frma, Saio, Saiz, Schm, Senc, Sinf, Tenc};
 use crate::mp4::{BoxError, BoxWriter, Mp4Box};
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 
 /// Byte position of saio's offset field within the box built by [`saio`]: header (8), version and
 /// flags (4), entry_count (4).
@@ -71,29 +71,61 @@ pub fn sinf(original_format: [u8; 4], scheme: Scheme, tenc_params: &TencParams) 
     .expect("sinf fields from TencParams fit")
 }
 
+/// Why a sample entry cannot be given its encrypted form. It names no file: the caller knows
+/// which input the entry came from and adds it ([`Error::in_file`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SampleEntryError {
+    /// Fewer than the 8 bytes of a box header.
+    TooShort,
+    /// The box header's size is not the length of the bytes given.
+    SizeMismatch {
+        /// The size in the box header.
+        declared: usize,
+        /// The bytes given.
+        given: usize,
+    },
+    /// With `sinf` appended the entry would not fit a 32-bit box size.
+    TooLarge,
+}
+
+impl std::fmt::Display for SampleEntryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SampleEntryError::TooShort => write!(f, "sample entry shorter than a box header"),
+            SampleEntryError::SizeMismatch { declared, given } => write!(
+                f,
+                "sample entry box size {declared} differs from the {given} bytes given"
+            ),
+            SampleEntryError::TooLarge => write!(f, "encrypted sample entry larger than 4 GiB"),
+        }
+    }
+}
+
+impl std::error::Error for SampleEntryError {}
+
+impl From<SampleEntryError> for Error {
+    fn from(e: SampleEntryError) -> Self {
+        Error::layer(ErrorKind::InvalidInput, None, e)
+    }
+}
+
 /// Turns a whole sample entry box (e.g. `avc1`, header included) into its encrypted form: the
 /// 4CC becomes `encv` (video) or `enca` (audio), `sinf` is appended as the last child, and the
 /// size is fixed. Build `sinf` with the entry's original 4CC ([`sample_entry_fourcc`]).
 pub fn encrypt_sample_entry(entry: &[u8], is_video: bool, sinf: &[u8]) -> Result<Vec<u8>> {
     if entry.len() < 8 {
-        return Err(Error::invalid(
-            "<sample entry>",
-            "sample entry shorter than a box header",
-        ));
+        return Err(SampleEntryError::TooShort.into());
     }
     let size = u32::from_be_bytes(entry[0..4].try_into().expect("4 bytes")) as usize;
     if size != entry.len() {
-        return Err(Error::invalid(
-            "<sample entry>",
-            format!(
-                "sample entry box size {size} differs from the {} bytes given",
-                entry.len()
-            ),
-        ));
+        return Err(SampleEntryError::SizeMismatch {
+            declared: size,
+            given: entry.len(),
+        }
+        .into());
     }
-    let new_size = u32::try_from(entry.len() + sinf.len()).map_err(|_| {
-        Error::invalid("<sample entry>", "encrypted sample entry larger than 4 GiB")
-    })?;
+    let new_size =
+        u32::try_from(entry.len() + sinf.len()).map_err(|_| SampleEntryError::TooLarge)?;
     let mut out = Vec::with_capacity(new_size as usize);
     out.extend_from_slice(&new_size.to_be_bytes());
     out.extend_from_slice(if is_video { b"encv" } else { b"enca" });
@@ -107,7 +139,7 @@ pub fn sample_entry_fourcc(entry: &[u8]) -> Result<[u8; 4]> {
     entry
         .get(4..8)
         .map(|s| s.try_into().expect("4 bytes"))
-        .ok_or_else(|| Error::invalid("<sample entry>", "sample entry shorter than a box header"))
+        .ok_or_else(|| SampleEntryError::TooShort.into())
 }
 
 /// senc, 23001-7 §7.2.1: version 0, flags 0x2 when subsample maps are present.

@@ -13,7 +13,7 @@ use aes::{Aes128Dec, Aes128Enc};
 
 use crate::cenc::iv::IvSource;
 use crate::cenc::subsample::{Alignment, NalFormat, Subsample, SubsampleMapper};
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 
 type Ctr = ctr::Ctr64BE<Aes128Enc>;
 
@@ -26,11 +26,16 @@ pub(crate) fn ctr_from(aes: Aes128Enc, iv: &[u8; 16]) -> Ctr {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
+    /// AES-128 CTR over every protected byte (23001-7 §10.1): what Widevine and PlayReady on
+    /// DASH expect.
     Cenc,
+    /// AES-128 CBC with a 1:9 block pattern for video and a constant IV (§10.4): what FairPlay
+    /// (HLS) needs and what most current players also accept on DASH.
     Cbcs,
 }
 
 impl Scheme {
+    /// The `schm` scheme_type 4CC.
     pub fn fourcc(self) -> [u8; 4] {
         match self {
             Scheme::Cenc => *b"cenc",
@@ -38,20 +43,11 @@ impl Scheme {
         }
     }
 
+    /// The scheme's name as flags, manifests and the key manifest spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             Scheme::Cenc => "cenc",
             Scheme::Cbcs => "cbcs",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "cenc" => Ok(Scheme::Cenc),
-            "cbcs" => Ok(Scheme::Cbcs),
-            other => Err(Error::Usage(format!(
-                "protection scheme '{other}': expected cenc or cbcs"
-            ))),
         }
     }
 }
@@ -60,7 +56,9 @@ impl Scheme {
 /// constant) and its subsamples (empty = the whole sample is protected per the scheme's rules).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SampleAuxInfo {
+    /// The per-sample IV (8 or 16 bytes for `cenc`; empty when the IV is constant).
     pub iv: Vec<u8>,
+    /// Clear/protected byte runs covering the sample, in order (empty: no subsample map).
     pub subsamples: Vec<Subsample>,
 }
 
@@ -80,11 +78,15 @@ impl SampleAuxInfo {
 /// tenc fields of a track (§8.2): see [`crate::cenc::boxes::tenc`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TencParams {
+    /// The KID every sample uses unless a sample group says otherwise.
     pub default_kid: [u8; 16],
     /// 0 when a constant IV is used (`cbcs`).
     pub per_sample_iv_size: u8,
+    /// The IV of every sample when `per_sample_iv_size` is 0 (`cbcs`).
     pub constant_iv: Option<[u8; 16]>,
+    /// Pattern: 16-byte blocks encrypted per run (1 for `cbcs` video, 0 = no pattern).
     pub crypt_byte_block: u8,
+    /// Pattern: 16-byte blocks left clear after each encrypted run (9 for `cbcs` video).
     pub skip_byte_block: u8,
 }
 
@@ -135,11 +137,11 @@ impl SampleEncryptor {
             Scheme::Cenc => None,
             Scheme::Cbcs => Some(iv_source.constant_iv()?),
         };
-        // The codec layer knows no file: the placeholder path is replaced by the caller.
+        // The codec layer knows no file: the caller names it (the error has no path).
         let mapper = video_nal
             .map(|f| SubsampleMapper::new(&f, alignment))
             .transpose()
-            .map_err(|e| Error::invalid("<sample entry>", e.to_string()))?;
+            .map_err(|e| Error::layer(ErrorKind::InvalidInput, None, e))?;
         Ok(SampleEncryptor {
             scheme,
             aes: Aes128Enc::new(&key.into()),
@@ -149,6 +151,7 @@ impl SampleEncryptor {
         })
     }
 
+    /// The scheme this encryptor applies.
     pub fn scheme(&self) -> Scheme {
         self.scheme
     }
@@ -185,10 +188,10 @@ impl SampleEncryptor {
     /// Encrypts one sample in place and returns its senc entry.
     pub fn encrypt_sample(&mut self, data: &mut [u8]) -> Result<SampleAuxInfo> {
         let subsamples = match &mut self.mapper {
-            // The fragment writer replaces the placeholder with the file, track and sample.
+            // The fragment writer names the file, track and sample (the error has no path).
             Some(m) => m
                 .map(data)
-                .map_err(|e| Error::invalid("<video sample>", e.to_string()))?,
+                .map_err(|e| Error::layer(ErrorKind::InvalidInput, None, e))?,
             None => Vec::new(),
         };
         match self.scheme {

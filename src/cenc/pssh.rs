@@ -10,8 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::cenc::encryptor::Scheme;
-use crate::mp4::{Mp4Box, RawBox};
-use crate::{Error, Result};
+use crate::mp4::{BoxError, Mp4Box, RawBox};
+use crate::Result;
 
 /// W3C common PSSH / Clear Key SystemID 1077efec-c0b2-4d02-ace3-3c1e52e2fb4b.
 pub const SYSTEM_ID_COMMON: [u8; 16] = hex16("1077efecc0b24d02ace33c1e52e2fb4b");
@@ -46,26 +46,18 @@ const fn nibble(c: u8) -> u8 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DrmSystem {
+    /// W3C Clear Key (the common `pssh` system, 1077efec…): keys from a JSON licence.
     ClearKey,
+    /// Google Widevine (edef8ba9…).
     Widevine,
+    /// Microsoft PlayReady (9a04f079…), with a PlayReady Object in its `pssh`.
     PlayReady,
+    /// Apple FairPlay: signalled in HLS only (`SAMPLE-AES`, `skd://`), no `pssh`.
     FairPlay,
 }
 
 impl DrmSystem {
-    /// Parses one `--drm` name.
-    pub fn parse(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "clearkey" | "clear-key" | "common" => Ok(DrmSystem::ClearKey),
-            "widevine" => Ok(DrmSystem::Widevine),
-            "playready" => Ok(DrmSystem::PlayReady),
-            "fairplay" => Ok(DrmSystem::FairPlay),
-            other => Err(Error::Usage(format!(
-                "--drm '{other}': expected clearkey, widevine, playready or fairplay"
-            ))),
-        }
-    }
-
+    /// The system's `--drm` name.
     pub fn as_str(self) -> &'static str {
         match self {
             DrmSystem::ClearKey => "clearkey",
@@ -244,13 +236,16 @@ pub use crate::mp4::boxes::Pssh;
 
 /// Parses one pssh box (header included); it must span exactly the bytes given, its data
 /// ending the box.
-pub fn parse_pssh(b: &[u8]) -> Result<Pssh> {
-    let bad = |m: String| Error::invalid("<pssh>", m);
-    let raw = RawBox::parse(b).map_err(|e| bad(e.to_string()))?;
+pub fn parse_pssh(b: &[u8]) -> Result<Pssh, BoxError> {
+    let raw = RawBox::parse(b)?;
     if raw.bytes.len() != b.len() {
-        return Err(bad("box size differs from the bytes given".into()));
+        return Err(BoxError::SizeLies {
+            fourcc: *b"pssh",
+            claimed: raw.bytes.len() as u64,
+            left: b.len() as u64,
+        });
     }
-    let p = Pssh::read(&raw).map_err(|e| bad(e.to_string()))?;
+    let p = Pssh::read(&raw)?;
     let header = b.len() - raw.body.len();
     let used = 4
         + 16
@@ -262,7 +257,10 @@ pub fn parse_pssh(b: &[u8]) -> Result<Pssh> {
         + 4
         + p.data.len();
     if header + used != b.len() {
-        return Err(bad("data size differs from the box".into()));
+        return Err(BoxError::BadValue {
+            fourcc: *b"pssh",
+            message: "data size differs from the box".into(),
+        });
     }
     Ok(p)
 }
@@ -340,8 +338,6 @@ mod tests {
         assert_eq!(&w.data[20..36], &KID2);
         assert_eq!(w.data[36], 0x48);
         assert!(pssh_for(DrmSystem::FairPlay, &[KID], Scheme::Cbcs, None).is_none());
-        assert_eq!(DrmSystem::parse("PlayReady").unwrap(), DrmSystem::PlayReady);
-        assert!(DrmSystem::parse("primetime").is_err());
         assert!(parse_pssh(&[0; 10]).is_err());
         let mut broken = common_pssh(&[KID]);
         broken[31] = 200; // KID count far past the end

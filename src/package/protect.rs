@@ -204,14 +204,16 @@ impl AssetKeys {
             key.key,
             self.iv_source(index)?,
             nal_format(src)?,
-        )?;
+        )
+        .map_err(|e| e.in_file(&src.path))?;
         let tenc = encryptor.tenc_params(key.kid);
         let sinf = boxes::sinf(src.track.fourcc(), self.scheme, &tenc);
         let sample_entry = boxes::encrypt_sample_entry(
             &src.track.sample_entry,
             src.track.kind == TrackKind::Video,
             &sinf,
-        )?;
+        )
+        .map_err(|e| e.in_file(&src.path))?;
         let mut pssh = Vec::new();
         let mut drm = Vec::new();
         for &system in &self.drm {

@@ -146,8 +146,6 @@ fn in_sample(e: Error, path: &Path, track: u32, index: usize) -> Error {
         Error::Layer {
             path: None, source, ..
         } => source,
-        // The encryptor's older errors carry a stand-in path: only the reason is kept.
-        Error::InvalidInput { reason, .. } | Error::Unsupported { reason, .. } => reason.into(),
         other => Box::new(other),
     };
     Error::layer(

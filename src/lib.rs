@@ -1,7 +1,12 @@
-//! vodpack: a CMAF packager. The modules follow the pipeline:
-//! `mp4` (box I/O) → `media` (tracks, samples, codecs) → `segment` (segment plan, fragments)
-//! → `cenc` (encryption) → `manifest` (HLS, DASH) → `package` (the whole run, key manifest).
+//! vodpack: a CMAF packager. The modules follow the pipeline, lower layers first:
+//! `mp4` (box I/O, one typed box layer) → `media` (tracks, samples, typed time, codec syntax)
+//! → `cenc` (encryption, subsample maps, keys) → `manifest` (the rendition record, HLS, DASH)
+//! → `segment` (segment plan, fragments, init segments) → `subtitle` → `package` (job → args →
+//! plan → run, the key manifest) → `verify` / `inspect`. Every layer has its own error type;
+//! [`Error`] carries them, and only the binary maps an [`ErrorKind`] to an exit code
+//! (docs/architecture.md).
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 pub mod cancel;
 pub mod cenc;
 pub mod error;

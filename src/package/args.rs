@@ -432,7 +432,7 @@ fn asset_id(job: &PackageJob) -> Result<String> {
 }
 
 /// An id from any folder name: letters and digits kept, runs of anything else become one `_`,
-/// cut to [`MAX_ASSET_ID`]; `asset` when nothing is left.
+/// cut to 128 characters (`MAX_ASSET_ID`); `asset` when nothing is left.
 pub fn sanitize_asset_id(name: &str) -> String {
     let mut id = String::new();
     for c in name.chars() {

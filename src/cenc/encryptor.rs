@@ -52,28 +52,7 @@ impl Scheme {
     }
 }
 
-/// A sample's auxiliary information (one senc entry, §7.2): its IV (empty for `cbcs`, whose IV is
-/// constant) and its subsamples (empty = the whole sample is protected per the scheme's rules).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SampleAuxInfo {
-    /// The per-sample IV (8 or 16 bytes for `cenc`; empty when the IV is constant).
-    pub iv: Vec<u8>,
-    /// Clear/protected byte runs covering the sample, in order (empty: no subsample map).
-    pub subsamples: Vec<Subsample>,
-}
-
-impl SampleAuxInfo {
-    /// Size of this entry in senc and saiz: IV, plus a 2-byte count and 6 bytes per subsample
-    /// when the track uses subsamples.
-    pub fn info_size(&self, use_subsamples: bool) -> usize {
-        self.iv.len()
-            + if use_subsamples {
-                2 + 6 * self.subsamples.len()
-            } else {
-                0
-            }
-    }
-}
+pub use crate::mp4::boxes::SampleAuxInfo;
 
 /// tenc fields of a track (§8.2): see [`crate::cenc::boxes::tenc`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 //! builders per track and fragment; see docs/subsample-encryption.md and docs/keys.md.
 pub mod boxes;
 pub mod decrypt;
+pub mod decrypt_input;
 pub mod encryptor;
 pub mod iv;
 pub mod keys;

@@ -13,14 +13,7 @@ use std::fmt;
 
 use crate::media::codec::{CodecError, NalClass, SliceHeaderParser, VideoCodec};
 
-/// One subsample entry of senc (§7.2.2): `clear` bytes, then `protected` bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Subsample {
-    /// BytesOfClearData.
-    pub clear: u16,
-    /// BytesOfProtectedData.
-    pub protected: u32,
-}
+pub use crate::mp4::boxes::Subsample;
 
 /// Why a subsample map could not be made.
 #[derive(Debug)]

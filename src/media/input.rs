@@ -24,7 +24,7 @@ pub struct InputFile {
     /// The path the file was opened from, named in error messages and reports.
     pub path: PathBuf,
     /// The open file sample bytes are read from on demand (after
-    /// [`decrypt_input`](super::protection::decrypt_input), an unlinked temporary file holding the
+    /// [`decrypt_input`](crate::cenc::decrypt_input::decrypt_input), an unlinked temporary file holding the
     /// decrypted samples).
     pub file: File,
     /// File length in bytes, the bound for every box and sample offset.

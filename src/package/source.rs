@@ -59,11 +59,11 @@ pub fn open_inputs<'a>(
     let mut sources = Vec::new();
     let mut used_ids = HashSet::new();
     let decryption_keys =
-        crate::media::protection::load_decryption_keys(decryption_keys, decryption_key_file)?;
+        crate::cenc::decrypt_input::load_decryption_keys(decryption_keys, decryption_key_file)?;
     for arg in given {
         let (spec, path, selector) = (&arg.spec, arg.path.clone(), &arg.selector);
         let mut input = InputFile::open(&path)?;
-        crate::media::protection::decrypt_input(&mut input, &decryption_keys)?;
+        crate::cenc::decrypt_input::decrypt_input(&mut input, &decryption_keys)?;
         let chosen: Vec<&Track> = input
             .tracks
             .iter()

@@ -212,8 +212,8 @@ fn unsupported_schemes_and_missing_keys_are_refused_clearly() {
 #[test]
 fn mutated_encrypted_inputs_never_panic() {
     use std::collections::HashMap;
+    use vodpack::cenc::decrypt_input::decrypt_input;
     use vodpack::media::input::InputFile;
-    use vodpack::media::protection::decrypt_input;
     let dir = tempfile::tempdir().unwrap();
     let enc = dir.path().join("enc.mp4");
     shaka_encrypt(&fixture("h264_240p.mp4"), "video", "cbcs", 2, &enc);

@@ -11,6 +11,7 @@
 mod common;
 mod manifest_support;
 
+mod architecture;
 mod bounded_memory;
 mod browser;
 mod cdn_token_cli;

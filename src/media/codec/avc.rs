@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use super::bits::{ceil_log2, BitReader};
 use super::error::{CodecError, CodecResult};
-use super::nal::{nal_length_size, NalClass, VideoCodec};
+use super::nal::{nal_length_size, NalClass, VideoCodec, NAL_LENGTH_SIZE_3};
 use crate::mp4::ByteReader;
 
 /// nal_unit_type of an SPS (Table 7-1).
@@ -53,7 +53,8 @@ impl AvcConfig {
         let profile = r.u8()?;
         let compatibility = r.u8()?;
         let level = r.u8()?;
-        let nal_length_size = nal_length_size(r.u8()? & 0x03, "avcC")?;
+        let nal_length_size = nal_length_size(r.u8()? & 0x03)
+            .ok_or_else(|| CodecError::invalid("avcC", NAL_LENGTH_SIZE_3))?;
         let mut parameter_sets = Vec::new();
         let sps_count = r.u8()? & 0x1f;
         for _ in 0..sps_count {

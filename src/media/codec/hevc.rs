@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::bits::{ceil_log2, BitReader};
 use super::error::{CodecError, CodecResult};
-use super::nal::{nal_length_size, NalClass, VideoCodec};
+use super::nal::{nal_length_size, NalClass, VideoCodec, NAL_LENGTH_SIZE_3};
 use crate::mp4::ByteReader;
 
 /// nal_unit_type of a VPS (Table 7-1).
@@ -68,7 +68,8 @@ impl HevcConfig {
         let chroma_format_idc = r.u8()? & 0x03;
         let bit_depth_luma = (r.u8()? & 0x07) + 8;
         r.skip(3)?; // bitDepthChromaMinus8(8), avgFrameRate(16)
-        let nal_length_size = nal_length_size(r.u8()? & 0x03, "hvcC")?;
+        let nal_length_size = nal_length_size(r.u8()? & 0x03)
+            .ok_or_else(|| CodecError::invalid("hvcC", NAL_LENGTH_SIZE_3))?;
         let mut parameter_sets = Vec::new();
         let arrays = r.u8()?;
         for _ in 0..arrays {

@@ -19,10 +19,12 @@ pub mod error;
 pub mod hevc;
 pub mod nal;
 pub mod opus;
+pub mod slice;
 pub mod vp9;
 
 pub use error::{CodecError, CodecResult};
-pub use nal::{NalClass, SliceHeaderParser, VideoCodec};
+pub use nal::{NalClass, VideoCodec};
+pub use slice::SliceHeaderParser;
 
 use crate::mp4::reader::parse_header;
 use crate::mp4::{fourcc_str, BoxIter, ByteReader, RawBox};

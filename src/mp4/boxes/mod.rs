@@ -19,7 +19,7 @@ pub mod track;
 pub use fragment::{Mfhd, Moof, Tfdt, Tfhd, Traf, Trun, TrunEntry};
 pub use ftyp::Ftyp;
 pub use movie::{Mehd, Mvex, Mvhd, Trex};
-pub use protection::{Frma, Pssh, Saio, Saiz, Schm, Senc, Sinf, Tenc};
+pub use protection::{Frma, Pssh, Saio, Saiz, SampleAuxInfo, Schm, Senc, Sinf, Subsample, Tenc};
 pub use sample_group::{Sbgp, SbgpEntry, Sgpd, SgpdEntries};
 pub use sample_table::{
     ChunkOffsets, Co64, Ctts, CttsEntry, Stco, Stsc, StscEntry, Stsd, Stss, Stsz, Stts, SttsEntry,

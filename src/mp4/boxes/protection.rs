@@ -4,9 +4,42 @@
 //! values mean for decryption (which IV sizes are legal, which scheme...) is decided by the
 //! callers (`media::protection`, `cenc`); this layer reads and writes the syntax.
 use super::{check_version, count_u32, Mp4Box};
-use crate::cenc::{SampleAuxInfo, Subsample};
 use crate::mp4::error::fit;
 use crate::mp4::{BoxError, BoxResult, BoxWriter, ByteReader, RawBox};
+
+/// One subsample entry of senc (ISO/IEC 23001-7 §7.2.2): `clear` bytes, then `protected` bytes.
+/// A box-level value: the encryptor (`cenc::subsample`) decides the runs, this layer reads and
+/// writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subsample {
+    /// BytesOfClearData.
+    pub clear: u16,
+    /// BytesOfProtectedData.
+    pub protected: u32,
+}
+
+/// A sample's auxiliary information (one senc entry, §7.2): its IV (empty for `cbcs`, whose IV is
+/// constant) and its subsamples (empty = the whole sample is protected per the scheme's rules).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SampleAuxInfo {
+    /// The per-sample IV (8 or 16 bytes for `cenc`; empty when the IV is constant).
+    pub iv: Vec<u8>,
+    /// Clear/protected byte runs covering the sample, in order (empty: no subsample map).
+    pub subsamples: Vec<Subsample>,
+}
+
+impl SampleAuxInfo {
+    /// Size of this entry in senc and saiz: IV, plus a 2-byte count and 6 bytes per subsample
+    /// when the track uses subsamples.
+    pub fn info_size(&self, use_subsamples: bool) -> usize {
+        self.iv.len()
+            + if use_subsamples {
+                2 + 6 * self.subsamples.len()
+            } else {
+                0
+            }
+    }
+}
 
 /// Original format: the sample entry 4CC before encryption.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

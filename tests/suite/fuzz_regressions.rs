@@ -145,3 +145,35 @@ fn box_reader_survives_every_seed_and_truncation() {
         "only {read} boxes read: the seeds do not reach the box types"
     );
 }
+
+/// fuzz/seeds/box_reader/oom_senc_zero_size_entries (found by `box_reader` under ASan on
+/// 2026-11-28): a `senc` whose entries take no bytes (no IV, no subsample map) claiming 2^32 − 1
+/// of them made the reader push ~800 MB of empty entries per run. Tables whose entries take no
+/// bytes are now capped at `mp4::boxes::MAX_EMPTY_ENTRIES` (2^20) and refused above it.
+#[test]
+fn box_reader_oom_senc_zero_size_entries() {
+    use vodpack::mp4::boxes::{Senc, MAX_EMPTY_ENTRIES};
+    use vodpack::mp4::{BoxError, RawBox};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let seed =
+        std::fs::read(root.join("fuzz/seeds/box_reader/oom_senc_zero_size_entries")).unwrap();
+    vodpack::mp4::boxes::check::check_bytes(&seed).expect("the seed is read or refused cleanly");
+    // The box itself: size 16, version 0, flags 0, sample_count 2^32 − 1, nothing else.
+    let mut senc = vec![0, 0, 0, 16];
+    senc.extend_from_slice(b"senc");
+    senc.extend_from_slice(&[0, 0, 0, 0]);
+    senc.extend_from_slice(&u32::MAX.to_be_bytes());
+    let raw = RawBox::parse(&senc).unwrap();
+    match Senc::read(&raw, &|_| 0) {
+        Err(BoxError::TableTooLarge { count, .. }) => assert_eq!(count, u64::from(u32::MAX)),
+        other => panic!("expected TableTooLarge, got {other:?}"),
+    }
+    // At the cap it is still read (a real fragment may hold that many constant-IV samples).
+    let mut at_cap = senc.clone();
+    at_cap[12..16].copy_from_slice(&(MAX_EMPTY_ENTRIES as u32).to_be_bytes());
+    let raw = RawBox::parse(&at_cap).unwrap();
+    assert_eq!(
+        Senc::read(&raw, &|_| 0).unwrap().samples.len() as u64,
+        MAX_EMPTY_ENTRIES
+    );
+}

@@ -8,7 +8,8 @@ use crate::media::codec::avc::AvcConfig;
 use crate::media::codec::hevc::HevcConfig;
 use crate::media::codec::parse_sample_entry;
 use crate::media::codec::vp9::Vp9Config;
-use crate::mp4::{fourcc_str, BoxIter, ByteReader, RawBox};
+use crate::mp4::boxes::Sinf;
+use crate::mp4::{fourcc_str, BoxIter, ByteReader, Mp4Box, RawBox};
 use serde::Serialize;
 
 /// Bytes between a visual / audio sample entry's header and its first child box
@@ -539,38 +540,29 @@ fn esds(_b: &RawBox, d: &mut EntryDetails) -> R {
     Ok(())
 }
 
-/// ISO/IEC 23001-7 §8.1 (frma, schm) and §8.2 (tenc).
+/// ISO/IEC 23001-7 §8.1 (frma, schm) and §8.2 (tenc), read by the box layer.
 fn sinf(b: &RawBox, d: &mut EntryDetails) -> R {
-    let mut p = Protection::default();
-    for c in b.children() {
-        let c = c?;
-        match &c.fourcc {
-            b"frma" => p.original_format = fourcc_str(&rd(&c).fourcc()?),
-            b"schm" => {
-                let (_, _, mut r) = c.full()?;
-                p.scheme = fourcc_str(&r.fourcc()?);
-                let v = r.u32()?;
-                p.scheme_version = format!("{}.{}", v >> 16, v & 0xffff);
-            }
-            b"schi" => {
-                if let Some(tenc) = c.child(b"tenc")? {
-                    let (version, _, mut r) = tenc.full()?;
-                    r.skip(1)?;
-                    let pattern = r.u8()?;
-                    if version >= 1 {
-                        p.pattern = Some(format!("{}:{}", pattern >> 4, pattern & 0x0f));
-                    }
-                    p.protected = r.u8()? != 0;
-                    p.per_sample_iv_size = r.u8()?;
-                    p.default_kid = uuid(r.bytes(16)?);
-                    if p.protected && p.per_sample_iv_size == 0 {
-                        let n = usize::from(r.u8()?);
-                        p.constant_iv = Some(hex::encode(r.bytes(n)?));
-                    }
-                }
-            }
-            _ => {}
+    let sinf = Sinf::read(b)?;
+    let mut p = Protection {
+        original_format: fourcc_str(&sinf.frma.data_format),
+        ..Protection::default()
+    };
+    if let Some(schm) = &sinf.schm {
+        p.scheme = fourcc_str(&schm.scheme_type);
+        let v = schm.scheme_version;
+        p.scheme_version = format!("{}.{}", v >> 16, v & 0xffff);
+    }
+    if let Some(tenc) = &sinf.tenc {
+        if tenc.version >= 1 {
+            p.pattern = Some(format!(
+                "{}:{}",
+                tenc.default_crypt_byte_block, tenc.default_skip_byte_block
+            ));
         }
+        p.protected = tenc.default_is_protected != 0;
+        p.per_sample_iv_size = tenc.default_per_sample_iv_size;
+        p.default_kid = uuid(&tenc.default_kid);
+        p.constant_iv = tenc.default_constant_iv.as_deref().map(hex::encode);
     }
     d.protection = Some(p);
     Ok(())

@@ -180,20 +180,17 @@ fn tree(buf: &[u8], depth: usize, out: &mut Vec<String>) {
     }
 }
 
+/// The file's first box when it is an `ftyp` or `styp` (read by the box layer).
 fn brands(bytes: &[u8]) -> Option<Brands> {
+    use crate::mp4::boxes::Ftyp;
+    use crate::mp4::Mp4Box;
     let b = BoxIter::new(bytes).next()?.ok()?;
-    let mut r = crate::mp4::ByteReader::new(b.body, b.fourcc);
-    let major = fourcc_str(&r.fourcc().ok()?);
-    let minor_version = r.u32().ok()?;
-    let mut compatible = Vec::new();
-    while let Ok(c) = r.fourcc() {
-        compatible.push(fourcc_str(&c));
-    }
+    let f = Ftyp::read(&b).ok()?;
     Some(Brands {
         box_type: b.name(),
-        major,
-        minor_version,
-        compatible,
+        major: fourcc_str(&f.major_brand),
+        minor_version: f.minor_version,
+        compatible: f.compatible_brands.iter().map(fourcc_str).collect(),
     })
 }
 

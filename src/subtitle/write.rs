@@ -202,7 +202,8 @@ fn write_one(
             ));
         }
         let samples = wvtt::segment_samples(&cues, start, end);
-        let seg = wvtt::media_segment(1, number as u32, start, &samples);
+        let seg = wvtt::media_segment(1, number as u32, start, &samples)
+            .map_err(|e| Error::invalid(&s.path, format!("segment {number}: {e}")))?;
         let name = format!("seg_{number}.m4s");
         write(&name, &seg)?;
         let text = hls_segment(&s.doc, &cues);

@@ -4,7 +4,9 @@
 //! cue is active (§7.4). A cue that spans several samples is repeated in each; a reader merges
 //! the pieces back into one cue.
 use super::Cue;
-use crate::mp4::BoxWriter;
+use crate::mp4::boxes::{Mfhd, Tfdt, Tfhd, Trun, TrunEntry};
+use crate::mp4::error::fit;
+use crate::mp4::{BoxResult, BoxWriter, Mp4Box};
 use crate::segment::fragment::styp;
 
 /// Timescale of wvtt tracks: milliseconds, the resolution of WebVTT timestamps.
@@ -83,49 +85,67 @@ pub fn segment_samples(cues: &[&Cue], start: u64, end: u64) -> Vec<(u64, Vec<u8>
 }
 
 /// A CMAF media segment: `styp`, then one `moof` (mfhd, traf with tfhd, tfdt v1, trun) and its
-/// `mdat`. Durations must fit 32 bits (the caller checks segment lengths).
+/// `mdat`, written with the box layer's fragment boxes. A duration or size that does not fit its
+/// 32-bit field is an error, never a truncation.
 pub fn media_segment(
     track_id: u32,
     sequence: u32,
     base_time: u64,
     samples: &[(u64, Vec<u8>)],
-) -> Vec<u8> {
+) -> BoxResult<Vec<u8>> {
     let mut w = BoxWriter::from_vec(styp());
-    w.open(b"moof");
-    w.open_full(b"mfhd", 0, 0);
-    w.u32(sequence);
-    w.close();
-    w.open(b"traf");
-    w.open_full(b"tfhd", 0, 0x02_0000); // default-base-is-moof
-    w.u32(track_id);
-    w.close();
-    w.open_full(b"tfdt", 1, 0);
-    w.u64(base_time);
-    w.close();
-    // data-offset, sample-duration, sample-size present; every sample is a sync sample
-    // (trex default flags 0).
-    w.open_full(b"trun", 0, 0x000301);
-    w.u32(samples.len() as u32);
-    let offset_at = w.len();
-    w.u32(0);
-    for (d, bytes) in samples {
-        w.u32(u32::try_from(*d).unwrap_or(u32::MAX));
-        w.u32(bytes.len() as u32);
+    let moof_start = w.open(b"moof");
+    Mfhd {
+        sequence_number: sequence,
     }
-    w.close(); // trun
+    .write(&mut w)?;
+    w.open(b"traf");
+    Tfhd {
+        flags: Tfhd::DEFAULT_BASE_IS_MOOF,
+        track_id,
+        ..Tfhd::default()
+    }
+    .write(&mut w)?;
+    Tfdt {
+        version: 1,
+        base_media_decode_time: base_time,
+    }
+    .write(&mut w)?;
+    // Durations and sizes per sample; every sample is a sync sample (trex default flags 0).
+    let entries = samples
+        .iter()
+        .map(|(d, bytes)| {
+            Ok(TrunEntry {
+                duration: fit::<u32>(*b"trun", "sample_duration", *d)?,
+                size: fit::<u32>(*b"trun", "sample_size", bytes.len() as u64)?,
+                flags: 0,
+                composition_offset: 0,
+            })
+        })
+        .collect::<BoxResult<Vec<_>>>()?;
+    let trun = Trun {
+        version: 0,
+        flags: Trun::DURATION | Trun::SIZE,
+        data_offset: Some(0),
+        first_sample_flags: None,
+        entries,
+    };
+    let offset_at = trun.write_at(&mut w)?.expect("the trun has a data offset");
     w.close(); // traf
-    let moof_start = styp().len();
     w.close(); // moof
     let moof_len = w.len() - moof_start;
+    w.patch_u32(
+        offset_at,
+        fit::<u32>(*b"trun", "data_offset", moof_len as u64 + 8)?,
+    );
     let payload: usize = samples.iter().map(|(_, b)| b.len()).sum();
-    w.patch_u32(offset_at, (moof_len + 8) as u32);
     w.open(b"mdat");
     w.buf.reserve(payload);
     for (_, b) in samples {
         w.bytes(b);
     }
     w.close();
-    w.into_inner()
+    Ok(w.into_inner())
 }
 
 #[cfg(test)]

@@ -203,7 +203,13 @@ struct SetState {
     sequence: u32,
     total_bytes: u64,
     peak: f64,
+    /// The fragment being written (one fragment, not a whole segment, is held in memory: each
+    /// is written out as soon as it is built).
     seg_bytes: Vec<u8>,
+    /// The current segment's file (segment-files layout) and its path.
+    seg_file: Option<(File, PathBuf)>,
+    /// Bytes of the current segment written so far.
+    seg_size: u64,
     /// This set's copy of the fragment's sample bytes (encrypted in place).
     data: Vec<u8>,
     aux: Vec<crate::cenc::SampleAuxInfo>,
@@ -314,6 +320,8 @@ pub fn write_rendition(
             total_bytes: 0,
             peak: 0.0,
             seg_bytes: Vec::new(),
+            seg_file: None,
+            seg_size: 0,
             data: Vec::new(),
             aux: Vec::new(),
         });
@@ -339,9 +347,14 @@ pub fn write_rendition(
         // A stop requested by a signal is honoured between segments.
         crate::cancel::check()?;
         for set in sets.iter_mut() {
-            set.seg_bytes.clear();
+            set.seg_size = 0;
             if set.single.is_none() {
-                set.seg_bytes.extend_from_slice(&styp);
+                let (rel_path, _) = seg_location(set, si);
+                let p = job.out_root.join(&rel_path);
+                let mut f = File::create(&p).map_err(io_err(&p))?;
+                f.write_all(&styp).map_err(io_err(&p))?;
+                set.seg_size = styp.len() as u64;
+                set.seg_file = Some((f, p));
             }
         }
         for w in frag_starts.windows(2) {
@@ -383,7 +396,9 @@ pub fn write_rendition(
                     }
                     None => None,
                 };
-                let frag_start = set.seg_bytes.len();
+                // Offset of this fragment in its segment; the buffer holds only the fragment.
+                let frag_start = set.seg_size;
+                set.seg_bytes.clear();
                 let payload_at = fragment::write_fragment(
                     &mut set.seg_bytes,
                     set.sequence,
@@ -393,12 +408,21 @@ pub fn write_rendition(
                     protection.as_ref(),
                 )?;
                 set.sequence += 1;
+                // Written at once: memory holds one fragment per set, not a whole segment, and
+                // with two schemes each set writes on its own thread.
+                if let Some(f) = set.single.as_mut() {
+                    f.write_all(&set.seg_bytes)
+                        .map_err(io_err(&set.single_path))?;
+                } else if let Some((f, p)) = set.seg_file.as_mut() {
+                    f.write_all(&set.seg_bytes).map_err(io_err(p))?;
+                }
+                set.seg_size += set.seg_bytes.len() as u64;
                 if let Some(next_sync_pts) = next_sync_pts {
                     let (path, offset) = seg_location(set, si);
                     set.iframes.push(IFrameRecord {
                         path,
-                        offset: offset + frag_start as u64,
-                        length: (payload_at - frag_start + samples[fa].size as usize) as u64,
+                        offset: offset + frag_start,
+                        length: (payload_at + samples[fa].size as usize) as u64,
                         start: frag_pts.clamp_non_negative(),
                         duration: span(frag_pts, next_sync_pts)?,
                     });
@@ -434,30 +458,23 @@ pub fn write_rendition(
         let start = seg_start_pts[si];
         let next = seg_start_pts.get(si + 1).copied().unwrap_or(end_pts);
         let duration = span(start, next)?.max(1);
-        // Writing the segment is most of a run's cost (page cache or disk, not AES): with two
-        // schemes the sets write their files in parallel.
+        // The segment's fragments are written; record it.
         let finish = |set: &mut SetState| -> Result<()> {
             let clear = set
                 .protection
                 .as_ref()
                 .is_some_and(|p| si < p.clear_lead_segments);
             let (rel_path, seg_offset) = seg_location(set, si);
-            let size = set.seg_bytes.len() as u64;
+            let size = set.seg_size;
             set.peak = set
                 .peak
                 .max(size as f64 * 8.0 * track.timescale as f64 / duration as f64);
             set.total_bytes += size;
-            match set.single.as_mut() {
-                Some(f) => {
-                    f.write_all(&set.seg_bytes)
-                        .map_err(io_err(&set.single_path))?;
-                    set.offset_in_single += size;
-                }
-                None => {
-                    let p = job.out_root.join(&rel_path);
-                    std::fs::write(&p, &set.seg_bytes).map_err(io_err(&p))?;
-                }
+            if set.single.is_some() {
+                set.offset_in_single += size;
             }
+            // The segment file is complete: closed here (its fragments are already written).
+            set.seg_file = None;
             set.segments.push(SegmentRecord {
                 number: si as u64 + 1,
                 start: start.clamp_non_negative(),
@@ -469,10 +486,8 @@ pub fn write_rendition(
             });
             Ok(())
         };
-        if several {
-            sets.par_iter_mut().try_for_each(finish)?;
-        } else {
-            finish(&mut sets[0])?;
+        for set in sets.iter_mut() {
+            finish(set)?;
         }
     }
 

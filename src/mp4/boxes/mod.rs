@@ -4,7 +4,7 @@
 //! checked; writes refuse values that do not fit their field ([`BoxError::Overflow`]) instead of
 //! truncating them. Sample entries and other codec boxes are not modelled: `stsd` keeps them as
 //! opaque bytes, copied byte-for-byte.
-use super::{BoxError, BoxResult, BoxWriter, RawBox};
+use super::{BoxError, BoxResult, BoxWriter, ByteReader, RawBox};
 
 pub mod check;
 pub mod fragment;
@@ -56,6 +56,48 @@ pub trait Mp4Box: Sized {
 pub(crate) fn check_version(fourcc: [u8; 4], version: u8, max: u8) -> BoxResult<()> {
     if version > max {
         return Err(BoxError::BadVersion { fourcc, version });
+    }
+    Ok(())
+}
+
+/// The times `mvhd` (§8.2.2) and `mdhd` (§8.4.2) share, in their order: creation time,
+/// modification time, timescale, duration.
+pub(crate) type HeaderTimes = (u64, u64, u32, u64);
+
+/// Reads [`HeaderTimes`]: 32-bit fields in version 0, 64-bit (but the timescale) in version 1.
+pub(crate) fn read_header_times(r: &mut ByteReader, version: u8) -> BoxResult<HeaderTimes> {
+    Ok(if version == 1 {
+        (r.u64()?, r.u64()?, r.u32()?, r.u64()?)
+    } else {
+        (r.u32()?.into(), r.u32()?.into(), r.u32()?, r.u32()?.into())
+    })
+}
+
+/// Opens full box `fourcc` (version 0 or 1, `flags`) and writes its [`HeaderTimes`]. A time
+/// that does not fit a version-0 field is an error before anything is written.
+pub(crate) fn open_with_header_times(
+    w: &mut BoxWriter,
+    fourcc: [u8; 4],
+    version: u8,
+    flags: u32,
+    (creation, modification, timescale, duration): HeaderTimes,
+) -> BoxResult<()> {
+    check_version(fourcc, version, 1)?;
+    if version == 0 {
+        let c = v0_u32(fourcc, "creation_time", creation)?;
+        let m = v0_u32(fourcc, "modification_time", modification)?;
+        let d = v0_u32(fourcc, "duration", duration)?;
+        w.open_full(&fourcc, 0, flags);
+        w.u32(c);
+        w.u32(m);
+        w.u32(timescale);
+        w.u32(d);
+    } else {
+        w.open_full(&fourcc, 1, flags);
+        w.u64(creation);
+        w.u64(modification);
+        w.u32(timescale);
+        w.u64(duration);
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Movie-level boxes: `mvhd` (ISO/IEC 14496-12 §8.2.2), `mvex` (§8.8.1), `mehd` (§8.8.2) and
 //! `trex` (§8.8.3).
-use super::{check_version, v0_u32, Mp4Box};
+use super::{check_version, open_with_header_times, read_header_times, v0_u32, Mp4Box};
 use crate::mp4::{BoxResult, BoxWriter, RawBox};
 
 /// The identity transformation matrix of mvhd and tkhd (§8.2.2.3).
@@ -50,11 +50,8 @@ impl Mp4Box for Mvhd {
 
     fn read(b: &RawBox) -> BoxResult<Self> {
         let (version, _, mut r) = b.full_box(&Self::FOURCC, 1)?;
-        let (creation_time, modification_time, timescale, duration) = if version == 1 {
-            (r.u64()?, r.u64()?, r.u32()?, r.u64()?)
-        } else {
-            (r.u32()?.into(), r.u32()?.into(), r.u32()?, r.u32()?.into())
-        };
+        let (creation_time, modification_time, timescale, duration) =
+            read_header_times(&mut r, version)?;
         let rate = r.u32()?;
         let volume = r.u16()?;
         r.skip(10)?;
@@ -78,32 +75,18 @@ impl Mp4Box for Mvhd {
     }
 
     fn write(&self, w: &mut BoxWriter) -> BoxResult<()> {
-        check_version(Self::FOURCC, self.version, 1)?;
-        let f = Self::FOURCC;
-        let v0 = if self.version == 0 {
-            Some([
-                v0_u32(f, "creation_time", self.creation_time)?,
-                v0_u32(f, "modification_time", self.modification_time)?,
-                v0_u32(f, "duration", self.duration)?,
-            ])
-        } else {
-            None
-        };
-        w.open_full(&f, self.version, 0);
-        match v0 {
-            Some([c, m, d]) => {
-                w.u32(c);
-                w.u32(m);
-                w.u32(self.timescale);
-                w.u32(d);
-            }
-            None => {
-                w.u64(self.creation_time);
-                w.u64(self.modification_time);
-                w.u32(self.timescale);
-                w.u64(self.duration);
-            }
-        }
+        open_with_header_times(
+            w,
+            Self::FOURCC,
+            self.version,
+            0,
+            (
+                self.creation_time,
+                self.modification_time,
+                self.timescale,
+                self.duration,
+            ),
+        )?;
         w.u32(self.rate);
         w.u16(self.volume);
         w.zeros(10);

@@ -1,7 +1,7 @@
 //! Track-level boxes: `tkhd` (ISO/IEC 14496-12 §8.3.2), `mdhd` (§8.4.2), `hdlr` (§8.4.3) and
 //! `elst` (§8.6.6).
 use super::movie::UNITY_MATRIX;
-use super::{check_version, count_u32, v0_u32, Mp4Box};
+use super::{check_version, count_u32, open_with_header_times, read_header_times, v0_u32, Mp4Box};
 use crate::mp4::{BoxResult, BoxWriter, RawBox};
 
 /// Track header.
@@ -184,11 +184,8 @@ impl Mp4Box for Mdhd {
 
     fn read(b: &RawBox) -> BoxResult<Self> {
         let (version, _, mut r) = b.full_box(&Self::FOURCC, 1)?;
-        let (creation_time, modification_time, timescale, duration) = if version == 1 {
-            (r.u64()?, r.u64()?, r.u32()?, r.u64()?)
-        } else {
-            (r.u32()?.into(), r.u32()?.into(), r.u32()?, r.u32()?.into())
-        };
+        let (creation_time, modification_time, timescale, duration) =
+            read_header_times(&mut r, version)?;
         let language = r.u16()? & 0x7fff;
         Ok(Mdhd {
             version,
@@ -201,24 +198,18 @@ impl Mp4Box for Mdhd {
     }
 
     fn write(&self, w: &mut BoxWriter) -> BoxResult<()> {
-        check_version(Self::FOURCC, self.version, 1)?;
-        let f = Self::FOURCC;
-        if self.version == 0 {
-            let c = v0_u32(f, "creation_time", self.creation_time)?;
-            let m = v0_u32(f, "modification_time", self.modification_time)?;
-            let d = v0_u32(f, "duration", self.duration)?;
-            w.open_full(&f, 0, 0);
-            w.u32(c);
-            w.u32(m);
-            w.u32(self.timescale);
-            w.u32(d);
-        } else {
-            w.open_full(&f, 1, 0);
-            w.u64(self.creation_time);
-            w.u64(self.modification_time);
-            w.u32(self.timescale);
-            w.u64(self.duration);
-        }
+        open_with_header_times(
+            w,
+            Self::FOURCC,
+            self.version,
+            0,
+            (
+                self.creation_time,
+                self.modification_time,
+                self.timescale,
+                self.duration,
+            ),
+        )?;
         w.u16(self.language & 0x7fff);
         w.u16(0);
         w.close();

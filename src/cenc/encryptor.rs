@@ -166,40 +166,96 @@ impl SampleEncryptor {
 
     /// Encrypts one sample in place and returns its senc entry.
     pub fn encrypt_sample(&mut self, data: &mut [u8]) -> Result<SampleAuxInfo> {
-        let subsamples = match &mut self.mapper {
-            // The fragment writer names the file, track and sample (the error has no path).
-            Some(m) => m
-                .map(data)
-                .map_err(|e| Error::layer(ErrorKind::InvalidInput, None, e))?,
-            None => Vec::new(),
-        };
-        match self.scheme {
-            Scheme::Cenc => {
-                let iv = self.ivs.next_sample_iv();
-                let mut cipher = ctr_from(self.aes.clone(), &iv);
-                let mut protected_total = 0u64;
-                for_each_protected(data, &subsamples, |range| {
-                    cipher.apply_keystream(range);
-                    protected_total += range.len() as u64;
-                });
-                self.ivs.advance(protected_total.div_ceil(16));
-                Ok(SampleAuxInfo {
-                    iv: iv[..self.ivs.size() as usize].to_vec(),
-                    subsamples,
-                })
+        let len = data.len();
+        let mut aux = Vec::with_capacity(1);
+        self.encrypt_samples(data, [len], &mut aux)
+            .map_err(|(_, e)| e)?;
+        Ok(aux.pop().expect("one sample gives one entry"))
+    }
+
+    /// Encrypts the samples of one fragment in place (`data` holds them back to back, `sizes`
+    /// gives their sizes in order) and appends one senc entry per sample to `aux`. A failure
+    /// names the index of the sample at fault.
+    ///
+    /// `cbcs` chains are serial (each block waits for the one before), but the chains of
+    /// different protected ranges are independent: all ranges of the fragment go through
+    /// [`cbc_pattern_encrypt_ranges`] together, which keeps the AES pipeline full.
+    pub fn encrypt_samples(
+        &mut self,
+        data: &mut [u8],
+        sizes: impl IntoIterator<Item = usize>,
+        aux: &mut Vec<SampleAuxInfo>,
+    ) -> std::result::Result<(), (usize, Error)> {
+        let mut at = 0usize;
+        let mut ranges = Vec::new();
+        for (k, size) in sizes.into_iter().enumerate() {
+            let end = at + size;
+            let sample = data.get_mut(at..end).ok_or_else(|| {
+                (
+                    k,
+                    Error::Key(format!("sample {k} ends past its fragment's data")),
+                )
+            })?;
+            let subsamples = match &mut self.mapper {
+                // The fragment writer names the file, track and sample (the error has no path).
+                Some(m) => m
+                    .map(sample)
+                    .map_err(|e| (k, Error::layer(ErrorKind::InvalidInput, None, e)))?,
+                None => Vec::new(),
+            };
+            match self.scheme {
+                Scheme::Cenc => {
+                    let iv = self.ivs.next_sample_iv();
+                    let mut cipher = ctr_from(self.aes.clone(), &iv);
+                    let mut protected_total = 0u64;
+                    for_each_protected(sample, &subsamples, |range| {
+                        cipher.apply_keystream(range);
+                        protected_total += range.len() as u64;
+                    });
+                    self.ivs.advance(protected_total.div_ceil(16));
+                    aux.push(SampleAuxInfo {
+                        iv: iv[..self.ivs.size() as usize].to_vec(),
+                        subsamples,
+                    });
+                }
+                Scheme::Cbcs => {
+                    push_protected_ranges(at, size, &subsamples, &mut ranges);
+                    aux.push(SampleAuxInfo {
+                        iv: Vec::new(),
+                        subsamples,
+                    });
+                }
             }
-            Scheme::Cbcs => {
-                let iv = self.constant_iv.expect("cbcs always has a constant IV");
-                let (crypt, skip) = self.pattern();
-                for_each_protected(data, &subsamples, |range| {
-                    cbc_pattern_encrypt(&self.aes, &iv, crypt, skip, range)
-                });
-                Ok(SampleAuxInfo {
-                    iv: Vec::new(),
-                    subsamples,
-                })
-            }
+            at = end;
         }
+        if let Some(iv) = self.constant_iv.filter(|_| !ranges.is_empty()) {
+            let (crypt, skip) = self.pattern();
+            cbc_pattern_encrypt_ranges(&self.aes, &iv, crypt, skip, data, &ranges);
+        }
+        Ok(())
+    }
+}
+
+/// Appends the protected byte ranges (start, end) of the sample at `at..at + size` of a fragment:
+/// the whole sample when there are no subsamples. The same clipping as [`for_each_protected`].
+fn push_protected_ranges(
+    at: usize,
+    size: usize,
+    subsamples: &[Subsample],
+    ranges: &mut Vec<(usize, usize)>,
+) {
+    if subsamples.is_empty() {
+        ranges.push((at, at + size));
+        return;
+    }
+    let mut pos = 0usize;
+    for s in subsamples {
+        pos = (pos + s.clear as usize).min(size);
+        let end = (pos + s.protected as usize).min(size);
+        if end > pos {
+            ranges.push((at + pos, at + end));
+        }
+        pos = end;
     }
 }
 
@@ -227,31 +283,81 @@ pub(crate) fn for_each_protected(
 }
 
 /// CBC over one protected range with a (crypt, skip) pattern; (0, 0) means every block. The chain
-/// starts at `iv`; a trailing partial block (and a partial crypt run) stays clear.
+/// starts at `iv`; a trailing partial block stays clear.
+#[cfg(test)]
 fn cbc_pattern_encrypt(aes: &Aes128Enc, iv: &[u8; 16], crypt: u8, skip: u8, range: &mut [u8]) {
+    let len = range.len();
+    cbc_pattern_encrypt_ranges(aes, iv, crypt, skip, range, &[(0, len)]);
+}
+
+/// How many chains [`cbc_pattern_encrypt_ranges`] advances at once: AES-NI runs 8 independent
+/// blocks in the time of about one dependent one.
+const CBC_LANES: usize = 8;
+
+/// CBC with a (crypt, skip) pattern ((0, 0) = every block) over each `ranges` entry of `data`,
+/// each range its own chain starting at `iv`; whole blocks only (a trailing partial block stays
+/// clear). The chains advance side by side, one block each per AES call, so their blocks fill
+/// the cipher's pipeline; the output is the same as encrypting the ranges one after the other.
+fn cbc_pattern_encrypt_ranges(
+    aes: &Aes128Enc,
+    iv: &[u8; 16],
+    crypt: u8,
+    skip: u8,
+    data: &mut [u8],
+    ranges: &[(usize, usize)],
+) {
     let (crypt, skip) = if crypt == 0 && skip == 0 {
         (1usize, 0usize)
     } else {
         (crypt as usize, skip as usize)
     };
-    let mut chain = *iv;
-    let mut blocks = range.chunks_exact_mut(16);
-    'outer: loop {
-        for _ in 0..crypt {
-            let Some(block) = blocks.next() else {
-                break 'outer;
+    /// One chain: the next block to encrypt, where whole blocks end, blocks left in this run.
+    #[derive(Clone, Copy)]
+    struct Lane {
+        pos: usize,
+        end: usize,
+        run_left: usize,
+        chain: [u8; 16],
+    }
+    let mut pending = ranges
+        .iter()
+        .map(|&(start, end)| (start, start + (end.saturating_sub(start) / 16) * 16))
+        .filter(|&(start, end)| end > start);
+    let mut lanes: Vec<Lane> = Vec::with_capacity(CBC_LANES);
+    let mut batch = [GenericArray::default(); CBC_LANES];
+    loop {
+        while lanes.len() < CBC_LANES {
+            let Some((pos, end)) = pending.next() else {
+                break;
             };
-            for (b, c) in block.iter_mut().zip(chain.iter()) {
-                *b ^= c;
-            }
-            aes.encrypt_block(GenericArray::from_mut_slice(block));
-            chain.copy_from_slice(block);
+            lanes.push(Lane {
+                pos,
+                end,
+                run_left: crypt,
+                chain: *iv,
+            });
         }
-        for _ in 0..skip {
-            if blocks.next().is_none() {
-                break 'outer;
+        if lanes.is_empty() {
+            return;
+        }
+        for (lane, block) in lanes.iter().zip(batch.iter_mut()) {
+            let clear = &data[lane.pos..lane.pos + 16];
+            for ((b, c), x) in block.iter_mut().zip(clear).zip(&lane.chain) {
+                *b = c ^ x;
             }
         }
+        aes.encrypt_blocks(&mut batch[..lanes.len()]);
+        for (lane, block) in lanes.iter_mut().zip(batch.iter()) {
+            data[lane.pos..lane.pos + 16].copy_from_slice(block);
+            lane.chain.copy_from_slice(block);
+            lane.run_left -= 1;
+            lane.pos += 16;
+            if lane.run_left == 0 {
+                lane.pos += 16 * skip;
+                lane.run_left = crypt;
+            }
+        }
+        lanes.retain(|l| l.pos + 16 <= l.end);
     }
 }
 
@@ -394,6 +500,66 @@ mod tests {
         assert_eq!(d[96..], clear[96..]);
         decrypt_sample(Scheme::Cbcs, &KEY, &[7; 16], (0, 0), &[], &mut d).unwrap();
         assert_eq!(d, clear);
+    }
+
+    /// The spec's CBC pattern, one chain and one block at a time (§10.4.2): the reference the
+    /// interleaved chains must match.
+    fn serial_cbc_pattern(aes: &Aes128Enc, iv: &[u8; 16], crypt: usize, skip: usize, r: &mut [u8]) {
+        let (crypt, skip) = if crypt == 0 { (1, 0) } else { (crypt, skip) };
+        let mut chain = *iv;
+        for (i, block) in r.chunks_exact_mut(16).enumerate() {
+            if i % (crypt + skip) < crypt {
+                for (b, c) in block.iter_mut().zip(chain.iter()) {
+                    *b ^= c;
+                }
+                aes.encrypt_block(GenericArray::from_mut_slice(block));
+                chain.copy_from_slice(block);
+            }
+        }
+    }
+
+    #[test]
+    fn interleaved_cbc_chains_match_one_chain_at_a_time() {
+        let aes = Aes128Enc::new(&KEY.into());
+        let iv = [9u8; 16];
+        // More ranges than lanes, of every awkward length: empty, under a block, partial
+        // trailing blocks, one long chain that outlives the others.
+        let lens = [
+            0usize,
+            5,
+            16,
+            17,
+            160,
+            161,
+            4000,
+            33,
+            1,
+            15,
+            320,
+            16 * 97 + 3,
+            48,
+            0,
+            2000,
+        ];
+        for (crypt, skip) in [(1u8, 9u8), (0, 0), (2, 8)] {
+            let mut data = sample(lens.iter().sum::<usize>() + 7 * lens.len());
+            let mut want = data.clone();
+            let mut ranges = Vec::new();
+            let mut at = 3;
+            for &len in &lens {
+                ranges.push((at, at + len));
+                serial_cbc_pattern(
+                    &aes,
+                    &iv,
+                    crypt as usize,
+                    skip as usize,
+                    &mut want[at..at + len],
+                );
+                at += len + 7;
+            }
+            cbc_pattern_encrypt_ranges(&aes, &iv, crypt, skip, &mut data, &ranges);
+            assert_eq!(data, want, "pattern {crypt}:{skip}");
+        }
     }
 
     #[test]

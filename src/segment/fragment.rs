@@ -35,21 +35,23 @@ pub const SYNC_FLAGS: u32 = 0x0200_0000;
 /// sample_depends_on = 1 and sample_is_non_sync_sample.
 pub const NON_SYNC_FLAGS: u32 = 0x0101_0000;
 
-/// Appends one fragment (moof + mdat) to `out`. `samples` carry the output composition offsets;
-/// `data` is their bytes back to back (already encrypted when `protection` is `Encrypted`).
-/// Returns the offset of the mdat payload within `out`. Appending to a caller's buffer lets one
-/// allocation serve a whole rendition (fresh large buffers cost page faults on every segment).
-pub fn write_fragment(
+/// Appends the head of one fragment to `out`: the moof and the mdat box header, for a payload of
+/// `data_len` bytes (the samples' bytes back to back, already encrypted when `protection` is
+/// `Encrypted`) that the caller writes right after it. `samples` carry the output composition
+/// offsets. The payload is not copied here: the writer hands head and payload to one vectored
+/// write, so sample bytes are copied once, by the kernel. Appending to a caller's buffer lets one
+/// allocation serve a whole rendition.
+pub fn write_fragment_head(
     out: &mut Vec<u8>,
     sequence: u32,
     track_id: u32,
     samples: &[Sample],
-    data: &[u8],
+    data_len: usize,
     protection: Option<&FragmentProtection>,
-) -> Result<usize> {
+) -> Result<()> {
     let base_dts = samples.first().map(|s| s.dts).unwrap_or(0);
     let mut w = BoxWriter::from_vec(std::mem::take(out));
-    w.buf.reserve(256 + samples.len() * 32 + data.len());
+    w.buf.reserve(256 + samples.len() * 32);
     let moof_start = w.open(b"moof");
     Mfhd {
         sequence_number: sequence,
@@ -120,7 +122,7 @@ pub fn write_fragment(
     w.close(); // traf
     w.close(); // moof
     let moof_len = w.len() - moof_start;
-    let large = data.len() as u64 + 8 > u32::MAX as u64;
+    let large = data_len as u64 + 8 > u32::MAX as u64;
     let mdat_header = if large { 16 } else { 8 };
     let data_offset = u32::try_from(moof_len + mdat_header)
         .map_err(|_| Error::Key(format!("a moof of {moof_len} bytes")))?;
@@ -128,15 +130,13 @@ pub fn write_fragment(
     if large {
         w.u32(1);
         w.bytes(b"mdat");
-        w.u64(data.len() as u64 + 16);
+        w.u64(data_len as u64 + 16);
     } else {
-        w.u32(data.len() as u32 + 8);
+        w.u32(data_len as u32 + 8);
         w.bytes(b"mdat");
     }
-    let payload_at = w.len();
-    w.bytes(data);
     *out = w.into_inner();
-    Ok(payload_at)
+    Ok(())
 }
 
 /// A segment's `styp` (CMAF media segment brand).
@@ -281,16 +281,9 @@ mod tests {
             subsamples: true,
         };
         let mut bytes = Vec::new();
-        let payload_at = write_fragment(
-            &mut bytes,
-            7,
-            1,
-            &samples,
-            &[1, 2, 3, 4, 5],
-            Some(&protection),
-        )
-        .unwrap();
-        assert_eq!(&bytes[payload_at..], &[1, 2, 3, 4, 5]);
+        write_fragment_head(&mut bytes, 7, 1, &samples, 5, Some(&protection)).unwrap();
+        let payload_at = bytes.len();
+        bytes.extend_from_slice(&[1, 2, 3, 4, 5]);
         let moof = BoxIter::new(&bytes).next().unwrap().unwrap();
         let traf = moof.require(b"traf").unwrap();
         let (v, _, mut r) = traf.require(b"trun").unwrap().full().unwrap();

@@ -10,7 +10,7 @@ use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
 use crate::media::time::{DecodeTime, PresentationTime, TickDuration, TickOffset, TimeOverflow};
 use crate::media::{Sample, Track, TrackKind};
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{IoSlice, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -166,8 +166,9 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 
 /// Reads the bytes of consecutive samples `samples` into `buf`, coalescing contiguous ranges.
 fn read_samples(input: &File, path: &Path, samples: &[Sample], buf: &mut Vec<u8>) -> Result<()> {
-    buf.clear();
     let total: usize = samples.iter().map(|s| s.size as usize).sum();
+    // Every byte is read over; only growth is zero-filled (not the whole buffer each time).
+    buf.truncate(total);
     buf.resize(total, 0);
     let mut i = 0;
     let mut at = 0usize;
@@ -186,6 +187,22 @@ fn read_samples(input: &File, path: &Path, samples: &[Sample], buf: &mut Vec<u8>
             })?;
         at += len as usize;
         i = j;
+    }
+    Ok(())
+}
+
+/// Writes a fragment's head (moof, mdat header) and its payload with vectored writes, so the
+/// payload goes from the sample buffer to the file without a copy into the head's buffer.
+fn write_head_and_payload(f: &mut File, head: &[u8], payload: &[u8]) -> std::io::Result<()> {
+    let mut bufs = [IoSlice::new(head), IoSlice::new(payload)];
+    let mut bufs = &mut bufs[..];
+    while !bufs.is_empty() {
+        match f.write_vectored(bufs) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
@@ -379,16 +396,13 @@ pub fn write_rendition(
                 let protection = match set.protection.as_mut() {
                     Some(_) if clear => Some(FragmentProtection::ClearLead),
                     Some(p) => {
-                        let mut at = 0usize;
-                        for (k, s) in frag_samples.iter().enumerate() {
-                            let end = at + s.size as usize;
-                            let info = p
-                                .encryptor
-                                .encrypt_sample(&mut data[at..end])
-                                .map_err(|e| in_sample(e, job.input_path, track.id, fa + k))?;
-                            set.aux.push(info);
-                            at = end;
-                        }
+                        p.encryptor
+                            .encrypt_samples(
+                                data,
+                                frag_samples.iter().map(|s| s.size as usize),
+                                &mut set.aux,
+                            )
+                            .map_err(|(k, e)| in_sample(e, job.input_path, track.id, fa + k))?;
                         Some(FragmentProtection::Encrypted {
                             aux: &set.aux,
                             subsamples: p.encryptor.uses_subsamples(),
@@ -399,24 +413,25 @@ pub fn write_rendition(
                 // Offset of this fragment in its segment; the buffer holds only the fragment.
                 let frag_start = set.seg_size;
                 set.seg_bytes.clear();
-                let payload_at = fragment::write_fragment(
+                fragment::write_fragment_head(
                     &mut set.seg_bytes,
                     set.sequence,
                     super::OUTPUT_TRACK_ID,
                     frag_samples,
-                    data,
+                    data.len(),
                     protection.as_ref(),
                 )?;
+                let payload_at = set.seg_bytes.len();
                 set.sequence += 1;
                 // Written at once: memory holds one fragment per set, not a whole segment, and
                 // with two schemes each set writes on its own thread.
                 if let Some(f) = set.single.as_mut() {
-                    f.write_all(&set.seg_bytes)
+                    write_head_and_payload(f, &set.seg_bytes, data)
                         .map_err(io_err(&set.single_path))?;
                 } else if let Some((f, p)) = set.seg_file.as_mut() {
-                    f.write_all(&set.seg_bytes).map_err(io_err(p))?;
+                    write_head_and_payload(f, &set.seg_bytes, data).map_err(io_err(p))?;
                 }
-                set.seg_size += set.seg_bytes.len() as u64;
+                set.seg_size += (payload_at + data.len()) as u64;
                 if let Some(next_sync_pts) = next_sync_pts {
                     let (path, offset) = seg_location(set, si);
                     set.iframes.push(IFrameRecord {

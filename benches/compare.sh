@@ -18,15 +18,7 @@ vodpack=target/release/vodpack
 work=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
 echo "inputs: $work (${secs} s ladder)" >&2
-for spec in "1920x1080 4500k" "1280x720 2500k" "640x360 800k"; do
-  set -- $spec
-  f=$work/v_$1.mp4
-  [[ -f $f ]] || "$ffmpeg" -v error -y -f lavfi -i "testsrc2=size=$1:rate=30" -t "$secs" \
-    -c:v libx264 -preset ultrafast -b:v "$2" -g 60 -keyint_min 60 -sc_threshold 0 \
-    -movflags +frag_keyframe+empty_moov+default_base_moof "$f"
-done
-[[ -f $work/a.mp4 ]] || "$ffmpeg" -v error -y -f lavfi -i "sine=f=440:sample_rate=48000" -ac 2 \
-  -t "$secs" -c:a aac -b:a 128k "$work/a.mp4"
+. benches/ladder.sh
 # Outputs go to memory (tmpfs) when possible: on ext4, creating files right after deleting the
 # previous run's output costs a varying amount of kernel time (inode reuse scans) that would be
 # measured as packaging time.

@@ -7,7 +7,8 @@
 use super::args::{PackageArgs, Schemes};
 use super::output::check_targets;
 use super::protect::{self, AssetKeys};
-use super::source::{open_inputs, RenditionSource};
+use super::source::{open_inputs, OpenedInputs, RenditionSource};
+use super::warnings::Warning;
 use crate::error::Result;
 use crate::media::input::InputFile;
 use crate::media::Track;
@@ -31,6 +32,8 @@ pub struct PackagePlan {
     pub keys: Option<AssetKeys>,
     /// The second set's keys (the HLS one of a scheme pair): the same KIDs and keys.
     pub hls_keys: Option<AssetKeys>,
+    /// Tracks of the inputs left out of the output (`dropped_track` warnings).
+    pub dropped: Vec<Warning>,
 }
 
 impl PackagePlan {
@@ -46,7 +49,11 @@ impl PackagePlan {
             .inputs
             .iter()
             .filter(|i| media_job.inputs.contains(&i.spec));
-        let (inputs, sources) = open_inputs(
+        let OpenedInputs {
+            inputs,
+            sources,
+            dropped,
+        } = open_inputs(
             media,
             &args.job.decryption_keys,
             args.job.decryption_key_file.as_deref(),
@@ -78,6 +85,7 @@ impl PackagePlan {
             segments,
             keys,
             hls_keys,
+            dropped,
         })
     }
 

@@ -182,6 +182,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
         segments: ref segment_plan,
         keys: ref asset_keys,
         ref hls_keys,
+        ref dropped,
     } = plan;
     let mut keys = KeyMaterial::default();
     let mut staged = Staging::create(&args.out, &args.key_manifest)?;
@@ -367,18 +368,16 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     crate::cancel::check()?;
     staged.commit()?;
 
-    // A GOP longer than the target makes a longer segment (cuts are only made at sync samples).
-    let mut warnings: Vec<Warning> = asset
-        .renditions
-        .iter()
-        .filter_map(|r| {
-            Warning::long_segments(
-                &r.id,
-                r.timescale,
-                r.segments.iter().map(|s| (s.number, s.duration)),
-            )
-        })
-        .collect();
+    // Tracks left out first (they concern inputs), then per rendition: a GOP longer than the
+    // target makes a longer segment (cuts are only made at sync samples).
+    let mut warnings: Vec<Warning> = dropped.clone();
+    warnings.extend(asset.renditions.iter().filter_map(|r| {
+        Warning::long_segments(
+            &r.id,
+            r.timescale,
+            r.segments.iter().map(|s| (s.number, s.duration)),
+        )
+    }));
     warnings.extend(text_warnings.into_iter().map(|message| Warning {
         kind: super::warnings::WarningKind::DroppedCues,
         subject: message.split(": ").next().unwrap_or_default().to_string(),

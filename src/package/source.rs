@@ -1,11 +1,17 @@
 //! The renditions of a run: every input opened (decrypted first when it is encrypted), its
 //! tracks chosen by the input's selector, and each chosen track made a [`RenditionSource`] with a
 //! unique id. The plan stage (package::plan) and `vodpack verify --sources` both start here.
+//!
+//! An input given without a selector offers all its tracks; those vodpack does not package
+//! (timecode, metadata, hint or in-file text tracks, and empty tracks) are left out with a
+//! `dropped_track` warning, as files from cameras and editors carry them beside the media. A
+//! track the user selected (`#3`, `#text`) that cannot be packaged is an error.
 use super::args::InputArg;
 use super::job::{InputSpec, PackageJob};
+use super::warnings::Warning;
 use crate::error::{Error, Result};
 use crate::media::codec::{parse_sample_entry, CodecInfo};
-use crate::media::input::InputFile;
+use crate::media::input::{InputFile, TrackSelector};
 use crate::media::{Track, TrackKind};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -28,7 +34,7 @@ pub struct RenditionSource {
 
 /// Opens the inputs of `job` and turns every selected track into a rendition source (for
 /// callers that hold a job, such as `vodpack verify --sources`).
-pub fn open_sources(job: &PackageJob) -> Result<(Vec<InputFile>, Vec<RenditionSource>)> {
+pub fn open_sources(job: &PackageJob) -> Result<OpenedInputs> {
     let inputs = job
         .inputs
         .iter()
@@ -48,15 +54,49 @@ pub fn open_sources(job: &PackageJob) -> Result<(Vec<InputFile>, Vec<RenditionSo
     )
 }
 
+/// The opened inputs of a run and the renditions made of their tracks.
+pub struct OpenedInputs {
+    /// The opened media inputs.
+    pub inputs: Vec<InputFile>,
+    /// One per rendition, in output order.
+    pub sources: Vec<RenditionSource>,
+    /// Tracks offered by an input without a selector and left out (`dropped_track`).
+    pub dropped: Vec<Warning>,
+}
+
+/// Why a track cannot become a rendition, or `None` when it can be packaged.
+fn unpackaged(track: &Track) -> Option<String> {
+    let handler = String::from_utf8_lossy(&track.handler);
+    match track.kind {
+        TrackKind::Video | TrackKind::Audio => {}
+        // Subtitles are packaged from WebVTT or SRT files (docs/subtitles.md).
+        TrackKind::Text => {
+            return Some(format!(
+                "it is a '{handler}' text track; give subtitles as a .vtt or .srt input"
+            ))
+        }
+        TrackKind::Other => {
+            return Some(format!(
+                "it is a '{handler}' track; vodpack packages video and audio"
+            ))
+        }
+    }
+    if track.samples.is_empty() {
+        return Some("it has no samples".into());
+    }
+    None
+}
+
 /// Opens checked inputs (decrypting them with the given keys when they are encrypted) and turns
 /// every selected track into a rendition source with a unique id.
 pub fn open_inputs<'a>(
     given: impl Iterator<Item = &'a InputArg>,
     decryption_keys: &[String],
     decryption_key_file: Option<&Path>,
-) -> Result<(Vec<InputFile>, Vec<RenditionSource>)> {
+) -> Result<OpenedInputs> {
     let mut inputs = Vec::new();
     let mut sources = Vec::new();
+    let mut dropped = Vec::new();
     let mut used_ids = HashSet::new();
     let decryption_keys =
         crate::cenc::decrypt_input::load_decryption_keys(decryption_keys, decryption_key_file)?;
@@ -64,7 +104,7 @@ pub fn open_inputs<'a>(
         let (spec, path, selector) = (&arg.spec, arg.path.clone(), &arg.selector);
         let mut input = InputFile::open(&path)?;
         crate::cenc::decrypt_input::decrypt_input(&mut input, &decryption_keys)?;
-        let chosen: Vec<&Track> = input
+        let mut chosen: Vec<&Track> = input
             .tracks
             .iter()
             .filter(|t| selector.matches(t))
@@ -76,24 +116,34 @@ pub fn open_inputs<'a>(
                 spec.input
             )));
         }
+        if *selector == TrackSelector::All {
+            let offered = chosen.len();
+            chosen.retain(|t| match unpackaged(t) {
+                Some(why) => {
+                    dropped.push(Warning::dropped_track(&spec.input, t.id, &why));
+                    false
+                }
+                None => true,
+            });
+            if chosen.is_empty() {
+                return Err(Error::unsupported(
+                    &path,
+                    format!("none of its {offered} tracks is a video or audio track with samples"),
+                ));
+            }
+        }
         // A user-given id names the rendition only when the input yields exactly one track.
         let single = chosen.len() == 1;
         for track in chosen {
-            if track.kind != TrackKind::Video && track.kind != TrackKind::Audio {
-                return Err(Error::unsupported(
-                    &path,
-                    format!(
-                        "track {} is a '{}' track; vodpack packages video and audio",
-                        track.id,
-                        String::from_utf8_lossy(&track.handler)
-                    ),
-                ));
-            }
-            if track.samples.is_empty() {
-                return Err(Error::invalid(
-                    &path,
-                    format!("track {} has no samples", track.id),
-                ));
+            // Selected by the user: what cannot be packaged stops the run.
+            if let Some(why) = unpackaged(track) {
+                let message = format!("track {}: {why}", track.id);
+                let media = matches!(track.kind, TrackKind::Video | TrackKind::Audio);
+                return Err(if media {
+                    Error::invalid(&path, message)
+                } else {
+                    Error::unsupported(&path, message)
+                });
             }
             let codec = parse_sample_entry(&track.sample_entry)
                 .map_err(|e| Error::unsupported(&path, format!("track {}: {e}", track.id)))?;
@@ -113,7 +163,11 @@ pub fn open_inputs<'a>(
         }
         inputs.push(input);
     }
-    Ok((inputs, sources))
+    Ok(OpenedInputs {
+        inputs,
+        sources,
+        dropped,
+    })
 }
 
 fn default_id(track: &Track, codec: &CodecInfo, spec: &InputSpec) -> String {

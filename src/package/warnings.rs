@@ -12,8 +12,6 @@ pub enum WarningKind {
     LongSegment,
     /// A track of an input was left out of the output.
     DroppedTrack,
-    /// A codec string was written differently from what the input's sample entry says.
-    CodecStringRewritten,
     /// Subtitle cues outside the presentation were left out.
     DroppedCues,
 }
@@ -94,16 +92,6 @@ impl Warning {
             message: format!("{input}: track {track_id} left out: {why}"),
         }
     }
-
-    /// The codec string of `rendition` was written as `to` instead of the input's `from`.
-    pub fn codec_string_rewritten(rendition: &str, from: &str, to: &str, why: &str) -> Warning {
-        Warning {
-            kind: WarningKind::CodecStringRewritten,
-            subject: rendition.to_string(),
-            segments: Vec::new(),
-            message: format!("{rendition}: codec string {from} written as {to}: {why}"),
-        }
-    }
 }
 
 /// `1, 2, 3, 5, 7, 8` → `1–3, 5, 7–8`: every number named, runs folded.
@@ -163,10 +151,5 @@ mod tests {
         assert_eq!(v["subject"], "in.mp4");
         assert_eq!(v["segments"], serde_json::json!([]));
         assert_eq!(v["message"], "in.mp4: track 3 left out: a 'tmcd' track");
-        let c = Warning::codec_string_rewritten("v", "avc1.4d0029", "avc1.4d001f", "level");
-        assert_eq!(
-            serde_json::to_value(&c).unwrap()["kind"],
-            "codec_string_rewritten"
-        );
     }
 }

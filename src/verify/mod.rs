@@ -913,7 +913,8 @@ pub fn verify_request(out: &Path, req: &VerifyRequest) -> crate::Result<Report> 
             "decryption_keys": req.decryption_keys,
         }))
         .map_err(|e| Error::Usage(format!("--sources: {e}")))?;
-        crate::package::source::open_sources(&job)?
+        let opened = crate::package::source::open_sources(&job)?;
+        (opened.inputs, opened.sources)
     };
     let mut opts = VerifyOptions {
         keys: key_map,

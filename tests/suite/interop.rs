@@ -531,3 +531,83 @@ fn checks_reject_a_corrupted_segment() {
         "the lossless check accepted a corrupted segment"
     );
 }
+
+#[test]
+fn tracks_that_are_not_media_are_left_out_with_a_warning_and_the_media_stays_lossless() {
+    // As cameras and editors write them: video and audio beside an in-file text track (mov_text)
+    // and a timecode track (tmcd), made by ffmpeg.
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("camera.mp4");
+    run_ok(
+        Command::new(&tools().ffmpeg)
+            .args(["-v", "error", "-y", "-i"])
+            .arg(fixture("muxed_av.mp4"))
+            .arg("-i")
+            .arg(fixture("subs_fr.srt"))
+            .args([
+                "-map", "0:v", "-map", "0:a", "-map", "1", "-c", "copy", "-c:s", "mov_text",
+            ])
+            .args(["-timecode", "01:00:00:00", "-write_tmcd", "on"])
+            .arg(&input),
+    );
+    let out = tmp.path().join("out");
+    let run = run_ok(
+        vodpack()
+            .args(["package", "--json", "-o"])
+            .arg(&out)
+            .arg(&input),
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let kinds: Vec<(&str, &str)> = summary["renditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds.len(), 2, "{summary}");
+    let warnings = summary["warnings"].as_array().unwrap();
+    let dropped: Vec<&str> = warnings
+        .iter()
+        .filter(|w| w["kind"] == "dropped_track")
+        .map(|w| w["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(dropped.len(), 2, "{summary}");
+    assert!(
+        dropped[0].contains("track 3") && dropped[0].contains("sbtl"),
+        "{dropped:?}"
+    );
+    assert!(
+        dropped[1].contains("track 4") && dropped[1].contains("tmcd"),
+        "{dropped:?}"
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    for line in &dropped {
+        assert!(
+            stderr.contains(&format!("vodpack: warning: {line}")),
+            "{stderr}"
+        );
+    }
+    for (id, kind) in kinds {
+        let stream = if kind == "video" { "v:0" } else { "a:0" };
+        let packaged = concat_rendition(&out.join(id), &tmp.path().join(format!("{id}.mp4")));
+        assert_same_frames(
+            id,
+            &framemd5(&input, stream, &[]),
+            &framemd5(&packaged, "0", &[]),
+        );
+    }
+    // Chosen by the user, a track that is not media is an error (exit 4), not a warning.
+    let chosen = vodpack()
+        .args(["package", "-o"])
+        .arg(tmp.path().join("out2"))
+        .arg(format!("{}#3", input.display()))
+        .output()
+        .unwrap();
+    assert_eq!(chosen.status.code(), Some(4), "{chosen:?}");
+    let stderr = String::from_utf8_lossy(&chosen.stderr);
+    assert!(
+        stderr.contains("track 3") && stderr.contains("sbtl"),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("out2").exists());
+}

@@ -232,43 +232,53 @@ fn shaka_plays_the_cenc_set_and_hlsjs_the_cbcs_set() {
         .unwrap()
         .port();
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    package_dual(
-        &out,
-        &[
-            "--drm".into(),
+    // The default layout, and a `--segment-template` one (segments in `cenc/…` and `cbcs/…`,
+    // which the playlists name as `../cbcs/…`).
+    for template in [None, Some("$RepresentationID$/seg_$Number%05d$.m4s")] {
+        let out = tmp
+            .path()
+            .join(if template.is_some() { "tpl" } else { "out" });
+        let mut extra = vec![
+            "--drm".to_string(),
             "clearkey".into(),
             "--clearkey-license-url".into(),
             format!("http://127.0.0.1:{port}/license"),
-        ],
-    );
-    let _one_browser = browser_slot();
-    let node = system_tool("node", "apt-get install nodejs npm");
-    for (player, protocol) in [("shaka", "dash"), ("hlsjs", "hls")] {
-        let o = Command::new(&node)
-            .arg(root().join("tests/browser/run.mjs"))
-            .arg("--dir")
-            .arg(&out)
-            .args([
-                "--player",
-                player,
-                "--protocol",
-                protocol,
-                "--drm",
-                "server",
-            ])
-            .args(["--expect", "play", "--expect-heights", "240,720"])
-            .args(["--port", &port.to_string(), "--keys", &browser_keys_arg()])
-            .output()
-            .unwrap();
-        let report = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            o.status.success(),
-            "{player}/{protocol}: {report}\n{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let json: serde_json::Value = serde_json::from_str(&report).expect("harness JSON");
-        assert_eq!(json["ok"], true, "{player}/{protocol}: {report}");
+        ];
+        if let Some(t) = template {
+            extra.extend(["--segment-template".to_string(), t.to_string()]);
+        }
+        package_dual(&out, &extra);
+        let _one_browser = browser_slot();
+        let node = system_tool("node", "apt-get install nodejs npm");
+        for (player, protocol) in [("shaka", "dash"), ("hlsjs", "hls")] {
+            let o = Command::new(&node)
+                .arg(root().join("tests/browser/run.mjs"))
+                .arg("--dir")
+                .arg(&out)
+                .args([
+                    "--player",
+                    player,
+                    "--protocol",
+                    protocol,
+                    "--drm",
+                    "server",
+                ])
+                .args(["--expect", "play", "--expect-heights", "240,720"])
+                .args(["--port", &port.to_string(), "--keys", &browser_keys_arg()])
+                .output()
+                .unwrap();
+            let report = String::from_utf8_lossy(&o.stdout);
+            assert!(
+                o.status.success(),
+                "{template:?} {player}/{protocol}: {report}\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let json: serde_json::Value = serde_json::from_str(&report).expect("harness JSON");
+            assert_eq!(
+                json["ok"], true,
+                "{template:?} {player}/{protocol}: {report}"
+            );
+        }
     }
 }
 

@@ -305,21 +305,11 @@ impl PackageArgs {
             .map(ProtectionArgs::parse)
             .transpose()?;
         if let Some(p) = &protection {
-            if let Schemes::Pair { dash, hls } = p.schemes {
-                if !(manifests.hls && manifests.dash) {
-                    return Err(Error::Usage(format!(
-                        "--protection '{}' writes one segment set for DASH and one for HLS; it needs both manifests (drop --manifests)",
-                        p.text
-                    )));
-                }
-                if template.is_some() {
-                    return Err(Error::Usage(format!(
-                        "--protection '{}' writes two segment sets in fixed folders (<id>/{}/, <id>/{}/); it cannot be combined with --segment-template",
-                        p.text,
-                        dash.as_str(),
-                        hls.as_str()
-                    )));
-                }
+            if matches!(p.schemes, Schemes::Pair { .. }) && !(manifests.hls && manifests.dash) {
+                return Err(Error::Usage(format!(
+                    "--protection '{}' writes one segment set for DASH and one for HLS; it needs both manifests (drop --manifests)",
+                    p.text
+                )));
             }
         }
         // `-o .` or `-o ..` name the folder they resolve to (the output is staged beside it).

@@ -300,23 +300,43 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
         None => None,
     };
     let (text, text_warnings) = crate::subtitle::write::write_all(subtitles, &asset, &staged.dir)?;
-    if let Some((a, _)) = hls_asset.as_mut() {
-        a.renditions.extend(text.iter().cloned());
-    }
     asset.renditions.extend(text);
-    super::template::apply(&args.naming, &staged.dir, &mut asset)?;
+    let pair = args.protection.as_ref().and_then(|p| match p.schemes {
+        Schemes::Pair { dash, hls } => Some((dash.as_str(), hls.as_str())),
+        Schemes::One(_) => None,
+    });
+    {
+        // Two schemes: both sets render the same `--segment-template`, each under its scheme's
+        // folder (`cenc/…` for the MPD, `cbcs/…` for the playlists).
+        let mut sets = vec![super::template::NamedSet {
+            asset: &mut asset,
+            folder: pair.map(|(dash, _)| dash),
+        }];
+        if let Some((a, _)) = hls_asset.as_mut() {
+            sets.push(super::template::NamedSet {
+                asset: a,
+                folder: pair.map(|(_, hls)| hls),
+            });
+        }
+        super::template::apply(&args.naming, &staged.dir, &mut sets)?;
+    }
     if let Some((a, _)) = hls_asset.as_mut() {
-        super::template::apply(&args.naming, &staged.dir, a)?;
+        // The text renditions are not encrypted and are shared by both sets: named once, with
+        // the DASH set (their `wvtt` segments are the MPD's), then listed in the playlists too
+        // (which read their `.vtt` segments).
+        a.renditions.extend(
+            asset
+                .renditions
+                .iter()
+                .filter(|r| r.kind == TrackKind::Text)
+                .cloned(),
+        );
         a.write_dash = false;
         asset.write_hls = false;
         write_manifests(&staged.dir, a)?;
     }
     write_manifests(&staged.dir, &asset)?;
     let mut manifest = key_manifest(args, &asset, &keys)?;
-    let pair = args.protection.as_ref().and_then(|p| match p.schemes {
-        Schemes::Pair { dash, hls } => Some((dash.as_str(), hls.as_str())),
-        Schemes::One(_) => None,
-    });
     if let (Some((a, hls_material)), Some((dash_scheme, hls_scheme))) = (&hls_asset, pair) {
         // Per-scheme manifests: the MPD on the DASH scheme's set, the playlists on the HLS one;
         // `protection_scheme`, `manifests` and `drm_systems` keep describing the DASH set for

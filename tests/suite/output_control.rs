@@ -6,7 +6,7 @@ use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -89,7 +89,7 @@ fn manifests_flag_selects_hls_or_dash() {
 
 /// Fills a DASH media template (ISO/IEC 23009-1 §5.3.9.4.4) for one segment: the test's own
 /// reading of `$Number$`, `$Number%0Nd$`, `$Time$`, `$$`.
-fn fill(template: &str, number: u64, time: u64) -> String {
+pub(crate) fn fill(template: &str, number: u64, time: u64) -> String {
     let mut out = String::new();
     let mut rest = template;
     while let Some(i) = rest.find('$') {
@@ -112,7 +112,7 @@ fn fill(template: &str, number: u64, time: u64) -> String {
     out
 }
 
-fn tfdt(seg: &Path) -> u64 {
+pub(crate) fn tfdt(seg: &Path) -> u64 {
     let bytes = std::fs::read(seg).unwrap();
     let b = find_box(&bytes, &["moof", "traf", "tfdt"]).unwrap();
     if b[0] == 1 {

@@ -4,7 +4,6 @@
 //! clear lead and DRM signalling apply to both; the key manifest records both; Shaka Player plays
 //! the DASH (cenc) set and hls.js the HLS (cbcs) set with Clear Key in Chromium.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
@@ -221,11 +220,7 @@ fn two_schemes_reject_what_they_cannot_do() {
 
 #[test]
 fn shaka_plays_the_cenc_set_and_hlsjs_the_cbcs_set() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     package_dual(

@@ -6,7 +6,6 @@
 //! cannot play) is filtered out cleanly. The harness is tests/browser/run.mjs (docs/testing.md);
 //! it was proven on Shaka Packager's output with scripts/browser-matrix-shaka.sh.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
@@ -26,15 +25,6 @@ fn inputs(names: &[&str]) -> Vec<String> {
             format!("in={},id={n}{lang}", fixture(&format!("{n}.mp4")).display())
         })
         .collect()
-}
-
-/// A port free right now on 127.0.0.1, for a licence URL that must be known before packaging.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Run<'a> {

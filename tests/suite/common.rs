@@ -3,14 +3,19 @@
 //! track and vodpack's output. Nothing here uses vodpack's library: the judges are tools nobody
 //! here wrote, and the few box reads are a separate minimal walker. Every topic module of the
 //! suite runs in this one process, so the locks that keep Chromium runs and heavy measurements
-//! apart live here too ([`browser_slot`], [`heavy_slot`]).
+//! apart ([`browser_slot`], [`heavy_slot`]) are re-exported here from the harness both crates'
+//! tests share (crates/vodpack-test-support).
 #![allow(dead_code)] // not every helper is used by a topic today
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::OnceLock;
+
+// Shared with the control crate's tests (crates/vodpack-test-support): the locks that keep
+// Chromium runs and heavy tests apart, and finding a system tool on PATH.
+pub use vodpack_test_support::{browser_slot, heavy_slot, system_tool};
 
 /// The repository root (where Cargo.toml, fixtures/ and .tools/ live).
 pub fn root() -> &'static Path {
@@ -56,17 +61,6 @@ pub fn tools() -> &'static Tools {
     })
 }
 
-/// A system tool the tests need (xmllint, node): fails with how to install it when missing.
-pub fn system_tool(name: &str, install_hint: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} not found on PATH: {install_hint} (scripts/test.sh does)")
-        })
-}
-
 fn describe(cmd: &Command) -> String {
     let mut s = cmd.get_program().to_string_lossy().into_owned();
     for arg in cmd.get_args() {
@@ -89,6 +83,15 @@ pub fn run_ok(cmd: &mut Command) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
+}
+
+/// A port free right now on 127.0.0.1, for a licence URL that must be known before packaging.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The vodpack binary built for this test run.
@@ -541,55 +544,4 @@ pub fn synth_video(dest: &Path, size: &str, secs: u32, encoder_args: &[&str]) {
             .args(encoder_args)
             .arg(dest),
     );
-}
-
-/// A counting semaphore for tests that must not run beside each other. Its permit is a plain
-/// value (no lock is held while a test runs), so async tests may keep it across `.await`.
-pub struct Gate {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-/// A slot of a [`Gate`], given back when dropped (also when the test panics).
-pub struct Permit(&'static Gate);
-
-impl Gate {
-    /// A gate that lets `slots` tests through at a time.
-    pub const fn new(slots: usize) -> Gate {
-        Gate {
-            free: Mutex::new(slots),
-            freed: Condvar::new(),
-        }
-    }
-
-    /// Waits for a free slot.
-    pub fn enter(&'static self) -> Permit {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
-        }
-        *free -= 1;
-        Permit(self)
-    }
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.freed.notify_one();
-    }
-}
-
-/// One Chromium at a time in the whole binary: the machine has two cores, and players that
-/// share them with another browser time out.
-pub fn browser_slot() -> Permit {
-    static BROWSERS: Gate = Gate::new(1);
-    BROWSERS.enter()
-}
-
-/// One heavy test at a time (peak-memory measurements, signal timing, long packaging runs): with
-/// the default two test threads, a heavy test shares the machine with at most one light one.
-pub fn heavy_slot() -> Permit {
-    static HEAVY: Gate = Gate::new(1);
-    HEAVY.enter()
 }

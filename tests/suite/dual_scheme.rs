@@ -5,7 +5,6 @@
 //! the DASH (cenc) set and hls.js the HLS (cbcs) set with Clear Key in Chromium.
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
@@ -226,11 +225,7 @@ fn two_schemes_reject_what_they_cannot_do() {
 
 #[test]
 fn shaka_plays_the_cenc_set_and_hlsjs_the_cbcs_set() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let tmp = tempfile::tempdir().unwrap();
     // The default layout, and a `--segment-template` one (segments in `cenc/…` and `cbcs/…`,
     // which the playlists name as `../cbcs/…`).

@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use quick_xml::events::Event;
 use serde_json::{json, Value};
 use vodpack_control::serve::{start, ServeConfig, ServeKeys, Server};
+use vodpack_test_support::{browser_requirements, play_page, serve_player_dist};
 
 const ASSET: &str = "movie_123";
 
@@ -34,29 +35,6 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs()
-}
-
-fn player_dist() -> PathBuf {
-    let serve = repo().join("tests/serve");
-    let dist = serve.join("node_modules/shaka-player/dist");
-    assert!(
-        dist.join("shaka-player.compiled.js").is_file()
-            && serve.join("node_modules/playwright-core").is_dir(),
-        "browser test: run `npm install --prefix tests/serve --no-audit --no-fund` (playwright-core, shaka-player) first"
-    );
-    dist
-}
-
-fn browser_requirements() {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).is_file(),
-        "browser test: Chromium is missing at {chromium} (set $CHROMIUM)"
-    );
-    assert!(
-        Command::new("node").arg("--version").output().is_ok(),
-        "browser test: node is missing"
-    );
 }
 
 /// `vodpack package` of the fixture ladder into `out`.
@@ -118,7 +96,7 @@ fn serve(out: &Path, events: PathBuf) -> Running {
     config.port = 0;
     config.keys = Some(ServeKeys::random());
     config.policy_path = Some(repo().join("docs/examples/policy.toml"));
-    config.player_dist_dir = Some(player_dist());
+    config.player_dist_dir = Some(serve_player_dist());
     config.events_path = Some(events.clone());
     config.player_subject = None;
     let server = rt.block_on(start(config)).expect("serve starts");
@@ -605,22 +583,8 @@ fn origin_serves_vodpack_output_through_path_tokens() {
 
 /// Runs tests/serve/play.mjs against the player page; answers its JSON report.
 fn play(run: &Running, options: Value, expect: &str) -> Value {
-    let script = repo().join("tests/serve/play.mjs");
     let url = format!("http://{}/", run.addr());
-    let o = Command::new("node")
-        .arg(script)
-        .arg(url)
-        .arg(expect)
-        .arg("45000")
-        .arg(options.to_string())
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "play.mjs failed: {stdout}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let stdout = play_page(&url, expect, 45000, Some(&options.to_string()));
     serde_json::from_str(stdout.lines().last().unwrap_or(""))
         .unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }

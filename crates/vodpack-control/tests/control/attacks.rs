@@ -13,32 +13,14 @@ use vodpack_control::key_manifest::default_path;
 use vodpack_control::policy::ReloadOptions;
 use vodpack_control::serve::{start, Limits, ServeConfig, ServeKeys, Server};
 
+use crate::common::{cenc_fixture as fixture_dir, copy_dir, temp_dir};
+
 const ASSET: &str = "fixture_cenc";
 const KID_VIDEO: &str = "11111111111111111111111111111111";
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cenc-shaka")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 /// A private copy of the fixture: `<tmp>/out/` with its key manifest at `<tmp>/out.keys.json`.
 fn private_output(tag: &str) -> (PathBuf, PathBuf) {
-    let tmp = std::env::temp_dir().join(format!(
-        "vodpack-attacks-{tag}-{:016x}",
-        rand::random::<u64>()
-    ));
+    let tmp = temp_dir(&format!("attacks-{tag}"));
     let out = tmp.join("out");
     copy_dir(&fixture_dir(), &out);
     std::fs::copy(default_path(&fixture_dir()), default_path(&out)).unwrap();

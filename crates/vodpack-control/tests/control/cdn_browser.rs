@@ -5,39 +5,20 @@
 //! short (15 s): once it has passed, the very manifest query the browser used and the cookies
 //! are refused as expired. With `delivery = "query"` (no cookies), the page appends the playback
 //! answer's `edge.query` (Akamai `__token__=`) to every manifest and segment request. Needs what
-//! tests/browser.rs needs (tests/serve npm packages, Chromium).
+//! browser.rs needs (tests/serve npm packages, node, Chromium; common::browser_test checks them).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use vodpack_control::api::unix_now;
 use vodpack_control::cdn::playback::{CdnEdge, CdnMode};
-use vodpack_control::serve::{start, ServeConfig, ServeKeys};
+use vodpack_control::serve::start;
+
+use crate::common::{browser_test, cenc_fixture, play, player_config};
 
 const TTL: u64 = 15;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn requirements() -> PathBuf {
-    let serve = repo().join("tests/serve");
-    let dist = serve.join("node_modules/shaka-player/dist");
-    assert!(
-        dist.join("shaka-player.compiled.js").is_file()
-            && serve.join("node_modules/playwright-core").is_dir(),
-        "browser test: run `npm ci --prefix tests/serve --no-audit --no-fund` first"
-    );
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).is_file(),
-        "browser test: no Chromium at {chromium}"
-    );
-    dist
-}
 
 fn config(dir: &Path) -> PathBuf {
     config_with(dir, "")
@@ -68,39 +49,14 @@ fn config_with(dir: &Path, top: &str) -> PathBuf {
     p
 }
 
-async fn play(url: String, protocol: &'static str) -> Value {
-    let script = repo().join("tests/serve/play.mjs");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .arg(url)
-            .arg("play")
-            .arg("20000")
-            .arg(json!({ "protocol": protocol }).to_string())
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "play.mjs failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or(""))
-        .unwrap_or_else(|e| panic!("{e}: {stdout}"))
+/// One play.mjs run of the page in `protocol` (dash or hls), 20 s budget.
+async fn play_protocol(url: String, protocol: &'static str) -> Value {
+    play(url, "play", 20000, Some(json!({ "protocol": protocol }))).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_plays_through_each_cdn_format_until_the_tokens_expire() {
-    let _slot = crate::common::browser_slot();
-    let dist = requirements();
-    let tmp = std::env::temp_dir().join(format!(
-        "vodpack-cdn-browser-{:016x}",
-        rand::random::<u64>()
-    ));
-    std::fs::create_dir_all(&tmp).unwrap();
+    let (_slot, dist, tmp) = browser_test("cdn-browser");
     let cfg = config(&tmp);
     let policy = tmp.join("policy.toml");
     std::fs::write(
@@ -108,22 +64,22 @@ async fn chromium_plays_through_each_cdn_format_until_the_tokens_expire() {
         format!("session_ttl_secs = {TTL}\n[default]\nplans = [\"*\"]\n"),
     )
     .unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cenc-shaka");
+    let fixture = cenc_fixture();
     let started = std::time::Instant::now();
     // (server, manifest request URL the browser used, its expiry)
     let mut used = Vec::new();
     for mode in [CdnMode::Akamai, CdnMode::Cloudfront, CdnMode::Mediacdn] {
         for protocol in ["dash", "hls"] {
-            let mut c = ServeConfig::new(fixture.clone());
-            c.port = 0;
-            c.keys = Some(ServeKeys::random());
-            c.player_dist_dir = Some(dist.clone());
-            c.events_path = Some(tmp.join(format!("{}-{protocol}.ndjson", mode.name())));
+            let mut c = player_config(
+                fixture.clone(),
+                dist.clone(),
+                tmp.join(format!("{}-{protocol}.ndjson", mode.name())),
+            );
             c.policy_path = Some(policy.clone());
             c.cdn = Some(Arc::new(CdnEdge::load(mode, &cfg).unwrap()));
             let server = start(c).await.unwrap();
             let t0 = unix_now();
-            let r = play(format!("{}/", server.url()), protocol).await;
+            let r = play_protocol(format!("{}/", server.url()), protocol).await;
             let ctx = format!(
                 "{mode:?} {protocol}: {}",
                 serde_json::to_string(&r["network"]).unwrap()
@@ -208,13 +164,7 @@ async fn chromium_plays_through_each_cdn_format_until_the_tokens_expire() {
 /// segment request authorises itself by the `__token__` query the page appends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_plays_akamai_by_query_without_cookies() {
-    let _slot = crate::common::browser_slot();
-    let dist = requirements();
-    let tmp = std::env::temp_dir().join(format!(
-        "vodpack-cdn-browser-q-{:016x}",
-        rand::random::<u64>()
-    ));
-    std::fs::create_dir_all(&tmp).unwrap();
+    let (_slot, dist, tmp) = browser_test("cdn-browser-q");
     let cfg = config_with(&tmp, "delivery = \"query\"");
     let policy = tmp.join("policy.toml");
     std::fs::write(
@@ -222,17 +172,17 @@ async fn chromium_plays_akamai_by_query_without_cookies() {
         "session_ttl_secs = 120\n[default]\nplans = [\"*\"]\n",
     )
     .unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cenc-shaka");
+    let fixture = cenc_fixture();
     for protocol in ["dash", "hls"] {
-        let mut c = ServeConfig::new(fixture.clone());
-        c.port = 0;
-        c.keys = Some(ServeKeys::random());
-        c.player_dist_dir = Some(dist.clone());
-        c.events_path = Some(tmp.join(format!("q-{protocol}.ndjson")));
+        let mut c = player_config(
+            fixture.clone(),
+            dist.clone(),
+            tmp.join(format!("q-{protocol}.ndjson")),
+        );
         c.policy_path = Some(policy.clone());
         c.cdn = Some(Arc::new(CdnEdge::load(CdnMode::Akamai, &cfg).unwrap()));
         let server = start(c).await.unwrap();
-        let r = play(format!("{}/", server.url()), protocol).await;
+        let r = play_protocol(format!("{}/", server.url()), protocol).await;
         let ctx = format!(
             "{protocol}: {}",
             serde_json::to_string(&r["network"]).unwrap()

@@ -19,14 +19,10 @@ use vodpack_control::cdn::cloudfront::{self, CloudFrontSigner};
 use vodpack_control::cdn::playback::{CdnEdge, CdnMode};
 use vodpack_control::serve::{start, ServeConfig, ServeKeys, Server};
 
+use crate::common::temp_dir;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vodpack-cdn-{tag}-{:016x}", rand::random::<u64>()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// A CDN config with two keys per CDN (rotation: the second only verifies), with `top`
@@ -116,7 +112,7 @@ fn reason(body: &str) -> String {
 }
 
 async fn run_mode(mode: CdnMode) {
-    let tmp = temp_dir(mode.name());
+    let tmp = temp_dir(&format!("cdn-{}", mode.name()));
     let s = server(mode, &tmp).await;
     let token = s.control.identity.issue("alice", &[], unix_now(), 600);
     let res = reqwest::Client::new()
@@ -347,7 +343,7 @@ fn ip_bound(mode: CdnMode, base: &str, ip: &str, expires: u64) -> (String, Strin
 }
 
 async fn ip_bound_tokens_at_the_origin(mode: CdnMode) {
-    let tmp = temp_dir(&format!("ip-{}", mode.name()));
+    let tmp = temp_dir(&format!("cdn-ip-{}", mode.name()));
     let s = server(mode, &tmp).await;
     let edge = start_from(&s, None).await;
     // The CDN base the server signs for (its own address): the manifest URL up to /v/.
@@ -390,7 +386,7 @@ async fn cloudfront_ip_bound_tokens() {
 /// and work from it; from another address (127.0.0.2, Linux routes all of 127/8 to loopback)
 /// they are refused as `wrong_ip`, and that client gets its own tokens.
 async fn bind_client_ip(mode: CdnMode) {
-    let tmp = temp_dir(&format!("bind-{}", mode.name()));
+    let tmp = temp_dir(&format!("cdn-bind-{}", mode.name()));
     let s = server_with(mode, &tmp, "bind_client_ip = true").await;
     let seg = format!("{}/v/fixture_cenc/video/seg_1.m4s", s.url());
     let other: IpAddr = "127.0.0.2".parse().unwrap();
@@ -458,7 +454,7 @@ async fn cloudfront_bind_client_ip() {
 
 #[test]
 fn mediacdn_refuses_bind_client_ip() {
-    let tmp = temp_dir("bind-mediacdn");
+    let tmp = temp_dir("cdn-bind-mediacdn");
     let err = CdnEdge::load(
         CdnMode::Mediacdn,
         &write_config_with(&tmp, "bind_client_ip = true"),
@@ -472,7 +468,7 @@ fn mediacdn_refuses_bind_client_ip() {
 #[tokio::test(flavor = "multi_thread")]
 async fn delivery_by_query_sets_no_cookies() {
     for mode in [CdnMode::Akamai, CdnMode::Cloudfront, CdnMode::Mediacdn] {
-        let tmp = temp_dir(&format!("q-{}", mode.name()));
+        let tmp = temp_dir(&format!("cdn-q-{}", mode.name()));
         let s = server_with(mode, &tmp, "delivery = \"query\"").await;
         let token = s.control.identity.issue("alice", &[], unix_now(), 600);
         let res = reqwest::Client::new()
@@ -494,7 +490,7 @@ async fn delivery_by_query_sets_no_cookies() {
         s.shutdown().await.unwrap();
         std::fs::remove_dir_all(tmp).ok();
     }
-    let tmp = temp_dir("q-bad");
+    let tmp = temp_dir("cdn-q-bad");
     let err = CdnEdge::load(
         CdnMode::Akamai,
         &write_config_with(&tmp, "delivery = \"header\""),

@@ -1,56 +1,81 @@
 //! The control tests' shared harness. Tests of every module run as threads of one process, so
-//! Chromium runs and memory measurements take a slot here instead of relying on running in a
-//! binary of their own.
+//! Chromium runs and memory measurements take a slot ([`browser_slot`], [`heavy_slot`], from
+//! crates/vodpack-test-support, which the root crate's suite shares) instead of relying on
+//! running in a binary of their own. Also here: the encrypted fixture, scratch folders, and the
+//! setup the browser tests (browser, cdn_browser) share: their requirements, the player page's
+//! serve config, and one run of tests/serve/play.mjs.
 
-use std::sync::{Condvar, Mutex};
+use std::path::{Path, PathBuf};
 
-/// A counting semaphore for tests that must not run beside each other. Its permit is a plain
-/// value (no lock is held while a test runs), so async tests may keep it across `.await`.
-pub struct Gate {
-    free: Mutex<usize>,
-    freed: Condvar,
+use serde_json::Value;
+use vodpack_control::serve::{ServeConfig, ServeKeys};
+pub use vodpack_test_support::{browser_slot, heavy_slot, Permit};
+
+/// The encrypted fixture the serve tests use (Shaka Packager output, cenc), with its key
+/// manifest beside it (`cenc-shaka.keys.json`).
+pub fn cenc_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cenc-shaka")
 }
 
-/// A slot of a [`Gate`], given back when dropped (also when the test panics).
-pub struct Permit(&'static Gate);
+/// A fresh folder `vodpack-<tag>-<random>` in the system's temp dir (the test removes it at the
+/// end).
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("vodpack-{tag}-{:016x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
 
-impl Gate {
-    /// A gate that lets `slots` tests through at a time.
-    pub const fn new(slots: usize) -> Gate {
-        Gate {
-            free: Mutex::new(slots),
-            freed: Condvar::new(),
+/// Copies the folder `from` to `to`, recursively (a private copy of a fixture to change).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
         }
     }
-
-    /// Waits for a free slot.
-    pub fn enter(&'static self) -> Permit {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
-        }
-        *free -= 1;
-        Permit(self)
-    }
 }
 
-impl Drop for Permit {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.freed.notify_one();
-    }
+/// Starts a browser test: waits for the one browser slot, checks Chromium, node and tests/serve's
+/// npm packages, and makes a scratch folder `vodpack-<tag>-<random>`. Answers the permit (bind
+/// it to a named variable such as `_slot` for the whole test, not to `_`, which drops it at
+/// once), Shaka Player's dist folder, and the scratch folder.
+pub fn browser_test(tag: &str) -> (Permit, PathBuf, PathBuf) {
+    let slot = browser_slot();
+    let dist = vodpack_test_support::serve_player_dist();
+    vodpack_test_support::browser_requirements();
+    (slot, dist, temp_dir(tag))
 }
 
-/// One Chromium at a time in the whole binary: the machine has two cores, and players that
-/// share them with another browser time out.
-pub fn browser_slot() -> Permit {
-    static BROWSERS: Gate = Gate::new(1);
-    BROWSERS.enter()
+/// The serve config of a browser test: `out` on a free loopback port, fresh random keys, the
+/// player page with Shaka Player from `dist`, telemetry into `events`.
+pub fn player_config(out: PathBuf, dist: PathBuf, events: PathBuf) -> ServeConfig {
+    let mut config = ServeConfig::new(out);
+    config.port = 0;
+    config.keys = Some(ServeKeys::random());
+    config.player_dist_dir = Some(dist);
+    config.events_path = Some(events);
+    config
 }
 
-/// One heavy test at a time (peak-memory measurements, signal timing, long packaging runs): with
-/// the default two test threads, a heavy test shares the machine with at most one light one.
-pub fn heavy_slot() -> Permit {
-    static HEAVY: Gate = Gate::new(1);
-    HEAVY.enter()
+/// Runs tests/serve/play.mjs against the player page at `url` (expecting `expect`, "play" or
+/// "fail", within `timeout_ms`, with page `options` when given) in a blocking thread, so the
+/// server keeps running on the test's runtime; answers the script's JSON report.
+pub async fn play(
+    url: String,
+    expect: &'static str,
+    timeout_ms: u32,
+    options: Option<Value>,
+) -> Value {
+    let stdout = tokio::task::spawn_blocking(move || {
+        let options = options.map(|o| o.to_string());
+        vodpack_test_support::play_page(&url, expect, timeout_ms, options.as_deref())
+    })
+    .await
+    .unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }

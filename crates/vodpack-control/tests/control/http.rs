@@ -12,25 +12,16 @@ use vodpack_control::api::{
 };
 use vodpack_control::serve::{start, ServeConfig, ServeKeys, Server};
 
+use crate::common::{cenc_fixture as fixture_dir, temp_dir};
+
 const ASSET: &str = "fixture_cenc";
 const KID_VIDEO: &str = "11111111111111111111111111111111";
 const KEY_VIDEO: &str = "00112233445566778899aabbccddeeff";
 const KID_AUDIO: &str = "22222222222222222222222222222222";
 const KEY_AUDIO: &str = "ffeeddccbbaa99887766554433221100";
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cenc-shaka")
-}
-
-/// A fresh temporary directory (removed by the test at the end when it passes).
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vodpack-http-{tag}-{:016x}", rand::random::<u64>()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 async fn server_with(tag: &str, edit: impl FnOnce(&mut ServeConfig, &Path)) -> (Server, PathBuf) {
-    let tmp = temp_dir(tag);
+    let tmp = temp_dir(&format!("http-{tag}"));
     let mut config = ServeConfig::new(fixture_dir());
     config.port = 0;
     config.events_path = Some(tmp.join("events.ndjson"));

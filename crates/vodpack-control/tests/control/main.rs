@@ -1,6 +1,7 @@
 //! The control crate's integration tests: one test binary (`cargo test --release --all-features
 //! -p vodpack-control --test control`), one module per topic, and the shared harness in `common`
-//! (the lock that keeps Chromium runs and memory measurements apart). Each module keeps the
+//! (the locks that keep Chromium runs and memory measurements apart, the fixture, scratch folders,
+//! the browser tests' setup; the locks come from crates/vodpack-test-support). Each module keeps the
 //! features it always needed (`server`, and `kafka` for the telemetry sink); without them it is
 //! left out of the build, as its binary used to be.
 

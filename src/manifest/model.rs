@@ -27,6 +27,28 @@ pub struct PackagedAsset {
     pub base_url: Option<String>,
 }
 
+impl PackagedAsset {
+    /// An asset with vodpack's defaults: `master.m3u8` and `manifest.mpd`, both written, clear,
+    /// no base URL.
+    pub fn new(
+        segment_duration: f64,
+        duration: f64,
+        renditions: Vec<PackagedRendition>,
+    ) -> PackagedAsset {
+        PackagedAsset {
+            segment_duration,
+            duration,
+            renditions,
+            hls_multivariant: "master.m3u8".into(),
+            dash_mpd: "manifest.mpd".into(),
+            protection: None,
+            write_hls: true,
+            write_dash: true,
+            base_url: None,
+        }
+    }
+}
+
 /// One rendition (one track, one CMAF track file set).
 #[derive(Debug, Clone)]
 pub struct PackagedRendition {

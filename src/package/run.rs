@@ -477,17 +477,7 @@ fn build_asset(
         .iter()
         .map(|s| s.track.duration_seconds())
         .fold(0.0, f64::max);
-    PackagedAsset {
-        segment_duration: args.segment_duration,
-        duration,
-        renditions,
-        hls_multivariant: "master.m3u8".into(),
-        dash_mpd: "manifest.mpd".into(),
-        protection: None,
-        write_hls: true,
-        write_dash: true,
-        base_url: None,
-    }
+    PackagedAsset::new(args.segment_duration, duration, renditions)
 }
 
 fn write_manifests(root: &Path, asset: &PackagedAsset) -> Result<()> {

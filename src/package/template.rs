@@ -373,17 +373,7 @@ mod set_folder_tests {
     }
 
     fn asset(renditions: Vec<PackagedRendition>) -> PackagedAsset {
-        PackagedAsset {
-            segment_duration: 1.0,
-            duration: 2.0,
-            renditions,
-            hls_multivariant: "master.m3u8".into(),
-            dash_mpd: "manifest.mpd".into(),
-            protection: None,
-            write_hls: true,
-            write_dash: true,
-            base_url: None,
-        }
+        PackagedAsset::new(1.0, 2.0, renditions)
     }
 
     fn naming(template: &str) -> Naming {

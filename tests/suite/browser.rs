@@ -7,7 +7,6 @@
 //! it was proven on Shaka Packager's output with scripts/browser-matrix-shaka.sh.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::common::*;
 
@@ -38,20 +37,8 @@ struct Run<'a> {
 }
 
 fn play(out: &Path, run: &Run) {
-    let node = system_tool("node", "apt-get install nodejs npm");
-    let harness = root().join("tests/browser/run.mjs");
-    let mut cmd = Command::new(node);
-    cmd.arg(&harness)
-        .arg("--dir")
-        .arg(out)
-        .args([
-            "--player",
-            run.player,
-            "--protocol",
-            run.protocol,
-            "--drm",
-            run.drm,
-        ])
+    let mut cmd = browser_harness(out, run.player, run.protocol);
+    cmd.args(["--drm", run.drm])
         .args(["--expect", run.expect, "--port", &run.port.to_string()])
         .args(["--keys", &browser_keys_arg()]);
     if run.wrong_key {

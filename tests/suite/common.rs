@@ -156,6 +156,18 @@ pub fn protection_args(scheme: &str) -> Vec<String> {
     args
 }
 
+/// node running tests/browser/run.mjs on the output in `out` with `player` and `protocol`; the
+/// caller adds what it expects (`--expect`, `--drm`, ...) and takes the browser slot.
+pub fn browser_harness(out: &Path, player: &str, protocol: &str) -> Command {
+    let node = system_tool("node", "apt-get install nodejs npm");
+    let mut cmd = Command::new(node);
+    cmd.arg(root().join("tests/browser/run.mjs"))
+        .arg("--dir")
+        .arg(out)
+        .args(["--player", player, "--protocol", protocol]);
+    cmd
+}
+
 /// `KID=KEY,...` for tests/browser/run.mjs --keys.
 pub fn browser_keys_arg() -> String {
     TEST_KEYS

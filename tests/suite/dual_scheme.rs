@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::process::Command;
 
 use crate::common::*;
 
@@ -138,13 +137,7 @@ fn both_sets_decrypt_to_the_source_and_manifests_pick_their_set() {
     assert!(master.contains("org.w3.clearkey"), "{master}");
 
     // `vodpack verify` checks each set on its own and decrypts every sample of both.
-    let mut cmd = vodpack();
-    cmd.arg("verify").arg(&out).arg("--json");
-    for k in &TEST_KEYS {
-        cmd.args(["--key", &format!("kid={},key={}", k.kid, k.key)]);
-    }
-    let report: serde_json::Value =
-        serde_json::from_slice(&run_ok(&mut cmd).stdout).expect("verify --json");
+    let report = verify_with_test_keys(&out);
     assert_eq!(report["ok"], true, "{report}");
     let checked = report["renditions"].as_array().unwrap();
     assert_eq!(checked.len(), 2 * SET.len(), "{report}");
@@ -244,20 +237,9 @@ fn shaka_plays_the_cenc_set_and_hlsjs_the_cbcs_set() {
         }
         package_dual(&out, &extra);
         let _one_browser = browser_slot();
-        let node = system_tool("node", "apt-get install nodejs npm");
         for (player, protocol) in [("shaka", "dash"), ("hlsjs", "hls")] {
-            let o = Command::new(&node)
-                .arg(root().join("tests/browser/run.mjs"))
-                .arg("--dir")
-                .arg(&out)
-                .args([
-                    "--player",
-                    player,
-                    "--protocol",
-                    protocol,
-                    "--drm",
-                    "server",
-                ])
+            let o = browser_harness(&out, player, protocol)
+                .args(["--drm", "server"])
                 .args(["--expect", "play", "--expect-heights", "240,720"])
                 .args(["--port", &port.to_string(), "--keys", &browser_keys_arg()])
                 .output()
@@ -612,13 +594,7 @@ fn segment_template_names_each_set_under_its_scheme() {
         }
 
         // `vodpack verify` reads the manifests and decrypts every sample of both sets.
-        let mut cmd = vodpack();
-        cmd.arg("verify").arg(&out).arg("--json");
-        for k in &TEST_KEYS {
-            cmd.args(["--key", &format!("kid={},key={}", k.kid, k.key)]);
-        }
-        let report: serde_json::Value =
-            serde_json::from_slice(&run_ok(&mut cmd).stdout).expect("verify --json");
+        let report = verify_with_test_keys(&out);
         assert_eq!(report["ok"], true, "{template}: {report}");
         for scheme in ["cenc", "cbcs"] {
             let sets: Vec<&serde_json::Value> = report["renditions"]
@@ -634,4 +610,14 @@ fn segment_template_names_each_set_under_its_scheme() {
             }
         }
     }
+}
+
+/// `vodpack verify --json` of `out` with every test key: its report.
+fn verify_with_test_keys(out: &Path) -> serde_json::Value {
+    let mut cmd = vodpack();
+    cmd.arg("verify").arg(out).arg("--json");
+    for k in &TEST_KEYS {
+        cmd.args(["--key", &format!("kid={},key={}", k.kid, k.key)]);
+    }
+    serde_json::from_slice(&run_ok(&mut cmd).stdout).expect("verify --json")
 }

@@ -4,7 +4,6 @@
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -246,23 +245,12 @@ fn template_output_plays_in_shaka_and_hlsjs() {
     args.extend(ladder());
     package(&out, &args);
     let _one_browser = browser_slot();
-    let node = system_tool("node", "apt-get install nodejs npm");
     for (player, protocol, manifest) in [
         ("shaka", "dash", "stream.mpd"),
         ("hlsjs", "hls", "index.m3u8"),
     ] {
-        let o = Command::new(&node)
-            .arg(root().join("tests/browser/run.mjs"))
-            .arg("--dir")
-            .arg(&out)
-            .args([
-                "--player",
-                player,
-                "--protocol",
-                protocol,
-                "--manifest",
-                manifest,
-            ])
+        let o = browser_harness(&out, player, protocol)
+            .args(["--manifest", manifest])
             .args(["--expect", "play", "--expect-heights", "240,360"])
             .output()
             .unwrap();

@@ -4,7 +4,6 @@
 //! subtitles`). About 50 s: the asset is played once per player at 2x.
 
 use crate::common::*;
-use std::process::Command;
 
 #[test]
 fn players_show_the_french_cues() {
@@ -38,7 +37,6 @@ fn players_show_the_french_cues() {
     let cues_file = dir.path().join("cues.json");
     std::fs::write(&cues_file, cues).unwrap();
     let _one_browser = browser_slot();
-    let node = system_tool("node", "apt-get install nodejs npm");
     let mut failures = Vec::new();
     for (player, protocol) in [
         ("shaka", "dash"),
@@ -46,11 +44,7 @@ fn players_show_the_french_cues() {
         ("dashjs", "dash"),
         ("hlsjs", "hls"),
     ] {
-        let output = Command::new(&node)
-            .arg(root().join("tests/browser/run.mjs"))
-            .arg("--dir")
-            .arg(&out)
-            .args(["--player", player, "--protocol", protocol])
+        let output = browser_harness(&out, player, protocol)
             .args([
                 "--expect",
                 "subtitles",

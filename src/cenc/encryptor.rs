@@ -179,7 +179,7 @@ impl SampleEncryptor {
     ///
     /// `cbcs` chains are serial (each block waits for the one before), but the chains of
     /// different protected ranges are independent: all ranges of the fragment go through
-    /// [`cbc_pattern_encrypt_ranges`] together, which keeps the AES pipeline full.
+    /// `cbc_pattern_encrypt_ranges` together, which keeps the AES pipeline full.
     pub fn encrypt_samples(
         &mut self,
         data: &mut [u8],

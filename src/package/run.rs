@@ -189,6 +189,12 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     let total: u64 = sources.iter().map(|s| s.track.samples.len() as u64).sum();
     progress.start(total);
     type Written = (Vec<RenditionOutput>, Vec<Option<RenditionProtection>>);
+    // Renditions run one per core; when there are fewer segment sets than cores, each set's
+    // files are written on a thread of their own so that the idle cores overlap reading and
+    // encrypting with writing (one 1080p rendition: 0.20 -> 0.13 s). With every core busy that
+    // only adds thread switches and buffers, so the sets write in place.
+    let sets_per_rendition = if hls_keys.is_some() { 2 } else { 1 };
+    let write_on_own_thread = sources.len() * sets_per_rendition < rayon::current_num_threads();
     let written: Vec<Written> = sources
         .par_iter()
         .enumerate()
@@ -248,6 +254,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                 out_root: staged.dir.clone(),
                 set_dir,
                 extra_sets,
+                write_on_own_thread,
             };
             // Per-rendition progress in samples and media bytes (one thread per rendition).
             let samples = &src.track.samples;

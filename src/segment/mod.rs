@@ -6,6 +6,7 @@
 pub const OUTPUT_TRACK_ID: u32 = 1;
 
 pub mod error;
+mod file_sink;
 pub mod fragment;
 pub mod init;
 pub mod plan;

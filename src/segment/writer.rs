@@ -1,7 +1,9 @@
 //! Writes one rendition: its init segment and its media segments (one file each, or a single
-//! file with a sidx), reading sample bytes from the input on demand so that memory holds one
-//! segment at a time. Encryption plugs in through [`ProtectionJob`].
+//! file with a sidx), reading sample bytes from the input on demand so that memory holds a
+//! fragment at a time (a few with a writing thread, see `file_sink`). Encryption plugs in through
+//! [`ProtectionJob`].
 use super::error::SegmentError;
+use super::file_sink::FileSink;
 use super::fragment::{self, FragmentProtection};
 use super::init::{write_init, InitOptions};
 use crate::cenc::SampleEncryptor;
@@ -10,7 +12,7 @@ use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
 use crate::media::time::{DecodeTime, PresentationTime, TickDuration, TickOffset, TimeOverflow};
 use crate::media::{Sample, Track, TrackKind};
 use std::fs::File;
-use std::io::{IoSlice, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -51,6 +53,9 @@ pub struct RenditionJob<'a> {
     /// Further segment sets written from the same read of the input (one run, two encryption
     /// schemes): each has its own folder, init segment and encryption. Empty for one scheme.
     pub extra_sets: Vec<OutputSet>,
+    /// Write each set's files on a thread of its own, overlapping reading and encrypting: for
+    /// when a core would otherwise be idle (the caller knows how many renditions run at once).
+    pub write_on_own_thread: bool,
 }
 
 /// A further segment set of a rendition (see `RenditionJob::extra_sets`).
@@ -191,40 +196,25 @@ fn read_samples(input: &File, path: &Path, samples: &[Sample], buf: &mut Vec<u8>
     Ok(())
 }
 
-/// Writes a fragment's head (moof, mdat header) and its payload with vectored writes, so the
-/// payload goes from the sample buffer to the file without a copy into the head's buffer.
-fn write_head_and_payload(f: &mut File, head: &[u8], payload: &[u8]) -> std::io::Result<()> {
-    let mut bufs = [IoSlice::new(head), IoSlice::new(payload)];
-    let mut bufs = &mut bufs[..];
-    while !bufs.is_empty() {
-        match f.write_vectored(bufs) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 /// The writing state of one segment set.
 struct SetState {
     dir: String,
     protection: Option<ProtectionJob>,
     init_bytes: Vec<u8>,
-    single: Option<File>,
+    /// One file with a sidx (`media.mp4`) instead of segment files.
+    single: bool,
     single_path: PathBuf,
+    /// Where the files are written (on a thread of their own).
+    sink: FileSink,
     offset_in_single: u64,
     segments: Vec<SegmentRecord>,
     iframes: Vec<IFrameRecord>,
     sequence: u32,
     total_bytes: u64,
     peak: f64,
-    /// The fragment being written (one fragment, not a whole segment, is held in memory: each
-    /// is written out as soon as it is built).
+    /// The head (moof, mdat header) of the fragment being built; fragments go to the sink as
+    /// soon as they are built, so memory holds a few fragments, not a whole segment.
     seg_bytes: Vec<u8>,
-    /// The current segment's file (segment-files layout) and its path.
-    seg_file: Option<(File, PathBuf)>,
     /// Bytes of the current segment written so far.
     seg_size: u64,
     /// This set's copy of the fragment's sample bytes (encrypted in place).
@@ -318,26 +308,28 @@ pub fn write_rendition(
             // Reserve the sidx; it is written once the fragment sizes are known.
             f.write_all(&vec![0u8; fragment::sidx_len(seg_ranges.len())])
                 .map_err(io_err(&single_path))?;
-            Some(f)
+            Some((f, single_path.clone()))
         } else {
             let p = dir.join("init.mp4");
             std::fs::write(&p, &init_bytes).map_err(io_err(&p))?;
             None
         };
+        let single_file = single.is_some();
+        let sink = FileSink::new(single, job.write_on_own_thread, &dir)?;
         sets.push(SetState {
             offset_in_single: (init_bytes.len() + fragment::sidx_len(seg_ranges.len())) as u64,
             dir: set.dir,
             protection: set.protection,
             init_bytes,
-            single,
+            single: single_file,
             single_path,
+            sink,
             segments: Vec::with_capacity(seg_ranges.len()),
             iframes: Vec::new(),
             sequence: 1,
             total_bytes: 0,
             peak: 0.0,
             seg_bytes: Vec::new(),
-            seg_file: None,
             seg_size: 0,
             data: Vec::new(),
             aux: Vec::new(),
@@ -365,13 +357,11 @@ pub fn write_rendition(
         crate::cancel::check()?;
         for set in sets.iter_mut() {
             set.seg_size = 0;
-            if set.single.is_none() {
+            if !set.single {
                 let (rel_path, _) = seg_location(set, si);
-                let p = job.out_root.join(&rel_path);
-                let mut f = File::create(&p).map_err(io_err(&p))?;
-                f.write_all(&styp).map_err(io_err(&p))?;
+                set.sink
+                    .create(job.out_root.join(&rel_path), styp.clone())?;
                 set.seg_size = styp.len() as u64;
-                set.seg_file = Some((f, p));
             }
         }
         for w in frag_starts.windows(2) {
@@ -423,15 +413,12 @@ pub fn write_rendition(
                 )?;
                 let payload_at = set.seg_bytes.len();
                 set.sequence += 1;
-                // Written at once: memory holds one fragment per set, not a whole segment, and
-                // with two schemes each set writes on its own thread.
-                if let Some(f) = set.single.as_mut() {
-                    write_head_and_payload(f, &set.seg_bytes, data)
-                        .map_err(io_err(&set.single_path))?;
-                } else if let Some((f, p)) = set.seg_file.as_mut() {
-                    write_head_and_payload(f, &set.seg_bytes, data).map_err(io_err(p))?;
-                }
                 set.seg_size += (payload_at + data.len()) as u64;
+                // Handed to the set's sink at once (memory holds a fragment or a few per set, not
+                // a whole segment); written buffers come back for the next fragment.
+                let head = std::mem::take(&mut set.seg_bytes);
+                set.sink.append(head, std::mem::take(data))?;
+                (set.seg_bytes, *data) = set.sink.spare();
                 if let Some(next_sync_pts) = next_sync_pts {
                     let (path, offset) = seg_location(set, si);
                     set.iframes.push(IFrameRecord {
@@ -485,11 +472,9 @@ pub fn write_rendition(
                 .peak
                 .max(size as f64 * 8.0 * track.timescale as f64 / duration as f64);
             set.total_bytes += size;
-            if set.single.is_some() {
+            if set.single {
                 set.offset_in_single += size;
             }
-            // The segment file is complete: closed here (its fragments are already written).
-            set.seg_file = None;
             set.segments.push(SegmentRecord {
                 number: si as u64 + 1,
                 start: start.clamp_non_negative(),
@@ -510,7 +495,9 @@ pub fn write_rendition(
     let total_duration = span(first_pts, end_pts)?.max(1) as f64 / track.timescale as f64;
     let mut outputs = Vec::with_capacity(sets.len());
     for set in sets {
-        let layout = if let Some(mut f) = set.single {
+        // Everything handed to the set's writing thread is on disk once it has finished.
+        let single = set.sink.finish()?;
+        let layout = if let Some(mut f) = single {
             let refs: Vec<(u64, u64)> = set.segments.iter().map(|s| (s.size, s.duration)).collect();
             let earliest = set.segments.first().map(|s| s.start).unwrap_or(0);
             let sidx = fragment::sidx(super::OUTPUT_TRACK_ID, track.timescale, earliest, &refs)
@@ -551,7 +538,7 @@ pub fn write_rendition(
 /// Where segment `si` of a set goes: its path relative to the output root and its offset in
 /// that file (0 for segment files).
 fn seg_location(set: &SetState, si: usize) -> (String, u64) {
-    if set.single.is_some() {
+    if set.single {
         (format!("{}/media.mp4", set.dir), set.offset_in_single)
     } else {
         (format!("{}/seg_{}.m4s", set.dir, si + 1), 0)

@@ -236,49 +236,42 @@ impl SampleEncryptor {
     }
 }
 
-/// Appends the protected byte ranges (start, end) of the sample at `at..at + size` of a fragment:
-/// the whole sample when there are no subsamples. The same clipping as [`for_each_protected`].
+/// The protected byte ranges (start, end) of a sample of `size` bytes: the whole sample when there
+/// are no subsamples. Subsample maps come from [`SubsampleMapper`] (sizes add up to the sample)
+/// or, in [`decrypt_sample`], from a file: ranges past the end are clipped there after a check.
+fn protected_ranges(
+    size: usize,
+    subsamples: &[Subsample],
+) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let whole = subsamples.is_empty().then_some((0, size));
+    let mut pos = 0usize;
+    let parts = subsamples.iter().filter_map(move |s| {
+        let start = (pos + s.clear as usize).min(size);
+        pos = (start + s.protected as usize).min(size);
+        (pos > start).then_some((start, pos))
+    });
+    whole.into_iter().chain(parts)
+}
+
+/// Appends the protected ranges of the sample at `at..at + size` of a fragment, as offsets in
+/// the fragment.
 fn push_protected_ranges(
     at: usize,
     size: usize,
     subsamples: &[Subsample],
     ranges: &mut Vec<(usize, usize)>,
 ) {
-    if subsamples.is_empty() {
-        ranges.push((at, at + size));
-        return;
-    }
-    let mut pos = 0usize;
-    for s in subsamples {
-        pos = (pos + s.clear as usize).min(size);
-        let end = (pos + s.protected as usize).min(size);
-        if end > pos {
-            ranges.push((at + pos, at + end));
-        }
-        pos = end;
-    }
+    ranges.extend(protected_ranges(size, subsamples).map(|(s, e)| (at + s, at + e)));
 }
 
-/// Calls `f` on each protected range: the whole sample when there are no subsamples.
-/// Subsample maps come from [`SubsampleMapper`] (sizes add up to the sample) or, in
-/// [`decrypt_sample`], from a file: ranges past the end are clipped there after a check.
+/// Calls `f` on each protected range of a sample (see `protected_ranges`).
 pub(crate) fn for_each_protected(
     data: &mut [u8],
     subsamples: &[Subsample],
     mut f: impl FnMut(&mut [u8]),
 ) {
-    if subsamples.is_empty() {
-        f(data);
-        return;
-    }
-    let mut pos = 0usize;
-    for s in subsamples {
-        pos = (pos + s.clear as usize).min(data.len());
-        let end = (pos + s.protected as usize).min(data.len());
-        if end > pos {
-            f(&mut data[pos..end]);
-        }
-        pos = end;
+    for (start, end) in protected_ranges(data.len(), subsamples) {
+        f(&mut data[start..end]);
     }
 }
 

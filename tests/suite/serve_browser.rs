@@ -828,23 +828,25 @@ fn files_below(dir: &Path, prefix: &str, into: &mut Vec<String>) {
 }
 
 /// A two-scheme output (`dash=cenc,hls=cbcs`) with a video, an audio and a subtitle rendition,
-/// in the default layout and two `--segment-template` layouts: the origin answers every init and
-/// segment of both sets with the media type of its rendition (`video/mp4`, `audio/mp4`,
+/// in the default layout, two `--segment-template` layouts and `--single-file`: the origin
+/// answers every init, segment and single file of both sets with the media type of its rendition (`video/mp4`, `audio/mp4`,
 /// `application/mp4` for the `wvtt` text), the WebVTT segments with `text/vtt`. The rendition
 /// ids prefix one another (`main` video, `main_2` audio), so a folder or substring guess fails;
 /// which rendition a file is of is told here from the naming the test asked for.
 #[test]
 fn origin_types_every_file_of_both_sets_by_its_rendition() {
     let fx = repo().join("fixtures");
-    let layouts: [(Option<&str>, &str); 3] = [
+    let layouts: [(Option<&str>, &str); 4] = [
         (None, "default"),
         (
             Some("chunks/$RepresentationID$_$Time$.m4s"),
             "shared folder",
         ),
         (Some("$RepresentationID$/seg_$Number%05d$.m4s"), "numbered"),
+        (None, "single file"),
     ];
     for (template, what) in layouts {
+        let single = what == "single file";
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join(ASSET);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vodpack"));
@@ -860,6 +862,9 @@ fn origin_types_every_file_of_both_sets_by_its_rendition() {
             .arg(format!("in={},lang=fr", fx.join("subs_fr.vtt").display()));
         if let Some(t) = template {
             cmd.args(["--segment-template", t]);
+        }
+        if single {
+            cmd.arg("--single-file");
         }
         let o = cmd.output().expect("run vodpack");
         assert!(
@@ -924,6 +929,7 @@ fn origin_types_every_file_of_both_sets_by_its_rendition() {
         files_below(&out, "", &mut files);
         // (set folder or `shared`, mime, init?) → files checked
         let mut seen: BTreeSet<(String, &str, bool)> = BTreeSet::new();
+        let mut typed = 0;
         for rel in files
             .iter()
             .filter(|f| f.ends_with(".m4s") || f.ends_with(".mp4") || f.ends_with(".vtt"))
@@ -947,11 +953,13 @@ fn origin_types_every_file_of_both_sets_by_its_rendition() {
                 .find(|s| rel.split('/').any(|p| p == *s))
                 .unwrap_or("shared");
             seen.insert((set.to_string(), want, rel.ends_with("/init.mp4")));
+            typed += 1;
         }
-        // Inits and segments of both sets for the audio and the video, the text's once.
+        // Inits and segments (or the single files) of both sets for the audio and the video,
+        // the text's once.
         for set in ["cenc", "cbcs"] {
             for mime in ["video/mp4", "audio/mp4"] {
-                for init in [true, false] {
+                for init in [!single, false] {
                     assert!(
                         seen.contains(&(set.to_string(), mime, init)),
                         "{what}: no {mime} {} of the {set} set checked: {seen:?}",
@@ -967,7 +975,7 @@ fn origin_types_every_file_of_both_sets_by_its_rendition() {
                 && seen.contains(&("shared".to_string(), "text/vtt", false)),
             "{what}: {seen:?}"
         );
-        eprintln!("{what}: {} files typed: {seen:?}", files.len());
+        eprintln!("{what}: {typed} files typed: {seen:?}");
         run.stop();
     }
 }

@@ -104,6 +104,8 @@ pub struct MediaKinds {
     dirs: HashMap<Box<str>, DirKinds>,
     /// Whole-path patterns of templates whose directory part has a digit field.
     wild: Vec<(Pattern, FolderKind)>,
+    /// Pairs of templates of different kinds that can name the same file.
+    ambiguities: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -120,9 +122,10 @@ struct DirKinds {
     kinds: [bool; 3],
 }
 
-/// A compiled segment template (or the file-name part of one): literals and digit runs.
+/// A compiled segment template (or the file-name part of one): literals and digit runs, and
+/// the template it came from (for messages).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Pattern(Vec<TemplatePart>);
+struct Pattern(Vec<TemplatePart>, Box<str>);
 
 impl Pattern {
     /// Length of the leading literal (to try the most specific patterns first).
@@ -150,6 +153,81 @@ fn matches_parts(parts: &[TemplatePart], s: &[u8]) -> bool {
             let run = s.iter().take_while(|b| b.is_ascii_digit()).count();
             let min = (*width).max(1);
             (min..=run).rev().any(|n| matches_parts(rest, &s[n..]))
+        }
+    }
+}
+
+/// Whether some file name matches both pieces lists: a search of the product of their automata
+/// (a literal byte, or a run of at least `max(width, 1)` digits, counted up to that minimum).
+fn overlap(a: &[TemplatePart], b: &[TemplatePart]) -> bool {
+    #[derive(Clone, Copy)]
+    enum Atom {
+        Byte(u8),
+        Digits(usize),
+    }
+    let atoms = |p: &[TemplatePart]| -> Vec<Atom> {
+        p.iter()
+            .flat_map(|part| match part {
+                TemplatePart::Literal(l) => l.bytes().map(Atom::Byte).collect::<Vec<_>>(),
+                TemplatePart::Digits(w) => vec![Atom::Digits((*w).max(1))],
+            })
+            .collect()
+    };
+    let (a, b) = (atoms(a), atoms(b));
+    // (atom of a, digits counted in it, atom of b, digits counted in it)
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![(0usize, 0usize, 0usize, 0usize)];
+    let step = |atom: Atom, at: usize, count: usize| match atom {
+        Atom::Byte(_) => (at + 1, 0),
+        Atom::Digits(min) => (at, (count + 1).min(min)),
+    };
+    while let Some(state @ (i, c, j, d)) = stack.pop() {
+        if !seen.insert(state) {
+            continue;
+        }
+        if i == a.len() && j == b.len() {
+            return true;
+        }
+        // A digit run that has its minimum may end.
+        if let Some(Atom::Digits(min)) = a.get(i) {
+            if c >= *min {
+                stack.push((i + 1, 0, j, d));
+            }
+        }
+        if let Some(Atom::Digits(min)) = b.get(j) {
+            if d >= *min {
+                stack.push((i, c, j + 1, 0));
+            }
+        }
+        if let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
+            let same = match (x, y) {
+                (Atom::Byte(p), Atom::Byte(q)) => p == q,
+                (Atom::Byte(p), Atom::Digits(_)) | (Atom::Digits(_), Atom::Byte(p)) => {
+                    p.is_ascii_digit()
+                }
+                (Atom::Digits(_), Atom::Digits(_)) => true,
+            };
+            if same {
+                let (i, c) = step(x, i, c);
+                let (j, d) = step(y, j, d);
+                stack.push((i, c, j, d));
+            }
+        }
+    }
+    false
+}
+
+/// Descriptions of the pairs of `patterns` of different kinds that can name the same file.
+fn ambiguous_pairs(patterns: &[(Pattern, FolderKind)], out: &mut Vec<String>) {
+    for (n, (a, ka)) in patterns.iter().enumerate() {
+        for (b, kb) in &patterns[n + 1..] {
+            if ka != kb && overlap(&a.0, &b.0) {
+                out.push(format!(
+                    "segment templates {:?} ({ka:?}) and {:?} ({kb:?}) can name the same file; \
+                     such a file is typed by the one with the longer literal prefix",
+                    a.1, b.1
+                ));
+            }
         }
     }
 }
@@ -203,8 +281,18 @@ impl MediaKinds {
             }
             d.patterns
                 .sort_by_key(|(p, _)| std::cmp::Reverse(p.prefix_len()));
+            ambiguous_pairs(&d.patterns, &mut kinds.ambiguities);
         }
+        ambiguous_pairs(&kinds.wild, &mut kinds.ambiguities);
+        kinds.ambiguities.sort();
         kinds
+    }
+
+    /// Pairs of segment templates of different rendition kinds whose file names can coincide
+    /// (e.g. `$RepresentationID$$Number$.m4s` with ids `a` and `a1`: `a12.m4s`), found at
+    /// start; the name alone cannot tell such files apart. `vodpack serve` prints them.
+    pub fn ambiguities(&self) -> &[String] {
+        &self.ambiguities
     }
 
     fn add_init(&mut self, path: &str, kind: FolderKind) {
@@ -229,12 +317,12 @@ impl MediaKinds {
             .position(|p| matches!(p, TemplatePart::Digits(_)));
         match (last_slash, first_digits) {
             (Some(i), Some(j)) if i > j => {
-                self.wild.push((Pattern(parts), kind));
+                self.wild.push((Pattern(parts, template.into()), kind));
             }
             (None, _) => {
                 let d = self.dirs.entry("".into()).or_default();
                 d.kinds[kind_index(kind)] = true;
-                d.patterns.push((Pattern(parts), kind));
+                d.patterns.push((Pattern(parts, template.into()), kind));
             }
             (Some(i), _) => {
                 let TemplatePart::Literal(l) = &parts[i] else {
@@ -256,7 +344,7 @@ impl MediaKinds {
                 name.extend_from_slice(&parts[i + 1..]);
                 let d = self.dirs.entry(dir.into()).or_default();
                 d.kinds[kind_index(kind)] = true;
-                d.patterns.push((Pattern(name), kind));
+                d.patterns.push((Pattern(name, template.into()), kind));
             }
         }
     }
@@ -1017,7 +1105,7 @@ mod tests {
 
     #[test]
     fn digit_runs_backtrack_and_respect_widths() {
-        let p = |s: &str| Pattern(parse_segment_template(s).unwrap());
+        let p = |s: &str| Pattern(parse_segment_template(s).unwrap(), s.into());
         assert!(p("a$Number$0.m4s").matches("a120.m4s"));
         assert!(!p("a$Number$0.m4s").matches("a0.m4s"));
         assert!(p("a$Number%03d$.m4s").matches("a001.m4s"));
@@ -1026,6 +1114,48 @@ mod tests {
         assert!(!p("a$Time$.m4s").matches("a.m4s"));
         assert!(!p("a$Time$.m4s").matches("ax1.m4s"));
         assert!(p("a$Time$$Number$.m4s").matches("a12.m4s"));
+    }
+
+    #[test]
+    fn templates_that_can_name_the_same_file_are_reported() {
+        let o = |a: &str, b: &str| {
+            overlap(
+                &parse_segment_template(a).unwrap(),
+                &parse_segment_template(b).unwrap(),
+            )
+        };
+        assert!(o("a$Number$.m4s", "a1$Number$.m4s")); // a12.m4s
+        assert!(!o("a_$Number$.m4s", "a_2_$Number$.m4s"));
+        assert!(!o("main_$Time$.m4s", "main_2_$Time$.m4s"));
+        assert!(o("x$Number%03d$.m4s", "x1$Number$.m4s")); // x123.m4s
+        assert!(!o("v/$Number$.m4s", "v/$Number$.mp4"));
+        assert!(!o("v/$Number%03d$.m4s", "v/1$Number$.m4s.x"));
+        assert!(o("$Number$$Time$.m4s", "$Number$.m4s"));
+
+        // Ids that prefix one another, with a separator after the id: nothing reported.
+        let m = two_sets(
+            Some("{set}/chunks/{id}_$Time$.m4s"),
+            "{id}/{set}/init.mp4",
+            "{id}/init.mp4",
+        );
+        assert!(MediaKinds::new(&m).ambiguities().is_empty());
+        // Digits straight after ids `main` (video), `main1` (audio), `main2` (text):
+        // `main12.m4s` may be video or audio, `main23.m4s` video or text.
+        let mut m = two_sets(
+            Some("{set}/{id}$Number$.m4s"),
+            "{id}/{set}/init.mp4",
+            "{id}/init.mp4",
+        );
+        for r in &mut m.renditions {
+            r.segment_template = r
+                .segment_template
+                .as_ref()
+                .map(|t| t.replace("main_2x", "main2").replace("main_2", "main1"));
+        }
+        m.schemes.clear();
+        let kinds = MediaKinds::new(&m);
+        assert_eq!(kinds.ambiguities().len(), 2, "{:?}", kinds.ambiguities());
+        assert!(kinds.ambiguities()[0].contains("can name the same file"));
     }
 
     #[test]

@@ -269,6 +269,10 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
             );
         }
     }
+    let kinds = MediaKinds::new(&asset);
+    for a in kinds.ambiguities() {
+        eprintln!("vodpack serve: warning: {a}");
+    }
     let policy: Arc<dyn Policy> = match &config.policy_path {
         Some(p) => Arc::new(FilePolicy::load_with(p, config.policy_reload)?),
         None => Arc::new(PolicyDoc::default()),
@@ -308,7 +312,7 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     }
     let state = Arc::new(AppState {
         control: control.clone(),
-        kinds: MediaKinds::new(&asset),
+        kinds,
         asset,
         files: Arc::new(FileGate::new(out_dir, config.key_manifest.clone())),
         gate: Gate::new(

@@ -93,9 +93,12 @@ impl FolderKind {
 ///
 /// Per directory (relative to OUT) it keeps the init file names, the file-name patterns of the
 /// templates whose directory part is literal (`cenc/chunks/video_240p_$Time$.m4s` → directory
-/// `cenc/chunks`, pattern `video_240p_<digits>.m4s`), and, when every file located there is of
-/// one kind (the default layout: one folder per rendition and set), that kind, answered without
-/// looking at the file name. Templates with a digit field in their directory part are matched
+/// `cenc/chunks`, pattern `video_240p_<digits>.m4s`) by their literal prefix (`video_240p_`),
+/// and, when every file located there is of one kind (the default layout: one folder per
+/// rendition and set), that kind, answered without looking at the file name. In a directory
+/// shared by kinds, a file name is looked up by its prefixes that end where a run of digits
+/// starts (`video_240p_180000.m4s` → `video_240p_`), longest first: a hash lookup per run of
+/// digits in the name, whatever the number of renditions. Templates with a digit field in their directory part are matched
 /// whole, only for paths whose directory is not otherwise known. A path none of these place
 /// falls back to the rule of files written before the locations were recorded: the kind of the
 /// first rendition whose `init_path` is in the same folder, else video.
@@ -114,8 +117,13 @@ struct DirKinds {
     uniform: Option<FolderKind>,
     /// Init segments (or single files) in this directory, by file name.
     files: Vec<(Box<str>, FolderKind)>,
-    /// File-name patterns of templates, longest literal prefix first.
+    /// File-name patterns of templates (while building).
     patterns: Vec<(Pattern, FolderKind)>,
+    /// The same patterns by [`Pattern::key`].
+    by_prefix: HashMap<Box<str>, Vec<(Pattern, FolderKind)>>,
+    /// Bit `n` set when a key of `n` bytes exists (bit 63: 63 bytes or more), so that a name's
+    /// prefixes of other lengths are not hashed.
+    key_lens: u64,
     /// The old folder rule: the kind of the first rendition whose `init_path` is here.
     folder: Option<FolderKind>,
     /// Kinds seen here so far (while building).
@@ -128,11 +136,13 @@ struct DirKinds {
 struct Pattern(Vec<TemplatePart>, Box<str>);
 
 impl Pattern {
-    /// Length of the leading literal (to try the most specific patterns first).
-    fn prefix_len(&self) -> usize {
+    /// The leading literal without its trailing digits: every name the pattern matches starts
+    /// with it, followed by a digit that starts a run of digits (the literal's trailing digits
+    /// or the first digit field's, which has at least one).
+    fn key(&self) -> &str {
         match self.0.first() {
-            Some(TemplatePart::Literal(l)) => l.len(),
-            _ => 0,
+            Some(TemplatePart::Literal(l)) => l.trim_end_matches(|c: char| c.is_ascii_digit()),
+            _ => "",
         }
     }
 
@@ -224,7 +234,7 @@ fn ambiguous_pairs(patterns: &[(Pattern, FolderKind)], out: &mut Vec<String>) {
             if ka != kb && overlap(&a.0, &b.0) {
                 out.push(format!(
                     "segment templates {:?} ({ka:?}) and {:?} ({kb:?}) can name the same file; \
-                     such a file is typed by the one with the longer literal prefix",
+                     such a file is typed by the one with the longer literal prefix (digits aside)",
                     a.1, b.1
                 ));
             }
@@ -279,9 +289,11 @@ impl MediaKinds {
             if located == 1 && d.folder.is_none_or(|f| Some(f) == only) {
                 d.uniform = only;
             }
-            d.patterns
-                .sort_by_key(|(p, _)| std::cmp::Reverse(p.prefix_len()));
             ambiguous_pairs(&d.patterns, &mut kinds.ambiguities);
+            for (p, k) in std::mem::take(&mut d.patterns) {
+                d.key_lens |= 1 << p.key().len().min(63);
+                d.by_prefix.entry(p.key().into()).or_default().push((p, k));
+            }
         }
         ambiguous_pairs(&kinds.wild, &mut kinds.ambiguities);
         kinds.ambiguities.sort();
@@ -359,8 +371,23 @@ impl MediaKinds {
             if let Some((_, k)) = d.files.iter().find(|(n, _)| &**n == name) {
                 return *k;
             }
-            if let Some((_, k)) = d.patterns.iter().find(|(p, _)| p.matches(name)) {
-                return *k;
+            if !d.by_prefix.is_empty() {
+                // Each prefix ending where a run of digits starts, longest first.
+                let b = name.as_bytes();
+                for i in (0..b.len()).rev() {
+                    if d.key_lens & (1 << i.min(63)) == 0
+                        || !b[i].is_ascii_digit()
+                        || (i > 0 && b[i - 1].is_ascii_digit())
+                    {
+                        continue;
+                    }
+                    let candidates = d.by_prefix.get(&name[..i]).into_iter().flatten();
+                    for (p, k) in candidates {
+                        if p.matches(name) {
+                            return *k;
+                        }
+                    }
+                }
             }
             if let Some(k) = d.folder {
                 return k;
@@ -1062,6 +1089,24 @@ mod tests {
                     ("cenc/main7-$.m4s", Video),
                     ("cbcs/main_27-$.m4s", Audio),
                     ("cenc/main_2x7-$.m4s", Text),
+                ],
+            ),
+            (
+                // A literal ending in a digit (looked up without it) …
+                "{set}/c/{id}_v2$Number$.m4s",
+                vec![
+                    ("cenc/c/main_v217.m4s", Video),
+                    ("cbcs/c/main_2_v21.m4s", Audio),
+                    ("cenc/c/main_2x_v2001.m4s", Text),
+                ],
+            ),
+            (
+                // … and names that start with the digits.
+                "{set}/c/$Number$_{id}.m4s",
+                vec![
+                    ("cenc/c/17_main.m4s", Video),
+                    ("cbcs/c/3_main_2.m4s", Audio),
+                    ("cenc/c/0001_main_2x.m4s", Text),
                 ],
             ),
         ] {

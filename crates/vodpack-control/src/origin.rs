@@ -15,6 +15,7 @@
 //! never when it is the key manifest (a hard link to it inside the output directory is refused:
 //! same device and inode).
 
+use std::collections::HashMap;
 use std::fs::{File, Metadata};
 use std::future::Future;
 use std::io::{self, SeekFrom};
@@ -24,8 +25,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-use std::collections::HashMap;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
@@ -98,10 +97,12 @@ impl FolderKind {
 /// rendition and set), that kind, answered without looking at the file name. In a directory
 /// shared by kinds, a file name is looked up by its prefixes that end where a run of digits
 /// starts (`video_240p_180000.m4s` → `video_240p_`), longest first: a hash lookup per run of
-/// digits in the name, whatever the number of renditions. Templates with a digit field in their directory part are matched
-/// whole, only for paths whose directory is not otherwise known. A path none of these place
-/// falls back to the rule of files written before the locations were recorded: the kind of the
-/// first rendition whose `init_path` is in the same folder, else video.
+/// digits in the name, whatever the number of renditions. Templates with a digit field in
+/// their directory part are matched whole, only for paths whose directory is not otherwise
+/// known. A path none of these place falls back to the rule of files written before the
+/// locations were recorded: the kind of the first rendition whose `init_path` is in the same
+/// folder, else video. A digit field matches at most [`MAX_DIGITS`] digits, so a crafted long
+/// name costs a bounded amount of work.
 #[derive(Debug, Default)]
 pub struct MediaKinds {
     dirs: HashMap<Box<str>, DirKinds>,
@@ -124,6 +125,8 @@ struct DirKinds {
     /// Bit `n` set when a key of `n` bytes exists (bit 63: 63 bytes or more), so that a name's
     /// prefixes of other lengths are not hashed.
     key_lens: u64,
+    /// The longest key, in bytes: longer prefixes of a name are not looked up.
+    max_key: usize,
     /// The old folder rule: the kind of the first rendition whose `init_path` is here.
     folder: Option<FolderKind>,
     /// Kinds seen here so far (while building).
@@ -151,8 +154,12 @@ impl Pattern {
     }
 }
 
-/// Whether `s` is exactly the parts in order; a digit run takes at least `max(width, 1)` digits
-/// and backtracks when a literal that follows starts with a digit.
+/// The most digits a `$Number$`/`$Time$` field matches: a `u64` has at most 20, and so does the
+/// widest `%0Nd` padding. Bounds the backtracking of [`matches_parts`] on crafted names.
+pub const MAX_DIGITS: usize = 20;
+
+/// Whether `s` is exactly the parts in order; a digit run takes `max(width, 1)` to
+/// [`MAX_DIGITS`] digits and backtracks when a literal that follows starts with a digit.
 fn matches_parts(parts: &[TemplatePart], s: &[u8]) -> bool {
     match parts.split_first() {
         None => s.is_empty(),
@@ -160,7 +167,11 @@ fn matches_parts(parts: &[TemplatePart], s: &[u8]) -> bool {
             s.starts_with(l.as_bytes()) && matches_parts(rest, &s[l.len()..])
         }
         Some((TemplatePart::Digits(width), rest)) => {
-            let run = s.iter().take_while(|b| b.is_ascii_digit()).count();
+            let run = s
+                .iter()
+                .take(MAX_DIGITS)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
             let min = (*width).max(1);
             (min..=run).rev().any(|n| matches_parts(rest, &s[n..]))
         }
@@ -292,6 +303,7 @@ impl MediaKinds {
             ambiguous_pairs(&d.patterns, &mut kinds.ambiguities);
             for (p, k) in std::mem::take(&mut d.patterns) {
                 d.key_lens |= 1 << p.key().len().min(63);
+                d.max_key = d.max_key.max(p.key().len());
                 d.by_prefix.entry(p.key().into()).or_default().push((p, k));
             }
         }
@@ -374,7 +386,7 @@ impl MediaKinds {
             if !d.by_prefix.is_empty() {
                 // Each prefix ending where a run of digits starts, longest first.
                 let b = name.as_bytes();
-                for i in (0..b.len()).rev() {
+                for i in (0..b.len().min(d.max_key + 1)).rev() {
                     if d.key_lens & (1 << i.min(63)) == 0
                         || !b[i].is_ascii_digit()
                         || (i > 0 && b[i - 1].is_ascii_digit())
@@ -1159,6 +1171,12 @@ mod tests {
         assert!(!p("a$Time$.m4s").matches("a.m4s"));
         assert!(!p("a$Time$.m4s").matches("ax1.m4s"));
         assert!(p("a$Time$$Number$.m4s").matches("a12.m4s"));
+        // At most 20 digits per field: a crafted run of digits is not searched through.
+        assert!(p("a$Time$.m4s").matches(&format!("a{}.m4s", "9".repeat(20))));
+        assert!(!p("a$Time$.m4s").matches(&format!("a{}.m4s", "9".repeat(21))));
+        // Three fields over a 100 000-digit run: at most 20³ tries (unbounded, ~10¹⁵).
+        let long = format!("a{}x.m4s", "1".repeat(100_000));
+        assert!(!p("a$Time$$Number$$Number$.m4s").matches(&long));
     }
 
     #[test]

@@ -8,7 +8,9 @@ use super::protect::{AssetKeys, KeyMaterial};
 use super::source::{bcp47_from_iso639_2, frame_rate, RenditionSource};
 use super::warnings::Warning;
 use crate::error::{Error, Result};
-use crate::manifest::model::{MediaOrigin, PackagedAsset, PackagedRendition, RenditionProtection};
+use crate::manifest::model::{
+    MediaOrigin, PackagedAsset, PackagedRendition, RenditionProtection, SegmentLayout,
+};
 use crate::manifest::{dash, hls};
 use crate::media::TrackKind;
 use crate::segment::init::InitOptions;
@@ -18,7 +20,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use vodpack_control::key_manifest::{
-    KeyManifest, ManifestPaths, RenditionEntry, SchemeEntry, KEY_MANIFEST_SCHEMA_VERSION,
+    KeyManifest, ManifestPaths, RenditionEntry, SchemeEntry, SchemeRendition,
+    KEY_MANIFEST_SCHEMA_VERSION,
 };
 
 use super::job::PackageJob;
@@ -358,6 +361,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                     dash: Some(asset.dash_mpd.clone()),
                 },
                 drm_systems: keys.drm_systems.clone(),
+                renditions: scheme_files(&asset)?,
             },
             SchemeEntry {
                 scheme: hls_scheme.into(),
@@ -366,6 +370,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                     dash: None,
                 },
                 drm_systems: hls_material.drm_systems.clone(),
+                renditions: scheme_files(a)?,
             },
         ];
         manifest
@@ -510,6 +515,50 @@ fn write_manifests(root: &Path, asset: &PackagedAsset) -> Result<()> {
 /// Kept here for callers of the old path.
 pub use super::args::sanitize_asset_id;
 
+/// Where the media segments of `r` are, as the key manifest records them
+/// (`segment_template`): its DASH media template made relative to OUT (the model keeps it
+/// relative to the init segment's folder, `../` included with `--segment-template`), a `$` of
+/// that folder escaped as `$$`. `None` for the single-file layout.
+fn segment_template(r: &PackagedRendition) -> Result<Option<String>> {
+    let SegmentLayout::Files { template, .. } = &r.layout else {
+        return Ok(None);
+    };
+    let mut parts: Vec<String> = match r.init_path.rsplit_once('/') {
+        Some((dir, _)) => dir.split('/').map(|p| p.replace('$', "$$")).collect(),
+        None => Vec::new(),
+    };
+    for part in template.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(Error::Key(format!(
+                        "key manifest: {}: media template {template:?} leaves the output folder",
+                        r.id
+                    )));
+                }
+            }
+            p => parts.push(p.to_string()),
+        }
+    }
+    Ok(Some(parts.join("/")))
+}
+
+/// The files of every rendition in one segment set of a two-scheme run (`schemes[].renditions`).
+fn scheme_files(asset: &PackagedAsset) -> Result<Vec<SchemeRendition>> {
+    asset
+        .renditions
+        .iter()
+        .map(|r| {
+            Ok(SchemeRendition {
+                id: r.id.clone(),
+                init_path: r.init_path.clone(),
+                segment_template: segment_template(r)?,
+            })
+        })
+        .collect()
+}
+
 /// Builds the key manifest (schema in crates/vodpack-control; docs/key-manifest.md).
 fn key_manifest(
     args: &PackageArgs,
@@ -519,23 +568,26 @@ fn key_manifest(
     let renditions = asset
         .renditions
         .iter()
-        .map(|r| RenditionEntry {
-            id: r.id.clone(),
-            kind: r.kind.as_str().into(),
-            codec: r.codec_string.clone(),
-            bandwidth: r.peak_bandwidth,
-            average_bandwidth: r.average_bandwidth,
-            width: r.width,
-            height: r.height,
-            language: r.language.clone(),
-            name: r.name.clone(),
-            key_label: r.protection.as_ref().map(|p| p.key_label.clone()),
-            kid: r.protection.as_ref().map(|p| hex::encode(p.default_kid)),
-            hls_playlist: r.hls_playlist.clone(),
-            dash_representation_id: r.id.clone(),
-            init_path: r.init_path.clone(),
+        .map(|r| {
+            Ok(RenditionEntry {
+                id: r.id.clone(),
+                kind: r.kind.as_str().into(),
+                codec: r.codec_string.clone(),
+                bandwidth: r.peak_bandwidth,
+                average_bandwidth: r.average_bandwidth,
+                width: r.width,
+                height: r.height,
+                language: r.language.clone(),
+                name: r.name.clone(),
+                key_label: r.protection.as_ref().map(|p| p.key_label.clone()),
+                kid: r.protection.as_ref().map(|p| hex::encode(p.default_kid)),
+                hls_playlist: r.hls_playlist.clone(),
+                dash_representation_id: r.id.clone(),
+                init_path: r.init_path.clone(),
+                segment_template: segment_template(r)?,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let manifest = KeyManifest {
         schema_version: KEY_MANIFEST_SCHEMA_VERSION,
         asset_id: args.asset_id.clone(),

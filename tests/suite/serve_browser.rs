@@ -791,3 +791,191 @@ fn chromium_fails_to_play_vodpack_output_with_wrong_keys() {
         run.stop();
     }
 }
+
+/// The origin of `vodpack serve` over `out`, without the player page (no npm packages needed).
+fn serve_origin(out: &Path, events: PathBuf) -> Running {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let mut config = ServeConfig::new(out);
+    config.port = 0;
+    config.keys = Some(ServeKeys::random());
+    config.policy_path = Some(repo().join("docs/examples/policy.toml"));
+    config.events_path = Some(events.clone());
+    config.player_subject = None;
+    let server = rt.block_on(start(config)).expect("serve starts");
+    Running {
+        rt,
+        server,
+        out: out.to_path_buf(),
+        events,
+    }
+}
+
+/// Every file under `dir`, relative to it, `/`-separated.
+fn files_below(dir: &Path, prefix: &str, into: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = format!("{prefix}{}", e.file_name().into_string().unwrap());
+        if e.file_type().unwrap().is_dir() {
+            files_below(&e.path(), &format!("{name}/"), into);
+        } else {
+            into.push(name);
+        }
+    }
+}
+
+/// A two-scheme output (`dash=cenc,hls=cbcs`) with a video, an audio and a subtitle rendition,
+/// in the default layout, two `--segment-template` layouts and `--single-file`: the origin
+/// answers every init, segment and single file of both sets with the media type of its rendition (`video/mp4`, `audio/mp4`,
+/// `application/mp4` for the `wvtt` text), the WebVTT segments with `text/vtt`. The rendition
+/// ids prefix one another (`main` video, `main_2` audio), so a folder or substring guess fails;
+/// which rendition a file is of is told here from the naming the test asked for.
+#[test]
+fn origin_types_every_file_of_both_sets_by_its_rendition() {
+    let fx = repo().join("fixtures");
+    let layouts: [(Option<&str>, &str); 4] = [
+        (None, "default"),
+        (
+            Some("chunks/$RepresentationID$_$Time$.m4s"),
+            "shared folder",
+        ),
+        (Some("$RepresentationID$/seg_$Number%05d$.m4s"), "numbered"),
+        (None, "single file"),
+    ];
+    for (template, what) in layouts {
+        let single = what == "single file";
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join(ASSET);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vodpack"));
+        cmd.args(["package", "--quiet", "-o"])
+            .arg(&out)
+            .args(["--asset-id", ASSET, "--protection", "dash=cenc,hls=cbcs"])
+            .args(["--drm", "clearkey"])
+            .arg(format!("in={},id=main", fx.join("h264_240p.mp4").display()))
+            .arg(format!(
+                "in={},id=main_2,lang=en",
+                fx.join("aac_en.mp4").display()
+            ))
+            .arg(format!("in={},lang=fr", fx.join("subs_fr.vtt").display()));
+        if let Some(t) = template {
+            cmd.args(["--segment-template", t]);
+        }
+        if single {
+            cmd.arg("--single-file");
+        }
+        let o = cmd.output().expect("run vodpack");
+        assert!(
+            o.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let km =
+            vodpack_control::KeyManifest::load(vodpack_control::key_manifest::default_path(&out))
+                .unwrap();
+        let text_id = km
+            .renditions
+            .iter()
+            .find(|r| r.kind == "text")
+            .expect("a text rendition")
+            .id
+            .clone();
+        let kinds = [
+            ("main", "video/mp4"),
+            ("main_2", "audio/mp4"),
+            (text_id.as_str(), "application/mp4"),
+        ];
+        // The rendition a file is of, from the layout asked for: `<id>/…` (inits, default
+        // segments), `<set>/<id>/seg_NNNNN.m4s`, `<set>/chunks/<id>_<time>.m4s`.
+        let owner = |rel: &str| -> &str {
+            let parts: Vec<&str> = rel.split('/').collect();
+            if let Some((id, _)) = kinds.iter().find(|(id, _)| *id == parts[0]) {
+                return id;
+            }
+            assert!(["cenc", "cbcs"].contains(&parts[0]), "{what}: {rel}");
+            if parts[1] == "chunks" {
+                let mut ids = kinds.iter().filter(|(id, _)| {
+                    parts[2]
+                        .strip_prefix(&format!("{id}_"))
+                        .and_then(|r| r.strip_suffix(".m4s"))
+                        .is_some_and(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+                });
+                let (id, _) = ids.next().unwrap_or_else(|| panic!("{what}: {rel}"));
+                assert!(ids.next().is_none(), "{what}: {rel}: two owners");
+                return id;
+            }
+            kinds
+                .iter()
+                .find(|(id, _)| *id == parts[1])
+                .unwrap_or_else(|| panic!("{what}: {rel}"))
+                .0
+        };
+
+        let run = serve_origin(&out, tmp.path().join("events.ndjson"));
+        let identity = run.identity("test-viewer", &["premium"]);
+        let start = playback_start(&run, &identity, "dash", "FR");
+        assert_eq!(
+            start.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&start.body)
+        );
+        let mpd_url = start.json()["manifest_url"].as_str().unwrap().to_string();
+        let base = &mpd_url[..mpd_url.rfind('/').unwrap() + 1];
+
+        let mut files = Vec::new();
+        files_below(&out, "", &mut files);
+        // (set folder or `shared`, mime, init?) → files checked
+        let mut seen: BTreeSet<(String, &str, bool)> = BTreeSet::new();
+        let mut typed = 0;
+        for rel in files
+            .iter()
+            .filter(|f| f.ends_with(".m4s") || f.ends_with(".mp4") || f.ends_with(".vtt"))
+        {
+            let want = if rel.ends_with(".vtt") {
+                "text/vtt"
+            } else {
+                let id = owner(rel);
+                kinds.iter().find(|(i, _)| *i == id).unwrap().1
+            };
+            let r = http(run.addr(), "GET", &format!("{base}{rel}"), &[], b"");
+            assert_eq!(r.status, 200, "{what}: {rel}");
+            assert_eq!(r.header("content-type"), Some(want), "{what}: {rel}");
+            assert_eq!(
+                r.body,
+                std::fs::read(out.join(rel)).unwrap(),
+                "{what}: {rel}"
+            );
+            let set = ["cenc", "cbcs"]
+                .into_iter()
+                .find(|s| rel.split('/').any(|p| p == *s))
+                .unwrap_or("shared");
+            seen.insert((set.to_string(), want, rel.ends_with("/init.mp4")));
+            typed += 1;
+        }
+        // Inits and segments (or the single files) of both sets for the audio and the video,
+        // the text's once.
+        for set in ["cenc", "cbcs"] {
+            for mime in ["video/mp4", "audio/mp4"] {
+                for init in [!single, false] {
+                    assert!(
+                        seen.contains(&(set.to_string(), mime, init)),
+                        "{what}: no {mime} {} of the {set} set checked: {seen:?}",
+                        if init { "init" } else { "segment" }
+                    );
+                }
+            }
+        }
+        let text_segments = if template.is_some() { "cenc" } else { "shared" };
+        assert!(
+            seen.contains(&(text_segments.to_string(), "application/mp4", false))
+                && seen.contains(&("shared".to_string(), "application/mp4", true))
+                && seen.contains(&("shared".to_string(), "text/vtt", false)),
+            "{what}: {seen:?}"
+        );
+        eprintln!("{what}: {typed} files typed: {seen:?}");
+        run.stop();
+    }
+}

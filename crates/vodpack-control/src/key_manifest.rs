@@ -74,6 +74,26 @@ pub struct SchemeEntry {
     /// DRM systems and PSSH boxes of this scheme's segments (a PSSH may name the scheme).
     #[serde(default)]
     pub drm_systems: Vec<DrmSystemEntry>,
+    /// Where each rendition's files of this set are (its init segment and media segment
+    /// template). Empty in files written before it was recorded; then only the DASH set's
+    /// files are known (from `renditions[]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renditions: Vec<SchemeRendition>,
+}
+
+/// The files of one rendition in one segment set of a two-scheme asset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemeRendition {
+    /// The rendition's id, as in [`KeyManifest::renditions`].
+    pub id: String,
+    /// Its initialization segment in this set (or its single file), relative to the output
+    /// directory.
+    pub init_path: String,
+    /// Its media segments in this set, as a template relative to the output directory (see
+    /// [`RenditionEntry::segment_template`]); absent for a single file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_template: Option<String>,
 }
 
 /// Manifest paths, relative to the output directory.
@@ -124,8 +144,90 @@ pub struct RenditionEntry {
     pub hls_playlist: String,
     /// The rendition's DASH `Representation@id`.
     pub dash_representation_id: String,
-    /// The rendition's initialization segment, relative to the output directory.
+    /// The rendition's initialization segment, relative to the output directory (in the
+    /// single-file layout, the one file holding everything).
     pub init_path: String,
+    /// Where the rendition's media segments are: a DASH-style template relative to the output
+    /// directory with the rendition id filled in, `$Number$`, `$Number%0Nd$`, `$Time$` or
+    /// `$Time%0Nd$` standing for decimal digits and `$$` for a `$` (e.g.
+    /// `video_240p/seg_$Number$.m4s`, `cenc/chunks/video_240p_$Time$.m4s`); see
+    /// [`parse_segment_template`]. Absent for the single-file layout and in files written before
+    /// it was recorded. With two schemes, the DASH set's (as `init_path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_template: Option<String>,
+}
+
+/// One piece of a [`RenditionEntry::segment_template`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplatePart {
+    /// Literal text (a `$$` of the template already turned into `$`).
+    Literal(String),
+    /// `$Number$`, `$Time$` (width 0) or `$Number%0Nd$`, `$Time%0Nd$` (width N): one or more
+    /// decimal digits, at least `width` of them (ISO/IEC 23009-1 §5.3.9.4.4 zero padding).
+    Digits(usize),
+}
+
+/// Parses a segment template of the key manifest into its pieces: literals and digit fields.
+/// Refused: an unclosed `$`, an identifier other than `Number`/`Time` (the rendition id is
+/// filled in by the writer), a width other than `%0Nd` with N from 1 to 20, no digit field (the
+/// segments would share one name), or a path that is not relative inside the output directory.
+pub fn parse_segment_template(s: &str) -> Result<Vec<TemplatePart>> {
+    let bad = |why: &str| Err(Error::KeyManifest(format!("segment_template {s:?}: {why}")));
+    let mut parts = Vec::new();
+    let mut lit = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        lit.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let Some(j) = after.find('$') else {
+            return bad("unclosed '$'");
+        };
+        let ident = &after[..j];
+        rest = &after[j + 1..];
+        if ident.is_empty() {
+            lit.push('$');
+            continue;
+        }
+        let (name, width) = match ident.split_once('%') {
+            Some((name, format)) => {
+                let width = format
+                    .strip_prefix('0')
+                    .and_then(|f| f.strip_suffix('d'))
+                    .and_then(|w| w.parse::<usize>().ok())
+                    .filter(|w| (1..=20).contains(w));
+                match width {
+                    Some(w) => (name, w),
+                    None => return bad("a width format must be %0Nd (N from 1 to 20)"),
+                }
+            }
+            None => (ident, 0),
+        };
+        if name != "Number" && name != "Time" {
+            return bad(&format!(
+                "unknown identifier ${ident}$ (only $Number$ and $Time$ stay in a template)"
+            ));
+        }
+        if !lit.is_empty() {
+            parts.push(TemplatePart::Literal(std::mem::take(&mut lit)));
+        }
+        parts.push(TemplatePart::Digits(width));
+    }
+    lit.push_str(rest);
+    if !lit.is_empty() {
+        parts.push(TemplatePart::Literal(lit));
+    }
+    if !parts.iter().any(|p| matches!(p, TemplatePart::Digits(_))) {
+        return bad("needs $Number$ or $Time$");
+    }
+    let sample: String = parts
+        .iter()
+        .map(|p| match p {
+            TemplatePart::Literal(l) => l.as_str(),
+            TemplatePart::Digits(_) => "1",
+        })
+        .collect();
+    check_relative_path("segment_template", &sample)?;
+    Ok(parts)
 }
 
 /// One content key.
@@ -404,6 +506,11 @@ impl KeyManifest {
                 &r.hls_playlist,
             )?;
             check_relative_path(&format!("rendition {:?} init_path", r.id), &r.init_path)?;
+            if let Some(t) = &r.segment_template {
+                parse_segment_template(t).map_err(|e| {
+                    Error::KeyManifest(format!("rendition {:?}: {}", r.id, e.detail()))
+                })?;
+            }
             if let Some(kid) = &r.kid {
                 if !is_hex16(kid) || kid.bytes().any(|b| b.is_ascii_uppercase()) {
                     return bad(format!(
@@ -461,6 +568,21 @@ impl KeyManifest {
                 ] {
                     if let Some(p) = value {
                         check_relative_path(&format!("schemes.{}.{field}", entry.scheme), p)?;
+                    }
+                }
+                let mut listed = std::collections::HashSet::new();
+                for f in &entry.renditions {
+                    let what = format!("schemes.{}: rendition {:?}", entry.scheme, f.id);
+                    if !rendition_ids.contains(f.id.as_str()) {
+                        return bad(format!("{what} is not in renditions"));
+                    }
+                    if !listed.insert(f.id.as_str()) {
+                        return bad(format!("{what} appears twice"));
+                    }
+                    check_relative_path(&format!("{what} init_path"), &f.init_path)?;
+                    if let Some(t) = &f.segment_template {
+                        parse_segment_template(t)
+                            .map_err(|e| Error::KeyManifest(format!("{what}: {}", e.detail())))?;
                     }
                 }
                 // The scheme's DRM systems follow the rules of the top-level ones.
@@ -682,6 +804,7 @@ pub(crate) mod tests {
                     hls_playlist: "video_360p/playlist.m3u8".into(),
                     dash_representation_id: "video_360p".into(),
                     init_path: "video_360p/init.mp4".into(),
+                    segment_template: Some("video_360p/seg_$Number$.m4s".into()),
                 },
                 RenditionEntry {
                     id: "audio_en".into(),
@@ -698,6 +821,7 @@ pub(crate) mod tests {
                     hls_playlist: "audio_en/playlist.m3u8".into(),
                     dash_representation_id: "audio_en".into(),
                     init_path: "audio_en/init.mp4".into(),
+                    segment_template: None,
                 },
             ],
             keys: vec![
@@ -853,6 +977,99 @@ pub(crate) mod tests {
         let mut m = sample();
         m.keys[1].key = Some("00112233445566778899aabbccddeeff".into());
         expect_err(m, "both key and key_ref");
+    }
+
+    #[test]
+    fn segment_templates_parse_into_literals_and_digits() {
+        use TemplatePart::*;
+        let lit = |s: &str| Literal(s.into());
+        assert_eq!(
+            parse_segment_template("cenc/v/seg_$Number%05d$.m4s").unwrap(),
+            [lit("cenc/v/seg_"), Digits(5), lit(".m4s")]
+        );
+        assert_eq!(
+            parse_segment_template("a$$b/$Time$$Number$").unwrap(),
+            [lit("a$b/"), Digits(0), Digits(0)]
+        );
+        for bad in [
+            "v/seg.m4s",
+            "v/seg_$Number.m4s",
+            "v/$RepresentationID$_$Number$.m4s",
+            "v/$Bandwidth$.m4s",
+            "v/$Number%5d$.m4s",
+            "v/$Number%021d$.m4s",
+            "../v/$Number$.m4s",
+            "/v/$Number$.m4s",
+            "v//$Number$.m4s",
+        ] {
+            assert!(parse_segment_template(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scheme_renditions_are_checked() {
+        let two = || {
+            let mut m = sample();
+            m.schemes = ["cenc", "cbcs"]
+                .iter()
+                .map(|s| SchemeEntry {
+                    scheme: s.to_string(),
+                    manifests: ManifestPaths {
+                        hls: (*s == "cbcs").then(|| "master.m3u8".into()),
+                        dash: (*s == "cenc").then(|| "manifest.mpd".into()),
+                    },
+                    drm_systems: m.drm_systems.clone(),
+                    renditions: vec![SchemeRendition {
+                        id: "audio_en".into(),
+                        init_path: format!("audio_en/{s}/init.mp4"),
+                        segment_template: Some(format!("{s}/audio_en/seg_$Number%05d$.m4s")),
+                    }],
+                })
+                .collect();
+            m
+        };
+        let m = two();
+        m.validate().unwrap();
+        let text = m.to_json_pretty().unwrap();
+        assert_eq!(KeyManifest::from_json(&text).unwrap(), m);
+
+        let mut m = two();
+        m.schemes[1].renditions[0].id = "audio_fr".into();
+        expect_err(
+            m,
+            "schemes.cbcs: rendition \"audio_fr\" is not in renditions",
+        );
+        let mut m = two();
+        let dup = m.schemes[0].renditions[0].clone();
+        m.schemes[0].renditions.push(dup);
+        expect_err(m, "appears twice");
+        let mut m = two();
+        m.schemes[1].renditions[0].init_path = "../x/init.mp4".into();
+        expect_err(m, "must be a relative path");
+        let mut m = two();
+        m.schemes[1].renditions[0].segment_template = Some("cbcs/$Bandwidth$.m4s".into());
+        expect_err(m, "unknown identifier $Bandwidth$");
+        let mut m = sample();
+        m.renditions[0].segment_template = Some("video_360p/seg.m4s".into());
+        expect_err(m, "rendition \"video_360p\": segment_template");
+    }
+
+    /// A key manifest written before `segment_template` and `schemes[].renditions` existed
+    /// still loads (both are optional).
+    #[test]
+    fn older_files_without_file_locations_load() {
+        let mut v: serde_json::Value = serde_json::to_value(sample()).unwrap();
+        v["renditions"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("segment_template");
+        v["schemes"] = serde_json::json!([
+            {"scheme": "cenc", "manifests": {"dash": "manifest.mpd"}},
+            {"scheme": "cbcs", "manifests": {"hls": "master.m3u8"}}
+        ]);
+        let m = KeyManifest::from_json(&v.to_string()).unwrap();
+        assert_eq!(m.renditions[0].segment_template, None);
+        assert!(m.schemes.iter().all(|s| s.renditions.is_empty()));
     }
 
     #[test]

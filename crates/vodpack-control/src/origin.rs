@@ -15,6 +15,7 @@
 //! never when it is the key manifest (a hard link to it inside the output directory is refused:
 //! same device and inode).
 
+use std::collections::HashMap;
 use std::fs::{File, Metadata};
 use std::future::Future;
 use std::io::{self, SeekFrom};
@@ -32,6 +33,8 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::AsyncSeek;
 use tokio::task::JoinHandle;
 
+use crate::key_manifest::{parse_segment_template, KeyManifest, TemplatePart};
+
 /// `Cache-Control` of manifests (they may be re-published).
 pub const MANIFEST_CACHE_CONTROL: &str = "public, max-age=5";
 /// `Cache-Control` of segments and init segments (immutable once written).
@@ -41,10 +44,10 @@ pub const SEGMENT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 /// 64 clients reading at once buffer at most 8 MiB.
 const CHUNK: usize = 128 * 1024;
 
-/// What kind of rendition folder a file is in (for the media type of `.mp4`/`.m4s`).
+/// What kind of rendition a file belongs to (for the media type of `.mp4`/`.m4s`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FolderKind {
-    /// A video rendition (or unknown).
+    /// A video rendition (or `other`, or unknown).
     Video,
     /// An audio rendition.
     Audio,
@@ -70,6 +73,358 @@ pub fn media_type(path: &str, folder: FolderKind) -> Option<(&'static str, bool)
         "vtt" | "webvtt" => ("text/vtt", false),
         _ => return None,
     })
+}
+
+impl FolderKind {
+    /// The kind of a key manifest rendition `kind` (`video`, `audio`, `text`, `other`).
+    pub fn of_rendition(kind: &str) -> FolderKind {
+        match kind {
+            "audio" => FolderKind::Audio,
+            "text" => FolderKind::Text,
+            _ => FolderKind::Video,
+        }
+    }
+}
+
+/// Which rendition kind each output file belongs to, compiled once from the key manifest's file
+/// locations (every set's `init_path` and `segment_template`), so that a request costs one
+/// split of its path and one hash lookup of its directory.
+///
+/// Per directory (relative to OUT) it keeps the init file names, the file-name patterns of the
+/// templates whose directory part is literal (`cenc/chunks/video_240p_$Time$.m4s` → directory
+/// `cenc/chunks`, pattern `video_240p_<digits>.m4s`) by their literal prefix (`video_240p_`),
+/// and, when every file located there is of one kind (the default layout: one folder per
+/// rendition and set), that kind, answered without looking at the file name. In a directory
+/// shared by kinds, a file name is looked up by its prefixes that end where a run of digits
+/// starts (`video_240p_180000.m4s` → `video_240p_`), longest first: a hash lookup per run of
+/// digits in the name, whatever the number of renditions. Templates with a digit field in
+/// their directory part are matched whole, only for paths whose directory is not otherwise
+/// known. A path none of these place falls back to the rule of files written before the
+/// locations were recorded: the kind of the first rendition whose `init_path` is in the same
+/// folder, else video. A digit field matches at most [`MAX_DIGITS`] digits, so a crafted long
+/// name costs a bounded amount of work.
+#[derive(Debug, Default)]
+pub struct MediaKinds {
+    dirs: HashMap<Box<str>, DirKinds>,
+    /// Whole-path patterns of templates whose directory part has a digit field.
+    wild: Vec<(Pattern, FolderKind)>,
+    /// Pairs of templates of different kinds that can name the same file.
+    ambiguities: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct DirKinds {
+    /// The one kind of every file located in this directory, when they agree.
+    uniform: Option<FolderKind>,
+    /// Init segments (or single files) in this directory, by file name.
+    files: Vec<(Box<str>, FolderKind)>,
+    /// File-name patterns of templates (while building).
+    patterns: Vec<(Pattern, FolderKind)>,
+    /// The same patterns by [`Pattern::key`].
+    by_prefix: HashMap<Box<str>, Vec<(Pattern, FolderKind)>>,
+    /// Bit `n` set when a key of `n` bytes exists (bit 63: 63 bytes or more), so that a name's
+    /// prefixes of other lengths are not hashed.
+    key_lens: u64,
+    /// The longest key, in bytes: longer prefixes of a name are not looked up.
+    max_key: usize,
+    /// The old folder rule: the kind of the first rendition whose `init_path` is here.
+    folder: Option<FolderKind>,
+    /// Kinds seen here so far (while building).
+    kinds: [bool; 3],
+}
+
+/// A compiled segment template (or the file-name part of one): literals and digit runs, and
+/// the template it came from (for messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pattern(Vec<TemplatePart>, Box<str>);
+
+impl Pattern {
+    /// The leading literal without its trailing digits: every name the pattern matches starts
+    /// with it, followed by a digit that starts a run of digits (the literal's trailing digits
+    /// or the first digit field's, which has at least one).
+    fn key(&self) -> &str {
+        match self.0.first() {
+            Some(TemplatePart::Literal(l)) => l.trim_end_matches(|c: char| c.is_ascii_digit()),
+            _ => "",
+        }
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        matches_parts(&self.0, name.as_bytes())
+    }
+}
+
+/// The most digits a `$Number$`/`$Time$` field matches: a `u64` has at most 20, and so does the
+/// widest `%0Nd` padding. Bounds the backtracking of [`matches_parts`] on crafted names.
+pub const MAX_DIGITS: usize = 20;
+
+/// Whether `s` is exactly the parts in order; a digit run takes `max(width, 1)` to
+/// [`MAX_DIGITS`] digits and backtracks when a literal that follows starts with a digit.
+fn matches_parts(parts: &[TemplatePart], s: &[u8]) -> bool {
+    match parts.split_first() {
+        None => s.is_empty(),
+        Some((TemplatePart::Literal(l), rest)) => {
+            s.starts_with(l.as_bytes()) && matches_parts(rest, &s[l.len()..])
+        }
+        Some((TemplatePart::Digits(width), rest)) => {
+            let run = s
+                .iter()
+                .take(MAX_DIGITS)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            let min = (*width).max(1);
+            (min..=run).rev().any(|n| matches_parts(rest, &s[n..]))
+        }
+    }
+}
+
+/// Whether some file name matches both pieces lists: a search of the product of their automata
+/// (a literal byte, or a run of at least `max(width, 1)` digits, counted up to that minimum).
+fn overlap(a: &[TemplatePart], b: &[TemplatePart]) -> bool {
+    #[derive(Clone, Copy)]
+    enum Atom {
+        Byte(u8),
+        Digits(usize),
+    }
+    let atoms = |p: &[TemplatePart]| -> Vec<Atom> {
+        p.iter()
+            .flat_map(|part| match part {
+                TemplatePart::Literal(l) => l.bytes().map(Atom::Byte).collect::<Vec<_>>(),
+                TemplatePart::Digits(w) => vec![Atom::Digits((*w).max(1))],
+            })
+            .collect()
+    };
+    let (a, b) = (atoms(a), atoms(b));
+    // (atom of a, digits counted in it, atom of b, digits counted in it)
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![(0usize, 0usize, 0usize, 0usize)];
+    let step = |atom: Atom, at: usize, count: usize| match atom {
+        Atom::Byte(_) => (at + 1, 0),
+        Atom::Digits(min) => (at, (count + 1).min(min)),
+    };
+    while let Some(state @ (i, c, j, d)) = stack.pop() {
+        if !seen.insert(state) {
+            continue;
+        }
+        if i == a.len() && j == b.len() {
+            return true;
+        }
+        // A digit run that has its minimum may end.
+        if let Some(Atom::Digits(min)) = a.get(i) {
+            if c >= *min {
+                stack.push((i + 1, 0, j, d));
+            }
+        }
+        if let Some(Atom::Digits(min)) = b.get(j) {
+            if d >= *min {
+                stack.push((i, c, j + 1, 0));
+            }
+        }
+        if let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
+            let same = match (x, y) {
+                (Atom::Byte(p), Atom::Byte(q)) => p == q,
+                (Atom::Byte(p), Atom::Digits(_)) | (Atom::Digits(_), Atom::Byte(p)) => {
+                    p.is_ascii_digit()
+                }
+                (Atom::Digits(_), Atom::Digits(_)) => true,
+            };
+            if same {
+                let (i, c) = step(x, i, c);
+                let (j, d) = step(y, j, d);
+                stack.push((i, c, j, d));
+            }
+        }
+    }
+    false
+}
+
+/// Descriptions of the pairs of `patterns` of different kinds that can name the same file.
+fn ambiguous_pairs(patterns: &[(Pattern, FolderKind)], out: &mut Vec<String>) {
+    for (n, (a, ka)) in patterns.iter().enumerate() {
+        for (b, kb) in &patterns[n + 1..] {
+            if ka != kb && overlap(&a.0, &b.0) {
+                out.push(format!(
+                    "segment templates {:?} ({ka:?}) and {:?} ({kb:?}) can name the same file; \
+                     such a file is typed by the one with the longer literal prefix (digits aside)",
+                    a.1, b.1
+                ));
+            }
+        }
+    }
+}
+
+fn kind_index(k: FolderKind) -> usize {
+    match k {
+        FolderKind::Video => 0,
+        FolderKind::Audio => 1,
+        FolderKind::Text => 2,
+    }
+}
+
+impl MediaKinds {
+    /// Compiles the file locations of a (validated) key manifest.
+    pub fn new(asset: &KeyManifest) -> MediaKinds {
+        let mut kinds = MediaKinds::default();
+        let kind_of: HashMap<&str, FolderKind> = asset
+            .renditions
+            .iter()
+            .map(|r| (r.id.as_str(), FolderKind::of_rendition(&r.kind)))
+            .collect();
+        for r in &asset.renditions {
+            let kind = kind_of[r.id.as_str()];
+            let (dir, _) = split_dir(&r.init_path);
+            let entry = kinds.dirs.entry(dir.into()).or_default();
+            entry.folder.get_or_insert(kind);
+            kinds.add_init(&r.init_path, kind);
+            if let Some(t) = &r.segment_template {
+                kinds.add_template(t, kind);
+            }
+        }
+        for set in &asset.schemes {
+            for f in &set.renditions {
+                let Some(&kind) = kind_of.get(f.id.as_str()) else {
+                    continue; // refused by validation
+                };
+                kinds.add_init(&f.init_path, kind);
+                if let Some(t) = &f.segment_template {
+                    kinds.add_template(t, kind);
+                }
+            }
+        }
+        for d in kinds.dirs.values_mut() {
+            let located = d.kinds.iter().filter(|&&k| k).count();
+            let only = [FolderKind::Video, FolderKind::Audio, FolderKind::Text]
+                .into_iter()
+                .find(|&k| d.kinds[kind_index(k)]);
+            // One kind among the files located here, and the old folder rule agrees.
+            if located == 1 && d.folder.is_none_or(|f| Some(f) == only) {
+                d.uniform = only;
+            }
+            ambiguous_pairs(&d.patterns, &mut kinds.ambiguities);
+            for (p, k) in std::mem::take(&mut d.patterns) {
+                d.key_lens |= 1 << p.key().len().min(63);
+                d.max_key = d.max_key.max(p.key().len());
+                d.by_prefix.entry(p.key().into()).or_default().push((p, k));
+            }
+        }
+        ambiguous_pairs(&kinds.wild, &mut kinds.ambiguities);
+        kinds.ambiguities.sort();
+        kinds
+    }
+
+    /// Pairs of segment templates of different rendition kinds whose file names can coincide
+    /// (e.g. `$RepresentationID$$Number$.m4s` with ids `a` and `a1`: `a12.m4s`), found at
+    /// start; the name alone cannot tell such files apart. `vodpack serve` prints them.
+    pub fn ambiguities(&self) -> &[String] {
+        &self.ambiguities
+    }
+
+    fn add_init(&mut self, path: &str, kind: FolderKind) {
+        let (dir, name) = split_dir(path);
+        let d = self.dirs.entry(dir.into()).or_default();
+        d.kinds[kind_index(kind)] = true;
+        if !d.files.iter().any(|(n, _)| &**n == name) {
+            d.files.push((name.into(), kind));
+        }
+    }
+
+    fn add_template(&mut self, template: &str, kind: FolderKind) {
+        let Ok(parts) = parse_segment_template(template) else {
+            return; // refused by validation
+        };
+        // The directory part is literal when every digit field comes after the last '/'.
+        let last_slash = parts
+            .iter()
+            .rposition(|p| matches!(p, TemplatePart::Literal(l) if l.contains('/')));
+        let first_digits = parts
+            .iter()
+            .position(|p| matches!(p, TemplatePart::Digits(_)));
+        match (last_slash, first_digits) {
+            (Some(i), Some(j)) if i > j => {
+                self.wild.push((Pattern(parts, template.into()), kind));
+            }
+            (None, _) => {
+                let d = self.dirs.entry("".into()).or_default();
+                d.kinds[kind_index(kind)] = true;
+                d.patterns.push((Pattern(parts, template.into()), kind));
+            }
+            (Some(i), _) => {
+                let TemplatePart::Literal(l) = &parts[i] else {
+                    return;
+                };
+                let cut = l.rfind('/').unwrap_or(0);
+                let mut dir: String = parts[..i]
+                    .iter()
+                    .map(|p| match p {
+                        TemplatePart::Literal(l) => l.as_str(),
+                        TemplatePart::Digits(_) => "",
+                    })
+                    .collect();
+                dir.push_str(&l[..cut]);
+                let mut name = Vec::with_capacity(parts.len() - i);
+                if cut + 1 < l.len() {
+                    name.push(TemplatePart::Literal(l[cut + 1..].to_string()));
+                }
+                name.extend_from_slice(&parts[i + 1..]);
+                let d = self.dirs.entry(dir.into()).or_default();
+                d.kinds[kind_index(kind)] = true;
+                d.patterns.push((Pattern(name, template.into()), kind));
+            }
+        }
+    }
+
+    /// The kind of rendition the file at `rel` (relative to OUT) belongs to.
+    pub fn kind(&self, rel: &str) -> FolderKind {
+        let (dir, name) = split_dir(rel);
+        if let Some(d) = self.dirs.get(dir) {
+            if let Some(k) = d.uniform {
+                return k;
+            }
+            if let Some((_, k)) = d.files.iter().find(|(n, _)| &**n == name) {
+                return *k;
+            }
+            if !d.by_prefix.is_empty() {
+                // Each prefix ending where a run of digits starts, longest first.
+                let b = name.as_bytes();
+                for i in (0..b.len().min(d.max_key + 1)).rev() {
+                    if d.key_lens & (1 << i.min(63)) == 0
+                        || !b[i].is_ascii_digit()
+                        || (i > 0 && b[i - 1].is_ascii_digit())
+                    {
+                        continue;
+                    }
+                    let candidates = d.by_prefix.get(&name[..i]).into_iter().flatten();
+                    for (p, k) in candidates {
+                        if p.matches(name) {
+                            return *k;
+                        }
+                    }
+                }
+            }
+            if let Some(k) = d.folder {
+                return k;
+            }
+        }
+        self.wild
+            .iter()
+            .find(|(p, _)| p.matches(rel))
+            .map_or(FolderKind::Video, |(_, k)| *k)
+    }
+
+    /// The media type of the output file `rel` and whether it is a manifest ([`media_type`]),
+    /// looking up the rendition kind only for `.mp4`/`.m4s` files.
+    pub fn media_type(&self, rel: &str) -> Option<(&'static str, bool)> {
+        let kind = match rel.rsplit_once('.') {
+            Some((_, "mp4" | "m4s")) => self.kind(rel),
+            _ => FolderKind::Video,
+        };
+        media_type(rel, kind)
+    }
+}
+
+/// `dir/name` → (`dir`, `name`); a path without `/` is in the directory `""`.
+fn split_dir(path: &str) -> (&str, &str) {
+    path.rsplit_once('/').unwrap_or(("", path))
 }
 
 /// The files an origin may serve.
@@ -625,6 +980,245 @@ mod tests {
             }
         }
         std::fs::remove_dir_all(tmp).unwrap();
+    }
+
+    /// A two-scheme key manifest whose renditions' ids prefix one another (`main`, `main_2`,
+    /// `main_2x`), with the given templates (`{id}` and `{set}` filled in) and inits.
+    fn two_sets(template: Option<&str>, init: &str, text_init: &str) -> KeyManifest {
+        use crate::key_manifest::{SchemeEntry, SchemeRendition};
+        let mut m = crate::key_manifest::tests::sample();
+        let fill = |t: &str, id: &str, set: &str| t.replace("{id}", id).replace("{set}", set);
+        let mut video = m.renditions[0].clone();
+        video.key_label = None;
+        video.kid = None;
+        m.keys.clear();
+        m.drm_systems.clear();
+        m.renditions.clear();
+        for (id, kind) in [("main", "video"), ("main_2", "audio"), ("main_2x", "text")] {
+            let mut r = video.clone();
+            r.id = id.into();
+            r.kind = kind.into();
+            let tmpl = if kind == "text" { text_init } else { init };
+            r.init_path = fill(tmpl, id, "cenc");
+            r.segment_template = template.map(|t| fill(t, id, "cenc"));
+            m.renditions.push(r);
+        }
+        m.schemes = ["cenc", "cbcs"]
+            .iter()
+            .map(|set| SchemeEntry {
+                scheme: set.to_string(),
+                manifests: ManifestPaths {
+                    hls: (*set == "cbcs").then(|| "master.m3u8".into()),
+                    dash: (*set == "cenc").then(|| "manifest.mpd".into()),
+                },
+                drm_systems: Vec::new(),
+                renditions: m
+                    .renditions
+                    .iter()
+                    .map(|r| SchemeRendition {
+                        id: r.id.clone(),
+                        init_path: if r.kind == "text" {
+                            r.init_path.clone()
+                        } else {
+                            fill(init, &r.id, set)
+                        },
+                        segment_template: template
+                            .map(|t| fill(t, &r.id, if r.kind == "text" { "cenc" } else { set })),
+                    })
+                    .collect(),
+            })
+            .collect();
+        m.validate().unwrap();
+        m
+    }
+
+    use crate::key_manifest::{KeyManifest, ManifestPaths};
+
+    #[test]
+    fn kinds_from_the_default_two_scheme_layout() {
+        use FolderKind::*;
+        let m = two_sets(
+            Some("{id}/{set}/seg_$Number$.m4s"),
+            "{id}/{set}/init.mp4",
+            "{id}/init.mp4",
+        );
+        let kinds = MediaKinds::new(&m);
+        for (path, want) in [
+            ("main/cenc/init.mp4", Video),
+            ("main/cbcs/init.mp4", Video),
+            ("main/cbcs/seg_12.m4s", Video),
+            ("main_2/cenc/init.mp4", Audio),
+            ("main_2/cbcs/init.mp4", Audio),
+            ("main_2/cbcs/seg_1.m4s", Audio),
+            ("main_2x/init.mp4", Text),
+            ("main_2x/seg_3.m4s", Text),
+            ("elsewhere/seg_3.m4s", Video),
+        ] {
+            assert_eq!(kinds.kind(path), want, "{path}");
+        }
+        assert_eq!(
+            kinds.media_type("main_2/cbcs/seg_1.m4s"),
+            Some(("audio/mp4", false))
+        );
+        assert_eq!(
+            kinds.media_type("main_2x/seg_1.m4s"),
+            Some(("application/mp4", false))
+        );
+        assert_eq!(
+            kinds.media_type("main_2x/seg_1.vtt"),
+            Some(("text/vtt", false))
+        );
+        assert_eq!(kinds.media_type("x.keys.json"), None);
+    }
+
+    #[test]
+    fn kinds_from_templates_sharing_a_folder() {
+        use FolderKind::*;
+        for (template, cases) in [
+            (
+                "{set}/chunks/{id}_$Time$.m4s",
+                vec![
+                    ("cenc/chunks/main_0.m4s", Video),
+                    ("cbcs/chunks/main_180000.m4s", Video),
+                    ("cenc/chunks/main_2_0.m4s", Audio),
+                    ("cbcs/chunks/main_2_96256.m4s", Audio),
+                    ("cenc/chunks/main_2x_4000.m4s", Text),
+                ],
+            ),
+            (
+                "{set}/{id}/seg_$Number%05d$.m4s",
+                vec![
+                    ("cenc/main/seg_00001.m4s", Video),
+                    ("cbcs/main_2/seg_00002.m4s", Audio),
+                    ("cbcs/main_2/seg_123456.m4s", Audio),
+                    ("cenc/main_2x/seg_00003.m4s", Text),
+                ],
+            ),
+            (
+                // Ids that prefix one another, then digits: told apart by what follows.
+                "{set}/{id}$Number$-$$.m4s",
+                vec![
+                    ("cenc/main7-$.m4s", Video),
+                    ("cbcs/main_27-$.m4s", Audio),
+                    ("cenc/main_2x7-$.m4s", Text),
+                ],
+            ),
+            (
+                // A literal ending in a digit (looked up without it) …
+                "{set}/c/{id}_v2$Number$.m4s",
+                vec![
+                    ("cenc/c/main_v217.m4s", Video),
+                    ("cbcs/c/main_2_v21.m4s", Audio),
+                    ("cenc/c/main_2x_v2001.m4s", Text),
+                ],
+            ),
+            (
+                // … and names that start with the digits.
+                "{set}/c/$Number$_{id}.m4s",
+                vec![
+                    ("cenc/c/17_main.m4s", Video),
+                    ("cbcs/c/3_main_2.m4s", Audio),
+                    ("cenc/c/0001_main_2x.m4s", Text),
+                ],
+            ),
+        ] {
+            let m = two_sets(Some(template), "{id}/{set}/init.mp4", "{id}/init.mp4");
+            let kinds = MediaKinds::new(&m);
+            for (path, want) in cases {
+                assert_eq!(kinds.kind(path), want, "{template}: {path}");
+            }
+            for (path, want) in [
+                ("main/cbcs/init.mp4", Video),
+                ("main_2/cbcs/init.mp4", Audio),
+                ("main_2x/init.mp4", Text),
+            ] {
+                assert_eq!(kinds.kind(path), want, "{template}: {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn kinds_from_a_digit_field_in_the_folder_and_older_files() {
+        use FolderKind::*;
+        let m = two_sets(
+            Some("{set}/{id}/$Number%03d$/s.m4s"),
+            "{id}/{set}/init.mp4",
+            "{id}/init.mp4",
+        );
+        let kinds = MediaKinds::new(&m);
+        assert_eq!(kinds.kind("cbcs/main_2/004/s.m4s"), Audio);
+        assert_eq!(kinds.kind("cenc/main_2x/1234/s.m4s"), Text);
+        assert_eq!(kinds.kind("cenc/main/12/s.m4s"), Video); // too few digits: unknown
+        assert_eq!(kinds.kind("cenc/main_2/12/s.m4s"), Video);
+
+        // A key manifest without file locations: the folder of each init, as before.
+        let mut old = two_sets(None, "{id}/init.mp4", "{id}/init.mp4");
+        old.schemes.clear();
+        let kinds = MediaKinds::new(&old);
+        assert_eq!(kinds.kind("main_2/seg_4.m4s"), Audio);
+        assert_eq!(kinds.kind("main_2x/seg_4.m4s"), Text);
+        assert_eq!(kinds.kind("main/seg_4.m4s"), Video);
+    }
+
+    #[test]
+    fn digit_runs_backtrack_and_respect_widths() {
+        let p = |s: &str| Pattern(parse_segment_template(s).unwrap(), s.into());
+        assert!(p("a$Number$0.m4s").matches("a120.m4s"));
+        assert!(!p("a$Number$0.m4s").matches("a0.m4s"));
+        assert!(p("a$Number%03d$.m4s").matches("a001.m4s"));
+        assert!(p("a$Number%03d$.m4s").matches("a1234.m4s"));
+        assert!(!p("a$Number%03d$.m4s").matches("a12.m4s"));
+        assert!(!p("a$Time$.m4s").matches("a.m4s"));
+        assert!(!p("a$Time$.m4s").matches("ax1.m4s"));
+        assert!(p("a$Time$$Number$.m4s").matches("a12.m4s"));
+        // At most 20 digits per field: a crafted run of digits is not searched through.
+        assert!(p("a$Time$.m4s").matches(&format!("a{}.m4s", "9".repeat(20))));
+        assert!(!p("a$Time$.m4s").matches(&format!("a{}.m4s", "9".repeat(21))));
+        // Three fields over a 100 000-digit run: at most 20³ tries (unbounded, ~10¹⁵).
+        let long = format!("a{}x.m4s", "1".repeat(100_000));
+        assert!(!p("a$Time$$Number$$Number$.m4s").matches(&long));
+    }
+
+    #[test]
+    fn templates_that_can_name_the_same_file_are_reported() {
+        let o = |a: &str, b: &str| {
+            overlap(
+                &parse_segment_template(a).unwrap(),
+                &parse_segment_template(b).unwrap(),
+            )
+        };
+        assert!(o("a$Number$.m4s", "a1$Number$.m4s")); // a12.m4s
+        assert!(!o("a_$Number$.m4s", "a_2_$Number$.m4s"));
+        assert!(!o("main_$Time$.m4s", "main_2_$Time$.m4s"));
+        assert!(o("x$Number%03d$.m4s", "x1$Number$.m4s")); // x123.m4s
+        assert!(!o("v/$Number$.m4s", "v/$Number$.mp4"));
+        assert!(!o("v/$Number%03d$.m4s", "v/1$Number$.m4s.x"));
+        assert!(o("$Number$$Time$.m4s", "$Number$.m4s"));
+
+        // Ids that prefix one another, with a separator after the id: nothing reported.
+        let m = two_sets(
+            Some("{set}/chunks/{id}_$Time$.m4s"),
+            "{id}/{set}/init.mp4",
+            "{id}/init.mp4",
+        );
+        assert!(MediaKinds::new(&m).ambiguities().is_empty());
+        // Digits straight after ids `main` (video), `main1` (audio), `main2` (text):
+        // `main12.m4s` may be video or audio, `main23.m4s` video or text.
+        let mut m = two_sets(
+            Some("{set}/{id}$Number$.m4s"),
+            "{id}/{set}/init.mp4",
+            "{id}/init.mp4",
+        );
+        for r in &mut m.renditions {
+            r.segment_template = r
+                .segment_template
+                .as_ref()
+                .map(|t| t.replace("main_2x", "main2").replace("main_2", "main1"));
+        }
+        m.schemes.clear();
+        let kinds = MediaKinds::new(&m);
+        assert_eq!(kinds.ambiguities().len(), 2, "{:?}", kinds.ambiguities());
+        assert!(kinds.ambiguities()[0].contains("can name the same file"));
     }
 
     #[test]

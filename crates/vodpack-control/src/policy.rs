@@ -628,6 +628,7 @@ mod two_scheme_tests {
                     dash: (*s == "cenc").then(|| "manifest.mpd".into()),
                 },
                 drm_systems: m.drm_systems.clone(),
+                renditions: Vec::new(),
             })
             .collect();
         m.validate().unwrap();

@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 use crate::identity::IdentityVerifier;
 use crate::key_manifest::KeyManifest;
 pub use crate::listener::Limits;
-use crate::origin::{media_type, FileGate, FolderKind};
+use crate::origin::{FileGate, MediaKinds};
 use crate::policy::{FilePolicy, Policy, PolicyDoc, ReloadOptions};
 use crate::signed::Keyring;
 use crate::telemetry::{Dedup, EventSink, FileSink, RejectLimiter, MAX_BATCH_BYTES};
@@ -226,6 +226,8 @@ impl Gate {
 struct AppState {
     control: Arc<ControlPlane>,
     asset: Arc<KeyManifest>,
+    /// The rendition kind of each output file, from the key manifest.
+    kinds: MediaKinds,
     files: Arc<FileGate>,
     gate: Gate,
     sink: Arc<dyn EventSink>,
@@ -267,6 +269,10 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
             );
         }
     }
+    let kinds = MediaKinds::new(&asset);
+    for a in kinds.ambiguities() {
+        eprintln!("vodpack serve: warning: {a}");
+    }
     let policy: Arc<dyn Policy> = match &config.policy_path {
         Some(p) => Arc::new(FilePolicy::load_with(p, config.policy_reload)?),
         None => Arc::new(PolicyDoc::default()),
@@ -306,6 +312,7 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     }
     let state = Arc::new(AppState {
         control: control.clone(),
+        kinds,
         asset,
         files: Arc::new(FileGate::new(out_dir, config.key_manifest.clone())),
         gate: Gate::new(
@@ -687,18 +694,9 @@ async fn origin(State(st): State<Arc<AppState>>, req: Request) -> Response {
     if asset_id != st.asset.asset_id || rel.split('/').any(|s| s.starts_with('.')) {
         return not_found();
     }
-    let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
-    let folder = st
-        .asset
-        .renditions
-        .iter()
-        .find(|r| r.init_path.rsplit_once('/').map_or("", |(d, _)| d) == dir)
-        .map_or(FolderKind::Video, |r| match r.kind.as_str() {
-            "audio" => FolderKind::Audio,
-            "text" => FolderKind::Text,
-            _ => FolderKind::Video,
-        });
-    let Some((mime, is_manifest)) = media_type(rel, folder) else {
+    // The rendition kind (audio/mp4, video/mp4, application/mp4) from the file locations of
+    // the key manifest, compiled at startup: one hash lookup of the directory.
+    let Some((mime, is_manifest)) = st.kinds.media_type(rel) else {
         return not_found();
     };
     crate::origin::serve_file(&st.files, req, rel, mime, is_manifest).await

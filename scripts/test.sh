@@ -5,7 +5,8 @@
 #   the browser harness' npm packages (tests/browser and tests/serve, pinned by package-lock.json)
 #   the Kafka-compatible broker tansu (scripts/install-tansu.sh) for the telemetry sink test
 #   the CDN vendors' signing libraries (scripts/cdn-judges.sh: akamai-edgeauth, botocore, cryptography in .tools/cdn-venv)
-# then cargo fmt --check, clippy -D warnings and cargo test --workspace --release --all-features.
+# then cargo fmt --check, clippy -D warnings, cargo doc -D warnings (broken doc links) and
+# cargo test --workspace --release --all-features.
 # Idempotent: installed pieces are skipped. SKIP_INSTALL=1 skips the install steps.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -57,5 +58,7 @@ step "cargo fmt --check"
 cargo fmt --all --check
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+step "cargo doc -D warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
 step "cargo test --workspace --release --all-features"
 cargo test --workspace --release --all-features --no-fail-fast

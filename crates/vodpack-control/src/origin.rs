@@ -2,7 +2,7 @@
 //! hyper-staticfile's `FileResponseBuilder`, which answers `HEAD`, single byte ranges (206/416),
 //! `Last-Modified` and `If-Modified-Since`, and streams the file or range from disk in bounded
 //! reads (memory per connection bounded whatever the file size). The file is read through
-//! [`DiskFile`]: straight from the page cache on the worker thread (`preadv2(RWF_NOWAIT)`),
+//! `DiskFile`: straight from the page cache on the worker thread (`preadv2(RWF_NOWAIT)`),
 //! tokio's blocking pool only for data that must come from the disk. This module adds what the
 //! builder lacks: a strong `ETag`, `If-None-Match` (→ 304, RFC 9110 §13.1.2, taking precedence
 //! over `If-Modified-Since`), `If-Unmodified-Since` (→ 412), `If-Range` (§13.1.5: a range only
@@ -155,7 +155,7 @@ impl Pattern {
 }
 
 /// The most digits a `$Number$`/`$Time$` field matches: a `u64` has at most 20, and so does the
-/// widest `%0Nd` padding. Bounds the backtracking of [`matches_parts`] on crafted names.
+/// widest `%0Nd` padding. Bounds the backtracking of `matches_parts` on crafted names.
 pub const MAX_DIGITS: usize = 20;
 
 /// Whether `s` is exactly the parts in order; a digit run takes `max(width, 1)` to

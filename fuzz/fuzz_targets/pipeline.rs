@@ -31,7 +31,11 @@ fuzz_target!(|data: &[u8]| {
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("input.mp4");
     std::fs::write(&input, data).unwrap();
-    let scheme = if data.last().is_some_and(|b| b & 1 == 1) { "cbcs" } else { "cenc" };
+    let scheme = if data.last().is_some_and(|b| b & 1 == 1) {
+        "cbcs"
+    } else {
+        "cenc"
+    };
     let jobs = [
         serde_json::json!({
             "inputs": [{"in": input}],

@@ -177,3 +177,62 @@ fn box_reader_oom_senc_zero_size_entries() {
         MAX_EMPTY_ENTRIES
     );
 }
+
+/// The origin's media-type lookup (`vodpack serve` runs it on every request path) over the
+/// `origin_paths` seeds and any kept corpus or crash files, as the fuzz target does: each path
+/// gets a kind, each template is accepted or refused, none panics. The known answers of the seeds
+/// are checked too (an id that starts with another id, a digit field in a folder).
+#[test]
+fn origin_path_lookup_survives_every_seed() {
+    use vodpack_control::key_manifest::KeyManifest;
+    use vodpack_control::origin::{FolderKind, MediaKinds};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let asset =
+        std::fs::read_to_string(root.join("fuzz/fuzz_targets/origin_paths_asset.json")).unwrap();
+    let two_sets = KeyManifest::from_json(&asset).unwrap();
+    let mut digits = two_sets.clone();
+    for r in &mut digits.renditions {
+        r.segment_template = Some(format!("{}/$Number%03d$/s.m4s", r.id));
+    }
+    digits.schemes.clear();
+    digits.validate().unwrap();
+    let kinds = [MediaKinds::new(&two_sets), MediaKinds::new(&digits)];
+    assert_eq!(
+        kinds[0].kind("cenc/chunks/video_240p_2_0.m4s"),
+        FolderKind::Audio
+    );
+    assert_eq!(
+        kinds[0].kind("cbcs/chunks/video_240p_2_0.m4s"),
+        FolderKind::Audio
+    );
+    assert_eq!(
+        kinds[0].kind("cbcs/chunks/video_240p_20.m4s"),
+        FolderKind::Video
+    );
+    assert_eq!(
+        kinds[0].kind("cenc/chunks/text_fr_4000.m4s"),
+        FolderKind::Text
+    );
+    assert_eq!(kinds[1].kind("video_240p_2/007/s.m4s"), FolderKind::Audio);
+    let mut seeds = files_under(&root.join("fuzz/seeds/origin_paths"));
+    seeds.extend(files_under(&root.join("fuzz/corpus/origin_paths")));
+    seeds.extend(files_under(&root.join("fuzz/artifacts/origin_paths")));
+    assert!(seeds.len() >= 4, "fuzz seeds missing");
+    for seed in seeds {
+        let bytes = std::fs::read(&seed).unwrap();
+        let Some((&selector, rest)) = bytes.split_first() else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(rest);
+        if selector & 1 == 0 {
+            let _ = kinds[usize::from(selector >> 1) % 2].kind(&text);
+            continue;
+        }
+        let mut m = two_sets.clone();
+        m.schemes.clear();
+        m.renditions[0].segment_template = Some(text.to_string());
+        if m.validate().is_ok() {
+            let _ = MediaKinds::new(&m).kind(&text);
+        }
+    }
+}

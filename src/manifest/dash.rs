@@ -15,7 +15,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
 use super::drm::{pssh_data, system_urn, uuid_text, CLEARKEY_DASH_SCHEME};
-use super::hls::relative;
+use super::hls::{parent_dir, relative, resolve};
 use super::model::{DrmSystem, PackagedAsset, PackagedRendition, SegmentLayout};
 use crate::media::TrackKind;
 
@@ -352,12 +352,9 @@ fn write_representation(x: &mut Xml, r: &PackagedRendition, base: &str) {
             template,
             start_number,
         } => {
-            let folder = parent_dir(&r.init_path);
-            let media = normalize(&if folder.is_empty() {
-                template.clone()
-            } else {
-                format!("{folder}/{template}")
-            });
+            // Templates are checked not to leave OUT (package::template), so this always resolves.
+            let media =
+                resolve(&parent_dir(&r.init_path), template).unwrap_or_else(|| template.clone());
             x.start(
                 "SegmentTemplate",
                 &[
@@ -547,27 +544,6 @@ fn xs_duration(seconds: f64) -> String {
         let frac = format!("{:03}", millis % 1000);
         format!("PT{}.{}S", millis / 1000, frac.trim_end_matches('0'))
     }
-}
-
-/// Resolves `..` parts of an OUT-relative path (a template may leave the rendition folder).
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for p in path.split('/') {
-        match p {
-            ".." => {
-                parts.pop();
-            }
-            "" | "." => {}
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
-}
-
-fn parent_dir(path: &str) -> String {
-    path.rsplit_once('/')
-        .map(|(dir, _)| dir.to_string())
-        .unwrap_or_default()
 }
 
 /// A thin layer over quick-xml's Writer for the few shapes the MPD needs. Writing into a Vec

@@ -560,10 +560,27 @@ fn quoted(s: &str) -> String {
 }
 
 /// The folder part of an OUT-relative path ("" for a file at the root).
-fn parent_dir(path: &str) -> String {
+pub(crate) fn parent_dir(path: &str) -> String {
     path.rsplit_once('/')
         .map(|(dir, _)| dir.to_string())
         .unwrap_or_default()
+}
+
+/// `rel` (a path that may climb with `..`, as a DASH media template relative to its init
+/// segment's folder) seen from OUT, where `base` is that folder relative to OUT; the inverse of
+/// [`relative`]. `None` if it climbs out of OUT.
+pub(crate) fn resolve(base: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in base.split('/').chain(rel.split('/')) {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 /// `target` (relative to OUT) as seen from the folder `base` (relative to OUT).
@@ -590,6 +607,21 @@ pub(crate) fn relative(base: &str, target: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolve_is_the_inverse_of_relative() {
+        for (base, target) in [
+            ("video_240p/cenc", "cenc/video_240p/seg_$Number%05d$.m4s"),
+            ("a", "a/seg_$Number$.m4s"),
+            ("", "chunks/a_$Time$.m4s"),
+        ] {
+            assert_eq!(
+                resolve(base, &relative(base, target)).as_deref(),
+                Some(target)
+            );
+        }
+        assert_eq!(resolve("a", "../../x.m4s"), None);
+    }
 
     #[test]
     fn relative_paths() {

@@ -517,31 +517,20 @@ pub use super::args::sanitize_asset_id;
 
 /// Where the media segments of `r` are, as the key manifest records them
 /// (`segment_template`): its DASH media template made relative to OUT (the model keeps it
-/// relative to the init segment's folder, `../` included with `--segment-template`), a `$` of
-/// that folder escaped as `$$`. `None` for the single-file layout.
+/// relative to the init segment's folder, `../` included with `--segment-template`). `None` for
+/// the single-file layout.
 fn segment_template(r: &PackagedRendition) -> Result<Option<String>> {
     let SegmentLayout::Files { template, .. } = &r.layout else {
         return Ok(None);
     };
-    let mut parts: Vec<String> = match r.init_path.rsplit_once('/') {
-        Some((dir, _)) => dir.split('/').map(|p| p.replace('$', "$$")).collect(),
-        None => Vec::new(),
-    };
-    for part in template.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.pop().is_none() {
-                    return Err(Error::Key(format!(
-                        "key manifest: {}: media template {template:?} leaves the output folder",
-                        r.id
-                    )));
-                }
-            }
-            p => parts.push(p.to_string()),
-        }
-    }
-    Ok(Some(parts.join("/")))
+    hls::resolve(&hls::parent_dir(&r.init_path), template)
+        .map(Some)
+        .ok_or_else(|| {
+            Error::Key(format!(
+                "key manifest: {}: media template {template:?} leaves the output folder",
+                r.id
+            ))
+        })
 }
 
 /// The files of every rendition in one segment set of a two-scheme run (`schemes[].renditions`).

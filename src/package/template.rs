@@ -6,6 +6,7 @@ use crate::manifest::hls::relative;
 use crate::manifest::model::{PackagedAsset, SegmentLayout};
 use std::collections::HashMap;
 use std::path::Path;
+use vodpack_control::key_manifest::{template_tokens, TemplateToken};
 
 /// Which manifests a run writes (`--manifests`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,48 +53,22 @@ impl SegmentTemplate {
     pub fn parse(s: &str) -> Result<SegmentTemplate> {
         let bad = |why: &str| Error::Usage(format!("--segment-template '{s}': {why}"));
         let mut parts = Vec::new();
-        let mut rest = s;
-        let mut lit = String::new();
-        while let Some(i) = rest.find('$') {
-            lit.push_str(&rest[..i]);
-            let after = &rest[i + 1..];
-            let j = after.find('$').ok_or_else(|| bad("unclosed '$'"))?;
-            let ident = &after[..j];
-            rest = &after[j + 1..];
-            if ident.is_empty() {
-                lit.push('$');
-                continue;
-            }
-            let (name, width) = match ident.split_once('%') {
-                Some((n, fmt)) => {
-                    let w = fmt
-                        .strip_prefix('0')
-                        .and_then(|f| f.strip_suffix('d'))
-                        .and_then(|w| w.parse::<usize>().ok())
-                        .filter(|w| (1..=20).contains(w))
-                        .ok_or_else(|| bad("width format must be %0Nd (N from 1 to 20)"))?;
-                    (n, w)
-                }
-                None => (ident, 0),
-            };
-            let part = match name {
-                "RepresentationID" if width == 0 => Part::RepresentationId,
-                "Number" => Part::Number(width),
-                "Time" => Part::Time(width),
-                _ => {
+        for token in template_tokens(s).map_err(bad)? {
+            parts.push(match token {
+                TemplateToken::Literal(l) => Part::Literal(l),
+                TemplateToken::Identifier("RepresentationID", 0) => Part::RepresentationId,
+                TemplateToken::Identifier("Number", width) => Part::Number(width),
+                TemplateToken::Identifier("Time", width) => Part::Time(width),
+                TemplateToken::Identifier(name, width) => {
+                    let ident = match width {
+                        0 => name.to_string(),
+                        w => format!("{name}%0{w}d"),
+                    };
                     return Err(bad(&format!(
                         "unknown identifier ${ident}$ (use $RepresentationID$, $Number$, $Number%0Nd$, $Time$)"
-                    )))
+                    )));
                 }
-            };
-            if !lit.is_empty() {
-                parts.push(Part::Literal(std::mem::take(&mut lit)));
-            }
-            parts.push(part);
-        }
-        lit.push_str(rest);
-        if !lit.is_empty() {
-            parts.push(Part::Literal(lit));
+            });
         }
         let t = SegmentTemplate { parts };
         if !t.parts.contains(&Part::RepresentationId) {

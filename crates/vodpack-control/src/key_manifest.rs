@@ -167,21 +167,27 @@ pub enum TemplatePart {
     Digits(usize),
 }
 
-/// Parses a segment template of the key manifest into its pieces: literals and digit fields.
-/// Refused: an unclosed `$`, an identifier other than `Number`/`Time` (the rendition id is
-/// filled in by the writer), a width other than `%0Nd` with N from 1 to 20, no digit field (the
-/// segments would share one name), or a path that is not relative inside the output directory.
-pub fn parse_segment_template(s: &str) -> Result<Vec<TemplatePart>> {
-    let bad = |why: &str| Err(Error::KeyManifest(format!("segment_template {s:?}: {why}")));
-    let mut parts = Vec::new();
+/// One token of a DASH segment template (ISO/IEC 23009-1 §5.3.9.4.4): literal text (a `$$`
+/// already turned into `$`) or an identifier `$Name$` / `$Name%0Nd$` with its width (0 when none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateToken<'a> {
+    /// Literal text.
+    Literal(String),
+    /// An identifier and its `%0Nd` width (N from 1 to 20; 0 without a format).
+    Identifier(&'a str, usize),
+}
+
+/// Splits a DASH segment template into literals and identifiers, for the key manifest's
+/// templates here and `vodpack package --segment-template` (which knows other identifiers).
+/// The error says what is wrong: an unclosed `$`, or a width format other than `%0Nd`.
+pub fn template_tokens(s: &str) -> std::result::Result<Vec<TemplateToken<'_>>, &'static str> {
+    let mut tokens = Vec::new();
     let mut lit = String::new();
     let mut rest = s;
     while let Some(i) = rest.find('$') {
         lit.push_str(&rest[..i]);
         let after = &rest[i + 1..];
-        let Some(j) = after.find('$') else {
-            return bad("unclosed '$'");
-        };
+        let j = after.find('$').ok_or("unclosed '$'")?;
         let ident = &after[..j];
         rest = &after[j + 1..];
         if ident.is_empty() {
@@ -194,30 +200,44 @@ pub fn parse_segment_template(s: &str) -> Result<Vec<TemplatePart>> {
                     .strip_prefix('0')
                     .and_then(|f| f.strip_suffix('d'))
                     .and_then(|w| w.parse::<usize>().ok())
-                    .filter(|w| (1..=20).contains(w));
-                match width {
-                    Some(w) => (name, w),
-                    None => return bad("a width format must be %0Nd (N from 1 to 20)"),
-                }
+                    .filter(|w| (1..=20).contains(w))
+                    .ok_or("width format must be %0Nd (N from 1 to 20)")?;
+                (name, width)
             }
             None => (ident, 0),
         };
-        if name != "Number" && name != "Time" {
-            return bad(&format!(
-                "unknown identifier ${ident}$ (only $Number$ and $Time$ stay in a template)"
-            ));
-        }
         if !lit.is_empty() {
-            parts.push(TemplatePart::Literal(std::mem::take(&mut lit)));
+            tokens.push(TemplateToken::Literal(std::mem::take(&mut lit)));
         }
-        parts.push(TemplatePart::Digits(width));
+        tokens.push(TemplateToken::Identifier(name, width));
     }
     lit.push_str(rest);
     if !lit.is_empty() {
-        parts.push(TemplatePart::Literal(lit));
+        tokens.push(TemplateToken::Literal(lit));
+    }
+    Ok(tokens)
+}
+
+/// Parses a segment template of the key manifest into its pieces: literals and digit fields.
+/// Refused: an unclosed `$`, an identifier other than `Number`/`Time` (the rendition id is
+/// filled in by the writer), a width other than `%0Nd` with N from 1 to 20, no digit field (the
+/// segments would share one name), or a path that is not relative inside the output directory.
+pub fn parse_segment_template(s: &str) -> Result<Vec<TemplatePart>> {
+    let bad = |why: &str| Error::KeyManifest(format!("segment_template {s:?}: {why}"));
+    let mut parts = Vec::new();
+    for token in template_tokens(s).map_err(bad)? {
+        parts.push(match token {
+            TemplateToken::Literal(l) => TemplatePart::Literal(l),
+            TemplateToken::Identifier("Number" | "Time", width) => TemplatePart::Digits(width),
+            TemplateToken::Identifier(name, _) => {
+                return Err(bad(&format!(
+                    "unknown identifier ${name}$ (only $Number$ and $Time$ stay in a template)"
+                )))
+            }
+        });
     }
     if !parts.iter().any(|p| matches!(p, TemplatePart::Digits(_))) {
-        return bad("needs $Number$ or $Time$");
+        return Err(bad("needs $Number$ or $Time$"));
     }
     let sample: String = parts
         .iter()

@@ -197,23 +197,15 @@ fn origin_path_lookup_survives_every_seed() {
     digits.schemes.clear();
     digits.validate().unwrap();
     let kinds = [MediaKinds::new(&two_sets), MediaKinds::new(&digits)];
-    assert_eq!(
-        kinds[0].kind("cenc/chunks/video_240p_2_0.m4s"),
-        FolderKind::Audio
-    );
-    assert_eq!(
-        kinds[0].kind("cbcs/chunks/video_240p_2_0.m4s"),
-        FolderKind::Audio
-    );
-    assert_eq!(
-        kinds[0].kind("cbcs/chunks/video_240p_20.m4s"),
-        FolderKind::Video
-    );
-    assert_eq!(
-        kinds[0].kind("cenc/chunks/text_fr_4000.m4s"),
-        FolderKind::Text
-    );
-    assert_eq!(kinds[1].kind("video_240p_2/007/s.m4s"), FolderKind::Audio);
+    for (set, path, want) in [
+        (0, "cenc/chunks/video_240p_2_0.m4s", FolderKind::Audio),
+        (0, "cbcs/chunks/video_240p_2_0.m4s", FolderKind::Audio),
+        (0, "cbcs/chunks/video_240p_20.m4s", FolderKind::Video),
+        (0, "cenc/chunks/text_fr_4000.m4s", FolderKind::Text),
+        (1, "video_240p_2/007/s.m4s", FolderKind::Audio),
+    ] {
+        assert_eq!(kinds[set].kind(path), want, "{path}");
+    }
     let mut seeds = files_under(&root.join("fuzz/seeds/origin_paths"));
     seeds.extend(files_under(&root.join("fuzz/corpus/origin_paths")));
     seeds.extend(files_under(&root.join("fuzz/artifacts/origin_paths")));

@@ -87,6 +87,11 @@ impl Running {
 /// The control plane in-process (what `vodpack serve OUT --policy docs/examples/policy.toml`
 /// runs), on a free loopback port, with keys this test knows so it can mint identity tokens.
 fn serve(out: &Path, events: PathBuf) -> Running {
+    serve_with(out, events, Some(serve_player_dist()))
+}
+
+/// `vodpack serve` in-process, with the player page when `player_dist` is given.
+fn serve_with(out: &Path, events: PathBuf, player_dist: Option<PathBuf>) -> Running {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -96,7 +101,7 @@ fn serve(out: &Path, events: PathBuf) -> Running {
     config.port = 0;
     config.keys = Some(ServeKeys::random());
     config.policy_path = Some(repo().join("docs/examples/policy.toml"));
-    config.player_dist_dir = Some(serve_player_dist());
+    config.player_dist_dir = player_dist;
     config.events_path = Some(events.clone());
     config.player_subject = None;
     let server = rt.block_on(start(config)).expect("serve starts");
@@ -794,24 +799,7 @@ fn chromium_fails_to_play_vodpack_output_with_wrong_keys() {
 
 /// The origin of `vodpack serve` over `out`, without the player page (no npm packages needed).
 fn serve_origin(out: &Path, events: PathBuf) -> Running {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let mut config = ServeConfig::new(out);
-    config.port = 0;
-    config.keys = Some(ServeKeys::random());
-    config.policy_path = Some(repo().join("docs/examples/policy.toml"));
-    config.events_path = Some(events.clone());
-    config.player_subject = None;
-    let server = rt.block_on(start(config)).expect("serve starts");
-    Running {
-        rt,
-        server,
-        out: out.to_path_buf(),
-        events,
-    }
+    serve_with(out, events, None)
 }
 
 /// Every file under `dir`, relative to it, `/`-separated.

@@ -786,6 +786,26 @@ fn check_relative_path(field: &str, p: &str) -> Result<()> {
 pub(crate) mod tests {
     use super::*;
 
+    /// The two segment sets of a `dash=cenc,hls=cbcs` asset: the MPD on `cenc`, the playlists on
+    /// `cbcs`, each with `drm_systems` and the renditions `renditions(scheme)` gives.
+    pub(crate) fn scheme_pair(
+        drm_systems: &[DrmSystemEntry],
+        renditions: impl Fn(&str) -> Vec<SchemeRendition>,
+    ) -> Vec<SchemeEntry> {
+        ["cenc", "cbcs"]
+            .iter()
+            .map(|s| SchemeEntry {
+                scheme: s.to_string(),
+                manifests: ManifestPaths {
+                    hls: (*s == "cbcs").then(|| "master.m3u8".into()),
+                    dash: (*s == "cenc").then(|| "manifest.mpd".into()),
+                },
+                drm_systems: drm_systems.to_vec(),
+                renditions: renditions(s),
+            })
+            .collect()
+    }
+
     pub(crate) fn sample() -> KeyManifest {
         // A real Clear Key common-format pssh (v1, one KID) so the box check is exercised.
         let kid = [0x11u8; 16];
@@ -1030,22 +1050,13 @@ pub(crate) mod tests {
     fn scheme_renditions_are_checked() {
         let two = || {
             let mut m = sample();
-            m.schemes = ["cenc", "cbcs"]
-                .iter()
-                .map(|s| SchemeEntry {
-                    scheme: s.to_string(),
-                    manifests: ManifestPaths {
-                        hls: (*s == "cbcs").then(|| "master.m3u8".into()),
-                        dash: (*s == "cenc").then(|| "manifest.mpd".into()),
-                    },
-                    drm_systems: m.drm_systems.clone(),
-                    renditions: vec![SchemeRendition {
-                        id: "audio_en".into(),
-                        init_path: format!("audio_en/{s}/init.mp4"),
-                        segment_template: Some(format!("{s}/audio_en/seg_$Number%05d$.m4s")),
-                    }],
-                })
-                .collect();
+            m.schemes = scheme_pair(&m.drm_systems, |s| {
+                vec![SchemeRendition {
+                    id: "audio_en".into(),
+                    init_path: format!("audio_en/{s}/init.mp4"),
+                    segment_template: Some(format!("{s}/audio_en/seg_$Number%05d$.m4s")),
+                }]
+            });
             m
         };
         let m = two();

@@ -985,7 +985,7 @@ mod tests {
     /// A two-scheme key manifest whose renditions' ids prefix one another (`main`, `main_2`,
     /// `main_2x`), with the given templates (`{id}` and `{set}` filled in) and inits.
     fn two_sets(template: Option<&str>, init: &str, text_init: &str) -> KeyManifest {
-        use crate::key_manifest::{SchemeEntry, SchemeRendition};
+        use crate::key_manifest::SchemeRendition;
         let mut m = crate::key_manifest::tests::sample();
         let fill = |t: &str, id: &str, set: &str| t.replace("{id}", id).replace("{set}", set);
         let mut video = m.renditions[0].clone();
@@ -1003,36 +1003,26 @@ mod tests {
             r.segment_template = template.map(|t| fill(t, id, "cenc"));
             m.renditions.push(r);
         }
-        m.schemes = ["cenc", "cbcs"]
-            .iter()
-            .map(|set| SchemeEntry {
-                scheme: set.to_string(),
-                manifests: ManifestPaths {
-                    hls: (*set == "cbcs").then(|| "master.m3u8".into()),
-                    dash: (*set == "cenc").then(|| "manifest.mpd".into()),
-                },
-                drm_systems: Vec::new(),
-                renditions: m
-                    .renditions
-                    .iter()
-                    .map(|r| SchemeRendition {
-                        id: r.id.clone(),
-                        init_path: if r.kind == "text" {
-                            r.init_path.clone()
-                        } else {
-                            fill(init, &r.id, set)
-                        },
-                        segment_template: template
-                            .map(|t| fill(t, &r.id, if r.kind == "text" { "cenc" } else { set })),
-                    })
-                    .collect(),
-            })
-            .collect();
+        m.schemes = crate::key_manifest::tests::scheme_pair(&[], |set| {
+            m.renditions
+                .iter()
+                .map(|r| SchemeRendition {
+                    id: r.id.clone(),
+                    init_path: if r.kind == "text" {
+                        r.init_path.clone()
+                    } else {
+                        fill(init, &r.id, set)
+                    },
+                    segment_template: template
+                        .map(|t| fill(t, &r.id, if r.kind == "text" { "cenc" } else { set })),
+                })
+                .collect()
+        });
         m.validate().unwrap();
         m
     }
 
-    use crate::key_manifest::{KeyManifest, ManifestPaths};
+    use crate::key_manifest::KeyManifest;
 
     #[test]
     fn kinds_from_the_default_two_scheme_layout() {

@@ -601,7 +601,7 @@ fn read_policy(path: &Path) -> Result<(Stamp, PolicyDoc)> {
 #[cfg(test)]
 mod two_scheme_tests {
     use super::*;
-    use crate::key_manifest::{KeyManifest, ManifestPaths, SchemeEntry};
+    use crate::key_manifest::{KeyManifest, ManifestPaths};
 
     /// The sample asset as a `dash=cenc,hls=cbcs` output, every key given (Clear Key possible).
     fn two_scheme_asset() -> KeyManifest {
@@ -619,18 +619,7 @@ mod two_scheme_tests {
             dash: Some("manifest.mpd".into()),
         };
         m.protection_scheme = Some("cenc".into());
-        m.schemes = ["cenc", "cbcs"]
-            .iter()
-            .map(|s| SchemeEntry {
-                scheme: s.to_string(),
-                manifests: ManifestPaths {
-                    hls: (*s == "cbcs").then(|| "master.m3u8".into()),
-                    dash: (*s == "cenc").then(|| "manifest.mpd".into()),
-                },
-                drm_systems: m.drm_systems.clone(),
-                renditions: Vec::new(),
-            })
-            .collect();
+        m.schemes = crate::key_manifest::tests::scheme_pair(&m.drm_systems, |_| Vec::new());
         m.validate().unwrap();
         m
     }

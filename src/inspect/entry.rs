@@ -5,7 +5,7 @@
 use super::sps::{parse_avc_sps, AvcSps};
 use crate::media::codec::av1::Av1Config;
 use crate::media::codec::avc::AvcConfig;
-use crate::media::codec::hevc::HevcConfig;
+use crate::media::codec::hevc::{HevcConfig, HevcSps};
 use crate::media::codec::parse_sample_entry;
 use crate::media::codec::vp9::Vp9Config;
 use crate::mp4::boxes::Sinf;
@@ -307,19 +307,24 @@ fn avcc(b: &RawBox, d: &mut EntryDetails) -> R {
         }
     }
     if d.colour.is_none() {
-        if let Some((p, t, m)) = sps.colour {
-            d.colour = Some(colour("vui", p.into(), t.into(), m.into(), sps.full_range));
-        } else if let Some(full) = sps.full_range {
-            d.colour = Some(Colour {
-                source: "vui".into(),
-                primaries: "unknown".into(),
-                transfer: "unknown".into(),
-                matrix: "unknown".into(),
-                range: Some(if full { "pc" } else { "tv" }.into()),
-            });
-        }
+        d.colour = vui_colour(sps.colour, sps.full_range);
     }
     Ok(())
+}
+
+/// The colour an SPS VUI states (colour description and/or full-range flag), if any.
+fn vui_colour(description: Option<(u8, u8, u8)>, full: Option<bool>) -> Option<Colour> {
+    match (description, full) {
+        (Some((p, t, m)), full) => Some(colour("vui", p.into(), t.into(), m.into(), full)),
+        (None, Some(full)) => Some(Colour {
+            source: "vui".into(),
+            primaries: "unknown".into(),
+            transfer: "unknown".into(),
+            matrix: "unknown".into(),
+            range: Some(if full { "pc" } else { "tv" }.into()),
+        }),
+        (None, None) => None,
+    }
 }
 
 /// HEVC profile names (H.265 Annex A.3), as ffprobe prints them.
@@ -351,6 +356,15 @@ fn hvcc(b: &RawBox, d: &mut EntryDetails) -> R {
     d.pixel_format = Some(pixel_format(chroma, luma, false));
     d.bit_depth = Some(luma);
     d.chroma = Some(chroma_name(chroma));
+    // The colour from the SPS VUI, unless a colr box already gave one (a later colr replaces it).
+    let sps = c
+        .parameter_sets
+        .iter()
+        .find(|n| n.len() > 2 && (n[0] >> 1) & 0x3f == 33)
+        .and_then(|n| HevcSps::parse(&n[2..]).ok());
+    if let (None, Some(sps)) = (&d.colour, sps) {
+        d.colour = vui_colour(sps.colour, sps.full_range);
+    }
     Ok(())
 }
 

@@ -135,7 +135,7 @@ fn hdr_colour_and_ten_bit_are_read_like_ffprobe() {
     let pq = tag("smpte2084");
     let hlg = tag("arib-std-b67");
     // (file, ffmpeg args, where the colour comes from, bit depth, HDR)
-    let cases: [(&str, Vec<&str>, &str, u64, &str); 3] = [
+    let cases: [(&str, Vec<&str>, &str, u64, &str); 4] = [
         // H.264 High 10, PQ: colr box written by the muxer (and the SPS VUI).
         (
             "pq_h264.mp4",
@@ -172,18 +172,34 @@ fn hdr_colour_and_ten_bit_are_read_like_ffprobe() {
             8,
             "HLG",
         ),
+        // HEVC with HLG in the SPS VUI only (ffmpeg's default: no colr box in MP4).
+        (
+            "hlg_hevc_vui.mp4",
+            vec![
+                "-vf",
+                &hlg,
+                "-c:v",
+                "libx265",
+                "-x265-params",
+                "log-level=error",
+                "-tag:v",
+                "hvc1",
+            ],
+            "vui",
+            8,
+            "HLG",
+        ),
     ];
     for (name, args, source, depth, hdr) in cases {
         let file = dir.path().join(name);
         synth_video(&file, "320x180", 1, &args);
         if source == "vui" {
+            // A colr box the muxer wrote becomes a free box, so the colour must come from the VUI.
             let mut bytes = std::fs::read(&file).unwrap();
-            let at = bytes
-                .windows(4)
-                .position(|w| w == b"colr")
-                .expect("a colr box");
-            bytes[at..at + 4].copy_from_slice(b"free");
-            std::fs::write(&file, bytes).unwrap();
+            if let Some(at) = bytes.windows(4).position(|w| w == b"colr") {
+                bytes[at..at + 4].copy_from_slice(b"free");
+                std::fs::write(&file, bytes).unwrap();
+            }
         }
         let report = inspect_json(&[&file], &[]);
         let track = &report["tracks"][0];

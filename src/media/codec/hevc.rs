@@ -282,7 +282,7 @@ fn scaling_list_data(r: &mut BitReader) -> CodecResult<()> {
 }
 
 /// The SPS fields slice segment headers depend on (§7.3.2.2.1, up to
-/// sps_temporal_mvp_enabled_flag).
+/// sps_temporal_mvp_enabled_flag), and the VUI's colour description (§E.2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HevcSps {
     /// sps_seq_parameter_set_id.
@@ -299,6 +299,46 @@ pub struct HevcSps {
     /// used_by_curr_pic_lt_sps_flag per SPS long-term picture.
     lt_used: Vec<bool>,
     temporal_mvp: bool,
+    /// colour_primaries, transfer_characteristics, matrix_coeffs from the VUI (ITU-T H.273
+    /// code points), when it has a colour description.
+    pub colour: Option<(u8, u8, u8)>,
+    /// video_full_range_flag, when the VUI has a video signal type.
+    pub full_range: Option<bool>,
+}
+
+/// The head of the SPS VUI (§E.2.1) up to the colour description: what `inspect` reports.
+#[derive(Default)]
+struct VuiColour {
+    colour: Option<(u8, u8, u8)>,
+    full_range: Option<bool>,
+}
+
+/// Reads the VUI head that follows sps_temporal_mvp_enabled_flag.
+fn vui_colour(r: &mut BitReader) -> CodecResult<VuiColour> {
+    let mut v = VuiColour::default();
+    r.flag()?; // strong_intra_smoothing_enabled_flag
+    if !r.flag()? {
+        return Ok(v); // vui_parameters_present_flag
+    }
+    if r.flag()? && r.bits(8)? == 255 {
+        // aspect_ratio_info_present_flag, aspect_ratio_idc == EXTENDED_SAR
+        r.skip(32)?; // sar_width, sar_height
+    }
+    if r.flag()? {
+        r.flag()?; // overscan_appropriate_flag
+    }
+    if r.flag()? {
+        // video_signal_type_present_flag
+        r.skip(3)?; // video_format
+        v.full_range = Some(r.flag()?);
+        if r.flag()? {
+            let primaries = r.bits(8)? as u8;
+            let transfer = r.bits(8)? as u8;
+            let matrix = r.bits(8)? as u8;
+            v.colour = Some((primaries, transfer, matrix));
+        }
+    }
+    Ok(v)
 }
 
 impl HevcSps {
@@ -368,6 +408,9 @@ impl HevcSps {
             }
         }
         let temporal_mvp = r.flag()?;
+        // Slices need nothing past this point: a VUI that cannot be read only leaves the colour
+        // unknown.
+        let vui = vui_colour(&mut r).unwrap_or_default();
         // ctb_log2 ≤ 10: both quotients are below 2^32, their product fits in u64.
         let ctb = 1u32 << ctb_log2;
         let pic_size_in_ctbs =
@@ -389,6 +432,8 @@ impl HevcSps {
             num_long_term_ref_pics_sps,
             lt_used,
             temporal_mvp,
+            colour: vui.colour,
+            full_range: vui.full_range,
         })
     }
 }

@@ -16,7 +16,7 @@ use quick_xml::Writer;
 
 use super::drm::{pssh_data, system_urn, uuid_text, CLEARKEY_DASH_SCHEME};
 use super::hls::{parent_dir, relative, resolve};
-use super::model::{DrmSystem, PackagedAsset, PackagedRendition, SegmentLayout};
+use super::model::{hdr_range, DrmSystem, PackagedAsset, PackagedRendition, SegmentLayout};
 use crate::media::TrackKind;
 
 /// ISO/IEC 23009-1 §8.4: the live profile (SegmentTemplate addressing).
@@ -35,6 +35,8 @@ const SCHEME_MP4PROTECTION: &str = "urn:mpeg:dash:mp4protection:2011";
 const SCHEME_ROLE: &str = "urn:mpeg:dash:role:2011";
 const SCHEME_CHANNELS: &str = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011";
 const SCHEME_SET_SWITCHING: &str = "urn:mpeg:dash:adaptation-set-switching:2016";
+/// ISO/IEC 23001-8 (CICP) TransferCharacteristics, as DASH-IF IOP signals HDR.
+const SCHEME_CICP_TRANSFER: &str = "urn:mpeg:mpegB:cicp:TransferCharacteristics";
 
 /// The whole MPD for an asset (static, one Period), as UTF-8 XML text.
 pub fn mpd(asset: &PackagedAsset) -> String {
@@ -135,6 +137,8 @@ struct Set<'a> {
     kind: TrackKind,
     family: String,
     kid: Option<[u8; 16]>,
+    /// `PQ` or `HLG` for HDR video (`None`: SDR or unstated); SDR and HDR never share a set.
+    hdr: Option<&'static str>,
     reps: Vec<&'a PackagedRendition>,
 }
 
@@ -151,8 +155,15 @@ fn codec_family(r: &PackagedRendition) -> String {
 }
 
 /// What decides AdaptationSet membership: content type order, codec family, language, roles,
-/// default KID.
-type SetKey = (u8, String, Option<String>, Vec<String>, Option<[u8; 16]>);
+/// default KID, dynamic range.
+type SetKey = (
+    u8,
+    String,
+    Option<String>,
+    Vec<String>,
+    Option<[u8; 16]>,
+    Option<&'static str>,
+);
 
 fn adaptation_sets(asset: &PackagedAsset) -> Vec<Set<'_>> {
     let mut sets: Vec<Set> = Vec::new();
@@ -173,7 +184,8 @@ fn adaptation_sets(asset: &PackagedAsset) -> Vec<Set<'_>> {
             TrackKind::Video => (None, Vec::new()),
             _ => (r.language.clone(), r.roles.clone()),
         };
-        let key = (order(r.kind), family.clone(), lang, roles, kid);
+        let hdr = hdr_range(r.transfer_characteristics);
+        let key = (order(r.kind), family.clone(), lang, roles, kid, hdr);
         match index.get(&key) {
             Some(&i) => sets[i].reps.push(r),
             None => {
@@ -183,6 +195,7 @@ fn adaptation_sets(asset: &PackagedAsset) -> Vec<Set<'_>> {
                     kind: r.kind,
                     family,
                     kid,
+                    hdr,
                     reps: vec![r],
                 });
             }
@@ -251,9 +264,27 @@ fn write_adaptation_set(
         write_content_protection(x, asset, first, clearkey_url);
     }
     if set.kind == TrackKind::Video {
+        // DASH-IF IOP §6.2.5 / §10.2: the transfer characteristics of HDR video, as an
+        // EssentialProperty for PQ (an SDR-only player must not select it) and a
+        // SupplementalProperty for HLG (which SDR displays can show).
+        if let Some(hdr) = set.hdr {
+            let (element, value) = match hdr {
+                "PQ" => ("EssentialProperty", "16"),
+                _ => ("SupplementalProperty", "18"),
+            };
+            x.empty(
+                element,
+                &[
+                    ("schemeIdUri", SCHEME_CICP_TRANSFER.into()),
+                    ("value", value.into()),
+                ],
+            );
+        }
         let peers: Vec<String> = all
             .iter()
-            .filter(|o| o.id != set.id && o.kind == set.kind && o.family == set.family)
+            .filter(|o| {
+                o.id != set.id && o.kind == set.kind && o.family == set.family && o.hdr == set.hdr
+            })
             .map(|o| o.id.to_string())
             .collect();
         if !peers.is_empty() {

@@ -12,7 +12,7 @@ use base64::Engine as _;
 
 use super::drm::{pssh_data, WIDEVINE_SYSTEM};
 use super::model::{
-    DrmSystem, PackagedAsset, PackagedRendition, RenditionProtection, SegmentLayout,
+    hdr_range, DrmSystem, PackagedAsset, PackagedRendition, RenditionProtection, SegmentLayout,
 };
 use crate::media::TrackKind;
 
@@ -162,6 +162,10 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
             if let Some((num, den)) = v.frame_rate.filter(|&(_, d)| d > 0) {
                 let _ = write!(line, ",FRAME-RATE={:.3}", f64::from(num) / f64::from(den));
             }
+            // §4.4.6.2: VIDEO-RANGE for HDR video (absent means SDR).
+            if let Some(range) = hdr_range(v.transfer_characteristics) {
+                let _ = write!(line, ",VIDEO-RANGE={range}");
+            }
             if let Some(g) = group {
                 let _ = write!(line, ",AUDIO={}", quoted(&g.id));
             }
@@ -190,6 +194,9 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
         );
         if let (Some(w), Some(h)) = (v.width, v.height) {
             let _ = write!(line, ",RESOLUTION={w}x{h}");
+        }
+        if let Some(range) = hdr_range(v.transfer_characteristics) {
+            let _ = write!(line, ",VIDEO-RANGE={range}");
         }
         let _ = write!(line, ",URI={}", quoted(&relative(&base, path)));
         out.push_str(&line);

@@ -74,6 +74,9 @@ pub struct PackagedRendition {
     pub sar: Option<(u32, u32)>,
     /// Frames per second as a rational (num, den), e.g. (30000, 1001).
     pub frame_rate: Option<(u32, u32)>,
+    /// Transfer characteristics of a video rendition (ITU-T H.273: 16 = PQ, 18 = HLG), when
+    /// stated: HDR renditions are signalled (HLS VIDEO-RANGE, DASH cicp property).
+    pub transfer_characteristics: Option<u8>,
     /// Audio sample rate in Hz.
     pub sample_rate: Option<u32>,
     /// Audio channel count.
@@ -206,4 +209,14 @@ pub struct DrmSignal {
     pub system: DrmSystem,
     /// The whole pssh box, when the system has one (FairPlay has none).
     pub pssh: Option<Vec<u8>>,
+}
+
+/// The dynamic range a player must handle, from H.273 transfer characteristics: `PQ` (16,
+/// SMPTE ST 2084) or `HLG` (18, ARIB STD-B67); `None` for SDR or unstated.
+pub fn hdr_range(transfer: Option<u8>) -> Option<&'static str> {
+    match transfer? {
+        16 => Some("PQ"),
+        18 => Some("HLG"),
+        _ => None,
+    }
 }

@@ -463,6 +463,11 @@ fn build_asset(
                 height: s.codec.height.filter(|_| video),
                 sar: s.codec.sar,
                 frame_rate: if video { frame_rate(&s.track) } else { None },
+                transfer_characteristics: if video {
+                    s.codec.transfer_characteristics
+                } else {
+                    None
+                },
                 sample_rate: s.codec.sample_rate,
                 channels: s.codec.channels,
                 timescale: s.track.timescale,

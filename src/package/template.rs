@@ -321,6 +321,7 @@ mod set_folder_tests {
             height: Some(360),
             sar: None,
             frame_rate: None,
+            transfer_characteristics: None,
             sample_rate: None,
             channels: None,
             timescale: 90000,

@@ -254,6 +254,7 @@ fn write_one(
         height: None,
         sar: None,
         frame_rate: None,
+        transfer_characteristics: None,
         sample_rate: None,
         channels: None,
         timescale: wvtt::TIMESCALE,

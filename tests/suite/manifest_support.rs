@@ -273,6 +273,7 @@ fn rendition(spec: &Spec, opts: &Options, seed: u64) -> PackagedRendition {
         height: spec.size.map(|s| s.1),
         sar: video.then_some((1, 1)),
         frame_rate: video.then_some((30, 1)),
+        transfer_characteristics: None,
         sample_rate: (!video).then_some(48_000),
         channels: (!video).then_some(2),
         timescale,

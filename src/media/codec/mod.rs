@@ -51,6 +51,9 @@ pub struct CodecInfo {
     pub nal_length_size: Option<u8>,
     /// Parameter set NAL units (VPS/SPS/PPS) from avcC/hvcC, without length prefixes.
     pub parameter_sets: Vec<Vec<u8>>,
+    /// Transfer characteristics (ITU-T H.273 code point: 16 = PQ, 18 = HLG) from the entry's
+    /// `colr` box (`nclx`/`nclc`), else from an HEVC SPS's VUI; `None` when neither states one.
+    pub transfer_characteristics: Option<u8>,
 }
 
 impl CodecInfo {
@@ -145,6 +148,14 @@ fn parse_visual(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
         }
         info.sar = Some((h, v));
     }
+    if let Some(colr) = find(&children, b"colr") {
+        // §12.1.5 ColourInformationBox: colour_type, then (nclx/nclc) primaries, transfer.
+        let mut r = ByteReader::new(colr, *b"colr");
+        if matches!(&r.fourcc()?, b"nclx" | b"nclc") {
+            r.u16()?; // colour_primaries
+            info.transfer_characteristics = u8::try_from(r.u16()?).ok();
+        }
+    }
     match &fourcc {
         b"avc1" | b"avc3" => {
             let c = avc::AvcConfig::parse(config(&children, &name, b"avcC")?)?;
@@ -157,6 +168,16 @@ fn parse_visual(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
             info.codec_string = c.codec_string(&name);
             info.nal_length_size = Some(c.nal_length_size);
             info.parameter_sets = c.parameter_sets;
+            if info.transfer_characteristics.is_none() {
+                // Encoders (x265) state the colour in the VUI; ffmpeg writes no colr in MP4.
+                info.transfer_characteristics = info
+                    .parameter_sets
+                    .iter()
+                    .find(|n| n.len() > 2 && (n[0] >> 1) & 0x3f == 33)
+                    .and_then(|n| hevc::HevcSps::parse(&n[2..]).ok())
+                    .and_then(|sps| sps.colour)
+                    .map(|(_, transfer, _)| transfer);
+            }
         }
         b"av01" => {
             info.codec_string =

@@ -264,7 +264,7 @@ fn write_adaptation_set(
         write_content_protection(x, asset, first, clearkey_url);
     }
     if set.kind == TrackKind::Video {
-        // DASH-IF IOP §6.2.5 / §10.2: the transfer characteristics of HDR video, as an
+        // DASH-IF IOP v4.3: the transfer characteristics of HDR video, as an
         // EssentialProperty for PQ (an SDR-only player must not select it) and a
         // SupplementalProperty for HLG (which SDR displays can show).
         if let Some(hdr) = set.hdr {

@@ -264,19 +264,15 @@ fn write_adaptation_set(
         write_content_protection(x, asset, first, clearkey_url);
     }
     if set.kind == TrackKind::Video {
-        // DASH-IF IOP v4.3: the transfer characteristics of HDR video, as an
-        // EssentialProperty for PQ (an SDR-only player must not select it) and a
-        // SupplementalProperty for HLG (which SDR displays can show).
+        // DASH-IF IOP v4.3: the transfer characteristics of HDR video, 16 (PQ) or 18 (HLG), as
+        // a SupplementalProperty, as Shaka Packager writes it (an EssentialProperty would make
+        // players that do not list the scheme drop the whole set).
         if let Some(hdr) = set.hdr {
-            let (element, value) = match hdr {
-                "PQ" => ("EssentialProperty", "16"),
-                _ => ("SupplementalProperty", "18"),
-            };
             x.empty(
-                element,
+                "SupplementalProperty",
                 &[
                     ("schemeIdUri", SCHEME_CICP_TRANSFER.into()),
-                    ("value", value.into()),
+                    ("value", if hdr == "PQ" { "16" } else { "18" }.into()),
                 ],
             );
         }

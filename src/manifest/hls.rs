@@ -162,7 +162,7 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
             if let Some((num, den)) = v.frame_rate.filter(|&(_, d)| d > 0) {
                 let _ = write!(line, ",FRAME-RATE={:.3}", f64::from(num) / f64::from(den));
             }
-            // §4.4.6.2: VIDEO-RANGE for HDR video (absent means SDR).
+            // RFC 8216bis VIDEO-RANGE for HDR video (absent means SDR).
             if let Some(range) = hdr_range(v.transfer_characteristics) {
                 let _ = write!(line, ",VIDEO-RANGE={range}");
             }

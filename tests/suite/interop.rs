@@ -646,7 +646,7 @@ fn hdr_video_is_signalled_in_hls_and_dash() {
         &args.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     for (input, range, element, value) in [
-        (pq.clone(), Some("PQ"), "EssentialProperty", "16"),
+        (pq.clone(), Some("PQ"), "SupplementalProperty", "16"),
         (hlg.clone(), Some("HLG"), "SupplementalProperty", "18"),
         (fixture("h264_240p.mp4"), None, "", ""),
     ] {
@@ -689,5 +689,37 @@ fn hdr_video_is_signalled_in_hls_and_dash() {
             None => assert!(!mpd.contains(cicp), "{mpd}"),
         }
         dash_mpd_core::parse(&mpd).expect("dash-mpd-core reads the MPD");
+        if range.is_none() {
+            continue;
+        }
+        // Shaka Packager signals the same file the same way.
+        let shaka = tmp.path().join(format!("shaka_{}", range.unwrap()));
+        std::fs::create_dir_all(&shaka).unwrap();
+        run_ok(
+            Command::new(&tools().packager)
+                .arg(format!(
+                    "in={},stream=video,init_segment={}/init.mp4,segment_template={}/$Number$.m4s",
+                    input.display(),
+                    shaka.display(),
+                    shaka.display()
+                ))
+                .arg("--mpd_output")
+                .arg(shaka.join("m.mpd"))
+                .arg("--hls_master_playlist_output")
+                .arg(shaka.join("master.m3u8"))
+                .arg("--quiet"),
+        );
+        let their_master = std::fs::read_to_string(shaka.join("master.m3u8")).unwrap();
+        assert!(
+            their_master.contains(&format!(",VIDEO-RANGE={},", range.unwrap())),
+            "{their_master}"
+        );
+        let their_mpd = std::fs::read_to_string(shaka.join("m.mpd")).unwrap();
+        assert!(
+            their_mpd.contains(&format!(
+                r#"<{element} schemeIdUri="{cicp}" value="{value}"/>"#
+            )),
+            "{their_mpd}"
+        );
     }
 }

@@ -134,6 +134,16 @@ fn hdr_colour_and_ten_bit_are_read_like_ffprobe() {
     };
     let pq = tag("smpte2084");
     let hlg = tag("arib-std-b67");
+    let x265_hlg = vec![
+        "-vf",
+        &hlg,
+        "-c:v",
+        "libx265",
+        "-x265-params",
+        "log-level=error",
+        "-tag:v",
+        "hvc1",
+    ];
     // (file, ffmpeg args, where the colour comes from, bit depth, HDR)
     let cases: [(&str, Vec<&str>, &str, u64, &str); 4] = [
         // H.264 High 10, PQ: colr box written by the muxer (and the SPS VUI).
@@ -156,39 +166,13 @@ fn hdr_colour_and_ten_bit_are_read_like_ffprobe() {
         // HEVC with HLG signalled in colr (the judges' libx265 is 8-bit only).
         (
             "hlg_hevc.mp4",
-            vec![
-                "-vf",
-                &hlg,
-                "-c:v",
-                "libx265",
-                "-x265-params",
-                "log-level=error",
-                "-tag:v",
-                "hvc1",
-                "-movflags",
-                "+write_colr",
-            ],
+            [x265_hlg.as_slice(), &["-movflags", "+write_colr"]].concat(),
             "nclx",
             8,
             "HLG",
         ),
         // HEVC with HLG in the SPS VUI only (ffmpeg's default: no colr box in MP4).
-        (
-            "hlg_hevc_vui.mp4",
-            vec![
-                "-vf",
-                &hlg,
-                "-c:v",
-                "libx265",
-                "-x265-params",
-                "log-level=error",
-                "-tag:v",
-                "hvc1",
-            ],
-            "vui",
-            8,
-            "HLG",
-        ),
+        ("hlg_hevc_vui.mp4", x265_hlg.clone(), "vui", 8, "HLG"),
     ];
     for (name, args, source, depth, hdr) in cases {
         let file = dir.path().join(name);

@@ -5,7 +5,7 @@
 use super::sps::{parse_avc_sps, AvcSps};
 use crate::media::codec::av1::Av1Config;
 use crate::media::codec::avc::AvcConfig;
-use crate::media::codec::hevc::{HevcConfig, HevcSps};
+use crate::media::codec::hevc::{first_sps, HevcConfig};
 use crate::media::codec::parse_sample_entry;
 use crate::media::codec::vp9::Vp9Config;
 use crate::mp4::boxes::Sinf;
@@ -357,12 +357,7 @@ fn hvcc(b: &RawBox, d: &mut EntryDetails) -> R {
     d.bit_depth = Some(luma);
     d.chroma = Some(chroma_name(chroma));
     // The colour from the SPS VUI, unless a colr box already gave one (a later colr replaces it).
-    let sps = c
-        .parameter_sets
-        .iter()
-        .find(|n| n.len() > 2 && (n[0] >> 1) & 0x3f == 33)
-        .and_then(|n| HevcSps::parse(&n[2..]).ok());
-    if let (None, Some(sps)) = (&d.colour, sps) {
+    if let (None, Some(sps)) = (&d.colour, first_sps(&c.parameter_sets)) {
         d.colour = vui_colour(sps.colour, sps.full_range);
     }
     Ok(())

@@ -23,6 +23,15 @@ pub fn nal_type(header: u8) -> u8 {
     (header >> 1) & 0x3f
 }
 
+/// The first SPS among an hvcC's parameter sets, parsed; `None` when there is none or it does
+/// not parse (for what is only reported, such as the VUI colour).
+pub fn first_sps(parameter_sets: &[Vec<u8>]) -> Option<HevcSps> {
+    parameter_sets
+        .iter()
+        .find(|n| n.len() > 2 && nal_type(n[0]) == NAL_SPS)
+        .and_then(|n| HevcSps::parse(&n[2..]).ok())
+}
+
 /// What an HEVCDecoderConfigurationRecord says (ISO/IEC 14496-15 §8.3.3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HevcConfig {

@@ -170,11 +170,7 @@ fn parse_visual(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
             info.parameter_sets = c.parameter_sets;
             if info.transfer_characteristics.is_none() {
                 // Encoders (x265) state the colour in the VUI; ffmpeg writes no colr in MP4.
-                info.transfer_characteristics = info
-                    .parameter_sets
-                    .iter()
-                    .find(|n| n.len() > 2 && (n[0] >> 1) & 0x3f == 33)
-                    .and_then(|n| hevc::HevcSps::parse(&n[2..]).ok())
+                info.transfer_characteristics = hevc::first_sps(&info.parameter_sets)
                     .and_then(|sps| sps.colour)
                     .map(|(_, transfer, _)| transfer);
             }

@@ -290,12 +290,14 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     progress.finish();
 
     let mut asset = build_asset(args, sources, &outputs);
+    let mut cpix_export = None;
     if let Some(k) = asset_keys {
         asset.protection = Some(k.asset_protection());
         for (r, sig) in asset.renditions.iter_mut().zip(&signals) {
             r.protection = sig.clone();
         }
         keys = k.key_material(&signals);
+        cpix_export = k.cpix_export(&signals)?;
     }
     // Two schemes: the HLS playlists describe the second set (its own signalling and PSSH).
     let mut hls_asset = match hls_keys {
@@ -390,6 +392,9 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     // Every output is staged first and committed together: a failure from here on (a key
     // manifest folder that does not exist, a full disk, a signal) leaves everything as it was.
     staged.stage_key_manifest(&args.key_manifest, text.as_bytes())?;
+    let cpix_export = cpix_export
+        .map(|(path, text)| super::cpix_keys::StagedExport::stage(&path, &text))
+        .transpose()?;
     if args.job.verify {
         let keys = asset_keys
             .as_ref()
@@ -399,6 +404,9 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     }
     crate::cancel::check()?;
     staged.commit()?;
+    if let Some(e) = cpix_export {
+        e.commit()?;
+    }
 
     // Tracks left out first (they concern inputs), then per rendition: a GOP longer than the
     // target makes a longer segment (cuts are only made at sync samples).

@@ -52,6 +52,7 @@ if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
   scripts/install-tansu.sh
   step "CDN judges (akamai-edgeauth, botocore, cryptography) into .tools/cdn-venv"
   scripts/cdn-judges.sh
+  step "python3 + openssl for the CPIX tests' SPEKE server"; scripts/install-cpix-deps.sh
 fi
 
 step "cargo fmt --check"

@@ -202,14 +202,80 @@ impl From<KeyError> for crate::Error {
 
 /// Label of the key for audio renditions under [`LabelPolicy::PerClass`].
 pub const LABEL_AUDIO: &str = "AUDIO";
-/// Label of the key for video renditions below 720 lines.
+/// Label of the key for SD video (up to [`KeyClasses::max_sd_pixels`]).
 pub const LABEL_SD: &str = "SD";
-/// Label of the key for video renditions of 720 lines and more (HD and UHD).
+/// Label of the key for HD video (up to [`KeyClasses::max_hd_pixels`]).
 pub const LABEL_HD: &str = "HD";
+/// Label of the key for UHD-1 video (up to [`KeyClasses::max_uhd1_pixels`]).
+pub const LABEL_UHD1: &str = "UHD1";
+/// Label of the key for video above UHD-1.
+pub const LABEL_UHD2: &str = "UHD2";
 /// Label of the one key under [`LabelPolicy::Single`].
 pub const LABEL_ALL: &str = "ALL";
-/// Height from which a video rendition counts as HD (inclusive).
-pub const HD_MIN_HEIGHT: u32 = 720;
+
+/// The pixel-count thresholds of the video key classes, as Shaka Packager draws them
+/// (`--max_sd_pixels` and friends): a video of width × height pixels is SD up to
+/// `max_sd_pixels`, HD up to `max_hd_pixels`, UHD1 up to `max_uhd1_pixels`, UHD2 above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyClasses {
+    /// Largest SD picture (default 768 × 576 = 442 368).
+    pub max_sd_pixels: u64,
+    /// Largest HD picture (default 1920 × 1080 = 2 073 600).
+    pub max_hd_pixels: u64,
+    /// Largest UHD-1 picture (default 4096 × 2160 = 8 847 360).
+    pub max_uhd1_pixels: u64,
+}
+
+impl Default for KeyClasses {
+    fn default() -> Self {
+        KeyClasses {
+            max_sd_pixels: 768 * 576,
+            max_hd_pixels: 1920 * 1080,
+            max_uhd1_pixels: 4096 * 2160,
+        }
+    }
+}
+
+impl KeyClasses {
+    /// The class label of a rendition: `AUDIO` for anything but video, else by pixel count (a
+    /// video of unknown size counts as SD).
+    pub fn class_of(
+        &self,
+        kind: TrackKind,
+        width: Option<u32>,
+        height: Option<u32>,
+    ) -> &'static str {
+        if kind != TrackKind::Video {
+            return LABEL_AUDIO;
+        }
+        let pixels = width.unwrap_or(0) as u64 * height.unwrap_or(0) as u64;
+        if pixels <= self.max_sd_pixels {
+            LABEL_SD
+        } else if pixels <= self.max_hd_pixels {
+            LABEL_HD
+        } else if pixels <= self.max_uhd1_pixels {
+            LABEL_UHD1
+        } else {
+            LABEL_UHD2
+        }
+    }
+
+    /// Checks that the thresholds rise.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_sd_pixels == 0
+            || self.max_sd_pixels >= self.max_hd_pixels
+            || self.max_hd_pixels >= self.max_uhd1_pixels
+        {
+            return Err(KeyError::BadKeyArg {
+                why: format!(
+                    " classes: --max-sd-pixels {} < --max-hd-pixels {} < --max-uhd1-pixels {} must rise",
+                    self.max_sd_pixels, self.max_hd_pixels, self.max_uhd1_pixels
+                ),
+            });
+        }
+        Ok(())
+    }
+}
 
 /// One content key: a label that renditions refer to, the 16-byte key ID (as written in tenc and
 /// pssh, ISO/IEC 23001-7 §8.2) and the AES-128 key.
@@ -428,9 +494,9 @@ pub fn generate_keys<S: AsRef<str>>(labels: &[S]) -> Result<Vec<KeySpec>> {
 /// How renditions are mapped to key labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LabelPolicy {
-    /// `AUDIO` for audio (and other non-video), `SD` for video below 720 lines, `HD` for 720 lines
-    /// and more (HD and UHD share a key): the common service practice of separating key classes
-    /// so a leaked SD key does not open HD.
+    /// `AUDIO` for audio (and other non-video), `SD`, `HD`, `UHD1` or `UHD2` for video by its
+    /// pixel count ([`KeyClasses`]): the studios' practice of separate key classes, so a leaked
+    /// SD key does not open HD and UHD can demand hardware DRM.
     #[default]
     PerClass,
     /// One key (`ALL`) for every rendition.
@@ -450,22 +516,23 @@ impl LabelPolicy {
     /// The labels this policy uses, in a stable order (for key generation).
     pub fn labels(self) -> &'static [&'static str] {
         match self {
-            LabelPolicy::PerClass => &[LABEL_AUDIO, LABEL_SD, LABEL_HD],
+            LabelPolicy::PerClass => &[LABEL_AUDIO, LABEL_SD, LABEL_HD, LABEL_UHD1, LABEL_UHD2],
             LabelPolicy::Single => &[LABEL_ALL],
         }
     }
 }
 
-/// The key label of a rendition: see [`LabelPolicy`]. `height` is the video height in lines
-/// (ignored for non-video; a video without a known height counts as SD).
-pub fn label_for(policy: LabelPolicy, kind: TrackKind, height: Option<u32>) -> &'static str {
+/// The key label of a rendition: see [`LabelPolicy`] and [`KeyClasses`].
+pub fn label_for(
+    policy: LabelPolicy,
+    kind: TrackKind,
+    width: Option<u32>,
+    height: Option<u32>,
+    classes: &KeyClasses,
+) -> &'static str {
     match policy {
         LabelPolicy::Single => LABEL_ALL,
-        LabelPolicy::PerClass => match kind {
-            TrackKind::Video if height.unwrap_or(0) >= HD_MIN_HEIGHT => LABEL_HD,
-            TrackKind::Video => LABEL_SD,
-            _ => LABEL_AUDIO,
-        },
+        LabelPolicy::PerClass => classes.class_of(kind, width, height),
     }
 }
 
@@ -572,7 +639,7 @@ mod tests {
         let b = generate_keys(LabelPolicy::PerClass.labels()).unwrap();
         assert_eq!(
             a.iter().map(|k| k.label.as_str()).collect::<Vec<_>>(),
-            ["AUDIO", "SD", "HD"]
+            ["AUDIO", "SD", "HD", "UHD1", "UHD2"]
         );
         for (x, y) in a.iter().zip(&b) {
             assert_ne!(x.kid, y.kid);
@@ -585,14 +652,41 @@ mod tests {
     #[test]
     fn label_policy_maps_renditions() {
         let p = LabelPolicy::PerClass;
-        assert_eq!(label_for(p, TrackKind::Audio, None), "AUDIO");
-        assert_eq!(label_for(p, TrackKind::Video, Some(240)), "SD");
-        assert_eq!(label_for(p, TrackKind::Video, Some(719)), "SD");
-        assert_eq!(label_for(p, TrackKind::Video, Some(720)), "HD");
-        assert_eq!(label_for(p, TrackKind::Video, Some(2160)), "HD");
-        assert_eq!(label_for(p, TrackKind::Video, None), "SD");
+        let c = KeyClasses::default();
+        let v = |w, h| label_for(p, TrackKind::Video, Some(w), Some(h), &c);
+        assert_eq!(label_for(p, TrackKind::Audio, None, None, &c), "AUDIO");
+        assert_eq!(v(426, 240), "SD");
+        assert_eq!(v(768, 576), "SD");
+        // 576 lines at 16:9 (1024 x 576) is more than 768 x 576 pixels: HD.
+        assert_eq!(v(1024, 576), "HD");
+        assert_eq!(v(1280, 720), "HD");
+        assert_eq!(v(1920, 1080), "HD");
+        assert_eq!(v(3840, 2160), "UHD1");
+        assert_eq!(v(4096, 2160), "UHD1");
+        assert_eq!(v(7680, 4320), "UHD2");
+        assert_eq!(label_for(p, TrackKind::Video, None, None, &c), "SD");
+        let custom = KeyClasses {
+            max_sd_pixels: 640 * 360,
+            ..c
+        };
         assert_eq!(
-            label_for(LabelPolicy::Single, TrackKind::Video, Some(2160)),
+            label_for(p, TrackKind::Video, Some(768), Some(432), &custom),
+            "HD"
+        );
+        assert!(KeyClasses {
+            max_hd_pixels: 1,
+            ..c
+        }
+        .validate()
+        .is_err());
+        assert_eq!(
+            label_for(
+                LabelPolicy::Single,
+                TrackKind::Video,
+                Some(3840),
+                Some(2160),
+                &c
+            ),
             "ALL"
         );
         assert_eq!(LabelPolicy::parse("single").unwrap(), LabelPolicy::Single);

@@ -3,6 +3,7 @@
 //! systems. The fragment writer calls [`encryptor::SampleEncryptor`] per sample and the box
 //! builders per track and fragment; see docs/subsample-encryption.md and docs/keys.md.
 pub mod boxes;
+pub mod cpix;
 pub mod decrypt;
 pub mod decrypt_input;
 pub mod encryptor;

@@ -67,6 +67,8 @@ pub struct PackageArgs {
     /// Key manifest path (default `<OUT>.keys.json`, beside OUT; never inside OUT).
     #[arg(long)]
     key_manifest: Option<PathBuf>,
+    #[command(flatten)]
+    cpix: vodpack::package::job::CpixFlags,
     /// Key of an encrypted input `kid=HEX,key=HEX` (repeatable): it is decrypted first.
     #[arg(long = "decryption-key")]
     decryption_keys: Vec<String>,
@@ -167,7 +169,8 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         || a.clearkey_license_url.is_some()
         || a.playready_license_url.is_some()
         || a.clear_lead.is_some()
-        || !a.drm.is_empty();
+        || !a.drm.is_empty()
+        || a.cpix.any();
     match job.protection.as_mut() {
         Some(p) => {
             p.keys.extend(a.keys.iter().cloned());
@@ -190,6 +193,7 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
                 .clone()
                 .or(p.playready_license_url.take());
             p.key_references |= a.key_references;
+            a.cpix.apply(p);
         }
         None if wants_protection_flags => {
             return Err(Error::Usage(

@@ -456,7 +456,9 @@ fn write_content_protection(
                     "ContentProtection",
                     &[("schemeIdUri", system_urn(DrmSystem::ClearKey).into())],
                 );
-                if let Some(b) = &pssh_b64 {
+                if let Some(cpd) = &signal.content_protection_data {
+                    x.raw(cpd);
+                } else if let Some(b) = &pssh_b64 {
                     x.text_element("cenc:pssh", &[], b);
                 }
                 x.end("ContentProtection");
@@ -466,7 +468,9 @@ fn write_content_protection(
                     "ContentProtection",
                     &[("schemeIdUri", system_urn(DrmSystem::Widevine).into())],
                 );
-                if let Some(b) = &pssh_b64 {
+                if let Some(cpd) = &signal.content_protection_data {
+                    x.raw(cpd);
+                } else if let Some(b) = &pssh_b64 {
                     x.text_element("cenc:pssh", &[], b);
                 }
                 x.end("ContentProtection");
@@ -479,12 +483,16 @@ fn write_content_protection(
                         ("value", "MSPR 2.0".into()),
                     ],
                 );
-                if let Some(b) = &pssh_b64 {
-                    x.text_element("cenc:pssh", &[], b);
-                }
-                // The PlayReady Object alone, as older PlayReady clients read it.
-                if let Some(pro) = signal.pssh.as_deref().and_then(pssh_data) {
-                    x.text_element("mspr:pro", &[], &BASE64.encode(pro));
+                if let Some(cpd) = &signal.content_protection_data {
+                    x.raw(cpd);
+                } else {
+                    if let Some(b) = &pssh_b64 {
+                        x.text_element("cenc:pssh", &[], b);
+                    }
+                    // The PlayReady Object alone, as older PlayReady clients read it.
+                    if let Some(pro) = signal.pssh.as_deref().and_then(pssh_data) {
+                        x.text_element("mspr:pro", &[], &BASE64.encode(pro));
+                    }
                 }
                 x.end("ContentProtection");
             }
@@ -610,6 +618,12 @@ impl Xml {
 
     fn end(&mut self, name: &str) {
         self.event(Event::End(BytesEnd::new(name)));
+    }
+
+    /// XML written as it is (a CPIX document's ContentProtectionData, checked to be XML when
+    /// the document was read).
+    fn raw(&mut self, xml: &str) {
+        self.event(Event::Text(BytesText::from_escaped(xml)));
     }
 
     fn text_element(&mut self, name: &str, attrs: &[(&str, Cow<str>)], text: &str) {

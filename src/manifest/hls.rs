@@ -464,6 +464,11 @@ fn key_attributes(asset: &PackagedAsset, p: &RenditionProtection) -> Vec<String>
     let kid_hex = hex::encode(p.default_kid);
     let mut lines = Vec::new();
     for signal in &p.drm {
+        // A CPIX document's HLSSignalingData is written as the document says.
+        if let Some(attrs) = &signal.hls_key {
+            lines.push(attrs.clone());
+            continue;
+        }
         let (uri, keyformat, with_keyid) = match signal.system {
             // hls.js takes the KID from the first 16 bytes of a data: URI for this KEYFORMAT
             // (and from KEYID), then asks its Clear Key licence server for it.
@@ -502,6 +507,8 @@ fn key_attributes(asset: &PackagedAsset, p: &RenditionProtection) -> Vec<String>
                 false,
             ),
         };
+        // A CPIX document's URIExtXKey replaces the URI.
+        let uri = signal.hls_uri.clone().unwrap_or(uri);
         let mut attrs = format!("METHOD={method},URI={}", quoted(&uri));
         if with_keyid {
             let _ = write!(attrs, ",KEYID=0x{kid_hex}");

@@ -209,6 +209,14 @@ pub struct DrmSignal {
     pub system: DrmSystem,
     /// The whole pssh box, when the system has one (FairPlay has none).
     pub pssh: Option<Vec<u8>>,
+    /// A CPIX document's `ContentProtectionData`: the XML children of this system's DASH
+    /// `ContentProtection`, written verbatim instead of vodpack's own (docs/cpix.md).
+    pub content_protection_data: Option<String>,
+    /// A CPIX document's `HLSSignalingData` (media playlist) as an attribute list: this
+    /// system's `EXT-X-KEY` / `EXT-X-SESSION-KEY` attributes, verbatim.
+    pub hls_key: Option<String>,
+    /// A CPIX document's `URIExtXKey`: the `URI` of this system's `EXT-X-KEY`.
+    pub hls_uri: Option<String>,
 }
 
 /// The dynamic range a player must handle, from H.273 transfer characteristics: `PQ` (16,

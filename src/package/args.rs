@@ -136,6 +136,26 @@ pub struct ProtectionArgs {
     pub playready_license_url: Option<String>,
     /// `--key-references`.
     pub key_references: bool,
+    /// True when `--drm` was given (else a CPIX document's systems are signalled).
+    pub drm_explicit: bool,
+    /// `--cpix`.
+    pub cpix: Option<String>,
+    /// `--cpix-private-key`.
+    pub cpix_private_key: Option<PathBuf>,
+    /// `--cpix-certificate`.
+    pub cpix_certificate: Option<PathBuf>,
+    /// `--cpix-export`.
+    pub cpix_export: Option<PathBuf>,
+    /// `--cpix-recipient`.
+    pub cpix_recipient: Option<PathBuf>,
+    /// `--speke`.
+    pub speke: Option<String>,
+    /// `--speke-header`.
+    pub speke_headers: Vec<String>,
+    /// The key class thresholds.
+    pub classes: keys::KeyClasses,
+    /// The asset id (a SPEKE request's and an export's `contentId`).
+    pub asset_id: String,
 }
 
 impl ProtectionArgs {
@@ -190,7 +210,51 @@ impl ProtectionArgs {
                 )))
             }
         };
+        let defaults = keys::KeyClasses::default();
+        let classes = keys::KeyClasses {
+            max_sd_pixels: p.max_sd_pixels.unwrap_or(defaults.max_sd_pixels),
+            max_hd_pixels: p.max_hd_pixels.unwrap_or(defaults.max_hd_pixels),
+            max_uhd1_pixels: p.max_uhd1_pixels.unwrap_or(defaults.max_uhd1_pixels),
+        };
+        classes.validate()?;
+        let key_sources = [
+            (!keys.is_empty() || p.key_file.is_some()).then_some("--key/--key-file"),
+            p.cpix.as_ref().map(|_| "--cpix"),
+            p.speke.as_ref().map(|_| "--speke"),
+        ];
+        let given: Vec<&str> = key_sources.into_iter().flatten().collect();
+        if given.len() > 1 {
+            return Err(Error::Usage(format!(
+                "keys come from one place: {} were given together",
+                given.join(" and ")
+            )));
+        }
+        if p.cpix_recipient.is_some() && p.cpix_export.is_none() {
+            return Err(Error::Usage(
+                "--cpix-recipient encrypts the --cpix-export document; give --cpix-export".into(),
+            ));
+        }
+        if p.cpix_certificate.is_some() && p.speke.is_none() {
+            return Err(Error::Usage(
+                "--cpix-certificate is sent in a SPEKE request; give --speke".into(),
+            ));
+        }
+        if !p.speke_headers.is_empty() && p.speke.is_none() && p.cpix.is_none() {
+            return Err(Error::Usage(
+                "--speke-header needs --speke URL or --cpix URL".into(),
+            ));
+        }
         Ok(ProtectionArgs {
+            drm_explicit: !p.drm.is_empty(),
+            cpix: p.cpix.clone(),
+            cpix_private_key: p.cpix_private_key.clone(),
+            cpix_certificate: p.cpix_certificate.clone(),
+            cpix_export: p.cpix_export.clone(),
+            cpix_recipient: p.cpix_recipient.clone(),
+            speke: p.speke.clone(),
+            speke_headers: p.speke_headers.clone(),
+            classes,
+            asset_id: String::new(),
             schemes,
             text: p.scheme.clone(),
             keys,
@@ -316,6 +380,10 @@ impl PackageArgs {
         let mut job = job.clone();
         job.out = output_folder(&job.out)?;
         let asset_id = asset_id(&job)?;
+        let mut protection = protection;
+        if let Some(p) = protection.as_mut() {
+            p.asset_id = asset_id.clone();
+        }
         let inputs = job
             .inputs
             .iter()

@@ -311,6 +311,105 @@ pub struct ProtectionOptions {
     /// Write key references (KID + label) without key bytes in the key manifest.
     #[serde(default, alias = "key-references")]
     pub key_references: bool,
+    /// CPIX document (file or http:// URL) with the keys (docs/cpix.md).
+    pub cpix: Option<String>,
+    /// RSA private key (PEM) for an encrypted CPIX document.
+    #[serde(alias = "cpix-private-key")]
+    pub cpix_private_key: Option<PathBuf>,
+    /// Our certificate (PEM), sent in a SPEKE request to get encrypted keys.
+    #[serde(alias = "cpix-certificate")]
+    pub cpix_certificate: Option<PathBuf>,
+    /// Where to write the keys used as a CPIX document (never inside OUT).
+    #[serde(alias = "cpix-export")]
+    pub cpix_export: Option<PathBuf>,
+    /// Recipient certificate (PEM) the exported document is encrypted for.
+    #[serde(alias = "cpix-recipient")]
+    pub cpix_recipient: Option<PathBuf>,
+    /// SPEKE v2 key server URL.
+    pub speke: Option<String>,
+    /// Extra HTTP headers `Name: value` for the key server.
+    #[serde(default, alias = "speke-header")]
+    pub speke_headers: Vec<String>,
+    /// Largest SD picture in pixels (default 768x576).
+    #[serde(alias = "max-sd-pixels")]
+    pub max_sd_pixels: Option<u64>,
+    /// Largest HD picture in pixels (default 1920x1080).
+    #[serde(alias = "max-hd-pixels")]
+    pub max_hd_pixels: Option<u64>,
+    /// Largest UHD-1 picture in pixels (default 4096x2160).
+    #[serde(alias = "max-uhd1-pixels")]
+    pub max_uhd1_pixels: Option<u64>,
+}
+
+/// The CPIX, SPEKE and key-class flags of `vodpack package` (docs/cpix.md); they override the
+/// job file's values.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CpixFlags {
+    /// CPIX 2.3 document with the keys: a file or an http:// URL (docs/cpix.md).
+    #[arg(long)]
+    pub cpix: Option<String>,
+    /// RSA private key (PEM) that opens an encrypted CPIX document or SPEKE answer.
+    #[arg(long)]
+    pub cpix_private_key: Option<PathBuf>,
+    /// Our certificate (PEM), sent in the SPEKE request so the keys come back encrypted.
+    #[arg(long)]
+    pub cpix_certificate: Option<PathBuf>,
+    /// Write the keys used as a CPIX 2.3 document here (never inside OUT).
+    #[arg(long)]
+    pub cpix_export: Option<PathBuf>,
+    /// Encrypt the --cpix-export document for this certificate (PEM).
+    #[arg(long)]
+    pub cpix_recipient: Option<PathBuf>,
+    /// SPEKE v2 key server URL: the keys are asked for there.
+    #[arg(long)]
+    pub speke: Option<String>,
+    /// HTTP header `Name: value` for the key server (repeatable), e.g. authentication.
+    #[arg(long = "speke-header")]
+    pub speke_headers: Vec<String>,
+    /// Largest SD picture in pixels (default 442368 = 768x576).
+    #[arg(long)]
+    pub max_sd_pixels: Option<u64>,
+    /// Largest HD picture in pixels (default 2073600 = 1920x1080).
+    #[arg(long)]
+    pub max_hd_pixels: Option<u64>,
+    /// Largest UHD-1 picture in pixels (default 8847360 = 4096x2160).
+    #[arg(long)]
+    pub max_uhd1_pixels: Option<u64>,
+}
+
+impl CpixFlags {
+    /// True when any flag is given.
+    pub fn any(&self) -> bool {
+        self.cpix.is_some()
+            || self.cpix_private_key.is_some()
+            || self.cpix_certificate.is_some()
+            || self.cpix_export.is_some()
+            || self.cpix_recipient.is_some()
+            || self.speke.is_some()
+            || !self.speke_headers.is_empty()
+            || self.max_sd_pixels.is_some()
+            || self.max_hd_pixels.is_some()
+            || self.max_uhd1_pixels.is_some()
+    }
+
+    /// Puts the given flags into `p`.
+    pub fn apply(&self, p: &mut ProtectionOptions) {
+        fn set<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
+            if v.is_some() {
+                *slot = v.clone();
+            }
+        }
+        set(&mut p.cpix, &self.cpix);
+        set(&mut p.cpix_private_key, &self.cpix_private_key);
+        set(&mut p.cpix_certificate, &self.cpix_certificate);
+        set(&mut p.cpix_export, &self.cpix_export);
+        set(&mut p.cpix_recipient, &self.cpix_recipient);
+        set(&mut p.speke, &self.speke);
+        p.speke_headers.extend(self.speke_headers.iter().cloned());
+        set(&mut p.max_sd_pixels, &self.max_sd_pixels);
+        set(&mut p.max_hd_pixels, &self.max_hd_pixels);
+        set(&mut p.max_uhd1_pixels, &self.max_uhd1_pixels);
+    }
 }
 
 /// A whole packaging job.
@@ -439,8 +538,16 @@ impl PackageJob {
             *k = base.join(&*k);
         }
         if let Some(p) = job.protection.as_mut() {
-            if let Some(f) = p.key_file.as_mut().filter(|f| f.is_relative()) {
-                *f = base.join(&*f);
+            for f in [
+                &mut p.key_file,
+                &mut p.cpix_private_key,
+                &mut p.cpix_certificate,
+                &mut p.cpix_export,
+                &mut p.cpix_recipient,
+            ] {
+                if let Some(f) = f.as_mut().filter(|f| f.is_relative()) {
+                    *f = base.join(&*f);
+                }
             }
         }
         Ok(job)

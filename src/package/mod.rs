@@ -5,6 +5,7 @@
 //! manifests (named by [`template`]) and the key manifest, all into a temporary folder renamed
 //! into place at the end. Imports only go down that list: no module imports one that imports it.
 pub mod args;
+pub mod cpix_keys;
 pub mod job;
 pub mod output;
 pub mod plan;

@@ -41,6 +41,13 @@ impl PackagePlan {
         let input_paths: Vec<PathBuf> = args.inputs.iter().map(|i| i.path.clone()).collect();
         // Before anything is read or written: nothing of the user's may be destroyed.
         check_targets(&args.out, &args.key_manifest, &input_paths, args.job.force)?;
+        if let Some(e) = args
+            .protection
+            .as_ref()
+            .and_then(|p| p.cpix_export.as_ref())
+        {
+            super::cpix_keys::check_export_path(e, &args.out, &input_paths)?;
+        }
         // Subtitle inputs are read here and written after the media, on its segment boundaries.
         let (media_job, subtitles) = crate::subtitle::write::load(&args.job)?;
         // The media inputs, as checked by the argument stage (the subtitle layer keeps the rest).

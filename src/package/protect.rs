@@ -40,6 +40,16 @@ pub struct AssetKeys {
     playready_la_url: Option<String>,
     clearkey_la_url: Option<String>,
     key_references: bool,
+    /// The CPIX document the keys came from (its signalling is used verbatim).
+    cpix: Option<std::sync::Arc<crate::cenc::cpix::LoadedCpix>>,
+    /// `--cpix-export` and its recipient.
+    export: Option<(
+        std::path::PathBuf,
+        Option<crate::cenc::cpix::crypto::Recipient>,
+    )>,
+    schemes: super::args::Schemes,
+    classes: keys::KeyClasses,
+    asset_id: String,
 }
 
 /// The encryption of one rendition.
@@ -86,6 +96,39 @@ pub fn resolve(
     scheme: Scheme,
     sources: &[RenditionSource],
 ) -> Result<AssetKeys> {
+    let export = match &opts.cpix_export {
+        Some(path) => Some((
+            path.clone(),
+            opts.cpix_recipient
+                .as_deref()
+                .map(crate::cenc::cpix::crypto::load_certificate)
+                .transpose()?,
+        )),
+        None => None,
+    };
+    if opts.cpix.is_some() || opts.speke.is_some() {
+        let c = super::cpix_keys::resolve(opts, sources)?;
+        for s in sources {
+            nal_format(s)?;
+        }
+        return Ok(AssetKeys {
+            scheme,
+            keys: c.keys,
+            labels: c.labels,
+            drm: c.drm,
+            clear_lead: opts.clear_lead,
+            iv: opts.iv.clone(),
+            iv_size: opts.iv_size,
+            playready_la_url: opts.playready_license_url.clone(),
+            clearkey_la_url: opts.clearkey_license_url.clone(),
+            key_references: opts.key_references,
+            cpix: Some(std::sync::Arc::new(c.loaded)),
+            export,
+            schemes: opts.schemes,
+            classes: opts.classes,
+            asset_id: opts.asset_id.clone(),
+        });
+    }
     let policy = opts.policy.unwrap_or_default();
     let mut given: Vec<KeySpec> = opts.keys.clone();
     if let Some(f) = &opts.key_file {
@@ -100,7 +143,14 @@ pub fn resolve(
         .map(|s| match &s.spec.key_label {
             Some(l) => l.clone(),
             None if single_given => given[0].label.clone(),
-            None => label_for(policy, s.track.kind, s.codec.height).to_string(),
+            None => label_for(
+                policy,
+                s.track.kind,
+                s.codec.width,
+                s.codec.height,
+                &opts.classes,
+            )
+            .to_string(),
         })
         .collect();
     let keys = if given.is_empty() {
@@ -130,6 +180,11 @@ pub fn resolve(
         playready_la_url: opts.playready_license_url.clone(),
         clearkey_la_url: opts.clearkey_license_url.clone(),
         key_references: opts.key_references,
+        cpix: None,
+        export,
+        schemes: opts.schemes,
+        classes: opts.classes,
+        asset_id: opts.asset_id.clone(),
     })
 }
 
@@ -148,7 +203,42 @@ impl AssetKeys {
             playready_la_url: self.playready_la_url.clone(),
             clearkey_la_url: self.clearkey_la_url.clone(),
             key_references: self.key_references,
+            cpix: self.cpix.clone(),
+            export: self.export.clone(),
+            schemes: self.schemes,
+            classes: self.classes,
+            asset_id: self.asset_id.clone(),
         }
+    }
+
+    /// The `--cpix-export` path and document of this set's run (`signals`: its renditions').
+    pub fn cpix_export(
+        &self,
+        signals: &[Option<RenditionProtection>],
+    ) -> Result<Option<(std::path::PathBuf, String)>> {
+        let Some((path, recipient)) = &self.export else {
+            return Ok(None);
+        };
+        let text = super::cpix_keys::export_document(
+            &self.asset_id,
+            &self.keys,
+            self.schemes,
+            signals,
+            self.cpix.as_deref(),
+            &self.classes,
+            recipient.as_ref(),
+        )?;
+        Ok(Some((path.clone(), text)))
+    }
+
+    /// The document's explicit IV for the key of rendition `index`, when it gives one.
+    fn explicit_iv(&self, index: usize) -> Option<Vec<u8>> {
+        let c = self.cpix.as_ref()?;
+        let key = self.keys.iter().find(|k| k.label == self.labels[index])?;
+        c.keys
+            .iter()
+            .find(|p| p.kid == key.kid)
+            .and_then(|p| p.explicit_iv.clone())
     }
 
     /// The asset-wide protection the manifests signal.
@@ -162,6 +252,9 @@ impl AssetKeys {
     /// The IV source of rendition `index`: random, or derived from `--iv` so that renditions
     /// sharing a key never share IVs (the rendition index is added to the IV's first byte).
     fn iv_source(&self, index: usize) -> Result<IvSource> {
+        if let Some(iv) = self.explicit_iv(index) {
+            return Ok(IvSource::explicit(&iv)?);
+        }
         match &self.iv {
             // cbcs: a random constant 16-byte IV; cenc: random per-sample IVs of iv_size bytes.
             None => Ok(IvSource::random(if self.scheme == Scheme::Cbcs {
@@ -217,16 +310,31 @@ impl AssetKeys {
         let mut pssh = Vec::new();
         let mut drm = Vec::new();
         for &system in &self.drm {
-            let b = pssh_for(
-                system,
-                &self.asset_kids(),
-                self.scheme,
-                self.playready_la_url.as_deref(),
-            );
+            // A CPIX document's signalling for this system and key is used as it is.
+            let doc_system = self
+                .cpix
+                .as_ref()
+                .and_then(|c| c.doc.drm_system(&system.system_id(), &key.kid));
+            let from_doc = doc_system.and_then(|d| d.pssh.clone());
+            let b = match from_doc {
+                Some(b) => Some(b),
+                None => pssh_for(
+                    system,
+                    &self.asset_kids(),
+                    self.scheme,
+                    self.playready_la_url.as_deref(),
+                ),
+            };
             if let Some(b) = &b {
                 pssh.push(b.clone());
             }
-            drm.push(DrmSignal { system, pssh: b });
+            drm.push(DrmSignal {
+                system,
+                pssh: b,
+                content_protection_data: doc_system.and_then(|d| d.content_protection_data.clone()),
+                hls_key: doc_system.and_then(super::cpix_keys::hls_key_attributes),
+                hls_uri: doc_system.and_then(|d| d.uri_ext_x_key.clone()),
+            });
         }
         // Clear lead: segments that start before `clear_lead` seconds of presentation stay
         // clear. Times count from the start of the presentation: a first segment that starts

@@ -293,11 +293,16 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     // One model per set, each with its own signalling and PSSH, and its key material.
     let mut assets = Vec::with_capacity(sets.len());
     let mut materials = Vec::with_capacity(sets.len());
+    // The keys a CPIX export describes: those of the first encrypted set (every set has the same).
+    let mut cpix_export = None;
     for (set, (outputs, signals)) in sets.iter().zip(&per_set) {
         let mut asset = build_asset(args, sources, outputs);
         let mut material = KeyMaterial::default();
         if let Some(k) = &set.keys {
             asset.protection = Some(k.asset_protection());
+            if cpix_export.is_none() {
+                cpix_export = k.cpix_export(signals)?;
+            }
             for (r, sig) in asset.renditions.iter_mut().zip(signals) {
                 r.protection = sig.clone();
             }
@@ -405,6 +410,9 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     // Every output is staged first and committed together: a failure from here on (a key
     // manifest folder that does not exist, a full disk, a signal) leaves everything as it was.
     staged.stage_key_manifest(&args.key_manifest, text.as_bytes())?;
+    let cpix_export = cpix_export
+        .map(|(path, text)| super::cpix_keys::StagedExport::stage(&path, &text))
+        .transpose()?;
     if args.job.verify {
         let keys = sets[0]
             .keys
@@ -415,6 +423,9 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     }
     crate::cancel::check()?;
     staged.commit()?;
+    if let Some(e) = cpix_export {
+        e.commit()?;
+    }
 
     // Tracks left out first (they concern inputs), then per rendition: a GOP longer than the
     // target makes a longer segment (cuts are only made at sync samples).

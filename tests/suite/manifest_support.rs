@@ -127,18 +127,30 @@ fn protection_for(kid: [u8; 16], label: &str, scheme: &str) -> RenditionProtecti
             DrmSignal {
                 system: DrmSystem::ClearKey,
                 pssh: Some(pssh(COMMON_SYSTEM_ID, Some(&[kid]), &[])),
+                content_protection_data: None,
+                hls_key: None,
+                hls_uri: None,
             },
             DrmSignal {
                 system: DrmSystem::Widevine,
                 pssh: Some(pssh(WIDEVINE_SYSTEM_ID, None, &widevine_data(&kid, scheme))),
+                content_protection_data: None,
+                hls_key: None,
+                hls_uri: None,
             },
             DrmSignal {
                 system: DrmSystem::PlayReady,
                 pssh: Some(pssh(PLAYREADY_SYSTEM_ID, None, &playready_object(&kid))),
+                content_protection_data: None,
+                hls_key: None,
+                hls_uri: None,
             },
             DrmSignal {
                 system: DrmSystem::FairPlay,
                 pssh: None,
+                content_protection_data: None,
+                hls_key: None,
+                hls_uri: None,
             },
         ],
     }

@@ -1,0 +1,551 @@
+//! CPIX 2.3 keys (docs/cpix.md): documents written from the specs by tests/data/cpix/
+//! make-fixtures.sh (plain; encrypted with openssl for a test RSA key pair, in both MAC-key
+//! layouts in use) select a key per rendition through their usage rules; Shaka Packager and
+//! ffmpeg decrypt every rendition with the document's key for its class; the document's PSSH
+//! boxes are the ones in the init segments and the MPD; broken documents are exit 6 with
+//! nothing written; `--cpix-export` writes a schema-valid document, plain or encrypted, that
+//! vodpack reads back. Every document read or written is validated with xmllint against the
+//! CPIX 2.3 schema in tests/data/schemas/cpix.
+use crate::common::{
+    assert_same_frames, assert_same_samples, concat_rendition, fixture, framemd5, root, samples,
+    shaka_decrypt, vodpack,
+};
+use base64::Engine;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn data(name: &str) -> PathBuf {
+    root().join("tests/data/cpix").join(name)
+}
+
+/// Validates a CPIX document against the CPIX 2.3 schema (xmllint).
+fn xmllint_cpix(doc: &Path) {
+    let schema = root().join("tests/data/schemas/cpix/cpix.xsd");
+    let o = Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(&schema)
+        .arg(doc)
+        .output()
+        .expect("xmllint (libxml2-utils) is installed");
+    assert!(
+        o.status.success(),
+        "{} is not valid CPIX 2.3: {}",
+        doc.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The fixtures' keys: label → (kid hex, key hex).
+fn fixture_key(label: &str) -> (String, String) {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data("keys.json")).unwrap()).unwrap();
+    let k = v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["label"] == label)
+        .unwrap_or_else(|| panic!("no fixture key {label}"));
+    (
+        k["kid"].as_str().unwrap().to_string(),
+        k["key"].as_str().unwrap().to_string(),
+    )
+}
+
+fn package(out: &Path, args: &[&str]) -> Output {
+    vodpack()
+        .args(["package", "--quiet", "-o"])
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const SET: [(&str, &str, &str, &str); 3] = [
+    ("video_240p", "h264_240p.mp4", "v:0", "SD"),
+    ("video_720p", "h264_720p.mp4", "v:0", "HD"),
+    ("audio_en", "aac_en.mp4", "a:0", "AUDIO"),
+];
+
+fn inputs() -> Vec<String> {
+    SET.iter()
+        .map(|(_, f, _, _)| fixture(f).display().to_string())
+        .collect()
+}
+
+/// Each rendition decrypts with Shaka Packager to the source's samples with the fixture key of
+/// its class (so the rule chose that key); `ffmpeg_too` also decodes with ffmpeg's decrypter.
+fn assert_decrypts(out: &Path, tmp: &Path, ffmpeg_too: bool) {
+    for (id, input, stream, class) in SET {
+        let (kid, key) = fixture_key(class);
+        let enc = concat_rendition(&out.join(id), &tmp.join(format!("{id}.enc.mp4")));
+        let source = fixture(input);
+        let dec = tmp.join(format!("{id}.dec.mp4"));
+        let kind = if stream.starts_with('v') {
+            "video"
+        } else {
+            "audio"
+        };
+        shaka_decrypt(&enc, kind, &dec, &kid, &key);
+        assert_same_samples(
+            &format!("{id} ({class} key): Shaka-decrypted samples"),
+            &samples(&source, stream, &[]),
+            &samples(&dec, "0", &[]),
+        );
+        if ffmpeg_too {
+            assert_same_frames(
+                &format!("{id} ({class} key): ffmpeg -decryption_key"),
+                &framemd5(&source, stream, &[]),
+                &framemd5(&enc, "0", &["-decryption_key", &key]),
+            );
+        }
+    }
+}
+
+/// The base64 of every `<cpix:PSSH>` of `doc` for `kid` (UUID form).
+fn document_pssh(doc: &str, kid_uuid: &str) -> Vec<Vec<u8>> {
+    let mut v = Vec::new();
+    for part in doc.split("<cpix:DRMSystem ").skip(1) {
+        let part = part.split("</cpix:DRMSystem>").next().unwrap();
+        if !part.contains(&format!("kid=\"{kid_uuid}\"")) {
+            continue;
+        }
+        if let Some(p) = part.split("<cpix:PSSH>").nth(1) {
+            let b64 = p.split("</cpix:PSSH>").next().unwrap();
+            v.push(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .unwrap(),
+            );
+        }
+    }
+    v
+}
+
+fn uuid(hex: &str) -> String {
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[test]
+fn plain_document_keys_each_rendition_by_its_rule_and_signals_its_pssh() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let export = tmp.path().join("export.xml");
+    let doc_path = data("plain.xml");
+    xmllint_cpix(&doc_path);
+    let mut args = vec![
+        "--protection",
+        "cenc",
+        "--drm",
+        "widevine,playready",
+        "--cpix",
+        doc_path.to_str().unwrap(),
+        "--cpix-export",
+        export.to_str().unwrap(),
+    ];
+    let ins = inputs();
+    args.extend(ins.iter().map(String::as_str));
+    let o = package(&out, &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_decrypts(&out, tmp.path(), true);
+
+    // The document's PSSH boxes, byte for byte, in each init segment and in the MPD.
+    let doc = std::fs::read_to_string(&doc_path).unwrap();
+    let mpd = std::fs::read_to_string(out.join("manifest.mpd")).unwrap();
+    for (id, _, _, class) in SET {
+        let (kid, _) = fixture_key(class);
+        let pssh = document_pssh(&doc, &uuid(&kid));
+        assert_eq!(
+            pssh.len(),
+            2,
+            "{class}: Widevine and PlayReady PSSH in the fixture"
+        );
+        let init = std::fs::read(out.join(id).join("init.mp4")).unwrap();
+        for p in &pssh {
+            assert!(
+                init.windows(p.len()).any(|w| w == p.as_slice()),
+                "{id}: the document's pssh ({} bytes) is not in init.mp4",
+                p.len()
+            );
+            let b64 = base64::engine::general_purpose::STANDARD.encode(p);
+            assert!(
+                mpd.contains(&b64),
+                "{id}: the document's pssh is not in the MPD"
+            );
+        }
+    }
+
+    // The export: schema-valid, every key used with its value.
+    xmllint_cpix(&export);
+    let exported = std::fs::read_to_string(&export).unwrap();
+    for (_, _, _, class) in SET {
+        let (kid, key) = fixture_key(class);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(hex::decode(&key).unwrap());
+        assert!(exported.contains(&uuid(&kid)), "export lacks {class}");
+        assert!(exported.contains(&b64), "export lacks {class}'s key");
+    }
+    assert_eq!(
+        std::fs::metadata(&export).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+use std::os::unix::fs::PermissionsExt;
+
+#[test]
+fn encrypted_documents_in_both_mac_key_layouts_are_read() {
+    let key = data("recipient.key");
+    for doc in ["encrypted-dashif.xml", "encrypted-aws.xml"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        xmllint_cpix(&data(doc));
+        let mut args = vec![
+            "--protection",
+            "cbcs",
+            "--cpix",
+            data(doc).to_str().unwrap().to_string().leak(),
+            "--cpix-private-key",
+            key.to_str().unwrap(),
+        ];
+        let ins = inputs();
+        args.extend(ins.iter().map(String::as_str));
+        let o = package(&out, &args);
+        assert!(
+            o.status.success(),
+            "{doc}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_decrypts(&out, tmp.path(), false);
+        // No --drm: the document's systems are signalled, FairPlay (cbcs) with the document's
+        // HLSSignalingData line as it is.
+        for (id, _, _, class) in SET {
+            let (kid, _) = fixture_key(class);
+            let playlist = std::fs::read_to_string(out.join(id).join("playlist.m3u8")).unwrap();
+            let line = format!(
+                "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://{kid}\",KEYFORMAT=\"com.apple.streamingkeydelivery\",KEYFORMATVERSIONS=\"1\""
+            );
+            assert!(
+                playlist.lines().any(|l| l == line),
+                "{doc} {id}: the document's FairPlay line is not in the playlist:\n{playlist}"
+            );
+        }
+        let mpd = std::fs::read_to_string(out.join("manifest.mpd")).unwrap();
+        assert!(mpd.contains("edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"));
+        assert!(mpd.contains("9a04f079-9840-4286-ab92-e65be0885f95"));
+    }
+}
+
+#[test]
+fn broken_documents_are_key_errors_with_nothing_written() {
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "tampered-mac.xml",
+            vec!["--cpix-private-key", "recipient.key"],
+            "ValueMAC does not match",
+        ),
+        (
+            "encrypted-dashif.xml",
+            vec!["--cpix-private-key", "other.key"],
+            "wrong private key",
+        ),
+        ("encrypted-dashif.xml", vec![], "--cpix-private-key"),
+        (
+            "no-rule.xml",
+            vec![],
+            "'audio_en' (AUDIO) is matched by no ContentKeyUsageRule",
+        ),
+        ("duplicate-kid.xml", vec![], "listed twice"),
+        ("key-period.xml", vec![], "KeyPeriodFilter"),
+        ("scheme-cbcs.xml", vec![], "commonEncryptionScheme 'cbcs'"),
+    ];
+    for (doc, extra, needle) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let export = tmp.path().join("export.xml");
+        xmllint_cpix(&data(doc));
+        let extra: Vec<String> = extra
+            .iter()
+            .map(|a| {
+                if a.ends_with(".key") {
+                    data(a).display().to_string()
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
+        let doc_path = data(doc).display().to_string();
+        let mut args = vec![
+            "--protection",
+            "cenc",
+            "--cpix",
+            doc_path.as_str(),
+            "--cpix-export",
+            export.to_str().unwrap(),
+        ];
+        args.extend(extra.iter().map(String::as_str));
+        let ins = inputs();
+        args.extend(ins.iter().map(String::as_str));
+        let o = package(&out, &args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(6), "{doc} {extra:?}: {err}");
+        assert!(err.contains(needle), "{doc}: expected '{needle}' in: {err}");
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            0,
+            "{doc}: something was written"
+        );
+    }
+}
+
+#[test]
+fn export_encrypted_for_a_recipient_reads_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("first");
+    let export = tmp.path().join("keys.cpix.xml");
+    // Generated keys, exported encrypted for the test recipient.
+    let ins = inputs();
+    let mut args = vec![
+        "--protection",
+        "cenc",
+        "--cpix-export",
+        export.to_str().unwrap(),
+        "--cpix-recipient",
+        data("recipient.pem").to_str().unwrap().to_string().leak(),
+    ];
+    args.extend(ins.iter().map(String::as_str));
+    let o = package(&first, &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    xmllint_cpix(&export);
+    let text = std::fs::read_to_string(&export).unwrap();
+    assert!(
+        !text.contains("PlainValue"),
+        "an encrypted export holds no plain key"
+    );
+    // The export inside OUT is refused.
+    let third = tmp.path().join("third");
+    let inside = third.join("k.xml");
+    let o = package(
+        &third,
+        &[
+            "--protection",
+            "cenc",
+            "--cpix-export",
+            inside.to_str().unwrap(),
+            &ins[0],
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("inside the output folder"), "{err}");
+    assert!(!third.exists());
+
+    // Read back with the recipient's key: the same keys encrypt a second run.
+    let second = tmp.path().join("second");
+    let mut args = vec![
+        "--protection",
+        "cenc",
+        "--cpix",
+        export.to_str().unwrap(),
+        "--cpix-private-key",
+        data("recipient.key").to_str().unwrap().to_string().leak(),
+    ];
+    args.extend(ins.iter().map(String::as_str));
+    let o = package(&second, &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let km: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("first.keys.json")).unwrap())
+            .unwrap();
+    let km2: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("second.keys.json")).unwrap(),
+    )
+    .unwrap();
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<(String, String, String)> = v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                (
+                    k["label"].as_str().unwrap().to_string(),
+                    k["kid"].as_str().unwrap().to_string(),
+                    k["key"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&km), keys(&km2));
+    assert_eq!(keys(&km).len(), 3);
+}
+
+/// The SPEKE v2 test server (tests/data/cpix/speke_server.py) on a loopback port; killed on drop.
+struct SpekeServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl SpekeServer {
+    fn start(dir: &Path, extra: &[&str]) -> SpekeServer {
+        use std::io::BufRead;
+        let port = crate::common::free_port();
+        let mut child = Command::new("python3")
+            .arg(data("speke_server.py"))
+            .args(["--port", &port.to_string(), "--dir"])
+            .arg(dir)
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the SPEKE test server did not start");
+        SpekeServer {
+            child,
+            url: format!("http://127.0.0.1:{port}/speke/v2"),
+        }
+    }
+}
+
+impl Drop for SpekeServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server's keys: intendedTrackType → (kid hex, key hex).
+fn server_keys(dir: &Path) -> std::collections::HashMap<String, (String, String)> {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("keys.json")).unwrap()).unwrap();
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(kid, k)| {
+            (
+                k["intendedTrackType"].as_str().unwrap().to_string(),
+                (kid.replace('-', ""), k["key"].as_str().unwrap().to_string()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn speke_v2_keys_from_a_loopback_key_server() {
+    for encrypted in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let server_dir = tmp.path().join("server");
+        std::fs::create_dir(&server_dir).unwrap();
+        // The first request gets a 503: vodpack retries.
+        let server = SpekeServer::start(&server_dir, &["--token", "t0k", "--fail-first", "1"]);
+        let out = tmp.path().join("out");
+        let export = tmp.path().join("export.xml");
+        let ins = inputs();
+        let cert = data("recipient.pem").display().to_string();
+        let key = data("recipient.key").display().to_string();
+        let mut args = vec![
+            "--protection",
+            "cenc",
+            "--drm",
+            "widevine,playready",
+            "--speke",
+            server.url.as_str(),
+            "--speke-header",
+            "Authorization: Bearer t0k",
+            "--cpix-export",
+            export.to_str().unwrap(),
+        ];
+        if encrypted {
+            args.extend(["--cpix-certificate", &cert, "--cpix-private-key", &key]);
+        }
+        args.extend(ins.iter().map(String::as_str));
+        let o = package(&out, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+        // Two requests (the 503, then the retry), both schema-valid, carrying the usage rules
+        // of the classes the renditions need, and the certificate when asked for.
+        for n in [1, 2] {
+            let req = server_dir.join(format!("request-{n}.xml"));
+            xmllint_cpix(&req);
+            let text = std::fs::read_to_string(&req).unwrap();
+            for class in ["SD", "HD", "AUDIO"] {
+                assert!(
+                    text.contains(&format!("intendedTrackType=\"{class}\"")),
+                    "request lacks the {class} rule: {text}"
+                );
+            }
+            assert_eq!(text.contains("X509Certificate"), encrypted);
+        }
+        assert!(!server_dir.join("request-3.xml").exists());
+
+        // Each rendition decrypts with the key the server made for its class.
+        let keys = server_keys(&server_dir);
+        for (id, input, stream, class) in SET {
+            let (kid, k) = &keys[class];
+            let enc = concat_rendition(&out.join(id), &tmp.path().join(format!("{id}.enc.mp4")));
+            let dec = tmp.path().join(format!("{id}.dec.mp4"));
+            let kind = if stream.starts_with('v') {
+                "video"
+            } else {
+                "audio"
+            };
+            shaka_decrypt(&enc, kind, &dec, kid, k);
+            assert_same_samples(
+                &format!("SPEKE {id} ({class})"),
+                &samples(&fixture(input), stream, &[]),
+                &samples(&dec, "0", &[]),
+            );
+            // The server's PSSH is the one in the init segment.
+            let answer_pssh = std::fs::read_to_string(&export).unwrap();
+            let pssh = document_pssh(&answer_pssh, &uuid(kid));
+            assert_eq!(pssh.len(), 2, "export keeps both systems' PSSH for {class}");
+            let init = std::fs::read(out.join(id).join("init.mp4")).unwrap();
+            for p in &pssh {
+                assert!(init.windows(p.len()).any(|w| w == p.as_slice()));
+            }
+        }
+        xmllint_cpix(&export);
+        // The server's ContentProtectionData is the MPD's, verbatim.
+        let mpd = std::fs::read_to_string(out.join("manifest.mpd")).unwrap();
+        let (kid, _) = &keys["SD"];
+        let cpd_pssh = base64::engine::general_purpose::STANDARD
+            .encode(&document_pssh(&std::fs::read_to_string(&export).unwrap(), &uuid(kid))[0]);
+        assert!(
+            mpd.contains(&format!(
+                "<cenc:pssh xmlns:cenc=\"urn:mpeg:cenc:2013\">{cpd_pssh}</cenc:pssh>"
+            )),
+            "the ContentProtectionData is not in the MPD: {mpd}"
+        );
+    }
+}
+
+#[test]
+fn speke_errors_are_clear() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server_dir = tmp.path().join("server");
+    std::fs::create_dir(&server_dir).unwrap();
+    let server = SpekeServer::start(&server_dir, &["--token", "t0k"]);
+    let out = tmp.path().join("out");
+    let ins = inputs();
+    // No token: 401, not retried.
+    let o = package(
+        &out,
+        &["--protection", "cenc", "--speke", &server.url, &ins[0]],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(err.contains("HTTP 401"), "{err}");
+    assert!(
+        !server_dir.join("request-2.xml").exists(),
+        "a 401 is not retried"
+    );
+    assert!(!out.exists());
+}

@@ -52,6 +52,7 @@ if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
   scripts/install-tansu.sh
   step "CDN judges (akamai-edgeauth, botocore, cryptography) into .tools/cdn-venv"
   scripts/cdn-judges.sh
+  step "ttconv (independent IMSC reader) into .tools/ttconv-venv"; scripts/install-ttconv.sh
 fi
 
 step "cargo fmt --check"

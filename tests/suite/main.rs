@@ -39,4 +39,6 @@ mod output_safety;
 mod serve_browser;
 mod subtitles;
 mod subtitles_browser;
+mod subtitles_ttml;
+mod subtitles_ttml_browser;
 mod verify;

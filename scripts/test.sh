@@ -52,6 +52,7 @@ if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
   scripts/install-tansu.sh
   step "CDN judges (akamai-edgeauth, botocore, cryptography) into .tools/cdn-venv"
   scripts/cdn-judges.sh
+  step "tstools (tsreport: MPEG-TS continuity and PCR checks)"; scripts/install-tstools.sh
 fi
 
 step "cargo fmt --check"

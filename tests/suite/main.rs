@@ -32,6 +32,7 @@ mod job_file;
 mod keys;
 mod manifest_dash;
 mod manifest_hls;
+mod mpeg_ts;
 mod mutation;
 mod odd_timing;
 mod output_control;

@@ -54,6 +54,8 @@ pub struct CodecInfo {
     /// Transfer characteristics (ITU-T H.273 code point: 16 = PQ, 18 = HLG) from the entry's
     /// `colr` box (`nclx`/`nclc`), else from an HEVC SPS's VUI; `None` when neither states one.
     pub transfer_characteristics: Option<u8>,
+    /// `mp4a`: the esds DecoderSpecificInfo (the AudioSpecificConfig), for ADTS headers.
+    pub decoder_specific_info: Option<Vec<u8>>,
 }
 
 impl CodecInfo {
@@ -260,6 +262,7 @@ fn parse_audio(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
         b"mp4a" => {
             let c = aac::EsdsConfig::parse(config(b"esds")?)?;
             info.codec_string = c.codec_string();
+            info.decoder_specific_info = c.decoder_specific_info;
             if let Some(asc) = c.audio {
                 if let Some(rate) = asc.sample_rate {
                     info.sample_rate = Some(rate);

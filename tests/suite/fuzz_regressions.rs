@@ -259,3 +259,57 @@ fn ttml_parser_survives_every_seed_and_truncation() {
     }
     assert!(accepted >= 2, "the whole seeds parse");
 }
+
+/// The `subsample_map` fuzz target on its seeds (fuzz/seeds/subsample_map: H.264, HEVC, AV1 and
+/// VP9 samples with their configuration) and kept crashes, and every truncation of them, the
+/// same way the target reads them: the first byte picks the codec, the next two the NAL length
+/// size and where the configuration ends. Errors are fine; a panic fails the test.
+#[test]
+fn subsample_mapper_survives_every_seed_and_truncation() {
+    use vodpack::cenc::{IvSource, NalFormat, SampleEncryptor, Scheme, VideoCodec, VideoLayout};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut seeds = files_under(&root.join("fuzz/seeds/subsample_map"));
+    seeds.extend(files_under(&root.join("fuzz/artifacts/subsample_map")));
+    assert!(seeds.len() >= 6, "fuzz seeds missing");
+    let mut codecs_seen = [false; 4];
+    for seed in seeds {
+        let bytes = std::fs::read(&seed).unwrap();
+        for cut in (4..=bytes.len()).step_by(31).chain([bytes.len()]) {
+            let data = &bytes[..cut];
+            codecs_seen[(data[0] % 4) as usize] = true;
+            let nal_length_size = [1u8, 2, 4][(data[1] % 3) as usize];
+            let split = (data[2] as usize).min(data.len() - 3);
+            let (params, sample) = data[3..].split_at(split);
+            let parameter_sets: Vec<Vec<u8>> = params
+                .split(|&b| b == 0xff)
+                .filter(|p| !p.is_empty())
+                .map(|p| p.to_vec())
+                .collect();
+            for scheme in [Scheme::Cenc, Scheme::Cbcs] {
+                let nal = |codec| {
+                    VideoLayout::Nal(NalFormat {
+                        codec,
+                        nal_length_size,
+                        parameter_sets: parameter_sets.clone(),
+                    })
+                };
+                let video = match data[0] % 4 {
+                    0 => nal(VideoCodec::Avc),
+                    1 => nal(VideoCodec::Hevc),
+                    2 => VideoLayout::Av1 {
+                        config_obus: params.to_vec(),
+                    },
+                    _ => VideoLayout::Vp9,
+                };
+                let iv = IvSource::explicit(&[7u8; 16]).unwrap();
+                if let Ok(mut enc) = SampleEncryptor::new(scheme, [1u8; 16], iv, Some(video)) {
+                    for _ in 0..2 {
+                        let mut buf = sample.to_vec();
+                        let _ = enc.encrypt_sample(&mut buf);
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(codecs_seen, [true; 4], "a seed per codec");
+}

@@ -18,6 +18,7 @@ mod cdn_token_cli;
 mod cenc_known_answer;
 mod cli_errors;
 mod cli_polish;
+mod codec_encryption;
 mod cpix;
 mod decode_interop;
 mod docs_examples;

@@ -425,6 +425,9 @@ fn campaign_inputs(dir: &Path, shaka: bool) -> Vec<(String, PathBuf, &'static st
         "aac_en.mp4",
         "progressive_bframes.mp4",
         "muxed_av.mp4",
+        // AV1 OBUs / frame headers (cenc) and VP9 superframes / uncompressed headers (cbcs).
+        "av1_240p.mp4",
+        "vp9_240p.mp4",
     ]
     .iter()
     .enumerate()

@@ -5,6 +5,7 @@ use super::segment::{config_text, cues_in, hls_segment};
 use super::{srt, vtt, wvtt, SubtitleDoc};
 use crate::error::{Error, Result};
 use crate::manifest::model::{PackagedAsset, PackagedRendition, SegmentLayout, SegmentRecord};
+use crate::media::time::TickDuration;
 use crate::media::{Track, TrackKind};
 use crate::package::job::{InputSpec, PackageJob};
 use crate::segment::init::{write_init, InitOptions};
@@ -167,7 +168,7 @@ fn write_one(
         kind: TrackKind::Text,
         handler: *b"text",
         timescale: wvtt::TIMESCALE,
-        duration: last - first,
+        duration: TickDuration(last - first),
         language: iso639_2(s.spec.lang.as_deref()),
         tkhd_width: 0,
         tkhd_height: 0,

@@ -349,10 +349,10 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<InspectReport> {
             t.samples
                 .iter()
                 .map(|s| FragSample {
-                    duration: Some(s.duration),
+                    duration: Some(s.duration.0),
                     size: Some(s.size),
                     sync: s.is_sync,
-                    cts_offset: i64::from(s.cts_offset),
+                    cts_offset: i64::from(s.cts_offset.0),
                 })
                 .collect()
         } else {
@@ -465,7 +465,7 @@ fn summary(t: &Track, d: EntryDetails, samples: &[FragSample]) -> TrackSummary {
         duration,
         frame_rate,
         frame_rate_value,
-        edit_media_time: t.edit_media_time,
+        edit_media_time: t.edit_media_time.map(|o| o.0),
         stats: st,
     }
 }

@@ -1,7 +1,10 @@
 //! Reads an input file's tracks and sample tables: progressive MP4 (stbl tables, ISO/IEC
 //! 14496-12 §8.6–8.7) and fragmented MP4/CMAF (mvex/trex defaults, moof/traf/tfhd/tfdt/trun,
 //! §8.8). Only metadata is loaded; sample bytes stay in the file.
-use super::time::{rescale_floor, DecodeTime, TickDuration, Timescale, MAX_TICKS};
+use super::time::{
+    rescale_floor, CompositionOffset, DecodeTime, SampleDuration, TickDuration, TickOffset,
+    Timescale, MAX_TICKS,
+};
 use super::track::{Sample, Track, TrackKind};
 use crate::error::{Error, Result};
 use crate::mp4::boxes::{
@@ -104,7 +107,7 @@ impl InputFile {
         }
         let movie_timescale = movie_timescale(&moov).map_err(bad)?;
         for (t, edits) in tracks.iter_mut().zip(&edit_lists) {
-            t.duration = t.samples.iter().map(|s| s.duration as u64).sum();
+            t.duration = TickDuration(t.samples.iter().map(|s| u64::from(s.duration.0)).sum());
             // Every later time computation (segment plan, writer, manifests) relies on this.
             t.check_times()
                 .map_err(|e| Error::invalid(path, format!("track {}: {e}", t.id)))?;
@@ -170,8 +173,8 @@ fn check_edits(
     let edit_end = rescale_floor(edits.duration, movie, media_ts)
         .ok()
         .and_then(|d| d.checked_add(media_time as u64));
-    let media_end = last.dts + u64::from(last.duration);
-    let slack = u64::from(last.duration) + u64::from(media_ts.get().div_ceil(movie.get()));
+    let media_end = last.dts.0 + u64::from(last.duration.0);
+    let slack = u64::from(last.duration.0) + u64::from(media_ts.get().div_ceil(movie.get()));
     match edit_end {
         Some(end) if end.saturating_add(slack) < media_end => {
             Err(EditProblem::Unsupported(format!(
@@ -217,7 +220,7 @@ fn parse_trak(trak: &RawBox, file_len: u64) -> BoxResult<(Track, EditList)> {
         },
         None => EditList::default(),
     };
-    let edit_media_time = edits.media_time;
+    let edit_media_time = edits.media_time.map(TickOffset);
 
     let samples = parse_sample_tables(&stbl, id, file_len)?;
     let track = Track {
@@ -225,7 +228,7 @@ fn parse_trak(trak: &RawBox, file_len: u64) -> BoxResult<(Track, EditList)> {
         kind,
         handler,
         timescale,
-        duration: 0,
+        duration: TickDuration(0),
         language,
         tkhd_width: tkhd.width,
         tkhd_height: tkhd.height,
@@ -437,9 +440,9 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
                     )));
                 }
                 samples.push(Sample {
-                    dts: dts.0,
-                    duration: durations[idx],
-                    cts_offset: offsets[idx],
+                    dts,
+                    duration: SampleDuration(durations[idx]),
+                    cts_offset: CompositionOffset(offsets[idx]),
                     is_sync: sync[idx],
                     size,
                     offset: off,
@@ -502,11 +505,9 @@ fn parse_moof(
             }
             // No tfdt: the fragment continues where the track's previous samples ended.
             None => match track.samples.last() {
-                Some(s) => DecodeTime(s.dts)
-                    .checked_add(TickDuration(s.duration.into()))
-                    .map_err(|e| {
-                        BoxError::invalid(format!("track {track_id}: traf without tfdt: {e}"))
-                    })?,
+                Some(s) => s.try_dts_end().map_err(|e| {
+                    BoxError::invalid(format!("track {track_id}: traf without tfdt: {e}"))
+                })?,
                 None => DecodeTime(0),
             },
         };
@@ -560,9 +561,9 @@ fn parse_moof(
                     )));
                 }
                 track.samples.push(Sample {
-                    dts: dts.0,
-                    duration,
-                    cts_offset: cto,
+                    dts,
+                    duration: SampleDuration(duration),
+                    cts_offset: CompositionOffset(cto),
                     is_sync: sflags & NON_SYNC == 0,
                     size,
                     offset: off,

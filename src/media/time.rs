@@ -72,6 +72,35 @@ pub struct TickDuration(pub u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct TickOffset(pub i64);
 
+/// One sample's duration as its boxes store it (`stts` sample_delta, `trun` sample_duration:
+/// 32 bits), kept at that width so a track's sample table stays compact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SampleDuration(pub u32);
+
+/// One sample's composition offset (cts − dts) as its boxes store it (`ctts`, `trun`: signed
+/// 32 bits; version 0 values are read as signed too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct CompositionOffset(pub i32);
+
+impl SampleDuration {
+    /// As a tick count for arithmetic.
+    pub fn ticks(self) -> TickDuration {
+        TickDuration(self.0.into())
+    }
+}
+
+impl CompositionOffset {
+    /// As a signed tick distance for arithmetic.
+    pub fn ticks(self) -> TickOffset {
+        TickOffset(self.0.into())
+    }
+
+    /// True when the sample is presented before it is decoded (a `trun` v1 / `ctts` v1 value).
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+}
+
 /// A presentation (composition) time in ticks; negative before the presentation starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct PresentationTime(pub i64);
@@ -294,6 +323,20 @@ mod tests {
         assert!(TickDuration(1 << 32).to_u32().is_err());
         assert!(TickOffset(1 << 31).to_i32().is_err());
         assert!(TickOffset(i64::MIN).checked_sub(TickOffset(1)).is_err());
+    }
+
+    #[test]
+    fn sample_fields_widen_to_ticks() {
+        assert_eq!(
+            SampleDuration(u32::MAX).ticks(),
+            TickDuration(u64::from(u32::MAX))
+        );
+        assert_eq!(
+            CompositionOffset(i32::MIN).ticks(),
+            TickOffset(i64::from(i32::MIN))
+        );
+        assert!(CompositionOffset(-1).is_negative());
+        assert!(!CompositionOffset(0).is_negative());
     }
 
     #[test]

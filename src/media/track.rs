@@ -1,7 +1,8 @@
 //! A track of an input file and its sample table (metadata only: sample bytes stay in the file
 //! until a fragment needs them, so memory is bounded by a few segments).
 use super::time::{
-    DecodeTime, PresentationTime, TickDuration, TickOffset, TimeOverflow, Timescale, MAX_TICKS,
+    CompositionOffset, DecodeTime, PresentationTime, SampleDuration, TickDuration, TickOffset,
+    TimeOverflow, Timescale, MAX_TICKS,
 };
 
 /// What a track carries; decides segmenting rules and the manifest grouping.
@@ -53,7 +54,7 @@ pub struct Track {
     /// mdhd timescale (ticks per second).
     pub timescale: u32,
     /// Sum of sample durations, in `timescale` ticks.
-    pub duration: u64,
+    pub duration: TickDuration,
     /// ISO 639-2/T language from mdhd ("und" when unset).
     pub language: String,
     /// tkhd width and height (16.16 fixed point, as stored).
@@ -62,8 +63,9 @@ pub struct Track {
     pub tkhd_height: u32,
     /// The whole first sample entry box of stsd (header included), e.g. an `avc1` box.
     pub sample_entry: Vec<u8>,
-    /// The edit list's media_time of the single non-empty edit, if any (presentation starts there).
-    pub edit_media_time: Option<i64>,
+    /// The edit list's media_time of the single non-empty edit, if any (presentation starts
+    /// there): the distance presentation times are shifted back by.
+    pub edit_media_time: Option<TickOffset>,
     /// The sample table, in decode order.
     pub samples: Vec<Sample>,
 }
@@ -72,11 +74,11 @@ pub struct Track {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {
     /// Decode time in track timescale ticks.
-    pub dts: u64,
+    pub dts: DecodeTime,
     /// Sample duration in track timescale ticks (stts delta or trun/tfhd/trex duration).
-    pub duration: u32,
+    pub duration: SampleDuration,
     /// Composition time offset (cts - dts), may be negative (trun v1 / ctts v1).
-    pub cts_offset: i32,
+    pub cts_offset: CompositionOffset,
     /// True for a sync sample: listed in stss (all samples when stss is absent), or without
     /// sample_is_non_sync_sample in the fragment's sample flags.
     pub is_sync: bool,
@@ -93,7 +95,7 @@ impl Sample {
     pub fn cts(&self) -> i64 {
         self.try_cts()
             .map(|t| t.0)
-            .unwrap_or(if self.cts_offset < 0 {
+            .unwrap_or(if self.cts_offset.is_negative() {
                 i64::MIN
             } else {
                 i64::MAX
@@ -102,13 +104,17 @@ impl Sample {
 
     /// Composition time, or the overflow.
     pub fn try_cts(&self) -> Result<PresentationTime, TimeOverflow> {
-        DecodeTime(self.dts).checked_offset(TickOffset(self.cts_offset.into()))
+        self.dts.checked_offset(self.cts_offset.ticks())
+    }
+
+    /// Decode end time (`dts + duration`), or the overflow.
+    pub fn try_dts_end(&self) -> Result<DecodeTime, TimeOverflow> {
+        self.dts.checked_add(self.duration.ticks())
     }
 
     /// Composition end time (`cts + duration`), or the overflow.
     pub fn try_cts_end(&self) -> Result<PresentationTime, TimeOverflow> {
-        self.try_cts()?
-            .checked_add(TickDuration(self.duration.into()))
+        self.try_cts()?.checked_add(self.duration.ticks())
     }
 }
 
@@ -135,7 +141,7 @@ impl Track {
         if self.timescale().is_none() {
             return Err(TimeOverflow("mdhd: timescale is 0".into()));
         }
-        if let Some(t) = self.edit_media_time {
+        if let Some(TickOffset(t)) = self.edit_media_time {
             if !(0..=MAX_TICKS as i64).contains(&t) {
                 return Err(TimeOverflow(format!(
                     "elst: media_time {t} is outside 0..2^62 ticks"
@@ -143,8 +149,8 @@ impl Track {
             }
         }
         for (i, s) in self.samples.iter().enumerate() {
-            DecodeTime::checked_new(s.dts)
-                .and_then(|t| t.checked_add(TickDuration(s.duration.into())))
+            DecodeTime::checked_new(s.dts.0)
+                .and_then(|t| t.checked_add(s.duration.ticks()))
                 .map_err(|e| TimeOverflow(format!("sample {}: {e}", i + 1)))?;
         }
         Ok(())
@@ -155,7 +161,31 @@ impl Track {
         if self.timescale == 0 {
             0.0
         } else {
-            self.duration as f64 / self.timescale as f64
+            self.duration.0 as f64 / self.timescale as f64
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_times_are_checked() {
+        let s = Sample {
+            dts: DecodeTime(MAX_TICKS - 1),
+            duration: SampleDuration(1),
+            cts_offset: CompositionOffset(-2),
+            is_sync: true,
+            size: 1,
+            offset: 0,
+        };
+        assert_eq!(s.try_dts_end().unwrap(), DecodeTime(MAX_TICKS));
+        assert_eq!(s.try_cts().unwrap(), PresentationTime(MAX_TICKS as i64 - 3));
+        let longer = Sample {
+            duration: SampleDuration(2),
+            ..s
+        };
+        assert!(longer.try_dts_end().is_err());
     }
 }

@@ -258,15 +258,15 @@ pub fn bcp47_from_iso639_2(code: &str) -> Option<String> {
 
 /// Frame rate from sample durations: exact when constant, else the average.
 pub fn frame_rate(track: &Track) -> Option<(u32, u32)> {
-    let first = track.samples.first()?.duration;
-    if first > 0 && track.samples.iter().all(|s| s.duration == first) {
+    let first = track.samples.first()?.duration.0;
+    if first > 0 && track.samples.iter().all(|s| s.duration.0 == first) {
         let g = gcd(track.timescale, first);
         return Some((track.timescale / g, first / g));
     }
-    if track.duration == 0 {
+    if track.duration.0 == 0 {
         return None;
     }
-    let fps = track.samples.len() as f64 * track.timescale as f64 / track.duration as f64;
+    let fps = track.samples.len() as f64 * track.timescale as f64 / track.duration.0 as f64;
     Some(((fps * 1000.0).round() as u32, 1000))
 }
 

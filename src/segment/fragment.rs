@@ -49,7 +49,7 @@ pub fn write_fragment_head(
     data_len: usize,
     protection: Option<&FragmentProtection>,
 ) -> Result<()> {
-    let base_dts = samples.first().map(|s| s.dts).unwrap_or(0);
+    let base_dts = samples.first().map_or(0, |s| s.dts.0);
     let mut w = BoxWriter::from_vec(std::mem::take(out));
     w.buf.reserve(256 + samples.len() * 32);
     let moof_start = w.open(b"moof");
@@ -76,8 +76,8 @@ pub fn write_fragment_head(
     .write(&mut w)
     .map_err(write_error)?;
 
-    let any_cto = samples.iter().any(|s| s.cts_offset != 0);
-    let negative = samples.iter().any(|s| s.cts_offset < 0);
+    let any_cto = samples.iter().any(|s| s.cts_offset.0 != 0);
+    let negative = samples.iter().any(|s| s.cts_offset.is_negative());
     let mut tr_flags = Trun::DURATION | Trun::SIZE | Trun::FLAGS;
     if any_cto {
         tr_flags |= Trun::COMPOSITION_OFFSET;
@@ -90,14 +90,14 @@ pub fn write_fragment_head(
         entries: samples
             .iter()
             .map(|s| TrunEntry {
-                duration: s.duration,
+                duration: s.duration.0,
                 size: s.size,
                 flags: if s.is_sync {
                     SYNC_FLAGS
                 } else {
                     NON_SYNC_FLAGS
                 },
-                composition_offset: s.cts_offset,
+                composition_offset: s.cts_offset.0,
             })
             .collect(),
     };
@@ -237,23 +237,24 @@ pub fn sidx_len(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::time::{CompositionOffset, DecodeTime, SampleDuration};
     use crate::mp4::BoxIter;
 
     #[test]
     fn trun_data_offset_points_at_mdat_payload() {
         let samples = [
             Sample {
-                dts: 100,
-                duration: 10,
-                cts_offset: -5,
+                dts: DecodeTime(100),
+                duration: SampleDuration(10),
+                cts_offset: CompositionOffset(-5),
                 is_sync: true,
                 size: 3,
                 offset: 0,
             },
             Sample {
-                dts: 110,
-                duration: 10,
-                cts_offset: 5,
+                dts: DecodeTime(110),
+                duration: SampleDuration(10),
+                cts_offset: CompositionOffset(5),
                 is_sync: false,
                 size: 2,
                 offset: 0,

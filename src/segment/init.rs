@@ -1,5 +1,6 @@
 //! The CMAF header (init segment): ftyp + moov with an empty sample table and mvex/trex
 //! (ISO/IEC 14496-12 §8.8.1, ISO/IEC 23000-19 §7.3). The sample entry is copied byte-for-byte.
+use crate::media::time::TickOffset;
 use crate::media::{Track, TrackKind};
 use crate::mp4::boxes::{
     Elst, ElstEntry, Ftyp, Hdlr, Mdhd, Mvex, Mvhd, Stco, Stsc, Stsd, Stsz, Stts, Tkhd, Trex,
@@ -18,7 +19,7 @@ pub struct InitOptions {
     pub pssh: Vec<Vec<u8>>,
     /// For non-video tracks, the edit list start to keep (e.g. AAC priming); video carries its
     /// edit as negative composition offsets instead (docs/segment-alignment.md).
-    pub edit_media_time: Option<i64>,
+    pub edit_media_time: Option<TickOffset>,
 }
 
 /// Appends an `ftyp` with these brands (minor version 0).
@@ -67,13 +68,15 @@ fn build_init(track: &Track, opts: &InitOptions, width: u32, height: u32) -> Box
     }
     .write(&mut w)?;
 
-    if let (Some(media_time), false) = (opts.edit_media_time, track.kind == TrackKind::Video) {
+    if let (Some(TickOffset(media_time)), false) =
+        (opts.edit_media_time, track.kind == TrackKind::Video)
+    {
         if media_time > 0 {
             w.open(b"edts");
             Elst {
                 version: 1,
                 entries: vec![ElstEntry {
-                    segment_duration: track.duration.saturating_sub(media_time as u64),
+                    segment_duration: track.duration.0.saturating_sub(media_time as u64),
                     media_time,
                     media_rate: 0x0001_0000,
                 }],

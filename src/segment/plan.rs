@@ -4,7 +4,7 @@
 //! See docs/segment-alignment.md.
 use super::error::SegmentError;
 use crate::error::{Error, ErrorKind, InTrack, Result};
-use crate::media::time::{PresentationTime, TickOffset, TimeOverflow};
+use crate::media::time::{PresentationTime, TimeOverflow};
 use crate::media::{Track, TrackKind};
 
 /// A presentation time as a rational (ticks / timescale), compared exactly.
@@ -48,7 +48,7 @@ pub struct SegmentPlan {
 /// [`try_presentation_time`] for the error.
 pub fn presentation_time(track: &Track, i: usize) -> Time {
     try_presentation_time(track, i).unwrap_or_else(|_| Time {
-        ticks: if track.samples[i].cts_offset < 0 {
+        ticks: if track.samples[i].cts_offset.is_negative() {
             i64::MIN
         } else {
             i64::MAX
@@ -62,7 +62,7 @@ pub fn try_presentation_time(track: &Track, i: usize) -> std::result::Result<Tim
     let s = &track.samples[i];
     let t: PresentationTime = s
         .try_cts()?
-        .checked_shift_back(TickOffset(track.edit_media_time.unwrap_or(0)))?;
+        .checked_shift_back(track.edit_media_time.unwrap_or_default())?;
     Ok(Time {
         ticks: t.0,
         timescale: track.timescale,
@@ -208,6 +208,7 @@ impl SegmentPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::time::{CompositionOffset, DecodeTime, SampleDuration, TickDuration};
     use crate::media::Sample;
 
     fn track(kind: TrackKind, ts: u32, dur: u32, n: usize, gop: usize) -> Track {
@@ -216,7 +217,7 @@ mod tests {
             kind,
             handler: *b"vide",
             timescale: ts,
-            duration: dur as u64 * n as u64,
+            duration: TickDuration(dur as u64 * n as u64),
             language: "und".into(),
             tkhd_width: 0,
             tkhd_height: 0,
@@ -224,9 +225,9 @@ mod tests {
             edit_media_time: None,
             samples: (0..n)
                 .map(|i| Sample {
-                    dts: (i as u64) * dur as u64,
-                    duration: dur,
-                    cts_offset: 0,
+                    dts: DecodeTime((i as u64) * dur as u64),
+                    duration: SampleDuration(dur),
+                    cts_offset: CompositionOffset(0),
                     is_sync: i % gop == 0,
                     size: 1,
                     offset: 0,

@@ -9,7 +9,7 @@ use super::init::{write_init, InitOptions};
 use crate::cenc::SampleEncryptor;
 use crate::error::{Error, InTrack, Result};
 use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
-use crate::media::time::{DecodeTime, PresentationTime, TickDuration, TickOffset, TimeOverflow};
+use crate::media::time::{CompositionOffset, PresentationTime, TickOffset, TimeOverflow};
 use crate::media::{Sample, Track, TrackKind};
 use crate::ts::es::EsFormat;
 use crate::ts::segment::{TsClock, TsMuxer};
@@ -98,17 +98,18 @@ pub struct RenditionOutput {
 /// (possibly negative) offsets so presentation starts at the first sync sample's decode time.
 /// An offset that no longer fits the 32-bit `trun` field is invalid input naming `path`.
 pub fn output_samples(track: &Track, path: &Path) -> Result<Vec<Sample>> {
-    let shift = TickOffset(if track.kind == TrackKind::Video {
-        track.edit_media_time.unwrap_or(0)
-    } else {
-        0
-    });
+    let shift = match track.kind {
+        TrackKind::Video => track.edit_media_time.unwrap_or_default(),
+        _ => TickOffset(0),
+    };
     track
         .samples
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let cto = TickOffset(s.cts_offset.into())
+            let cto = s
+                .cts_offset
+                .ticks()
                 .checked_sub(shift)
                 .and_then(TickOffset::to_i32)
                 .map_err(|e| {
@@ -121,7 +122,7 @@ pub fn output_samples(track: &Track, path: &Path) -> Result<Vec<Sample>> {
                     )
                 })?;
             Ok(Sample {
-                cts_offset: cto,
+                cts_offset: CompositionOffset(cto),
                 ..*s
             })
         })
@@ -407,9 +408,7 @@ pub fn write_rendition(
         let mut frag_starts = vec![a];
         for i in a + 1..b {
             let prev = &samples[i - 1];
-            let continuous = DecodeTime(prev.dts)
-                .checked_add(TickDuration(prev.duration.into()))
-                .is_ok_and(|end| end.0 == samples[i].dts);
+            let continuous = prev.try_dts_end().is_ok_and(|end| end == samples[i].dts);
             if (is_video && samples[i].is_sync) || !continuous {
                 frag_starts.push(i);
             }

@@ -6,6 +6,7 @@ use super::ttml::{self, TtmlDoc};
 use super::{srt, stpp, vtt, wvtt, SubtitleDoc};
 use crate::error::{Error, Result};
 use crate::manifest::model::{PackagedAsset, PackagedRendition, SegmentLayout, SegmentRecord};
+use crate::media::time::TickDuration;
 use crate::media::{Track, TrackKind};
 use crate::package::job::{InputSpec, PackageJob};
 use crate::segment::init::{write_init, InitOptions};
@@ -185,7 +186,7 @@ fn write_one(
         // ISO/IEC 14496-30: WebVTT tracks are `text` (§7.2), TTML tracks `subt` (§5.2).
         handler: if s.ttml.is_some() { *b"subt" } else { *b"text" },
         timescale: wvtt::TIMESCALE,
-        duration: last - first,
+        duration: TickDuration(last - first),
         language: iso639_2(s.spec.lang.as_deref()),
         tkhd_width: 0,
         tkhd_height: 0,

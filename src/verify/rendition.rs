@@ -727,10 +727,10 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                             } else {
                                 let ts_out = init.timescale as i128;
                                 let ts_src = src.track.timescale as i128;
-                                let src_pts = ss.dts as i128 + ss.cts_offset as i128
-                                    - src.track.edit_media_time.unwrap_or(0) as i128;
-                                if s.dts as i128 * ts_src != ss.dts as i128 * ts_out {
-                                    f.error(file, format!("{}: decode time {} differs from the source's {} (timescales {ts_out}/{ts_src})", label(), s.dts, ss.dts));
+                                let src_pts = ss.dts.0 as i128 + ss.cts_offset.0 as i128
+                                    - src.track.edit_media_time.unwrap_or_default().0 as i128;
+                                if s.dts as i128 * ts_src != ss.dts.0 as i128 * ts_out {
+                                    f.error(file, format!("{}: decode time {} differs from the source's {} (timescales {ts_out}/{ts_src})", label(), s.dts, ss.dts.0));
                                 } else if pts as i128 * ts_src != src_pts * ts_out {
                                     f.error(file, format!("{}: presentation time {pts} differs from the source's {src_pts}", label()));
                                 } else if s.is_sync != ss.is_sync && nal.is_some() {

@@ -118,7 +118,7 @@ pub fn resolve(
     if opts.cpix.is_some() || opts.speke.is_some() {
         let c = super::cpix_keys::resolve(opts, sources)?;
         for s in sources {
-            nal_format(s)?;
+            video_layout(s)?;
         }
         return Ok(AssetKeys {
             scheme,

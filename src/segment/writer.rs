@@ -376,11 +376,11 @@ pub fn write_rendition(
         if is_video {
             0
         } else {
-            track.edit_media_time.unwrap_or(0)
+            track.edit_media_time.map_or(0, |t| t.0)
         },
         samples
             .iter()
-            .filter_map(|s| Some((i64::try_from(s.dts).ok()?, s.try_cts().ok()?.0))),
+            .filter_map(|s| Some((i64::try_from(s.dts.0).ok()?, s.try_cts().ok()?.0))),
     );
     let mut ts_sets: Vec<TsSetState> = Vec::with_capacity(job.ts_sets.len());
     for set in job.ts_sets {
@@ -463,7 +463,7 @@ pub fn write_rendition(
                         None
                     };
                     let cts = s.try_cts().map_err(bad_time)?.0;
-                    let dts = i64::try_from(s.dts).unwrap_or(i64::MAX);
+                    let dts = i64::try_from(s.dts.0).unwrap_or(i64::MAX);
                     let (Some(ts_pts), Some(ts_dts)) = (ts_clock.pts(cts), ts_clock.dts(dts))
                     else {
                         return Err(Error::unsupported(

@@ -76,6 +76,13 @@ cases=(
   "decrypted-input|$work/enc_360p.mp4 $fx/aac_en.mp4 --decryption-key kid=a0a1a2a3a4a5a6a7a8a9aaabacadaeaf,key=b0b1b2b3b4b5b6b7b8b9babbbcbdbebf --protection cenc ${keys[*]}"
   "key-references|${ladder[*]} --protection cenc ${keys[*]} --key-references --asset-id asset-9"
   "manifest-names|${ladder[*]} --manifests hls --hls-master main.m3u8"
+  "dual-single-file|${ladder[*]} --protection dash=cenc,hls=cbcs ${keys[*]} --single-file"
+  "single-file-clear|${ladder[*]} --single-file"
+  "dash-only|${ladder[*]} --manifests dash --protection cbcs ${keys[*]}"
+  "hls-ts|${ladder[*]} --hls-segments ts"
+  "ttml|${ladder[*]} in=$fx/subs_fr.ttml,lang=fr,name=Français --protection cenc ${keys[*]}"
+  "av1|$fx/av1_240p.mp4 $fx/av1_360p.mp4 --protection cbcs ${keys[*]}"
+  "vp9|$fx/vp9_240p.mp4 $fx/vp9_360p.mp4 --protection cenc ${keys[*]}"
 )
 
 run_all() { # binary, folder

@@ -53,6 +53,8 @@ if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
   step "CDN judges (akamai-edgeauth, botocore, cryptography) into .tools/cdn-venv"
   scripts/cdn-judges.sh
   step "python3 + openssl for the CPIX tests' SPEKE server"; scripts/install-cpix-deps.sh
+  step "ttconv (independent IMSC reader) into .tools/ttconv-venv"; scripts/install-ttconv.sh
+  step "tstools (tsreport: MPEG-TS continuity and PCR checks)"; scripts/install-tstools.sh
 fi
 
 step "cargo fmt --check"

@@ -17,6 +17,7 @@ pub mod mp4;
 pub mod package;
 pub mod segment;
 pub mod subtitle;
+pub mod ts;
 pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};

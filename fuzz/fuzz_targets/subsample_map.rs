@@ -1,18 +1,17 @@
 //! Fuzzes the encryption path on untrusted sample bytes: NAL unit walking and H.264/HEVC slice
-//! header parsing (with parameter sets from the fuzzer too), then cenc and cbcs encryption.
+//! header parsing (with parameter sets from the fuzzer too), AV1 OBU / sequence header / frame
+//! header / tile group parsing (configOBUs from the fuzzer), VP9 superframe index and
+//! uncompressed header parsing; then cenc and cbcs encryption. The first byte picks the codec
+//! (0 H.264, 1 HEVC, 2 AV1, 3 VP9, modulo 4); tests/suite/fuzz_regressions.rs replays the seeds
+//! the same way.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use vodpack::cenc::{IvSource, NalFormat, SampleEncryptor, Scheme, VideoCodec};
+use vodpack::cenc::{IvSource, NalFormat, SampleEncryptor, Scheme, VideoCodec, VideoLayout};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 4 {
         return;
     }
-    let codec = if data[0] & 1 == 0 {
-        VideoCodec::Avc
-    } else {
-        VideoCodec::Hevc
-    };
     let nal_length_size = [1u8, 2, 4][(data[1] % 3) as usize];
     let split = (data[2] as usize).min(data.len() - 3);
     let (params, sample) = data[3..].split_at(split);
@@ -22,16 +21,29 @@ fuzz_target!(|data: &[u8]| {
         .filter(|p| !p.is_empty())
         .map(|p| p.to_vec())
         .collect();
-    for scheme in [Scheme::Cenc, Scheme::Cbcs] {
-        let iv = IvSource::explicit(&[7u8; 16]).unwrap();
-        let format = NalFormat {
-            codec: codec.clone(),
+    let layout = |codec| {
+        VideoLayout::Nal(NalFormat {
+            codec,
             nal_length_size,
             parameter_sets: parameter_sets.clone(),
+        })
+    };
+    for scheme in [Scheme::Cenc, Scheme::Cbcs] {
+        let iv = IvSource::explicit(&[7u8; 16]).unwrap();
+        let video = match data[0] % 4 {
+            0 => layout(VideoCodec::Avc),
+            1 => layout(VideoCodec::Hevc),
+            2 => VideoLayout::Av1 {
+                config_obus: params.to_vec(),
+            },
+            _ => VideoLayout::Vp9,
         };
-        if let Ok(mut enc) = SampleEncryptor::new(scheme, [1u8; 16], iv, Some(format)) {
-            let mut buf = sample.to_vec();
-            let _ = enc.encrypt_sample(&mut buf);
+        if let Ok(mut enc) = SampleEncryptor::new(scheme, [1u8; 16], iv, Some(video)) {
+            // Twice: AV1 and VP9 keep reference state from one sample to the next.
+            for _ in 0..2 {
+                let mut buf = sample.to_vec();
+                let _ = enc.encrypt_sample(&mut buf);
+            }
         }
     }
 });

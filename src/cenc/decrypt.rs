@@ -220,7 +220,7 @@ mod tests {
                 scheme,
                 KEY,
                 IvSource::explicit(&[9; 16]).unwrap(),
-                Some(fmt.clone()),
+                Some(fmt.clone().into()),
             )
             .unwrap();
             let t = enc.tenc_params([0; 16]);

@@ -12,7 +12,7 @@ use aes::cipher::{BlockDecrypt, BlockEncrypt, InnerIvInit, KeyInit, StreamCipher
 use aes::{Aes128Dec, Aes128Enc};
 
 use crate::cenc::iv::IvSource;
-use crate::cenc::subsample::{Alignment, NalFormat, Subsample, SubsampleMapper};
+use crate::cenc::subsample::{Alignment, Subsample, SubsampleMapper, VideoLayout};
 use crate::{Error, ErrorKind, Result};
 
 type Ctr = ctr::Ctr64BE<Aes128Enc>;
@@ -92,16 +92,16 @@ impl std::fmt::Debug for SampleEncryptor {
 pub const CBCS_VIDEO_PATTERN: (u8, u8) = (1, 9);
 
 impl SampleEncryptor {
-    /// `video_nal`: the track's NAL layout for subsample encryption (H.264/HEVC), or `None` for
-    /// whole-sample encryption (audio and other tracks). The remainder alignment is vodpack's
-    /// default ([`Alignment::LeadingClear`]).
+    /// `video`: the track's sample structure for subsample encryption (H.264/HEVC/AV1/VP9), or
+    /// `None` for whole-sample encryption (audio and other tracks). The remainder alignment is
+    /// vodpack's for the scheme ([`Alignment::for_scheme`]).
     pub fn new(
         scheme: Scheme,
         key: [u8; 16],
         iv_source: IvSource,
-        video_nal: Option<NalFormat>,
+        video: Option<VideoLayout>,
     ) -> Result<Self> {
-        Self::with_alignment(scheme, key, iv_source, video_nal, Alignment::default())
+        Self::with_alignment(scheme, key, iv_source, video, Alignment::for_scheme(scheme))
     }
 
     /// Like [`SampleEncryptor::new`] with an explicit subsample [`Alignment`].
@@ -109,7 +109,7 @@ impl SampleEncryptor {
         scheme: Scheme,
         key: [u8; 16],
         iv_source: IvSource,
-        video_nal: Option<NalFormat>,
+        video: Option<VideoLayout>,
         alignment: Alignment,
     ) -> Result<Self> {
         let constant_iv = match scheme {
@@ -117,8 +117,8 @@ impl SampleEncryptor {
             Scheme::Cbcs => Some(iv_source.constant_iv()?),
         };
         // The codec layer knows no file: the caller names it (the error has no path).
-        let mapper = video_nal
-            .map(|f| SubsampleMapper::new(&f, alignment))
+        let mapper = video
+            .map(|f| SubsampleMapper::new(f, alignment))
             .transpose()
             .map_err(|e| Error::layer(ErrorKind::InvalidInput, None, e))?;
         Ok(SampleEncryptor {
@@ -435,6 +435,7 @@ pub fn decrypt_sample(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cenc::subsample::NalFormat;
     use crate::media::codec::VideoCodec;
 
     const KEY: [u8; 16] = *b"0123456789abcdef";
@@ -607,7 +608,7 @@ mod tests {
                 scheme,
                 KEY,
                 IvSource::explicit(&[5; 16]).unwrap(),
-                Some(format.clone()),
+                Some(format.clone().into()),
             )
             .unwrap();
             let mut d = clear.clone();
@@ -615,7 +616,11 @@ mod tests {
             assert_eq!(aux.subsamples.len(), 1);
             let s = aux.subsamples[0];
             assert_eq!(s.clear as usize + s.protected as usize, d.len());
-            assert_eq!(s.protected % 16, 0);
+            // cenc: whole blocks ending on the NAL's last byte; cbcs: from the slice data's
+            // first byte to the NAL's end.
+            if scheme == Scheme::Cenc {
+                assert_eq!(s.protected % 16, 0);
+            }
             assert!(
                 s.clear > 4 + 1,
                 "length, NAL header and slice header stay clear"

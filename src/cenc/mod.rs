@@ -1,4 +1,4 @@
-//! Common Encryption (ISO/IEC 23001-7): keys and IVs, subsample maps for H.264/HEVC, the `cenc`
+//! Common Encryption (ISO/IEC 23001-7): keys and IVs, subsample maps for H.264/HEVC/AV1/VP9, the `cenc`
 //! and `cbcs` sample encryptors, the sinf/senc/saiz/saio boxes and the PSSH boxes of the DRM
 //! systems. The fragment writer calls [`encryptor::SampleEncryptor`] per sample and the box
 //! builders per track and fragment; see docs/subsample-encryption.md and docs/keys.md.
@@ -20,4 +20,4 @@ pub use encryptor::{decrypt_sample, SampleAuxInfo, SampleEncryptor, Scheme, Tenc
 pub use iv::IvSource;
 pub use keys::{KeySpec, LabelPolicy};
 pub use pssh::DrmSystem;
-pub use subsample::{Alignment, NalFormat, Subsample, SubsampleError};
+pub use subsample::{Alignment, NalFormat, Subsample, SubsampleError, VideoLayout};

@@ -91,6 +91,9 @@ pub struct PackageArgs {
     /// Segment names relative to OUT: $RepresentationID$, $Number$, $Number%0Nd$, $Time$.
     #[arg(long)]
     segment_template: Option<String>,
+    /// HLS segments: cmaf (default, shared with DASH) or ts (MPEG-TS, HLS only).
+    #[arg(long)]
+    hls_segments: Option<String>,
     /// Absolute URL the output is served from (DASH BaseURL, absolute HLS media URIs).
     #[arg(long)]
     base_url: Option<String>,
@@ -126,6 +129,7 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         (&mut job.mpd, &a.mpd),
         (&mut job.segment_template, &a.segment_template),
         (&mut job.base_url, &a.base_url),
+        (&mut job.hls_segments, &a.hls_segments),
     ] {
         if value.is_some() {
             *flag = value.clone();

@@ -383,6 +383,10 @@ fn header(target: u64) -> String {
 
 /// EXT-X-MAP for the init segment; with BYTERANGE in single-file layout (§4.3.2.5).
 fn map_line(asset: &PackagedAsset, base: &str, r: &PackagedRendition) -> String {
+    if r.init_path.is_empty() {
+        // MPEG-TS segments: each starts with its PAT and PMT, there is no init segment.
+        return String::new();
+    }
     let uri = quoted(&media_uri(asset, base, &r.init_path));
     match &r.layout {
         SegmentLayout::SingleFile {

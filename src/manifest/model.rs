@@ -88,7 +88,8 @@ pub struct PackagedRendition {
     /// Average bitrate over the rendition, bits per second.
     pub average_bandwidth: u64,
     /// Path of the init segment relative to OUT (e.g. `video_720p/init.mp4`). In single-file
-    /// layout this is the single file and `init_range` is set.
+    /// layout this is the single file and `init_range` is set. Empty for MPEG-TS segments,
+    /// which need no init segment.
     pub init_path: String,
     /// How its segments are stored.
     pub layout: SegmentLayout,

@@ -302,6 +302,8 @@ pub struct PackageArgs {
     pub naming: Naming,
     /// Encryption, when asked for.
     pub protection: Option<ProtectionArgs>,
+    /// `--hls-segments ts`: the HLS playlists read MPEG-TS segments of their own.
+    pub hls_ts: bool,
 }
 
 impl PackageArgs {
@@ -376,6 +378,33 @@ impl PackageArgs {
                 )));
             }
         }
+        let hls_ts = match job.hls_segments.as_deref().map(str::trim) {
+            None | Some("cmaf") => false,
+            Some("ts") => true,
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "--hls-segments '{other}': expected cmaf or ts"
+                )))
+            }
+        };
+        if hls_ts {
+            let refuse = |why: &str| Err(Error::Usage(format!("--hls-segments ts {why}")));
+            if !manifests.hls {
+                return refuse("writes HLS playlists: it needs the HLS manifest");
+            }
+            if protection.is_some() {
+                return refuse("does not encrypt yet: drop --protection");
+            }
+            if job.verify {
+                return refuse("output cannot be verified by `vodpack verify` yet: drop --verify");
+            }
+            if job.single_file {
+                return refuse("writes one file per segment: drop --single-file");
+            }
+            if template.is_some() {
+                return refuse("names its segments <id>/ts/seg_<n>.ts: drop --segment-template");
+            }
+        }
         // `-o .` or `-o ..` name the folder they resolve to (the output is staged beside it).
         let mut job = job.clone();
         job.out = output_folder(&job.out)?;
@@ -413,6 +442,7 @@ impl PackageArgs {
                 template,
             },
             protection,
+            hls_ts,
             job,
         })
     }

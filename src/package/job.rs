@@ -467,6 +467,10 @@ pub struct PackageJob {
     /// Absolute URL the segments are served from (DASH BaseURL, absolute HLS media URIs).
     #[serde(alias = "base-url")]
     pub base_url: Option<String>,
+    /// The HLS playlists' segments: `cmaf` (default, shared with DASH) or `ts` (MPEG-TS
+    /// segments of their own, docs/mpeg-ts.md).
+    #[serde(default, alias = "hls-segments")]
+    pub hls_segments: Option<String>,
 }
 
 impl Default for PackageJob {
@@ -485,6 +489,7 @@ impl Default for PackageJob {
             mpd: None,
             segment_template: None,
             base_url: None,
+            hls_segments: None,
             force: false,
             verify: false,
             decryption_keys: Vec::new(),

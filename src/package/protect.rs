@@ -6,7 +6,7 @@ use super::args::ProtectionArgs;
 use super::source::RenditionSource;
 use crate::cenc::keys::{self, key_for_label, label_for, KeySpec};
 use crate::cenc::pssh::{pssh_base64, pssh_for, DrmSystem};
-use crate::cenc::{boxes, IvSource, NalFormat, SampleEncryptor, Scheme, VideoCodec};
+use crate::cenc::{boxes, IvSource, NalFormat, SampleEncryptor, Scheme, VideoCodec, VideoLayout};
 use crate::error::{Error, Result};
 use crate::manifest::model::{AssetProtection, DrmSignal, RenditionProtection};
 use crate::media::TrackKind;
@@ -64,28 +64,37 @@ pub struct RenditionCrypto {
     pub signal: RenditionProtection,
 }
 
-fn nal_format(src: &RenditionSource) -> Result<Option<NalFormat>> {
+/// The sample structure of a video rendition for subsample encryption; `None` for audio and
+/// other tracks (whole-sample encryption).
+fn video_layout(src: &RenditionSource) -> Result<Option<VideoLayout>> {
     let (track, codec) = (&src.track, &src.codec);
     if track.kind != TrackKind::Video {
         return Ok(None);
     }
-    let codec_kind = match codec.fourcc.as_str() {
-        "avc1" | "avc3" => VideoCodec::Avc,
-        "hvc1" | "hev1" => VideoCodec::Hevc,
+    let nal = |codec_kind| {
+        VideoLayout::Nal(NalFormat {
+            codec: codec_kind,
+            nal_length_size: codec.nal_length_size.unwrap_or(4),
+            parameter_sets: codec.parameter_sets.clone(),
+        })
+    };
+    Ok(Some(match codec.fourcc.as_str() {
+        "avc1" | "avc3" => nal(VideoCodec::Avc),
+        "hvc1" | "hev1" => nal(VideoCodec::Hevc),
+        // The av1C configOBUs are kept as the entry's one "parameter set".
+        "av01" => VideoLayout::Av1 {
+            config_obus: codec.parameter_sets.concat(),
+        },
+        "vp09" => VideoLayout::Vp9,
         other => {
             return Err(Error::unsupported(
                 &src.path,
                 format!(
-                    "track {} (rendition '{}'): encrypting '{other}' video is not supported (H.264 and HEVC are)",
+                    "track {} (rendition '{}'): encrypting '{other}' video is not supported (H.264, HEVC, AV1 and VP9 are)",
                     track.id, src.id
                 ),
             ))
         }
-    };
-    Ok(Some(NalFormat {
-        codec: codec_kind,
-        nal_length_size: codec.nal_length_size.unwrap_or(4),
-        parameter_sets: codec.parameter_sets.clone(),
     }))
 }
 
@@ -167,7 +176,7 @@ pub fn resolve(
     };
     for (s, l) in sources.iter().zip(&labels) {
         key_for_label(&keys, l, &s.id)?;
-        nal_format(s)?;
+        video_layout(s)?;
     }
     Ok(AssetKeys {
         scheme,
@@ -296,7 +305,7 @@ impl AssetKeys {
             self.scheme,
             key.key,
             self.iv_source(index)?,
-            nal_format(src)?,
+            video_layout(src)?,
         )
         .map_err(|e| e.in_file(&src.path))?;
         let tenc = encryptor.tenc_params(key.kid);

@@ -5,7 +5,7 @@ use super::args::PackageArgs;
 use super::output::Staging;
 use super::plan::PackagePlan;
 use super::protect::KeyMaterial;
-use super::sets::OutputSet;
+use super::sets::{Container, OutputSet};
 use super::source::{bcp47_from_iso639_2, frame_rate, RenditionSource};
 use super::warnings::Warning;
 use crate::error::{Error, Result};
@@ -16,7 +16,8 @@ use crate::manifest::{dash, hls};
 use crate::media::TrackKind;
 use crate::segment::init::InitOptions;
 use crate::segment::plan::presentation_time;
-use crate::segment::writer::{write_rendition, RenditionJob, RenditionOutput, SetJob};
+use crate::segment::writer::{write_rendition, RenditionJob, RenditionOutput, SetJob, TsSetJob};
+use crate::ts::es::EsFormat;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -237,12 +238,28 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                     signal,
                 ))
             };
-            let (set_jobs, signals): (Vec<SetJob>, Vec<_>) = sets
-                .iter()
-                .map(set_job)
-                .collect::<Result<Vec<_>>>()?
-                .into_iter()
-                .unzip();
+            let mut set_jobs = Vec::new();
+            let mut ts_sets = Vec::new();
+            let mut signals = Vec::with_capacity(sets.len());
+            for set in sets {
+                match set.container {
+                    Container::Cmaf => {
+                        let (job, signal) = set_job(set)?;
+                        set_jobs.push(job);
+                        signals.push(signal);
+                    }
+                    Container::Ts => {
+                        let format = EsFormat::from_codec(&src.codec).map_err(|e| {
+                            Error::unsupported(&src.path, format!("--hls-segments ts: {e}"))
+                        })?;
+                        ts_sets.push(TsSetJob {
+                            dir: set.dir(&src.id),
+                            format,
+                        });
+                        signals.push(None);
+                    }
+                }
+            }
             let rjob = RenditionJob {
                 id: src.id.clone(),
                 track: &src.track,
@@ -254,6 +271,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                 single_file: args.job.single_file,
                 out_root: staged.dir.clone(),
                 sets: set_jobs,
+                ts_sets,
                 write_on_own_thread,
             };
             // Per-rendition progress in samples and media bytes (one thread per rendition).
@@ -293,20 +311,20 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     // One model per set, each with its own signalling and PSSH, and its key material.
     let mut assets = Vec::with_capacity(sets.len());
     let mut materials = Vec::with_capacity(sets.len());
-    // `--cpix-export`: the keys and signalling of the first set (the keys are the same in all).
+    // The keys a CPIX export describes: those of the first encrypted set (every set has the same).
     let mut cpix_export = None;
     for (set, (outputs, signals)) in sets.iter().zip(&per_set) {
         let mut asset = build_asset(args, sources, outputs);
         let mut material = KeyMaterial::default();
         if let Some(k) = &set.keys {
             asset.protection = Some(k.asset_protection());
+            if cpix_export.is_none() {
+                cpix_export = k.cpix_export(signals)?;
+            }
             for (r, sig) in asset.renditions.iter_mut().zip(signals) {
                 r.protection = sig.clone();
             }
             material = k.key_material(signals);
-            if cpix_export.is_none() {
-                cpix_export = k.cpix_export(signals)?;
-            }
         }
         assets.push(asset);
         materials.push(material);

@@ -10,13 +10,16 @@ use super::protect::{self, AssetKeys};
 use super::source::RenditionSource;
 use super::template::ManifestSelection;
 use crate::cenc::Scheme;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::ts::es::EsFormat;
 
 /// The file format a set's media segments are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Container {
     /// CMAF: an init segment and fMP4 media segments (or one file with a sidx).
     Cmaf,
+    /// MPEG-2 transport stream segments (`.ts`), for HLS (src/ts/, docs/mpeg-ts.md).
+    Ts,
 }
 
 /// One output set of a run (see the module documentation).
@@ -64,7 +67,36 @@ const BOTH: ManifestSelection = ManifestSelection {
 /// The output sets `args` ask for, with their keys resolved for `sources` (before anything is
 /// written: a key problem leaves no output behind). The first set is the main one: the one the
 /// subtitles are named with, `--verify` reads and the key manifest's top-level fields describe.
+/// CMAF sets come before TS sets (the order the segment writer returns them in).
 pub fn plan(args: &PackageArgs, sources: &[RenditionSource]) -> Result<Vec<OutputSet>> {
+    if args.hls_ts {
+        // Every rendition must fit a transport stream before anything is written.
+        for src in sources {
+            EsFormat::from_codec(&src.codec)
+                .map_err(|e| Error::unsupported(&src.path, format!("--hls-segments ts: {e}")))?;
+        }
+        // DASH keeps CMAF in `<id>/`; the playlists read `<id>/ts/seg_<n>.ts`.
+        return Ok(vec![
+            OutputSet {
+                container: Container::Cmaf,
+                keys: None,
+                folder: None,
+                manifests: ManifestSelection {
+                    hls: false,
+                    dash: true,
+                },
+            },
+            OutputSet {
+                container: Container::Ts,
+                keys: None,
+                folder: Some("ts".into()),
+                manifests: ManifestSelection {
+                    hls: true,
+                    dash: false,
+                },
+            },
+        ]);
+    }
     let cmaf = |keys, folder: Option<Scheme>, manifests| OutputSet {
         container: Container::Cmaf,
         keys,

@@ -69,10 +69,10 @@ fn unpackaged(track: &Track) -> Option<String> {
     let handler = String::from_utf8_lossy(&track.handler);
     match track.kind {
         TrackKind::Video | TrackKind::Audio => {}
-        // Subtitles are packaged from WebVTT or SRT files (docs/subtitles.md).
+        // Subtitles are packaged from WebVTT, SRT or TTML files (docs/subtitles.md).
         TrackKind::Text => {
             return Some(format!(
-                "it is a '{handler}' text track; give subtitles as a .vtt or .srt input"
+                "it is a '{handler}' text track; give subtitles as a .vtt, .srt or .ttml input"
             ))
         }
         TrackKind::Other => {

@@ -11,6 +11,8 @@ use crate::error::{Error, InTrack, Result};
 use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
 use crate::media::time::{DecodeTime, PresentationTime, TickDuration, TickOffset, TimeOverflow};
 use crate::media::{Sample, Track, TrackKind};
+use crate::ts::es::EsFormat;
+use crate::ts::segment::{TsClock, TsMuxer};
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -47,6 +49,9 @@ pub struct RenditionJob<'a> {
     /// The segment sets written from the one read of the input (package::sets): each has its
     /// own folder, init segment and encryption.
     pub sets: Vec<SetJob>,
+    /// The MPEG-TS segment sets (`--hls-segments ts`), written from the same read of the
+    /// input, on the same segment boundaries; their outputs follow those of `sets`.
+    pub ts_sets: Vec<TsSetJob>,
     /// Write each set's files on a thread of its own, overlapping reading and encrypting: for
     /// when a core would otherwise be idle (the caller knows how many renditions run at once).
     pub write_on_own_thread: bool,
@@ -60,6 +65,14 @@ pub struct SetJob {
     pub init: InitOptions,
     /// Encryption, when the set is encrypted.
     pub protection: Option<ProtectionJob>,
+}
+
+/// One MPEG-TS segment set of a rendition (see `RenditionJob::ts_sets`).
+pub struct TsSetJob {
+    /// Folder relative to the output root, e.g. `video_720p/ts`.
+    pub dir: String,
+    /// What the samples become in the transport stream.
+    pub format: EsFormat,
 }
 
 /// What was written, for the manifests.
@@ -216,6 +229,37 @@ struct SetState {
     aux: Vec<crate::cenc::SampleAuxInfo>,
 }
 
+/// The writing state of one MPEG-TS segment set.
+struct TsSetState {
+    dir: String,
+    muxer: TsMuxer,
+    /// The segment file being written.
+    file: Option<(File, PathBuf)>,
+    /// The packets of the fragment being built.
+    buf: Vec<u8>,
+    seg_size: u64,
+    segments: Vec<SegmentRecord>,
+    iframes: Vec<IFrameRecord>,
+    total_bytes: u64,
+    peak: f64,
+}
+
+impl TsSetState {
+    fn write(&mut self, path: &Path) -> Result<()> {
+        if let Some((f, p)) = self.file.as_mut() {
+            f.write_all(&self.buf).map_err(io_err(p))?;
+        } else {
+            return Err(Error::io(
+                path,
+                std::io::Error::other("a TS fragment before its segment"),
+            ));
+        }
+        self.seg_size += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
 /// Writes the rendition (every set of it); `progress` is called with the number of samples done.
 /// Returns one output per set, in the order of `job.sets`.
 pub fn write_rendition(
@@ -324,6 +368,35 @@ pub fn write_rendition(
             aux: Vec::new(),
         });
     }
+    // The TS sets: samples on the 90 kHz clock, the CMAF set's presentation times plus the
+    // offset every rendition shares (audio's edit list applied, which TS cannot carry).
+    let ts_clock = TsClock::new(
+        track.timescale,
+        if is_video {
+            0
+        } else {
+            track.edit_media_time.unwrap_or(0)
+        },
+        samples
+            .iter()
+            .filter_map(|s| Some((i64::try_from(s.dts).ok()?, s.try_cts().ok()?.0))),
+    );
+    let mut ts_sets: Vec<TsSetState> = Vec::with_capacity(job.ts_sets.len());
+    for set in job.ts_sets {
+        let dir = job.out_root.join(&set.dir);
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        ts_sets.push(TsSetState {
+            dir: set.dir,
+            muxer: TsMuxer::new(set.format),
+            file: None,
+            buf: Vec::new(),
+            seg_size: 0,
+            segments: Vec::with_capacity(seg_ranges.len()),
+            iframes: Vec::new(),
+            total_bytes: 0,
+            peak: 0.0,
+        });
+    }
     let several = sets.len() > 1;
     let styp = fragment::styp();
     // The sample bytes of one fragment, read once for every set.
@@ -353,6 +426,14 @@ pub fn write_rendition(
                 set.seg_size = styp.len() as u64;
             }
         }
+        for set in ts_sets.iter_mut() {
+            let path = job.out_root.join(format!("{}/seg_{}.ts", set.dir, si + 1));
+            let f = File::create(&path).map_err(io_err(&path))?;
+            set.file = Some((f, path));
+            set.seg_size = 0;
+            set.buf.clear();
+            set.muxer.tables(&mut set.buf);
+        }
         for w in frag_starts.windows(2) {
             let (fa, fb) = (w[0], w[1]);
             let frag_samples = &samples[fa..fb];
@@ -366,6 +447,57 @@ pub fn write_rendition(
                 None
             };
             let frag_pts = pts(fa)?;
+            // The TS sets first: they read the clear bytes the CMAF sets then encrypt in place.
+            for set in ts_sets.iter_mut() {
+                let mut at = 0usize;
+                for (k, s) in frag_samples.iter().enumerate() {
+                    let i = fa + k;
+                    let bytes = &data[at..at + s.size as usize];
+                    at += s.size as usize;
+                    let iframe_start = if is_video && s.is_sync {
+                        if i != a {
+                            // A reader may start at every keyframe (I-frame byte ranges).
+                            set.muxer.tables(&mut set.buf);
+                        }
+                        Some(if i == a { 0 } else { set.seg_size })
+                    } else {
+                        None
+                    };
+                    let cts = s.try_cts().map_err(bad_time)?.0;
+                    let dts = i64::try_from(s.dts).unwrap_or(i64::MAX);
+                    let (Some(ts_pts), Some(ts_dts)) = (ts_clock.pts(cts), ts_clock.dts(dts))
+                    else {
+                        return Err(Error::unsupported(
+                            job.input_path,
+                            format!(
+                                "track {}: sample {}: its time does not fit the MPEG-TS clock",
+                                track.id,
+                                i + 1
+                            ),
+                        ));
+                    };
+                    set.muxer
+                        .sample(&mut set.buf, bytes, s.is_sync, ts_pts, ts_dts)
+                        .map_err(|e| {
+                            Error::invalid(
+                                job.input_path,
+                                format!("track {}: sample {}: {e}", track.id, i + 1),
+                            )
+                        })?;
+                    if let (Some(start), Some(next_sync_pts)) = (iframe_start, next_sync_pts) {
+                        let end = set.seg_size + set.buf.len() as u64;
+                        set.iframes.push(IFrameRecord {
+                            path: format!("{}/seg_{}.ts", set.dir, si + 1),
+                            offset: start,
+                            length: end - start,
+                            start: frag_pts.clamp_non_negative(),
+                            duration: span(frag_pts, next_sync_pts)?,
+                        });
+                    }
+                }
+                let path = job.out_root.join(&set.dir);
+                set.write(&path)?;
+            }
             let write_set = |set: &mut SetState, data: &mut Vec<u8>| -> Result<()> {
                 let clear = set
                     .protection
@@ -478,6 +610,23 @@ pub fn write_rendition(
         for set in sets.iter_mut() {
             finish(set)?;
         }
+        for set in ts_sets.iter_mut() {
+            drop(set.file.take()); // closes the segment
+            let size = set.seg_size;
+            set.peak = set
+                .peak
+                .max(size as f64 * 8.0 * track.timescale as f64 / duration as f64);
+            set.total_bytes += size;
+            set.segments.push(SegmentRecord {
+                number: si as u64 + 1,
+                start: start.clamp_non_negative(),
+                duration,
+                size,
+                path: format!("{}/seg_{}.ts", set.dir, si + 1),
+                offset: 0,
+                clear: false,
+            });
+        }
     }
 
     let first_pts = seg_start_pts.first().copied().unwrap_or_default();
@@ -519,6 +668,21 @@ pub fn write_rendition(
             peak_bandwidth: set.peak.ceil() as u64,
             average_bandwidth: (set.total_bytes as f64 * 8.0 / total_duration).ceil() as u64,
             bytes: set.total_bytes + set.init_bytes.len() as u64,
+        });
+    }
+    for set in ts_sets {
+        outputs.push(RenditionOutput {
+            // No init segment: every segment starts with its PAT and PMT.
+            init_path: String::new(),
+            layout: SegmentLayout::Files {
+                template: "seg_$Number$.ts".into(),
+                start_number: 1,
+            },
+            segments: set.segments,
+            iframes: set.iframes,
+            peak_bandwidth: set.peak.ceil() as u64,
+            average_bandwidth: (set.total_bytes as f64 * 8.0 / total_duration).ceil() as u64,
+            bytes: set.total_bytes,
         });
     }
     Ok(outputs)

@@ -1,21 +1,10 @@
-//! The subtitle layer's errors: what is wrong at which line of a WebVTT or SRT file
+//! The subtitle layer's errors: what is wrong at which line of a WebVTT, SRT or TTML file
 //! ([`ParseError`], from the parsers of bytes), and which file it was ([`SubtitleError`], from
 //! the readers of files). The packager turns a [`SubtitleError`] into an invalid-input or I/O
 //! [`crate::Error`] (exit 3 or 7) at the boundary, keeping the message.
+use super::short;
 use std::fmt;
 use std::path::PathBuf;
-
-/// At most this many characters of the offending text are quoted in a message.
-const QUOTE: usize = 40;
-
-/// `s` cut to [`QUOTE`] characters (with `…` when cut), for quoting in a message.
-pub(crate) fn short(s: &str) -> String {
-    let mut t: String = s.chars().take(QUOTE).collect();
-    if t.len() < s.len() {
-        t.push('…');
-    }
-    t
-}
 
 /// A WebVTT timestamp (`[hh:]mm:ss.ttt`) that cannot be read; holds the text as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +75,8 @@ pub enum ParseErrorKind {
     NotSrtTime(String),
     /// SRT: no subtitle in the whole file.
     NoSrtSubtitles,
+    /// TTML: what is wrong in the document.
+    Ttml(super::ttml::error::TtmlErrorKind),
 }
 
 impl fmt::Display for ParseErrorKind {
@@ -135,6 +126,7 @@ impl fmt::Display for ParseErrorKind {
             ),
             ParseErrorKind::NotSrtTime(t) => write!(f, "'{t}' is not an SRT time"),
             ParseErrorKind::NoSrtSubtitles => f.write_str("no subtitles in this SRT file"),
+            ParseErrorKind::Ttml(e) => write!(f, "{e}"),
         }
     }
 }

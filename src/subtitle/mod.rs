@@ -1,10 +1,13 @@
 //! Subtitles: WebVTT (and SRT, converted to WebVTT) read into cues, cut on the video segment
 //! boundaries, and written as HLS WebVTT segments and DASH/CMAF `wvtt` fMP4 segments
-//! (ISO/IEC 14496-30). docs/subtitles.md describes the choices. A bad file is a
+//! (ISO/IEC 14496-30); TTML/IMSC1 read into timed paragraphs (`ttml`) and written as DASH `stpp`
+//! segments of one IMSC1 document each, and as HLS WebVTT. docs/subtitles.md describes the choices. A bad file is a
 //! [`SubtitleError`] naming the file and the line, which becomes an invalid-input error (exit 3).
 pub mod error;
 pub mod segment;
 pub mod srt;
+pub mod stpp;
+pub mod ttml;
 pub mod vtt;
 pub mod write;
 pub mod wvtt;
@@ -38,6 +41,18 @@ pub struct SubtitleDoc {
     pub blocks: Vec<String>,
     /// Cues in file order.
     pub cues: Vec<Cue>,
+}
+
+/// At most this many characters of the offending text are quoted in a message.
+const QUOTE: usize = 40;
+
+/// `s` cut to [`QUOTE`] characters (with `…` when cut), for quoting in a message.
+pub(crate) fn short(s: &str) -> String {
+    let mut t: String = s.chars().take(QUOTE).collect();
+    if t.len() < s.len() {
+        t.push('…');
+    }
+    t
 }
 
 /// `hh:mm:ss.ttt` (hours always written, as the spec allows; two digits at least).

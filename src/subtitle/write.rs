@@ -1,13 +1,15 @@
 //! Subtitle renditions in a packaging run: which inputs are subtitle files, reading them before
-//! anything is written, and writing each one's HLS WebVTT segments and DASH `wvtt` segments on the
-//! segment boundaries of the packaged video.
+//! anything is written, and writing each one's HLS WebVTT segments and DASH segments (`wvtt`, or
+//! `stpp` for TTML inputs) on the segment boundaries of the packaged video.
 use super::segment::{config_text, cues_in, hls_segment};
-use super::{srt, vtt, wvtt, SubtitleDoc};
+use super::ttml::{self, TtmlDoc};
+use super::{srt, stpp, vtt, wvtt, SubtitleDoc};
 use crate::error::{Error, Result};
 use crate::manifest::model::{PackagedAsset, PackagedRendition, SegmentLayout, SegmentRecord};
 use crate::media::{Track, TrackKind};
 use crate::package::job::{InputSpec, PackageJob};
 use crate::segment::init::{write_init, InitOptions};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// A subtitle input, read and parsed.
@@ -17,8 +19,10 @@ pub struct SubtitleSource {
     pub spec: InputSpec,
     /// The subtitle file.
     pub path: PathBuf,
-    /// Its cues.
+    /// Its cues (WebVTT and SRT inputs; empty for TTML).
     pub doc: SubtitleDoc,
+    /// The TTML document (TTML inputs).
+    pub ttml: Option<TtmlDoc>,
 }
 
 /// The subtitle formats vodpack reads, by file extension.
@@ -28,14 +32,18 @@ pub enum SubtitleFormat {
     WebVtt,
     /// SubRip (`.srt`).
     Srt,
+    /// TTML / IMSC1 (`.ttml`, `.xml`, `.dfxp`).
+    Ttml,
 }
 
-/// `.vtt`/`.webvtt` → WebVTT, `.srt` → SRT (case-insensitive), anything else → not a subtitle.
+/// `.vtt`/`.webvtt` → WebVTT, `.srt` → SRT, `.ttml`/`.xml`/`.dfxp` → TTML (case-insensitive),
+/// anything else → not a subtitle.
 pub fn format_of(path: &Path) -> Option<SubtitleFormat> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "vtt" | "webvtt" => Some(SubtitleFormat::WebVtt),
         "srt" => Some(SubtitleFormat::Srt),
+        "ttml" | "xml" | "dfxp" => Some(SubtitleFormat::Ttml),
         _ => None,
     }
 }
@@ -58,14 +66,19 @@ pub fn load(job: &PackageJob) -> Result<(PackageJob, Vec<SubtitleSource>)> {
                 spec.input
             )));
         }
-        let doc = match format {
-            SubtitleFormat::WebVtt => vtt::parse_file(&path)?,
-            SubtitleFormat::Srt => srt::parse_file(&path)?,
+        let (doc, ttml) = match format {
+            SubtitleFormat::WebVtt => (vtt::parse_file(&path)?, None),
+            SubtitleFormat::Srt => (srt::parse_file(&path)?, None),
+            SubtitleFormat::Ttml => (
+                SubtitleDoc::default(),
+                Some(super::error::read_with(&path, ttml::parse)?),
+            ),
         };
         subs.push(SubtitleSource {
             spec: spec.clone(),
             path,
             doc,
+            ttml,
         });
     }
     if media.inputs.is_empty() && !subs.is_empty() {
@@ -147,8 +160,12 @@ fn write_one(
         bounds.first().copied().unwrap_or(0),
         bounds.last().copied().unwrap_or(0),
     );
-    let outside = s
-        .doc
+    // TTML inputs are listed to HLS as WebVTT (docs/subtitles.md says why).
+    let vtt_doc: Cow<SubtitleDoc> = match &s.ttml {
+        Some(t) => Cow::Owned(t.to_webvtt(last)),
+        None => Cow::Borrowed(&s.doc),
+    };
+    let outside = vtt_doc
         .cues
         .iter()
         .filter(|c| c.end <= first || c.start >= last)
@@ -165,7 +182,8 @@ fn write_one(
     let track = Track {
         id: 1,
         kind: TrackKind::Text,
-        handler: *b"text",
+        // ISO/IEC 14496-30: WebVTT tracks are `text` (§7.2), TTML tracks `subt` (§5.2).
+        handler: if s.ttml.is_some() { *b"subt" } else { *b"text" },
         timescale: wvtt::TIMESCALE,
         duration: last - first,
         language: iso639_2(s.spec.lang.as_deref()),
@@ -179,7 +197,10 @@ fn write_one(
     let init = write_init(
         &track,
         &InitOptions {
-            sample_entry: wvtt::sample_entry(&config_text(&s.doc), &label),
+            sample_entry: match &s.ttml {
+                Some(t) => stpp::sample_entry(&t.namespaces),
+                None => wvtt::sample_entry(&config_text(&s.doc), &label),
+            },
             ..Default::default()
         },
         0,
@@ -193,7 +214,7 @@ fn write_one(
     for (i, w) in bounds.windows(2).enumerate() {
         let (start, end) = (w[0], w[1]);
         let number = i as u64 + 1;
-        let cues = cues_in(&s.doc.cues, start, end);
+        let cues = cues_in(&vtt_doc.cues, start, end);
         let duration = end - start;
         if duration > u64::from(u32::MAX) {
             return Err(Error::invalid(
@@ -201,12 +222,22 @@ fn write_one(
                 "a segment longer than 49 days cannot be written",
             ));
         }
-        let samples = wvtt::segment_samples(&cues, start, end);
+        let samples = match &s.ttml {
+            // One sample, the whole IMSC1 document of the segment (ISO/IEC 14496-30 §5.9).
+            Some(t) => {
+                let ps = ttml::write::paragraphs_in(t, start, end);
+                vec![(
+                    duration,
+                    ttml::write::segment_document(t, &ps, start, end).into_bytes(),
+                )]
+            }
+            None => wvtt::segment_samples(&cues, start, end),
+        };
         let seg = wvtt::media_segment(1, number as u32, start, &samples)
             .map_err(|e| Error::invalid(&s.path, format!("segment {number}: {e}")))?;
         let name = format!("seg_{number}.m4s");
         write(&name, &seg)?;
-        let text = hls_segment(&s.doc, &cues);
+        let text = hls_segment(&vtt_doc, &cues);
         let vtt_name = format!("seg_{number}.vtt");
         write(&vtt_name, text.as_bytes())?;
         peak = peak.max(
@@ -245,8 +276,13 @@ fn write_one(
     let r = PackagedRendition {
         id: id.to_string(),
         kind: TrackKind::Text,
-        codec_string: "wvtt".into(),
-        fourcc: "wvtt".into(),
+        codec_string: if s.ttml.is_some() {
+            stpp::CODECS
+        } else {
+            "wvtt"
+        }
+        .into(),
+        fourcc: if s.ttml.is_some() { "stpp" } else { "wvtt" }.into(),
         language: s.spec.lang.clone(),
         name: s.spec.name.clone(),
         roles,

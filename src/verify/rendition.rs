@@ -7,7 +7,9 @@ use super::fmp4::{self, Fragment, Init};
 use super::{read_res, Described, Findings, IFrameTarget, RenditionReport, Res, VerifyOptions};
 use crate::cenc::decrypt::{scheme_from_fourcc, SampleDecryptor};
 use crate::cenc::{Scheme, Subsample};
+use crate::media::codec::av1::Av1TileFinder;
 use crate::media::codec::parse_sample_entry;
+use crate::media::codec::vp9::Vp9FrameParser;
 use crate::media::TrackKind;
 use crate::mp4::fourcc_str;
 
@@ -27,6 +29,71 @@ struct Nal {
     length_size: usize,
     header: usize,
     hevc: bool,
+}
+
+/// The codec walker of an AV1 or VP9 track: where each sample's protectable ranges are (tiles;
+/// frames after their uncompressed headers), which subsample maps must keep to.
+enum RangeWalker {
+    Av1(Box<Av1TileFinder>),
+    Vp9(Vp9FrameParser),
+}
+
+impl RangeWalker {
+    /// Protectable (start, end) ranges of one sample; its headers are clear even when encrypted.
+    fn ranges(&mut self, sample: &[u8]) -> Result<Vec<(usize, usize)>, String> {
+        match self {
+            RangeWalker::Av1(f) => f
+                .tiles(sample)
+                .map(|t| t.iter().map(|t| (t.start, t.start + t.len)).collect())
+                .map_err(|e| e.to_string()),
+            RangeWalker::Vp9(p) => p
+                .frames(sample)
+                .map(|fr| {
+                    fr.iter()
+                        .map(|f| (f.start + f.header_len, f.start + f.len))
+                        .collect()
+                })
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Whether a subsample map protects only bytes inside the protectable `ranges`, at most one
+/// protected run per range (one subsample per tile or frame), in whole 16-byte blocks when
+/// `whole_blocks` (VP9: its binding §4.2 requires block-aligned protected bytes).
+fn check_subsamples_against_ranges(
+    subs: &[Subsample],
+    ranges: &[(usize, usize)],
+    whole_blocks: bool,
+) -> Result<(), String> {
+    let mut pos = 0usize;
+    let mut used = vec![false; ranges.len()];
+    for s in subs {
+        pos += s.clear as usize;
+        if s.protected == 0 {
+            continue;
+        }
+        let (p, q) = (pos, pos + s.protected as usize);
+        pos = q;
+        let Some(i) = ranges.iter().position(|&(a, b)| p >= a && q <= b) else {
+            return Err(format!(
+                "protected bytes {p}..{q} are not inside one tile/frame body (headers must stay clear)"
+            ));
+        };
+        if std::mem::replace(&mut used[i], true) {
+            return Err(format!(
+                "two protected ranges in the tile/frame body at {}..{}",
+                ranges[i].0, ranges[i].1
+            ));
+        }
+        if whole_blocks && s.protected % 16 != 0 {
+            return Err(format!(
+                "{} protected bytes at {p} are not whole 16-byte blocks",
+                s.protected
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One segment to walk: where it is, and what the manifests say about it.
@@ -148,6 +215,18 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
         }),
         _ => None,
     };
+    let mut walker = match (init.kind, codec.fourcc.as_str()) {
+        (TrackKind::Video, "av01") => match Av1TileFinder::new(&codec.parameter_sets.concat()) {
+            Ok(w) => Some(RangeWalker::Av1(Box::new(w))),
+            Err(e) => {
+                f.error(init_file, format!("av1C configOBUs: {e}"));
+                None
+            }
+        },
+        (TrackKind::Video, "vp09") => Some(RangeWalker::Vp9(Vp9FrameParser::new())),
+        _ => None,
+    };
+    let whole_blocks = codec.fourcc == "vp09";
 
     // Encryption signalling.
     let prot = init.entry_protection[0].clone();
@@ -496,6 +575,16 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                 let aux = fr.aux.as_ref().and_then(|a| a.get(k));
                 let seig = fr.seig.get(k).and_then(|g| g.as_ref());
                 let label = || format!("segment {n}: sample {} (fragment {})", k + 1, fr.sequence);
+                // AV1/VP9: every sample goes through the walker (its reference state runs on).
+                let ranges = match walker.as_mut().map(|w| w.ranges(data)) {
+                    Some(Err(e)) => {
+                        f.error(file, format!("{}: {e}", label()));
+                        walker = None;
+                        None
+                    }
+                    Some(Ok(r)) => Some(r),
+                    None => None,
+                };
                 let clear_bytes: Option<&[u8]> = if frag_encrypted {
                     o.report.encrypted_samples += 1;
                     if let Some(g) = seig {
@@ -524,14 +613,21 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                             );
                             continue;
                         }
-                    } else if nal.is_some() {
+                    } else if nal.is_some() || ranges.is_some() {
                         f.error(
                             file,
                             format!(
-                                "{}: video sample without a subsample map (NAL headers encrypted)",
+                                "{}: video sample without a subsample map (headers encrypted)",
                                 label()
                             ),
                         );
+                    }
+                    if let Some(r) = &ranges {
+                        if let Err(e) =
+                            check_subsamples_against_ranges(&aux.subsamples, r, whole_blocks)
+                        {
+                            f.error(file, format!("{}: {e}", label()));
+                        }
                     }
                     if let Some(nl) = nal {
                         if let Err(e) = check_subsamples_against_nals(data, &aux.subsamples, nl) {
@@ -656,7 +752,8 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
                 }
                 sample_index += 1;
             }
-            if nal.is_some() {
+            // Every video codec has an I-frame playlist (AV1 and VP9 too, not only NAL video).
+            if init.kind == TrackKind::Video {
                 if let Some(s0) = fr.samples.first() {
                     o.iframes.push(IFrameTarget {
                         path: seg.res.path.clone(),

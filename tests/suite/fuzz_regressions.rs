@@ -228,3 +228,88 @@ fn origin_path_lookup_survives_every_seed() {
         }
     }
 }
+
+/// The `ttml` fuzz target's seeds (fuzz/seeds/ttml: the TTML fixtures and crashes found) and any
+/// kept crash files, and every truncation of them: the TTML reader returns a document or an
+/// error naming a line inside the text, never panics, and every accepted document's segment
+/// documents read back (what the fuzz target checks).
+#[test]
+fn ttml_parser_survives_every_seed_and_truncation() {
+    use vodpack::subtitle::ttml::{self, write};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut seeds = files_under(&root.join("fuzz/seeds/ttml"));
+    seeds.extend(files_under(&root.join("fuzz/artifacts/ttml")));
+    assert!(seeds.len() >= 2, "fuzz seeds missing");
+    let mut accepted = 0;
+    for seed in seeds {
+        let bytes = std::fs::read(&seed).unwrap();
+        let lines = 1 + bytes.iter().filter(|&&b| b == b'\n').count();
+        for cut in 0..=bytes.len() {
+            match ttml::parse(&bytes[..cut]) {
+                Ok(doc) => {
+                    accepted += 1;
+                    let ps = write::paragraphs_in(&doc, 0, 4000);
+                    let text = write::segment_document(&doc, &ps, 0, 4000);
+                    let back = ttml::parse(text.as_bytes()).expect("own document parses");
+                    assert_eq!(back.paragraphs.len(), ps.len(), "{}", seed.display());
+                }
+                Err(e) => assert!(e.line >= 1 && e.line <= lines, "{}: {e}", seed.display()),
+            }
+        }
+    }
+    assert!(accepted >= 2, "the whole seeds parse");
+}
+
+/// The `subsample_map` fuzz target on its seeds (fuzz/seeds/subsample_map: H.264, HEVC, AV1 and
+/// VP9 samples with their configuration) and kept crashes, and every truncation of them, the
+/// same way the target reads them: the first byte picks the codec, the next two the NAL length
+/// size and where the configuration ends. Errors are fine; a panic fails the test.
+#[test]
+fn subsample_mapper_survives_every_seed_and_truncation() {
+    use vodpack::cenc::{IvSource, NalFormat, SampleEncryptor, Scheme, VideoCodec, VideoLayout};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut seeds = files_under(&root.join("fuzz/seeds/subsample_map"));
+    seeds.extend(files_under(&root.join("fuzz/artifacts/subsample_map")));
+    assert!(seeds.len() >= 6, "fuzz seeds missing");
+    let mut codecs_seen = [false; 4];
+    for seed in seeds {
+        let bytes = std::fs::read(&seed).unwrap();
+        for cut in (4..=bytes.len()).step_by(31).chain([bytes.len()]) {
+            let data = &bytes[..cut];
+            codecs_seen[(data[0] % 4) as usize] = true;
+            let nal_length_size = [1u8, 2, 4][(data[1] % 3) as usize];
+            let split = (data[2] as usize).min(data.len() - 3);
+            let (params, sample) = data[3..].split_at(split);
+            let parameter_sets: Vec<Vec<u8>> = params
+                .split(|&b| b == 0xff)
+                .filter(|p| !p.is_empty())
+                .map(|p| p.to_vec())
+                .collect();
+            for scheme in [Scheme::Cenc, Scheme::Cbcs] {
+                let nal = |codec| {
+                    VideoLayout::Nal(NalFormat {
+                        codec,
+                        nal_length_size,
+                        parameter_sets: parameter_sets.clone(),
+                    })
+                };
+                let video = match data[0] % 4 {
+                    0 => nal(VideoCodec::Avc),
+                    1 => nal(VideoCodec::Hevc),
+                    2 => VideoLayout::Av1 {
+                        config_obus: params.to_vec(),
+                    },
+                    _ => VideoLayout::Vp9,
+                };
+                let iv = IvSource::explicit(&[7u8; 16]).unwrap();
+                if let Ok(mut enc) = SampleEncryptor::new(scheme, [1u8; 16], iv, Some(video)) {
+                    for _ in 0..2 {
+                        let mut buf = sample.to_vec();
+                        let _ = enc.encrypt_sample(&mut buf);
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(codecs_seen, [true; 4], "a seed per codec");
+}

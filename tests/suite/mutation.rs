@@ -425,6 +425,9 @@ fn campaign_inputs(dir: &Path, shaka: bool) -> Vec<(String, PathBuf, &'static st
         "aac_en.mp4",
         "progressive_bframes.mp4",
         "muxed_av.mp4",
+        // AV1 OBUs / frame headers (cenc) and VP9 superframes / uncompressed headers (cbcs).
+        "av1_240p.mp4",
+        "vp9_240p.mp4",
     ]
     .iter()
     .enumerate()
@@ -735,4 +738,155 @@ fn mdhd_timescale_zero_is_invalid_input() {
     let bytes = mutated("h264_240p.mp4", &["mdia", "mdhd"], 0, 12, &[0; 4]);
     let (out, _dir) = package_bytes(&bytes, &[]);
     assert_invalid_input("mdhd timescale 0", &out, &["track 1", "timescale is 0"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TTML: a structure-aware campaign over the XML of the TTML fixtures (issue 20).
+
+/// Values every attribute of a TTML fixture is set to: empty, edge numbers, every time
+/// expression form out of range, values other attributes expect, and XML that breaks the value.
+const TTML_VALUES: [&str; 16] = [
+    "",
+    "0",
+    "1",
+    "-1s",
+    "00:00:00:99",
+    "00:00:00:00.9",
+    "99:99:99",
+    "999999999999999h",
+    "9999999999999999999999t",
+    "18446744073709551615ms",
+    "1000 0",
+    "seq",
+    "smpte",
+    "&bogus;",
+    "<",
+    "http://www.w3.org/ns/ttml",
+];
+
+/// Names every element of a TTML fixture is renamed to.
+const TTML_NAMES: [&str; 6] = ["tt", "body", "div", "p", "br", "x:y"];
+
+/// Every mutant of a TTML document: each attribute value replaced by each of [`TTML_VALUES`];
+/// each tag dropped, doubled, and the document cut right after it; each element renamed (start
+/// tags only, so end tags no longer match, or match another element).
+fn ttml_mutants(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while let Some(off) = text[i..].find("=\"") {
+        let start = i + off + 2;
+        let end = start + text[start..].find('"').unwrap();
+        for v in TTML_VALUES {
+            out.push((
+                format!("attribute at {start} = {v:?}"),
+                format!("{}{v}{}", &text[..start], &text[end..]),
+            ));
+        }
+        i = end + 1;
+    }
+    let mut i = 0;
+    while let Some(off) = text[i..].find('<') {
+        let start = i + off;
+        let end = start + text[start..].find('>').unwrap() + 1;
+        let tag = &text[start..end];
+        out.push((
+            format!("tag at {start} dropped"),
+            format!("{}{}", &text[..start], &text[end..]),
+        ));
+        out.push((
+            format!("tag at {start} doubled"),
+            format!("{}{tag}{}", &text[..end], &text[end..]),
+        ));
+        out.push((
+            format!("cut after the tag at {start}"),
+            text[..end].to_string(),
+        ));
+        if b.get(start + 1).is_some_and(|c| c.is_ascii_alphabetic()) {
+            let name_end = start + 1 + tag[1..].find([' ', '>', '/', '\n']).unwrap();
+            for n in TTML_NAMES {
+                out.push((
+                    format!("element at {start} renamed {n}"),
+                    format!("{}<{n}{}", &text[..start], &text[name_end..]),
+                ));
+            }
+        }
+        i = end;
+    }
+    out
+}
+
+/// The TTML campaign: every mutant of both TTML fixtures is read; an accepted one must survive
+/// segmentation (each segment's document reads back to the paragraphs active in it, the WebVTT
+/// view parses), and every 25th goes through the whole packaging pipeline with a video input.
+/// A mutant may be refused (with a line inside the document), never panic.
+#[test]
+fn ttml_mutants_are_read_or_refused_never_panic() {
+    use vodpack::subtitle::ttml::{self, write};
+    use vodpack::subtitle::{segment, vtt};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut total, mut accepted, mut refused, mut packaged, mut piped) = (0, 0, 0, 0, 0);
+    for name in ["subs_fr.ttml", "subs_en_ticks.ttml"] {
+        let text = std::fs::read_to_string(fixture(name)).unwrap();
+        for (n, (what, mutant)) in ttml_mutants(&text).into_iter().enumerate() {
+            total += 1;
+            let lines = 1 + mutant.matches('\n').count();
+            let result = std::panic::catch_unwind(|| ttml::parse(mutant.as_bytes()));
+            let parsed =
+                result.unwrap_or_else(|_| panic!("{name}: {what}: the TTML reader panicked"));
+            match parsed {
+                Err(e) => {
+                    refused += 1;
+                    assert!(e.line >= 1 && e.line <= lines, "{name}: {what}: {e}");
+                }
+                Ok(doc) => {
+                    accepted += 1;
+                    for (s, e) in [(0, 2000), (2000, 4000), (4000, 6000), (6000, 8000)] {
+                        let ps = write::paragraphs_in(&doc, s, e);
+                        let out = write::segment_document(&doc, &ps, s, e);
+                        let back = ttml::parse(out.as_bytes()).unwrap_or_else(|err| {
+                            panic!("{name}: {what}: own document: {err}\n{out}")
+                        });
+                        assert_eq!(back.paragraphs.len(), ps.len(), "{name}: {what}");
+                    }
+                    let view = doc.to_webvtt(8000);
+                    let cues: Vec<_> = view.cues.iter().collect();
+                    vtt::parse(segment::hls_segment(&view, &cues).as_bytes())
+                        .unwrap_or_else(|err| panic!("{name}: {what}: WebVTT view: {err}"));
+                }
+            }
+            if n % 25 == 0 {
+                piped += 1;
+                let sub = dir.path().join(format!(
+                    "mutant.{}",
+                    if n % 2 == 0 { "ttml" } else { "xml" }
+                ));
+                std::fs::write(&sub, &mutant).unwrap();
+                let out = dir.path().join("out");
+                let _ = std::fs::remove_dir_all(&out);
+                let job: PackageJob = serde_json::from_value(serde_json::json!({
+                    "inputs": [{"in": fixture("h264_240p.mp4")}, {"in": sub, "lang": "fr"}],
+                    "out": out,
+                    "segment_duration": 2.0,
+                    "asset_id": "mutant",
+                }))
+                .unwrap();
+                let r =
+                    std::panic::catch_unwind(|| vodpack::package::package(&job, &Quiet).is_ok());
+                if r.unwrap_or_else(|_| panic!("{name}: {what}: the pipeline panicked")) {
+                    packaged += 1;
+                }
+            }
+        }
+    }
+    eprintln!("ttml mutants: {total}, read {accepted}, refused {refused}; pipeline {piped}, packaged {packaged}");
+    assert!(total > 1000, "too few mutants: {total}");
+    assert!(
+        accepted > 100 && refused > 100,
+        "{accepted} read, {refused} refused"
+    );
+    assert!(
+        packaged > 0 && packaged < piped,
+        "{packaged} of {piped} packaged"
+    );
 }

@@ -139,7 +139,7 @@ fn be32(b: &[u8]) -> u32 {
 }
 
 /// Top-level boxes of `data`: (4CC, whole box, payload).
-fn boxes(data: &[u8]) -> Vec<(String, &[u8], &[u8])> {
+pub(crate) fn boxes(data: &[u8]) -> Vec<(String, &[u8], &[u8])> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos + 8 <= data.len() {
@@ -156,7 +156,7 @@ fn boxes(data: &[u8]) -> Vec<(String, &[u8], &[u8])> {
     out
 }
 
-fn child<'a>(data: &'a [u8], fourcc: &str) -> &'a [u8] {
+pub(crate) fn child<'a>(data: &'a [u8], fourcc: &str) -> &'a [u8] {
     boxes(data)
         .into_iter()
         .find(|b| b.0 == fourcc)
@@ -177,10 +177,10 @@ fn vttc_config(init: &[u8]) -> String {
 }
 
 /// A wvtt media segment: its tfdt and its samples (duration, bytes).
-type WvttSegment = (u64, Vec<(u64, Vec<u8>)>);
+pub(crate) type WvttSegment = (u64, Vec<(u64, Vec<u8>)>);
 
 /// The tfdt and the samples of one wvtt media segment.
-fn read_segment(seg: &[u8]) -> WvttSegment {
+pub(crate) fn read_segment(seg: &[u8]) -> WvttSegment {
     let top = boxes(seg);
     let (_, moof, moof_payload) = top.iter().find(|b| b.0 == "moof").expect("moof").clone();
     let mdat = top.iter().find(|b| b.0 == "mdat").expect("mdat").2;

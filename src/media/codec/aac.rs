@@ -15,6 +15,9 @@ pub struct EsdsConfig {
     pub object_type_indication: u8,
     /// The AudioSpecificConfig, for MPEG-4 Audio (OTI 0x40).
     pub audio: Option<AudioSpecificConfig>,
+    /// The DecoderSpecificInfo's bytes (for MPEG-4 Audio, the AudioSpecificConfig), which an
+    /// ADTS header is made from (MPEG-TS output).
+    pub decoder_specific_info: Option<Vec<u8>>,
 }
 
 impl EsdsConfig {
@@ -50,6 +53,7 @@ impl EsdsConfig {
             return Ok(EsdsConfig {
                 object_type_indication: oti,
                 audio: None,
+                decoder_specific_info: dsi.map(<[u8]>::to_vec),
             });
         }
         let dsi = dsi.ok_or_else(|| {
@@ -58,6 +62,7 @@ impl EsdsConfig {
         Ok(EsdsConfig {
             object_type_indication: oti,
             audio: Some(AudioSpecificConfig::parse(dsi)?),
+            decoder_specific_info: Some(dsi.to_vec()),
         })
     }
 

@@ -161,6 +161,24 @@ impl<'a> BitReader<'a> {
     pub fn bytes_consumed(&self) -> usize {
         self.pos
     }
+
+    /// Bits read so far (plain mode: the position in the input).
+    pub fn bit_position(&self) -> usize {
+        self.pos * 8 - usize::from(self.left)
+    }
+
+    /// Skips to the next byte boundary; the skipped bits must be zero (AV1 `byte_alignment()`,
+    /// VP9 `trailing_bits()`).
+    pub fn byte_align_zero(&mut self) -> CodecResult<()> {
+        if self.left > 0 && self.cur & ((1 << self.left) - 1) != 0 {
+            return Err(CodecError::invalid(
+                self.what,
+                "non-zero bits before the byte boundary",
+            ));
+        }
+        self.left = 0;
+        Ok(())
+    }
 }
 
 /// Ceil(Log2(n)) for n ≥ 1 (0 for n ≤ 1), as the specifications use it to size fields.

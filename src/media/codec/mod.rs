@@ -49,11 +49,14 @@ pub struct CodecInfo {
     pub channels: Option<u16>,
     /// NAL unit length field size in bytes (avcC/hvcC lengthSizeMinusOne + 1).
     pub nal_length_size: Option<u8>,
-    /// Parameter set NAL units (VPS/SPS/PPS) from avcC/hvcC, without length prefixes.
+    /// Parameter set NAL units (VPS/SPS/PPS) from avcC/hvcC, without length prefixes; for AV1,
+    /// the `av1C` configOBUs as one entry.
     pub parameter_sets: Vec<Vec<u8>>,
     /// Transfer characteristics (ITU-T H.273 code point: 16 = PQ, 18 = HLG) from the entry's
     /// `colr` box (`nclx`/`nclc`), else from an HEVC SPS's VUI; `None` when neither states one.
     pub transfer_characteristics: Option<u8>,
+    /// `mp4a`: the esds DecoderSpecificInfo (the AudioSpecificConfig), for ADTS headers.
+    pub decoder_specific_info: Option<Vec<u8>>,
 }
 
 impl CodecInfo {
@@ -176,8 +179,12 @@ fn parse_visual(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
             }
         }
         b"av01" => {
-            info.codec_string =
-                av1::Av1Config::parse(config(&children, &name, b"av1C")?)?.codec_string()
+            let av1c = config(&children, &name, b"av1C")?;
+            info.codec_string = av1::Av1Config::parse(av1c)?.codec_string();
+            // configOBUs (the sequence header), for finding tiles: see `parameter_sets`.
+            if av1c.len() > 4 {
+                info.parameter_sets = vec![av1c[4..].to_vec()];
+            }
         }
         _ => {
             info.codec_string =
@@ -260,6 +267,7 @@ fn parse_audio(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
         b"mp4a" => {
             let c = aac::EsdsConfig::parse(config(b"esds")?)?;
             info.codec_string = c.codec_string();
+            info.decoder_specific_info = c.decoder_specific_info;
             if let Some(asc) = c.audio {
                 if let Some(rate) = asc.sample_rate {
                     info.sample_rate = Some(rate);

@@ -24,12 +24,18 @@ export const adapter = {
     });
     player.on(dashjs.MediaPlayer.events.PLAYBACK_ERROR, (e) => onError(`dash.js playback error ${e.error?.message ?? ''}`));
     this.video = video;
+    // dash.js renders TTML (stpp) with imsc.js into a div over the video, and shows no TTML
+    // without one ("missing setting a TTML rendering div"); attached once initialised.
+    this.overlay = document.createElement('div');
+    this.overlay.id = 'ttml-rendering';
+    video.insertAdjacentElement('afterend', this.overlay);
   },
   load(url) {
     return new Promise((resolve, reject) => {
       player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => resolve(), null, { once: true });
       player.on(dashjs.MediaPlayer.events.ERROR, (e) => reject(new Error(`dash.js load failed: ${e.error?.code ?? ''} ${e.error?.message ?? ''}`)));
       player.initialize(this.video, url, false);
+      player.attachTTMLRenderingDiv(this.overlay);
     });
   },
   renditions() {

@@ -177,13 +177,26 @@ function plain(text) {
     .replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * The text of an imsc.js intermediate synchronic document (what dash.js renders TTML from: its
+ * TTML cues carry the ISD in `cue.isd` and no `text`): span text, `br` as a line break, one line
+ * per paragraph.
+ */
+function isdText(node) {
+  if (node.kind === 'br') return '\n';
+  if (typeof node.text === 'string') return node.text;
+  const parts = (node.contents ?? []).map(isdText);
+  return node.kind === 'p' ? parts.join('') : parts.filter((x) => x !== '').join('\n');
+}
+
 /** Every cue in the video element's text tracks (the ones the player uses). */
 function playerCues() {
   const out = [];
   for (const t of video().textTracks) {
     if (t.mode === 'disabled') t.mode = 'hidden'; // makes cues readable; does not select anything
     for (const c of t.cues ?? []) {
-      out.push({ start: c.startTime, end: c.endTime, text: plain(c.text ?? ''), track: t.label || t.language });
+      const text = c.text || (c.isd ? isdText(c.isd) : '');
+      out.push({ start: c.startTime, end: c.endTime, text: plain(text), track: t.label || t.language });
     }
   }
   return out;

@@ -1,0 +1,293 @@
+//! Samples to the elementary streams a transport stream carries: H.264 and HEVC as Annex B byte
+//! streams (ISO/IEC 14496-10 Annex B, ITU-T H.265 Annex B) with an access unit delimiter first
+//! and the parameter sets of the sample entry before every keyframe (a TS has no init segment);
+//! AAC with an ADTS header per frame (ISO/IEC 14496-3 §1.A.2); AC-3 and E-AC-3 syncframes as
+//! they are (ETSI TS 102 366 Annex A puts them in PES packets unchanged).
+use crate::media::codec::CodecInfo;
+use crate::media::codec::VideoCodec;
+
+/// What a rendition's samples become, and how the PMT describes them.
+#[derive(Debug, Clone)]
+pub enum EsFormat {
+    /// H.264 or HEVC: the NAL length size and the parameter sets of the sample entry.
+    Video {
+        /// Which NAL syntax.
+        codec: VideoCodec,
+        /// Bytes of each NAL unit's length prefix in the samples.
+        nal_length_size: u8,
+        /// VPS/SPS/PPS, without prefixes.
+        parameter_sets: Vec<Vec<u8>>,
+    },
+    /// AAC: the fixed fields of every ADTS header.
+    Aac {
+        /// profile (audio object type - 1, 0..=3).
+        profile: u8,
+        /// sampling_frequency_index.
+        frequency_index: u8,
+        /// channel_configuration.
+        channels: u8,
+    },
+    /// AC-3 (`ac-3`) or E-AC-3 (`ec-3`) syncframes.
+    Dolby {
+        /// E-AC-3 rather than AC-3.
+        enhanced: bool,
+    },
+}
+
+impl EsFormat {
+    /// The format of a sample entry, or why TS cannot carry it.
+    pub fn from_codec(codec: &CodecInfo) -> Result<EsFormat, String> {
+        if let Some(vc) = codec.video_codec() {
+            return Ok(EsFormat::Video {
+                codec: vc,
+                nal_length_size: codec.nal_length_size.unwrap_or(4),
+                parameter_sets: codec.parameter_sets.clone(),
+            });
+        }
+        match codec.fourcc.as_str() {
+            "mp4a" => {
+                let asc = codec.decoder_specific_info.as_deref().ok_or_else(|| {
+                    format!(
+                        "{}: only MPEG-4 AAC audio can go in ADTS",
+                        codec.codec_string
+                    )
+                })?;
+                adts_fields(asc).map(|(profile, frequency_index, channels)| EsFormat::Aac {
+                    profile,
+                    frequency_index,
+                    channels,
+                })
+            }
+            "ac-3" => Ok(EsFormat::Dolby { enhanced: false }),
+            "ec-3" => Ok(EsFormat::Dolby { enhanced: true }),
+            other => Err(format!(
+                "{other} cannot be written in MPEG-TS (H.264, HEVC, AAC, AC-3, E-AC-3 can)"
+            )),
+        }
+    }
+
+    /// stream_type in the PMT (ISO/IEC 13818-1 Table 2-34; 0x81 and 0x87 from ATSC A/52).
+    pub fn stream_type(&self) -> u8 {
+        match self {
+            EsFormat::Video {
+                codec: VideoCodec::Avc,
+                ..
+            } => 0x1b,
+            EsFormat::Video {
+                codec: VideoCodec::Hevc,
+                ..
+            } => 0x24,
+            EsFormat::Aac { .. } => 0x0f,
+            EsFormat::Dolby { enhanced: false } => 0x81,
+            EsFormat::Dolby { enhanced: true } => 0x87,
+        }
+    }
+
+    /// The ES descriptors of the PMT: the registration descriptor (§2.6.8) for AC-3/E-AC-3,
+    /// which readers that do not know the ATSC stream types go by.
+    pub fn descriptors(&self) -> Vec<u8> {
+        match self {
+            EsFormat::Dolby { enhanced } => {
+                let id: &[u8; 4] = if *enhanced { b"EAC3" } else { b"AC-3" };
+                let mut d = vec![0x05, 4];
+                d.extend_from_slice(id);
+                d
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// stream_id of the PES packets.
+    pub fn stream_id(&self) -> u8 {
+        match self {
+            EsFormat::Video { .. } => 0xe0,
+            EsFormat::Aac { .. } => 0xc0,
+            EsFormat::Dolby { .. } => 0xbd,
+        }
+    }
+
+    /// True for video (PES packets of unbounded length are allowed).
+    pub fn is_video(&self) -> bool {
+        matches!(self, EsFormat::Video { .. })
+    }
+
+    /// Appends the access unit of one sample to `out`; `sync` marks a keyframe (parameter sets
+    /// go before it). A NAL length that overruns the sample is an error naming it.
+    pub fn access_unit(&self, sample: &[u8], sync: bool, out: &mut Vec<u8>) -> Result<(), String> {
+        match self {
+            EsFormat::Video {
+                codec,
+                nal_length_size,
+                parameter_sets,
+            } => {
+                let (aud, is_aud, is_ps): (&[u8], NalTest, NalTest) = match codec {
+                    // nal_unit_type 9, primary_pic_type 7 (any slice type)
+                    VideoCodec::Avc => (
+                        &[0x09, 0xf0],
+                        |n| n[0] & 0x1f == 9,
+                        |n| matches!(n[0] & 0x1f, 7 | 8),
+                    ),
+                    // nal_unit_type 35, layer 0, temporal id 1; pic_type 2 (any)
+                    VideoCodec::Hevc => (
+                        &[0x46, 0x01, 0x50],
+                        |n| (n[0] >> 1) & 0x3f == 35,
+                        |n| matches!((n[0] >> 1) & 0x3f, 32..=34),
+                    ),
+                };
+                const START: [u8; 4] = [0, 0, 0, 1];
+                out.extend_from_slice(&START);
+                out.extend_from_slice(aud);
+                let nals = split_nals(sample, usize::from(*nal_length_size))?;
+                if sync && !nals.iter().any(|n| is_ps(n)) {
+                    for ps in parameter_sets {
+                        out.extend_from_slice(&START);
+                        out.extend_from_slice(ps);
+                    }
+                }
+                for nal in nals.iter().filter(|n| !is_aud(n)) {
+                    out.extend_from_slice(&START);
+                    out.extend_from_slice(nal);
+                }
+                Ok(())
+            }
+            EsFormat::Aac {
+                profile,
+                frequency_index,
+                channels,
+            } => {
+                let len = sample.len() + 7;
+                if len >= 1 << 13 {
+                    return Err(format!(
+                        "an AAC frame of {} bytes does not fit ADTS",
+                        sample.len()
+                    ));
+                }
+                out.extend_from_slice(&[
+                    0xff,
+                    0xf1, // MPEG-4, layer 0, no CRC
+                    (profile << 6) | (frequency_index << 2) | (channels >> 2),
+                    ((channels & 3) << 6) | (len >> 11) as u8,
+                    (len >> 3) as u8,
+                    ((len as u8 & 7) << 5) | 0x1f, // buffer fullness 0x7FF (variable rate)
+                    0xfc,                          // ... and one raw data block
+                ]);
+                out.extend_from_slice(sample);
+                Ok(())
+            }
+            EsFormat::Dolby { .. } => {
+                out.extend_from_slice(sample);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A test on a NAL unit's header (its type).
+type NalTest = fn(&[u8]) -> bool;
+
+/// The NAL units of a length-prefixed sample.
+fn split_nals(sample: &[u8], size: usize) -> Result<Vec<&[u8]>, String> {
+    let mut nals = Vec::new();
+    let mut at = 0;
+    while at < sample.len() {
+        let Some(prefix) = sample.get(at..at + size) else {
+            return Err(format!(
+                "a NAL length field at byte {at} runs past the sample"
+            ));
+        };
+        let len = prefix
+            .iter()
+            .fold(0usize, |n, &b| (n << 8) | usize::from(b));
+        let Some(nal) = sample
+            .get(at + size..at + size + len)
+            .filter(|n| !n.is_empty())
+        else {
+            return Err(format!(
+                "a NAL unit of {len} bytes at byte {at} runs past the sample"
+            ));
+        };
+        nals.push(nal);
+        at += size + len;
+    }
+    Ok(nals)
+}
+
+/// profile, sampling_frequency_index and channel_configuration of ADTS from an
+/// AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1); HE-AAC (explicit SBR/PS) gives its core
+/// AAC-LC fields, from which decoders find SBR implicitly.
+fn adts_fields(asc: &[u8]) -> Result<(u8, u8, u8), String> {
+    let bad = || "the AudioSpecificConfig cannot be written as ADTS".to_string();
+    let bits = |from: usize, n: usize| -> Option<u32> {
+        (from..from + n).try_fold(0u32, |v, i| {
+            let byte = asc.get(i / 8)?;
+            Some((v << 1) | u32::from((byte >> (7 - i % 8)) & 1))
+        })
+    };
+    let mut aot = bits(0, 5).ok_or_else(bad)?;
+    let freq = bits(5, 4).ok_or_else(bad)?;
+    if freq == 15 {
+        return Err("an explicit AAC sampling frequency cannot be written as ADTS".into());
+    }
+    let channels = bits(9, 4).ok_or_else(bad)?;
+    if aot == 5 || aot == 29 {
+        // extensionSamplingFrequencyIndex, then the core object type.
+        let ext = bits(13, 4).ok_or_else(bad)?;
+        let at = if ext == 15 { 41 } else { 17 };
+        aot = bits(at, 5).ok_or_else(bad)?;
+    }
+    if !(1..=4).contains(&aot) || channels > 7 {
+        return Err(format!(
+            "AAC object type {aot} with channel configuration {channels} cannot be written as ADTS"
+        ));
+    }
+    Ok(((aot - 1) as u8, freq as u8, channels as u8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aac_lc_48k_stereo_gets_the_adts_header_ffmpeg_writes() {
+        // AudioSpecificConfig 0x11 0x90: AAC-LC, 48 kHz (index 3), stereo.
+        assert_eq!(adts_fields(&[0x11, 0x90]), Ok((1, 3, 2)));
+        let f = EsFormat::Aac {
+            profile: 1,
+            frequency_index: 3,
+            channels: 2,
+        };
+        let mut out = Vec::new();
+        f.access_unit(&[0xaa; 100], true, &mut out).unwrap();
+        // 107 bytes: ff f1 4c 80 0d 7f fc
+        assert_eq!(out[..7], [0xff, 0xf1, 0x4c, 0x80, 0x0d, 0x7f, 0xfc]);
+        assert_eq!(out.len(), 107);
+        // HE-AAC v1 with explicit SBR: AOT 5, 24 kHz core (index 6), stereo, ext 48 kHz, AOT 2.
+        assert_eq!(adts_fields(&[0x2b, 0x11, 0x88, 0x00]), Ok((1, 6, 2)));
+    }
+
+    #[test]
+    fn h264_gets_an_aud_and_parameter_sets_before_keyframes_only() {
+        let f = EsFormat::Video {
+            codec: VideoCodec::Avc,
+            nal_length_size: 4,
+            parameter_sets: vec![vec![0x67, 1], vec![0x68, 2]],
+        };
+        let sample = [0, 0, 0, 2, 0x65, 0xaa, 0, 0, 0, 1, 0x06];
+        let mut out = Vec::new();
+        f.access_unit(&sample, true, &mut out).unwrap();
+        assert_eq!(
+            out,
+            [
+                0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x67, 1, 0, 0, 0, 1, 0x68, 2, 0, 0, 0, 1, 0x65,
+                0xaa, 0, 0, 0, 1, 0x06
+            ]
+        );
+        out.clear();
+        f.access_unit(&sample, false, &mut out).unwrap();
+        assert_eq!(
+            out,
+            [0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x65, 0xaa, 0, 0, 0, 1, 0x06]
+        );
+        assert!(f.access_unit(&[0, 0, 0, 9, 0x65], false, &mut out).is_err());
+    }
+}

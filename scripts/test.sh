@@ -52,6 +52,7 @@ if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
   scripts/install-tansu.sh
   step "CDN judges (akamai-edgeauth, botocore, cryptography) into .tools/cdn-venv"
   scripts/cdn-judges.sh
+  step "S3 server (SeaweedFS) into .tools/seaweedfs"; scripts/install-s3-servers.sh
 fi
 
 step "cargo fmt --check"

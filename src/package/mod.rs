@@ -9,6 +9,7 @@ pub mod job;
 pub mod output;
 pub mod plan;
 pub mod protect;
+pub mod publish;
 pub mod run;
 pub mod source;
 pub mod template;

@@ -7,6 +7,7 @@
 use super::args::{PackageArgs, Schemes};
 use super::output::check_targets;
 use super::protect::{self, AssetKeys};
+use super::publish::{check_remote, RemoteState};
 use super::source::{open_inputs, OpenedInputs, RenditionSource};
 use super::warnings::Warning;
 use crate::error::Result;
@@ -34,6 +35,8 @@ pub struct PackagePlan {
     pub hls_keys: Option<AssetKeys>,
     /// Tracks of the inputs left out of the output (`dropped_track` warnings).
     pub dropped: Vec<Warning>,
+    /// An object-store OUT as the run found it (the switch's precondition).
+    pub remote_state: Option<RemoteState>,
 }
 
 impl PackagePlan {
@@ -42,6 +45,12 @@ impl PackagePlan {
         let input_paths: Vec<PathBuf> = args.inputs.iter().map(|i| i.path.clone()).collect();
         // Before anything is read or written: nothing of the user's may be destroyed.
         check_targets(&args.out, &args.key_manifest, &input_paths, args.job.force)?;
+        // An object-store OUT must answer and be vodpack's (or empty) before any work.
+        let remote_state = args
+            .remote
+            .as_ref()
+            .map(|r| check_remote(r, args.job.force))
+            .transpose()?;
         // Subtitle inputs are read here and written after the media, on its segment boundaries.
         let (media_job, subtitles) = crate::subtitle::write::load(&args.job)?;
         // The media inputs, as checked by the argument stage (the subtitle layer keeps the rest).
@@ -86,6 +95,7 @@ impl PackagePlan {
             keys,
             hls_keys,
             dropped,
+            remote_state,
         })
     }
 

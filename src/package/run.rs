@@ -55,6 +55,12 @@ pub struct PackageSummary {
     /// empty (and left out of `--json`) with one scheme.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schemes: Vec<SchemeSetSummary>,
+    /// An object-store OUT: the bytes uploaded (segments, playlists, marker, manifests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploaded_bytes: Option<u64>,
+    /// An object-store OUT: the run's id (its objects are under `OUT/runs/<run>/`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 /// One segment set of a two-scheme run, as `--json` lists it.
@@ -170,8 +176,13 @@ pub trait Progress: Sync {
 /// previous output untouched.
 pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSummary> {
     let args = PackageArgs::from_job(job)?;
-    let plan = PackagePlan::new(args)?;
-    run(plan, progress)
+    // An object-store OUT is written into a local folder first; it goes once published.
+    let local_root = args.remote.as_ref().map(|r| r.local_root.clone());
+    let result = PackagePlan::new(args).and_then(|plan| run(plan, progress));
+    if let Some(root) = local_root {
+        let _ = std::fs::remove_dir_all(root);
+    }
+    result
 }
 
 /// Writes a plan: the renditions into a staging folder, the manifests and the key manifest,
@@ -186,6 +197,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
         keys: ref asset_keys,
         ref hls_keys,
         ref dropped,
+        ref remote_state,
     } = plan;
     let mut keys = KeyMaterial::default();
     let mut staged = Staging::create(&args.out, &args.key_manifest)?;
@@ -398,7 +410,26 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
         crate::verify::verify_staged(&staged.dir, inputs, sources, keys)?;
     }
     crate::cancel::check()?;
-    staged.commit()?;
+    let uploaded_bytes = match (&args.remote, remote_state) {
+        (Some(remote), Some(state)) => {
+            let top: Vec<String> = [
+                asset.write_hls.then(|| asset.hls_multivariant.clone()),
+                asset.write_dash.then(|| asset.dash_mpd.clone()),
+                hls_asset
+                    .as_ref()
+                    .filter(|(a, _)| a.write_hls)
+                    .map(|(a, _)| a.hls_multivariant.clone()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            Some(super::publish::publish(staged, remote, state, &top)?)
+        }
+        _ => {
+            staged.commit()?;
+            None
+        }
+    };
 
     // Tracks left out first (they concern inputs), then per rendition: a GOP longer than the
     // target makes a longer segment (cuts are only made at sync samples).
@@ -419,10 +450,23 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     Ok(PackageSummary {
         warnings,
         verified: args.job.verify,
-        out: args.out.clone(),
+        out: match &args.remote {
+            Some(r) => PathBuf::from(r.url.to_string()),
+            None => args.out.clone(),
+        },
         hls: asset.hls_multivariant.clone(),
         dash: asset.dash_mpd.clone(),
-        key_manifest: args.key_manifest.clone(),
+        key_manifest: match &args.remote {
+            Some(r) => match (&r.key_manifest, &args.job.key_manifest) {
+                (Some(url), _) => PathBuf::from(url.to_string()),
+                // A clear run to object storage without --key-manifest keeps none.
+                (None, Some(p)) if p.starts_with(&r.local_root) => PathBuf::new(),
+                _ => args.key_manifest.clone(),
+            },
+            None => args.key_manifest.clone(),
+        },
+        uploaded_bytes,
+        run: args.remote.as_ref().map(|r| r.run_id.clone()),
         protection: args.protection.as_ref().map(|p| p.text.clone()),
         segment_duration: args.segment_duration,
         duration: asset.duration,

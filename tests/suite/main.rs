@@ -32,6 +32,7 @@ mod keys;
 mod manifest_dash;
 mod manifest_hls;
 mod mutation;
+mod object_storage;
 mod odd_timing;
 mod output_control;
 mod output_safety;

@@ -166,8 +166,16 @@ impl Seaweed {
 
     /// An object of the public bucket, read anonymously over HTTP: `None` when missing.
     fn object(&self, key: &str) -> Option<Vec<u8>> {
-        let (status, body) = http_get(self.s3_port(), &format!("/pub/{key}"))
-            .unwrap_or_else(|| panic!("no answer for /pub/{key}"));
+        // A server just restarted may answer 5xx while its volumes load: wait a little.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let (status, body) = loop {
+            let (status, body) = http_get(self.s3_port(), &format!("/pub/{key}"))
+                .unwrap_or_else(|| panic!("no answer for /pub/{key}"));
+            if status < 500 || Instant::now() > deadline {
+                break (status, body);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
         match status {
             200 => Some(body),
             404 => None,

@@ -55,6 +55,7 @@ if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
   step "python3 + openssl for the CPIX tests' SPEKE server"; scripts/install-cpix-deps.sh
   step "ttconv (independent IMSC reader) into .tools/ttconv-venv"; scripts/install-ttconv.sh
   step "tstools (tsreport: MPEG-TS continuity and PCR checks)"; scripts/install-tstools.sh
+  step "S3 server (SeaweedFS) into .tools/seaweedfs"; scripts/install-s3-servers.sh
 fi
 
 step "cargo fmt --check"

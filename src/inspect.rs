@@ -16,11 +16,11 @@ use crate::media::input::InputFile;
 use crate::media::Track;
 use crate::mp4::scan::{load_box, scan_top_level, TopBox};
 use crate::mp4::{fourcc_str, BoxIter, MAX_DEPTH, MAX_LOADED_BOX};
+use crate::storage::Source;
 use fragments::{FragSample, Trex};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Write;
-use std::fs::File;
 use std::path::Path;
 
 /// Fragments listed unless `all` is asked for.
@@ -195,17 +195,18 @@ fn brands(bytes: &[u8]) -> Option<Brands> {
 }
 
 struct Opened {
-    file: File,
+    file: Source,
     top: Vec<TopBox>,
 }
 
 fn open(path: &Path) -> Result<Opened> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    // A local file or an object (`s3://…`), read by offset.
+    let file = Source::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.len().map_err(|e| Error::io(path, e))?;
     if len == 0 {
         return Err(Error::invalid(path, "empty file (not MP4)"));
     }
-    let top = scan_top_level(&mut file, len).map_err(|e| Error::invalid(path, e.to_string()))?;
+    let top = scan_top_level(&file, len).map_err(|e| Error::invalid(path, e.to_string()))?;
     Ok(Opened { file, top })
 }
 
@@ -218,7 +219,7 @@ fn moov_extras(
     let Some(b) = opened.top.iter().find(|b| &b.fourcc == b"moov").copied() else {
         return Ok(HashMap::new());
     };
-    let bytes = load_box(&mut opened.file, &b, MAX_LOADED_BOX)
+    let bytes = load_box(&opened.file, &b, MAX_LOADED_BOX)
         .map_err(|e| Error::invalid(path, e.to_string()))?;
     let bad = |e: crate::mp4::BoxError| Error::invalid(path, e.to_string());
     let moov = BoxIter::new(&bytes)
@@ -295,7 +296,7 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<InspectReport> {
             break;
         }
         if matches!(&b.fourcc, b"moov" | b"moof" | b"ftyp" | b"styp" | b"meta") {
-            let bytes = load_box(&mut opened.file, b, MAX_LOADED_BOX)
+            let bytes = load_box(&opened.file, b, MAX_LOADED_BOX)
                 .map_err(|e| Error::invalid(path, e.to_string()))?;
             if brand.is_none() && matches!(&b.fourcc, b"ftyp" | b"styp") {
                 brand = brands(&bytes);
@@ -307,7 +308,7 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<InspectReport> {
     }
     if brand.is_none() {
         if let Some(b) = top.iter().find(|b| matches!(&b.fourcc, b"ftyp" | b"styp")) {
-            let bytes = load_box(&mut opened.file, b, MAX_LOADED_BOX)
+            let bytes = load_box(&opened.file, b, MAX_LOADED_BOX)
                 .map_err(|e| Error::invalid(path, e.to_string()))?;
             brand = brands(&bytes);
         }
@@ -328,7 +329,7 @@ pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<InspectReport> {
     } else {
         FRAGMENTS_LISTED
     }) {
-        let bytes = load_box(&mut opened.file, m, MAX_LOADED_BOX)
+        let bytes = load_box(&opened.file, m, MAX_LOADED_BOX)
             .map_err(|e| Error::invalid(path, e.to_string()))?;
         let bad = |e: crate::mp4::BoxError| {
             Error::invalid(path, format!("moof at byte {}: {}", m.offset, e))

@@ -16,6 +16,7 @@ pub mod media;
 pub mod mp4;
 pub mod package;
 pub mod segment;
+pub mod storage;
 pub mod subtitle;
 pub mod ts;
 pub mod verify;

@@ -60,7 +60,6 @@ pub fn decrypt_input(
     use crate::cenc::decrypt::{scheme_from_fourcc, SampleDecryptor};
     use crate::Error;
     use std::io::Write;
-    use std::os::unix::fs::FileExt;
 
     let path = input.path.clone();
     let bad = |e: BoxError| Error::invalid(&path, e.to_string());
@@ -107,9 +106,8 @@ pub fn decrypt_input(
         .iter()
         .find(|b| &b.fourcc == b"moov")
         .expect("an opened input has a moov");
-    let moov_bytes =
-        crate::mp4::scan::load_box(&mut input.file, &moov_box, crate::mp4::MAX_LOADED_BOX)
-            .map_err(bad)?;
+    let moov_bytes = crate::mp4::scan::load_box(&input.file, &moov_box, crate::mp4::MAX_LOADED_BOX)
+        .map_err(bad)?;
     let moov = BoxIter::new(&moov_bytes)
         .next()
         .expect("loaded box")
@@ -159,9 +157,8 @@ pub fn decrypt_input(
         .copied()
         .collect();
     for moof_box in &moofs {
-        let bytes =
-            crate::mp4::scan::load_box(&mut input.file, moof_box, crate::mp4::MAX_LOADED_BOX)
-                .map_err(bad)?;
+        let bytes = crate::mp4::scan::load_box(&input.file, moof_box, crate::mp4::MAX_LOADED_BOX)
+            .map_err(bad)?;
         let moof = BoxIter::new(&bytes)
             .next()
             .expect("loaded box")
@@ -382,7 +379,7 @@ pub fn decrypt_input(
     }
     w.flush().map_err(|e| Error::io(&tmp_path, e))?;
     drop(w);
-    input.file = tmp;
+    input.file = tmp.into();
     input.len = pos;
     Ok(())
 }

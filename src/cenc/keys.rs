@@ -435,10 +435,15 @@ pub fn parse_key_file(json: &str) -> Result<Vec<KeySpec>> {
 
 /// Reads and parses a JSON key file.
 pub fn load_key_file(path: &Path) -> Result<Vec<KeySpec>> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
-        path: path.into(),
-        source,
-    })?;
+    let text = crate::storage::read_small(path)
+        .and_then(|b| {
+            String::from_utf8(b)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        })
+        .map_err(|source| KeyError::Read {
+            path: path.into(),
+            source,
+        })?;
     parse_key_file(&text).map_err(|e| KeyError::InFile {
         path: path.into(),
         source: Box::new(e),

@@ -100,6 +100,9 @@ pub struct PackageArgs {
     /// Verify the output (with the run's keys and inputs) before committing it.
     #[arg(long)]
     verify: bool,
+    /// Object-store OUT: remove runs replaced more than SECONDS ago (docs/object-storage.md).
+    #[arg(long, value_name = "SECONDS")]
+    prune_after: Option<u64>,
     /// No progress bar and no summary (warnings are still printed on stderr).
     #[arg(short, long)]
     quiet: bool,
@@ -136,6 +139,9 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         }
     }
     job.verify |= a.verify;
+    if a.prune_after.is_some() {
+        job.prune_after = a.prune_after;
+    }
     job.decryption_keys
         .extend(a.decryption_keys.iter().cloned());
     if a.decryption_key_file.is_some() {

@@ -42,7 +42,7 @@ pub fn run(a: VerifyArgs) -> Result<(), Error> {
             .map(|s| InputSpec::parse(s))
             .collect::<Result<_, _>>()?,
     };
-    let report = vodpack::verify::verify_request(&a.out, &req)?;
+    let report = vodpack::verify::verify_request_at(&a.out, &req)?;
     if a.json {
         println!(
             "{}",

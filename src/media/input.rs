@@ -13,8 +13,8 @@ use crate::mp4::boxes::{
 };
 use crate::mp4::scan::{load_box, scan_top_level, TopBox};
 use crate::mp4::{BoxError, BoxIter, BoxResult, Mp4Box, RawBox, MAX_LOADED_BOX};
+use crate::storage::Source;
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Most samples vodpack accepts in one track (10 h of 60 fps video is 2.2 M): bounds the
@@ -29,7 +29,7 @@ pub struct InputFile {
     /// The open file sample bytes are read from on demand (after
     /// [`decrypt_input`](crate::cenc::decrypt_input::decrypt_input), an unlinked temporary file holding the
     /// decrypted samples).
-    pub file: File,
+    pub file: Source,
     /// File length in bytes, the bound for every box and sample offset.
     pub len: u64,
     /// Every top-level box (type, offset, size) found by the scan, in file order; moov and the
@@ -47,18 +47,19 @@ const NON_SYNC: u32 = 0x0001_0000;
 impl InputFile {
     /// Opens and indexes `path`.
     pub fn open(path: &Path) -> Result<InputFile> {
-        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        // A local file or an object (`s3://…`): read by offset either way, never whole.
+        let file = Source::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.len().map_err(|e| Error::io(path, e))?;
         if len == 0 {
             return Err(Error::invalid(path, "empty file (not MP4)"));
         }
         let bad = |e: BoxError| Error::invalid(path, e.to_string());
-        let top_boxes = scan_top_level(&mut file, len).map_err(bad)?;
+        let top_boxes = scan_top_level(&file, len).map_err(bad)?;
         let moov_box = top_boxes
             .iter()
             .find(|b| &b.fourcc == b"moov")
             .ok_or_else(|| Error::invalid(path, "no 'moov' box (not a complete MP4 file)"))?;
-        let moov_bytes = load_box(&mut file, moov_box, MAX_LOADED_BOX).map_err(bad)?;
+        let moov_bytes = load_box(&file, moov_box, MAX_LOADED_BOX).map_err(bad)?;
         let moov = BoxIter::new(&moov_bytes)
             .next()
             .expect("loaded box")
@@ -96,7 +97,7 @@ impl InputFile {
             .collect();
         for moof_box in &moofs {
             fragmented = true;
-            let bytes = load_box(&mut file, moof_box, MAX_LOADED_BOX).map_err(bad)?;
+            let bytes = load_box(&file, moof_box, MAX_LOADED_BOX).map_err(bad)?;
             let moof = BoxIter::new(&bytes)
                 .next()
                 .expect("loaded box")

@@ -1,8 +1,7 @@
 //! Streaming scan of a file's top-level boxes: headers only, so an hour-long mdat is never read
 //! to find the moov or the moofs after it.
 use super::reader::{parse_header, BoxError};
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use crate::storage::Source;
 
 /// A top-level box located in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +24,7 @@ const KNOWN_TOP: &[&[u8; 4]] = &[
 ];
 
 /// Lists the top-level boxes of `file` (whose length is `file_len`).
-pub fn scan_top_level(file: &mut File, file_len: u64) -> Result<Vec<TopBox>, BoxError> {
+pub fn scan_top_level(file: &Source, file_len: u64) -> Result<Vec<TopBox>, BoxError> {
     let mut boxes = Vec::new();
     let mut pos = 0u64;
     let mut hdr = [0u8; 32];
@@ -35,8 +34,7 @@ pub fn scan_top_level(file: &mut File, file_len: u64) -> Result<Vec<TopBox>, Box
             context: format!("reading the box header at byte {pos}"),
             source,
         };
-        file.seek(SeekFrom::Start(pos)).map_err(io)?;
-        file.read_exact(&mut hdr[..want]).map_err(io)?;
+        file.read_exact_at(&mut hdr[..want], pos).map_err(io)?;
         let (fourcc, size, hlen) =
             parse_header(&hdr[..want]).map_err(|e| e.context(format!("at byte {pos}")))?;
         // size 0 means "to end of file"; parse_header saw only `want` bytes.
@@ -70,7 +68,7 @@ pub fn scan_top_level(file: &mut File, file_len: u64) -> Result<Vec<TopBox>, Box
 }
 
 /// Reads a whole top-level box into memory, refusing boxes over `limit` bytes.
-pub fn load_box(file: &mut File, b: &TopBox, limit: u64) -> Result<Vec<u8>, BoxError> {
+pub fn load_box(file: &Source, b: &TopBox, limit: u64) -> Result<Vec<u8>, BoxError> {
     if b.size > limit {
         return Err(BoxError::invalid(format!(
             "'{}' box of {} bytes exceeds the {limit}-byte limit",
@@ -87,7 +85,6 @@ pub fn load_box(file: &mut File, b: &TopBox, limit: u64) -> Result<Vec<u8>, BoxE
         ),
         source,
     };
-    file.seek(SeekFrom::Start(b.offset)).map_err(io)?;
-    file.read_exact(&mut buf).map_err(io)?;
+    file.read_exact_at(&mut buf, b.offset).map_err(io)?;
     Ok(buf)
 }

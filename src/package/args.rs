@@ -7,11 +7,13 @@
 //! Every later stage reads these typed values; nothing re-parses a string of the job. Errors here
 //! are usage errors (exit 2) or, for key and IV syntax, key errors (exit 6).
 use super::job::{InputSpec, PackageJob, ProtectionOptions};
+use super::publish::RemoteOut;
 use super::template::{ManifestSelection, Naming, SegmentTemplate};
 use crate::cenc::keys::{self, KeySpec, LabelPolicy};
 use crate::cenc::{DrmSystem, IvSource, Scheme};
 use crate::error::{Error, Result};
 use crate::media::input::TrackSelector;
+use crate::storage::ObjectUrl;
 use std::path::{Path, PathBuf};
 
 /// The segment sets a protected run writes: one scheme, or one set per manifest.
@@ -304,6 +306,9 @@ pub struct PackageArgs {
     pub protection: Option<ProtectionArgs>,
     /// `--hls-segments ts`: the HLS playlists read MPEG-TS segments of their own.
     pub hls_ts: bool,
+    /// An object-store OUT: the run is written into a local folder first (`out`), then
+    /// published (package::publish).
+    pub remote: Option<RemoteOut>,
 }
 
 impl PackageArgs {
@@ -407,6 +412,7 @@ impl PackageArgs {
         }
         // `-o .` or `-o ..` name the folder they resolve to (the output is staged beside it).
         let mut job = job.clone();
+        let remote = remote_out(&mut job)?;
         job.out = output_folder(&job.out)?;
         let asset_id = asset_id(&job)?;
         let mut protection = protection;
@@ -443,9 +449,70 @@ impl PackageArgs {
             },
             protection,
             hls_ts,
+            remote,
             job,
         })
     }
+}
+
+/// An object URL as OUT: where the run goes, with the key-manifest rule (keys are never
+/// published: with encryption a `--key-manifest` must be given, outside OUT's bucket). `job`'s
+/// OUT (and key manifest, when it is an object) become local paths the run is written to first.
+fn remote_out(job: &mut PackageJob) -> Result<Option<RemoteOut>> {
+    let Some(url) = ObjectUrl::parse(&job.out.to_string_lossy()) else {
+        if let Some(k) = &job.key_manifest {
+            if let Some(Err(e)) = ObjectUrl::parse(&k.to_string_lossy()) {
+                return Err(Error::Usage(format!("--key-manifest: {e}")));
+            }
+        }
+        return Ok(None);
+    };
+    let url = url.map_err(|e| Error::Usage(format!("-o: {e}")))?;
+    let run_id = crate::package::publish::new_run_id();
+    let local_root =
+        std::env::temp_dir().join(format!("vodpack-publish-{}-{}", std::process::id(), run_id));
+    let name = url.name().to_string();
+    let mut key_manifest = None;
+    match job
+        .key_manifest
+        .as_ref()
+        .map(|k| k.to_string_lossy().into_owned())
+    {
+        Some(k) => {
+            if let Some(km) = ObjectUrl::parse(&k) {
+                let km = km.map_err(|e| Error::Usage(format!("--key-manifest: {e}")))?;
+                if km.same_bucket(&url) {
+                    return Err(Error::Usage(format!(
+                        "--key-manifest '{km}' is in the bucket of the output '{url}', which gets published; keys are never published: give a local path or an object URL in another bucket"
+                    )));
+                }
+                key_manifest = Some(km);
+                job.key_manifest = Some(local_root.join(format!("{name}.keys.json")));
+            }
+        }
+        None if job.protection.is_some() => {
+            return Err(Error::Usage(format!(
+                "output '{url}' is in object storage and the output is encrypted: give --key-manifest (a local path, or an object URL in another bucket); vodpack does not put keys beside a published output"
+            )));
+        }
+        // Clear output and no key manifest asked for: the run's (key-less) manifest is not kept.
+        None => job.key_manifest = Some(local_root.join(format!("{name}.keys.json"))),
+    }
+    if let Some(base) = job.base_url.as_mut() {
+        // Absolute media URIs must name this run's objects.
+        if !base.ends_with('/') {
+            base.push('/');
+        }
+        base.push_str(&format!("{}/{run_id}/", crate::package::publish::RUNS));
+    }
+    job.out = local_root.join(&name);
+    Ok(Some(RemoteOut {
+        url,
+        key_manifest,
+        run_id,
+        local_root,
+        prune_after: job.prune_after,
+    }))
 }
 
 /// `--manifests`: `hls`, `dash` or `hls,dash` (both by default).

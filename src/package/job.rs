@@ -1,6 +1,7 @@
 //! What to package: from CLI flags or a job file (TOML or JSON) — the same structure either way.
 use crate::error::{Error, Result};
 use crate::media::input::TrackSelector;
+use crate::storage::ObjectUrl;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -471,6 +472,14 @@ pub struct PackageJob {
     /// segments of their own, docs/mpeg-ts.md).
     #[serde(default, alias = "hls-segments")]
     pub hls_segments: Option<String>,
+    /// With an object-store OUT: runs replaced more than this many seconds ago are removed
+    /// after publishing (docs/object-storage.md).
+    #[serde(alias = "prune-after")]
+    pub prune_after: Option<u64>,
+}
+
+fn is_object_url(s: &str) -> bool {
+    ObjectUrl::is_object_url(s)
 }
 
 impl Default for PackageJob {
@@ -490,6 +499,7 @@ impl Default for PackageJob {
             segment_template: None,
             base_url: None,
             hls_segments: None,
+            prune_after: None,
             force: false,
             verify: false,
             decryption_keys: Vec::new(),
@@ -520,7 +530,13 @@ impl PackageJob {
                 )))
             }
         };
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        // A local file or an object (`s3://…`): relative inputs are then relative to its prefix.
+        let text = crate::storage::read_small(path)
+            .and_then(|b| {
+                String::from_utf8(b)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+            })
+            .map_err(|e| Error::io(path, e))?;
         let mut job: PackageJob = if toml {
             toml::from_str(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?
         } else {
@@ -529,17 +545,21 @@ impl PackageJob {
         };
         let base = path.parent().unwrap_or(Path::new("."));
         for i in &mut job.inputs {
-            if Path::new(&i.input).is_relative() && !base.as_os_str().is_empty() {
+            if Path::new(&i.input).is_relative()
+                && !base.as_os_str().is_empty()
+                && !is_object_url(&i.input)
+            {
                 i.input = escape_path(&base.to_string_lossy()) + "/" + &i.input;
             }
         }
-        if job.out.is_relative() {
+        let local = |p: &PathBuf| p.is_relative() && !is_object_url(&p.to_string_lossy());
+        if local(&job.out) {
             job.out = base.join(&job.out);
         }
-        if let Some(f) = job.decryption_key_file.as_mut().filter(|f| f.is_relative()) {
+        if let Some(f) = job.decryption_key_file.as_mut().filter(|f| local(f)) {
             *f = base.join(&*f);
         }
-        if let Some(k) = job.key_manifest.as_mut().filter(|k| k.is_relative()) {
+        if let Some(k) = job.key_manifest.as_mut().filter(|k| local(k)) {
             *k = base.join(&*k);
         }
         if let Some(p) = job.protection.as_mut() {
@@ -550,7 +570,7 @@ impl PackageJob {
                 &mut p.cpix_export,
                 &mut p.cpix_recipient,
             ] {
-                if let Some(f) = f.as_mut().filter(|f| f.is_relative()) {
+                if let Some(f) = f.as_mut().filter(|f| local(f)) {
                     *f = base.join(&*f);
                 }
             }

@@ -10,6 +10,7 @@ pub mod job;
 pub mod output;
 pub mod plan;
 pub mod protect;
+pub mod publish;
 pub mod run;
 pub mod sets;
 pub mod source;

@@ -359,6 +359,13 @@ impl Staging {
         Ok(())
     }
 
+    /// The staged key manifest's bytes (`None` when none was staged or it cannot be read).
+    pub fn key_manifest_bytes(&self) -> Option<Vec<u8>> {
+        self.key_manifest
+            .as_ref()
+            .and_then(|(tmp, _)| std::fs::read(tmp).ok())
+    }
+
     /// Writes [`MARKER_FILE`] listing every file in the staging folder.
     fn write_marker(&self) -> Result<()> {
         let marker = Marker {

@@ -6,6 +6,7 @@
 //! only writes.
 use super::args::PackageArgs;
 use super::output::check_targets;
+use super::publish::{check_remote, RemoteState};
 use super::sets::{self, OutputSet};
 use super::source::{open_inputs, OpenedInputs, RenditionSource};
 use super::warnings::Warning;
@@ -33,6 +34,8 @@ pub struct PackagePlan {
     pub sets: Vec<OutputSet>,
     /// Tracks of the inputs left out of the output (`dropped_track` warnings).
     pub dropped: Vec<Warning>,
+    /// An object-store OUT as the run found it (the switch's precondition).
+    pub remote_state: Option<RemoteState>,
 }
 
 impl PackagePlan {
@@ -48,6 +51,12 @@ impl PackagePlan {
         {
             super::cpix_keys::check_export_path(e, &args.out, &input_paths)?;
         }
+        // An object-store OUT must answer and be vodpack's (or empty) before any work.
+        let remote_state = args
+            .remote
+            .as_ref()
+            .map(|r| check_remote(r, args.job.force))
+            .transpose()?;
         // Subtitle inputs are read here and written after the media, on its segment boundaries.
         let (media_job, subtitles) = crate::subtitle::write::load(&args.job)?;
         // The media inputs, as checked by the argument stage (the subtitle layer keeps the rest).
@@ -82,6 +91,7 @@ impl PackagePlan {
             segments,
             sets,
             dropped,
+            remote_state,
         })
     }
 }

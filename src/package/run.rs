@@ -57,6 +57,12 @@ pub struct PackageSummary {
     /// empty (and left out of `--json`) with one scheme.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schemes: Vec<SchemeSetSummary>,
+    /// An object-store OUT: the bytes uploaded (segments, playlists, marker, manifests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploaded_bytes: Option<u64>,
+    /// An object-store OUT: the run's id (its objects are under `OUT/runs/<run>/`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 /// One segment set of a two-scheme run, as `--json` lists it.
@@ -172,8 +178,13 @@ pub trait Progress: Sync {
 /// previous output untouched.
 pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSummary> {
     let args = PackageArgs::from_job(job)?;
-    let plan = PackagePlan::new(args)?;
-    run(plan, progress)
+    // An object-store OUT is written into a local folder first; it goes once published.
+    let local_root = args.remote.as_ref().map(|r| r.local_root.clone());
+    let result = PackagePlan::new(args).and_then(|plan| run(plan, progress));
+    if let Some(root) = local_root {
+        let _ = std::fs::remove_dir_all(root);
+    }
+    result
 }
 
 /// Writes a plan: the renditions into a staging folder (every output set from one read of the
@@ -188,6 +199,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
         segments: ref segment_plan,
         ref sets,
         ref dropped,
+        ref remote_state,
     } = plan;
     let mut staged = Staging::create(&args.out, &args.key_manifest)?;
     let total: u64 = sources.iter().map(|s| s.track.samples.len() as u64).sum();
@@ -440,7 +452,27 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
         crate::verify::verify_staged(&staged.dir, inputs, sources, keys)?;
     }
     crate::cancel::check()?;
-    staged.commit()?;
+    let uploaded_bytes = match (&args.remote, remote_state) {
+        (Some(remote), Some(state)) => {
+            // The manifests players load first: every set's multivariant playlist and MPD.
+            let mut top: Vec<String> = Vec::new();
+            for a in &assets {
+                for (writes, name) in [
+                    (a.write_hls, &a.hls_multivariant),
+                    (a.write_dash, &a.dash_mpd),
+                ] {
+                    if writes && !top.contains(name) {
+                        top.push(name.clone());
+                    }
+                }
+            }
+            Some(super::publish::publish(staged, remote, state, &top)?)
+        }
+        _ => {
+            staged.commit()?;
+            None
+        }
+    };
     if let Some(e) = cpix_export {
         e.commit()?;
     }
@@ -464,10 +496,23 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     Ok(PackageSummary {
         warnings,
         verified: args.job.verify,
-        out: args.out.clone(),
+        out: match &args.remote {
+            Some(r) => PathBuf::from(r.url.to_string()),
+            None => args.out.clone(),
+        },
         hls: asset.hls_multivariant.clone(),
         dash: asset.dash_mpd.clone(),
-        key_manifest: args.key_manifest.clone(),
+        key_manifest: match &args.remote {
+            Some(r) => match (&r.key_manifest, &args.job.key_manifest) {
+                (Some(url), _) => PathBuf::from(url.to_string()),
+                // A clear run to object storage without --key-manifest keeps none.
+                (None, Some(p)) if p.starts_with(&r.local_root) => PathBuf::new(),
+                _ => args.key_manifest.clone(),
+            },
+            None => args.key_manifest.clone(),
+        },
+        uploaded_bytes,
+        run: args.remote.as_ref().map(|r| r.run_id.clone()),
         protection: args.protection.as_ref().map(|p| p.text.clone()),
         segment_duration: args.segment_duration,
         duration: asset.duration,

@@ -11,11 +11,11 @@ use crate::error::{Error, InTrack, Result};
 use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
 use crate::media::time::{CompositionOffset, PresentationTime, TickOffset, TimeOverflow};
 use crate::media::{Sample, Track, TrackKind};
+use crate::storage::Source;
 use crate::ts::es::EsFormat;
 use crate::ts::segment::{TsClock, TsMuxer};
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// The encryption side of a rendition job.
@@ -32,8 +32,8 @@ pub struct RenditionJob<'a> {
     pub id: String,
     /// The input track.
     pub track: &'a Track,
-    /// The input file, read with pread.
-    pub input: &'a File,
+    /// The input, read by offset (pread, or ranged GETs for an object).
+    pub input: &'a Source,
     /// The input's path, for errors.
     pub input_path: &'a Path,
     /// Sample indices where segments start (from the SegmentPlan).
@@ -178,7 +178,7 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 }
 
 /// Reads the bytes of consecutive samples `samples` into `buf`, coalescing contiguous ranges.
-fn read_samples(input: &File, path: &Path, samples: &[Sample], buf: &mut Vec<u8>) -> Result<()> {
+fn read_samples(input: &Source, path: &Path, samples: &[Sample], buf: &mut Vec<u8>) -> Result<()> {
     let total: usize = samples.iter().map(|s| s.size as usize).sum();
     // Every byte is read over; only growth is zero-filled (not the whole buffer each time).
     buf.truncate(total);

@@ -218,6 +218,6 @@ pub(crate) fn read_with<T>(
         file: path.to_path_buf(),
         cause,
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(SubtitleCause::Io(e)))?;
+    let bytes = crate::storage::read_small(path).map_err(|e| fail(SubtitleCause::Io(e)))?;
     parse(&bytes).map_err(|e| fail(SubtitleCause::Parse(e)))
 }

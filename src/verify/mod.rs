@@ -31,7 +31,7 @@ pub struct SourceTrack<'a> {
     /// The source file's path (for messages).
     pub path: &'a Path,
     /// The open source file.
-    pub file: &'a File,
+    pub file: &'a crate::storage::Source,
     /// The source track read from it.
     pub track: &'a Track,
 }
@@ -489,7 +489,15 @@ pub fn verify(out: &Path, opts: &VerifyOptions) -> Report {
                     mpd_protection: r.protection.clone(),
                     ..Default::default()
                 };
-                let base = hls::parent(&dash_name);
+                // A relative MPD-level BaseURL (an object-store run's prefix) moves every
+                // segment URL under it; an absolute one (`--base-url`) is matched by file.
+                let base_owned = match m.base_url.as_deref() {
+                    Some(b) if !b.contains("://") => {
+                        hls::resolve(hls::parent(&dash_name), b).unwrap_or_default()
+                    }
+                    _ => hls::parent(&dash_name).to_string(),
+                };
+                let base = base_owned.as_str();
                 let resolved =
                     |p: &str| -> Result<String, VerifyError> { Ok(resolve_uri(out, base, p)?) };
                 if let Some(t) = &r.template {
@@ -855,6 +863,26 @@ pub struct VerifyRequest {
     pub sources: Vec<crate::package::InputSpec>,
     /// Keys of encrypted sources (`--decryption-key`, as for `package`).
     pub decryption_keys: Vec<String>,
+}
+
+/// [`verify_request`] on a local folder or an object-store output (`s3://…`, `gs://…`,
+/// `az://…`): the output's current run is copied into a temporary folder first
+/// (package::publish::download_current), which is removed afterwards.
+pub fn verify_request_at(out: &Path, req: &VerifyRequest) -> crate::Result<Report> {
+    let Some(url) = crate::storage::ObjectUrl::parse(&out.to_string_lossy()) else {
+        return verify_request(out, req);
+    };
+    let url = url.map_err(|e| crate::Error::Usage(e.to_string()))?;
+    let tmp = std::env::temp_dir().join(format!(
+        "vodpack-verify-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let local = tmp.join(url.name());
+    let result = crate::package::publish::download_current(&url, &local)
+        .and_then(|()| verify_request(&local, req));
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
 }
 
 /// Loads keys and sources for `vodpack verify` and runs it. Without key options, the key

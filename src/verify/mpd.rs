@@ -178,6 +178,9 @@ pub struct Mpd {
     pub representations: Vec<Representation>,
     /// `mediaPresentationDuration`, seconds.
     pub duration: Option<f64>,
+    /// The MPD-level BaseURL (before the first Period), if any: an object-store output's run
+    /// prefix (docs/object-storage.md), or `--base-url`.
+    pub base_url: Option<String>,
 }
 
 fn attr(e: &BytesStart, name: &str) -> Result<Option<String>, MpdError> {
@@ -257,6 +260,7 @@ pub fn parse(text: &str) -> Result<Mpd, MpdError> {
     let mut rep: Option<Representation> = None;
     let mut in_base_url = false;
     let mut saw_mpd = false;
+    let mut saw_period = false;
     loop {
         let ev = reader.read_event().map_err(|e| MpdError::Xml {
             at: reader.buffer_position(),
@@ -276,6 +280,7 @@ pub fn parse(text: &str) -> Result<Mpd, MpdError> {
                         .as_deref()
                         .and_then(xs_duration);
                 }
+                b"Period" => saw_period = true,
                 b"AdaptationSet" => {
                     set_protection.clear();
                     set_type = attr(&e, "contentType")?;
@@ -384,6 +389,8 @@ pub fn parse(text: &str) -> Result<Mpd, MpdError> {
                 let v = t.unescape().map_err(|e| MpdError::BaseUrl(Box::new(e)))?;
                 if let Some(r) = rep.as_mut() {
                     r.base_url = Some(v.trim().to_string());
+                } else if !saw_period {
+                    mpd.base_url = Some(v.trim().to_string());
                 }
             }
             Event::End(e) => match e.local_name().as_ref() {

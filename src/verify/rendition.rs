@@ -1,6 +1,5 @@
 //! The checks of one rendition: its init segment, every media segment, its timing against the
 //! MPD and HLS, its encryption, and (with keys and sources) its samples.
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::fmp4::{self, Fragment, Init};

@@ -4,7 +4,7 @@
 // usage: node run.mjs --dir OUT --player shaka|dashjs|hlsjs --protocol dash|hls
 //          [--manifest REL] [--drm none|server|manifest|inline] [--keys KID=KEY,...]
 //          [--wrong-key] [--expect play|fail|no-playable] [--expect-heights 240,360,720]
-//          [--port N] [--timeout SECONDS] [--verbose]
+//          [--port N] [--timeout SECONDS] [--verbose] [--url MANIFEST_URL]
 //          [--expect subtitles --text-lang fr --text-name NAME --expect-cues CUES.json]
 //
 // --drm server    the harness hands its licence URL to the player (Shaka, hls.js, dash.js)
@@ -21,6 +21,8 @@
 //                       label), show it, and, played from 0 to the end at 2x, hold in
 //                       video.textTracks cues covering every cue of CUES.json ([{start, end, text}],
 //                       seconds; text compared without tags/entities) and no cue of other text
+// --url           play the manifest at this URL (another origin, e.g. an object store's HTTP
+//                 endpoint) instead of OUT/--manifest served by the harness (--dir then unused).
 // Exit status 0 when the expectation is met, 1 when not, 2 on bad usage. JSON result on stdout.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -45,6 +47,7 @@ function parseArgs(argv) {
     };
     switch (a) {
       case '--dir': opts.dir = path.resolve(next()); break;
+      case '--url': opts.url = next(); break;
       case '--player': opts.player = next(); break;
       case '--protocol': opts.protocol = next(); break;
       case '--manifest': opts.manifest = next(); break;
@@ -70,7 +73,8 @@ function parseArgs(argv) {
       default: usage(`unknown argument ${a}`);
     }
   }
-  if (!opts.dir || !fs.existsSync(opts.dir)) usage('--dir OUT must exist');
+  if (!opts.url && (!opts.dir || !fs.existsSync(opts.dir))) usage('--dir OUT must exist');
+  opts.dir ??= os.tmpdir();
   if (!['shaka', 'dashjs', 'hlsjs'].includes(opts.player)) usage('--player shaka|dashjs|hlsjs');
   if (!['dash', 'hls'].includes(opts.protocol)) usage('--protocol dash|hls');
   if (!['none', 'server', 'manifest', 'inline'].includes(opts.drm)) usage('bad --drm');
@@ -261,7 +265,7 @@ async function main() {
     const keysHex = Object.fromEntries(
       [...opts.keys].map(([kid, key]) => [kid, opts.wrongKey ? corrupt(key) : key]));
     const cfg = {
-      url: `${origin}/media/${opts.manifest}`,
+      url: opts.url ?? `${origin}/media/${opts.manifest}`,
       protocol: opts.protocol,
       drm: opts.drm,
       licenseUrl: `${origin}/license`,

@@ -35,6 +35,7 @@ mod manifest_dash;
 mod manifest_hls;
 mod mpeg_ts;
 mod mutation;
+mod object_storage;
 mod odd_timing;
 mod output_control;
 mod output_safety;

@@ -26,6 +26,8 @@ pub mod key_manifest;
 mod listener;
 #[cfg(feature = "server")]
 pub mod origin;
+#[cfg(feature = "server")]
+pub mod player_assets;
 pub mod policy;
 #[cfg(feature = "server")]
 pub mod serve;

@@ -9,7 +9,7 @@
 //! file → track → box/sample can be walked by a program.
 //!
 //! The library does not know about exit codes: the `vodpack` binary maps an [`ErrorKind`] to the
-//! code documented in docs/exit-codes.md (src/main.rs, `exit_code`).
+//! code documented in docs/exit-codes.md (src/cli/exit_code.rs).
 //!
 //! Display convention: every error's `Display` is its whole message (this level's context
 //! followed by its cause's message), so `{e}` is always complete; `source()` gives the cause as

@@ -4,9 +4,9 @@
 //! subtitle inputs read, the segment boundaries shared by all renditions, and the keys resolved.
 //! A problem with any of these stops the run here, leaving nothing behind; package::run then
 //! only writes.
-use super::args::{PackageArgs, Schemes};
+use super::args::PackageArgs;
 use super::output::check_targets;
-use super::protect::{self, AssetKeys};
+use super::sets::{self, OutputSet};
 use super::source::{open_inputs, OpenedInputs, RenditionSource};
 use super::warnings::Warning;
 use crate::error::Result;
@@ -28,10 +28,9 @@ pub struct PackagePlan {
     pub sources: Vec<RenditionSource>,
     /// Where every rendition is cut (the same presentation times in all of them).
     pub segments: SegmentPlan,
-    /// The main segment set's keys (the only set, or the DASH one of a scheme pair).
-    pub keys: Option<AssetKeys>,
-    /// The second set's keys (the HLS one of a scheme pair): the same KIDs and keys.
-    pub hls_keys: Option<AssetKeys>,
+    /// What is written from the one read of the inputs, the main set first
+    /// (package::sets): the keys of each encrypted set resolved.
+    pub sets: Vec<OutputSet>,
     /// Tracks of the inputs left out of the output (`dropped_track` warnings).
     pub dropped: Vec<Warning>,
 }
@@ -67,37 +66,15 @@ impl PackagePlan {
             args.job.cut_at_common_keyframes,
         )?;
         // Keys are resolved before anything is written: a key problem leaves no output behind.
-        // A scheme pair resolves them once, for the HLS scheme (which FairPlay needs); the DASH
-        // set shares every KID and key.
-        let (keys, hls_keys) = match args.protection.as_ref().map(|p| (p, p.schemes)) {
-            None => (None, None),
-            Some((p, Schemes::One(scheme))) => (Some(protect::resolve(p, scheme, &sources)?), None),
-            Some((p, Schemes::Pair { dash, hls })) => {
-                let hls_keys = protect::resolve(p, hls, &sources)?;
-                (Some(hls_keys.with_scheme(dash)), Some(hls_keys))
-            }
-        };
+        let sets = sets::plan(&args, &sources)?;
         Ok(PackagePlan {
             args,
             subtitles,
             inputs,
             sources,
             segments,
-            keys,
-            hls_keys,
+            sets,
             dropped,
         })
-    }
-
-    /// The folders (relative to OUT) of a rendition's segment sets when a scheme pair writes
-    /// two: `(<id>/<dash scheme>, <id>/<hls scheme>)`; `None` for one set in `<id>/`.
-    pub fn set_dirs(&self, src: &RenditionSource) -> Option<(String, String)> {
-        match self.args.protection.as_ref()?.schemes {
-            Schemes::Pair { dash, hls } => Some((
-                format!("{}/{}", src.id, dash.as_str()),
-                format!("{}/{}", src.id, hls.as_str()),
-            )),
-            Schemes::One(_) => None,
-        }
     }
 }

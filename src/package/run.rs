@@ -1,10 +1,11 @@
 //! The last stage of a packaging run: writes what a [`PackagePlan`] decided — every rendition
 //! in parallel into a staging folder, then the manifests and the key manifest — and commits it
 //! all at once. `package` chains the three stages: [`PackageArgs`] → [`PackagePlan`] → [`run`].
-use super::args::{PackageArgs, Schemes};
+use super::args::PackageArgs;
 use super::output::Staging;
 use super::plan::PackagePlan;
-use super::protect::{AssetKeys, KeyMaterial};
+use super::protect::KeyMaterial;
+use super::sets::OutputSet;
 use super::source::{bcp47_from_iso639_2, frame_rate, RenditionSource};
 use super::warnings::Warning;
 use crate::error::{Error, Result};
@@ -15,7 +16,7 @@ use crate::manifest::{dash, hls};
 use crate::media::TrackKind;
 use crate::segment::init::InitOptions;
 use crate::segment::plan::presentation_time;
-use crate::segment::writer::{write_rendition, RenditionJob, RenditionOutput};
+use crate::segment::writer::{write_rendition, RenditionJob, RenditionOutput, SetJob};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -174,8 +175,9 @@ pub fn package(job: &PackageJob, progress: &dyn Progress) -> Result<PackageSumma
     run(plan, progress)
 }
 
-/// Writes a plan: the renditions into a staging folder, the manifests and the key manifest,
-/// then (after `--verify` when asked) commits them together.
+/// Writes a plan: the renditions into a staging folder (every output set from one read of the
+/// inputs), the manifests and the key manifest, then (after `--verify` when asked) commits them
+/// together.
 pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary> {
     let PackagePlan {
         ref args,
@@ -183,11 +185,9 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
         ref inputs,
         ref sources,
         segments: ref segment_plan,
-        keys: ref asset_keys,
-        ref hls_keys,
+        ref sets,
         ref dropped,
     } = plan;
-    let mut keys = KeyMaterial::default();
     let mut staged = Staging::create(&args.out, &args.key_manifest)?;
     let total: u64 = sources.iter().map(|s| s.track.samples.len() as u64).sum();
     progress.start(total);
@@ -196,8 +196,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     // files are written on a thread of their own so that the idle cores overlap reading and
     // encrypting with writing (one 1080p rendition: 0.20 -> 0.13 s). With every core busy that
     // only adds thread switches and buffers, so the sets write in place.
-    let sets_per_rendition = if hls_keys.is_some() { 2 } else { 1 };
-    let write_on_own_thread = sources.len() * sets_per_rendition < rayon::current_num_threads();
+    let write_on_own_thread = sources.len() * sets.len() < rayon::current_num_threads();
     let written: Vec<Written> = sources
         .par_iter()
         .enumerate()
@@ -208,14 +207,15 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                 .iter()
                 .map(|&i| presentation_time(&src.track, i).seconds())
                 .collect();
-            let set_for = |keys: Option<&AssetKeys>| -> Result<_> {
+            // This rendition's part of each set: its folder, init segment and encryption.
+            let set_job = |set: &OutputSet| -> Result<(SetJob, Option<RenditionProtection>)> {
                 let mut init = InitOptions {
                     sample_entry: src.track.sample_entry.clone(),
                     clear_sample_entry: None,
                     pssh: Vec::new(),
                     edit_media_time: src.track.edit_media_time,
                 };
-                let (protection, signal) = match keys {
+                let (protection, signal) = match &set.keys {
                     Some(k) => {
                         let crypto = k.rendition(index, src, &secs)?;
                         if crypto.job.clear_lead_segments > 0 {
@@ -227,36 +227,33 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                     }
                     None => (None, None),
                 };
-                Ok((init, protection, signal))
+                let dir = set.dir(&src.id);
+                Ok((
+                    SetJob {
+                        dir,
+                        init,
+                        protection,
+                    },
+                    signal,
+                ))
             };
-            let (init, protection, signal) = set_for(asset_keys.as_ref())?;
-            let mut signals = vec![signal];
-            let mut extra_sets = Vec::new();
-            let mut set_dir = None;
-            if let (Some(hls), Some((dash_dir, hls_dir))) = (hls_keys, plan.set_dirs(src)) {
-                let (init, protection, signal) = set_for(Some(hls))?;
-                signals.push(signal);
-                set_dir = Some(dash_dir);
-                extra_sets.push(crate::segment::writer::OutputSet {
-                    dir: hls_dir,
-                    init,
-                    protection,
-                });
-            }
+            let (set_jobs, signals): (Vec<SetJob>, Vec<_>) = sets
+                .iter()
+                .map(set_job)
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .unzip();
             let rjob = RenditionJob {
                 id: src.id.clone(),
                 track: &src.track,
                 input: &input.file,
                 input_path: &input.path,
                 starts,
-                init,
                 width: src.codec.width.unwrap_or(0),
                 height: src.codec.height.unwrap_or(0),
                 single_file: args.job.single_file,
-                protection,
                 out_root: staged.dir.clone(),
-                set_dir,
-                extra_sets,
+                sets: set_jobs,
                 write_on_own_thread,
             };
             // Per-rendition progress in samples and media bytes (one thread per rendition).
@@ -275,114 +272,132 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
             Ok((written, signals))
         })
         .collect::<Result<_>>()?;
-    let mut outputs = Vec::with_capacity(written.len());
-    let mut signals = Vec::with_capacity(written.len());
-    let mut hls_outputs = Vec::new();
-    let mut hls_signals = Vec::new();
+    // Per rendition, per set -> per set, per rendition.
+    let mut per_set: Vec<Written> = sets
+        .iter()
+        .map(|_| {
+            (
+                Vec::with_capacity(sources.len()),
+                Vec::with_capacity(sources.len()),
+            )
+        })
+        .collect();
     for (outs, sigs) in written {
-        let mut outs = outs.into_iter();
-        let mut sigs = sigs.into_iter();
-        outputs.extend(outs.next());
-        signals.extend(sigs.next());
-        hls_outputs.extend(outs.next());
-        hls_signals.extend(sigs.next());
+        for ((out, sig), (outputs, signals)) in outs.into_iter().zip(sigs).zip(per_set.iter_mut()) {
+            outputs.push(out);
+            signals.push(sig);
+        }
     }
     progress.finish();
 
-    let mut asset = build_asset(args, sources, &outputs);
-    if let Some(k) = asset_keys {
-        asset.protection = Some(k.asset_protection());
-        for (r, sig) in asset.renditions.iter_mut().zip(&signals) {
-            r.protection = sig.clone();
-        }
-        keys = k.key_material(&signals);
-    }
-    // Two schemes: the HLS playlists describe the second set (its own signalling and PSSH).
-    let mut hls_asset = match hls_keys {
-        Some(k) => {
-            let mut a = build_asset(args, sources, &hls_outputs);
-            a.protection = Some(k.asset_protection());
-            for (r, sig) in a.renditions.iter_mut().zip(&hls_signals) {
+    // One model per set, each with its own signalling and PSSH, and its key material.
+    let mut assets = Vec::with_capacity(sets.len());
+    let mut materials = Vec::with_capacity(sets.len());
+    for (set, (outputs, signals)) in sets.iter().zip(&per_set) {
+        let mut asset = build_asset(args, sources, outputs);
+        let mut material = KeyMaterial::default();
+        if let Some(k) = &set.keys {
+            asset.protection = Some(k.asset_protection());
+            for (r, sig) in asset.renditions.iter_mut().zip(signals) {
                 r.protection = sig.clone();
             }
-            Some((a, k.key_material(&hls_signals)))
+            material = k.key_material(signals);
         }
-        None => None,
-    };
-    let (text, text_warnings) = crate::subtitle::write::write_all(subtitles, &asset, &staged.dir)?;
-    asset.renditions.extend(text);
-    let pair = args.protection.as_ref().and_then(|p| match p.schemes {
-        Schemes::Pair { dash, hls } => Some((dash.as_str(), hls.as_str())),
-        Schemes::One(_) => None,
-    });
+        assets.push(asset);
+        materials.push(material);
+    }
+    let (text, text_warnings) =
+        crate::subtitle::write::write_all(subtitles, &assets[0], &staged.dir)?;
+    assets[0].renditions.extend(text);
     {
-        // Two schemes: both sets render the same `--segment-template`, each under its scheme's
-        // folder (`cenc/…` for the MPD, `cbcs/…` for the playlists).
-        let mut sets = vec![super::template::NamedSet {
-            asset: &mut asset,
-            folder: pair.map(|(dash, _)| dash),
-        }];
-        if let Some((a, _)) = hls_asset.as_mut() {
-            sets.push(super::template::NamedSet {
-                asset: a,
-                folder: pair.map(|(_, hls)| hls),
-            });
+        // Every set renders the same `--segment-template`, under its folder when it has one
+        // (`cenc/…` for the MPD, `cbcs/…` for the playlists).
+        let mut named: Vec<_> = sets
+            .iter()
+            .zip(assets.iter_mut())
+            .map(|(set, asset)| super::template::NamedSet {
+                asset,
+                folder: set.folder.as_deref(),
+            })
+            .collect();
+        super::template::apply(&args.naming, &staged.dir, &mut named)?;
+    }
+    // The text renditions are not encrypted and are shared by every set: named once, with the
+    // main set (whose `wvtt` segments the MPD reads), then listed in the other sets' playlists
+    // too (which read their `.vtt` segments).
+    let shared_text: Vec<PackagedRendition> = assets[0]
+        .renditions
+        .iter()
+        .filter(|r| r.kind == TrackKind::Text)
+        .cloned()
+        .collect();
+    for (i, (set, asset)) in sets.iter().zip(assets.iter_mut()).enumerate() {
+        if i > 0 {
+            asset.renditions.extend(shared_text.iter().cloned());
         }
-        super::template::apply(&args.naming, &staged.dir, &mut sets)?;
+        let writes = set.writes(args.naming.manifests);
+        asset.write_hls = writes.hls;
+        asset.write_dash = writes.dash;
+        write_manifests(&staged.dir, asset)?;
     }
-    if let Some((a, _)) = hls_asset.as_mut() {
-        // The text renditions are not encrypted and are shared by both sets: named once, with
-        // the DASH set (their `wvtt` segments are the MPD's), then listed in the playlists too
-        // (which read their `.vtt` segments).
-        a.renditions.extend(
-            asset
-                .renditions
+    let asset = &assets[0];
+    let mut manifest = key_manifest(args, sets, asset, &materials[0])?;
+    if sets.len() > 1 {
+        // Several sets: each with the manifests that read it. `protection_scheme`, `manifests`
+        // and `drm_systems` keep describing the main set for readers that know one set only,
+        // and `manifests` names the files of every set.
+        manifest.manifests = ManifestPaths {
+            hls: assets
                 .iter()
-                .filter(|r| r.kind == TrackKind::Text)
-                .cloned(),
-        );
-        a.write_dash = false;
-        asset.write_hls = false;
-        write_manifests(&staged.dir, a)?;
-    }
-    write_manifests(&staged.dir, &asset)?;
-    let mut manifest = key_manifest(args, &asset, &keys)?;
-    if let (Some((a, hls_material)), Some((dash_scheme, hls_scheme))) = (&hls_asset, pair) {
-        // Per-scheme manifests: the MPD on the DASH scheme's set, the playlists on the HLS one;
-        // `protection_scheme`, `manifests` and `drm_systems` keep describing the DASH set for
-        // readers that know one scheme only, and `manifests` names both files.
-        manifest.protection_scheme = Some(dash_scheme.into());
-        manifest.manifests.hls = Some(a.hls_multivariant.clone());
-        manifest.schemes = vec![
-            SchemeEntry {
-                scheme: dash_scheme.into(),
-                manifests: ManifestPaths {
-                    hls: None,
-                    dash: Some(asset.dash_mpd.clone()),
-                },
-                drm_systems: keys.drm_systems.clone(),
-                renditions: scheme_files(&asset)?,
-            },
-            SchemeEntry {
-                scheme: hls_scheme.into(),
-                manifests: ManifestPaths {
-                    hls: Some(a.hls_multivariant.clone()),
-                    dash: None,
-                },
-                drm_systems: hls_material.drm_systems.clone(),
-                renditions: scheme_files(a)?,
-            },
-        ];
+                .find(|a| a.write_hls)
+                .map(|a| a.hls_multivariant.clone()),
+            dash: assets
+                .iter()
+                .find(|a| a.write_dash)
+                .map(|a| a.dash_mpd.clone()),
+        };
+        // The sets' own keys, signalling and files, when more than one is encrypted.
+        let encrypted = sets.iter().filter(|s| s.keys.is_some()).count();
+        manifest.schemes = sets
+            .iter()
+            .zip(&assets)
+            .zip(&materials)
+            .filter(|((set, _), _)| set.keys.is_some() && encrypted > 1)
+            .map(|((set, a), material)| {
+                Ok(SchemeEntry {
+                    scheme: set
+                        .scheme()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    manifests: ManifestPaths {
+                        hls: a.write_hls.then(|| a.hls_multivariant.clone()),
+                        dash: a.write_dash.then(|| a.dash_mpd.clone()),
+                    },
+                    drm_systems: material.drm_systems.clone(),
+                    renditions: scheme_files(a)?,
+                })
+            })
+            .collect::<Result<_>>()?;
         manifest
             .validate()
             .map_err(|e| Error::Key(format!("key manifest: {e}")))?;
     }
-    let scheme_sets = match (&hls_asset, pair) {
-        (Some((a, _)), Some((dash_scheme, hls_scheme))) => vec![
-            scheme_set(dash_scheme, &asset.dash_mpd, &asset),
-            scheme_set(hls_scheme, &a.hls_multivariant, a),
-        ],
-        _ => Vec::new(),
+    let scheme_sets = if sets.iter().filter(|s| s.keys.is_some()).count() > 1 {
+        sets.iter()
+            .zip(&assets)
+            .filter(|(set, _)| set.keys.is_some())
+            .map(|(set, a)| {
+                let scheme = set.scheme().map(|s| s.as_str()).unwrap_or_default();
+                let manifest = if a.write_dash {
+                    &a.dash_mpd
+                } else {
+                    &a.hls_multivariant
+                };
+                scheme_set(scheme, manifest, a)
+            })
+            .collect()
+    } else {
+        Vec::new()
     };
     let text = manifest
         .to_json_pretty()
@@ -391,7 +406,8 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     // manifest folder that does not exist, a full disk, a signal) leaves everything as it was.
     staged.stage_key_manifest(&args.key_manifest, text.as_bytes())?;
     if args.job.verify {
-        let keys = asset_keys
+        let keys = sets[0]
+            .keys
             .as_ref()
             .map(|k| k.keys.as_slice())
             .unwrap_or(&[]);
@@ -556,6 +572,7 @@ fn scheme_files(asset: &PackagedAsset) -> Result<Vec<SchemeRendition>> {
 /// Builds the key manifest (schema in crates/vodpack-control; docs/key-manifest.md).
 fn key_manifest(
     args: &PackageArgs,
+    sets: &[OutputSet],
     asset: &PackagedAsset,
     keys: &KeyMaterial,
 ) -> Result<KeyManifest> {
@@ -585,11 +602,8 @@ fn key_manifest(
     let manifest = KeyManifest {
         schema_version: KEY_MANIFEST_SCHEMA_VERSION,
         asset_id: args.asset_id.clone(),
-        // Two schemes: the DASH set's (the schemes list is added by the caller).
-        protection_scheme: args
-            .protection
-            .as_ref()
-            .map(|p| p.schemes.main().as_str().into()),
+        // Several sets: the main one's (the caller adds the list of sets).
+        protection_scheme: sets[0].scheme().map(|s| s.as_str().into()),
         segment_duration: args.segment_duration,
         duration: asset.duration,
         manifests: ManifestPaths {

@@ -36,31 +36,25 @@ pub struct RenditionJob<'a> {
     pub input_path: &'a Path,
     /// Sample indices where segments start (from the SegmentPlan).
     pub starts: Vec<usize>,
-    /// The init segment's contents.
-    pub init: InitOptions,
     /// Picture width (0 for audio).
     pub width: u32,
     /// Picture height (0 for audio).
     pub height: u32,
     /// One file with a sidx instead of segment files.
     pub single_file: bool,
-    /// Encryption, when the set is encrypted.
-    pub protection: Option<ProtectionJob>,
     /// Root of the (temporary) output directory.
     pub out_root: PathBuf,
-    /// Folder of this set relative to `out_root` (`None`: the rendition id, as for one scheme).
-    pub set_dir: Option<String>,
-    /// Further segment sets written from the same read of the input (one run, two encryption
-    /// schemes): each has its own folder, init segment and encryption. Empty for one scheme.
-    pub extra_sets: Vec<OutputSet>,
+    /// The segment sets written from the one read of the input (package::sets): each has its
+    /// own folder, init segment and encryption.
+    pub sets: Vec<SetJob>,
     /// Write each set's files on a thread of its own, overlapping reading and encrypting: for
     /// when a core would otherwise be idle (the caller knows how many renditions run at once).
     pub write_on_own_thread: bool,
 }
 
-/// A further segment set of a rendition (see `RenditionJob::extra_sets`).
-pub struct OutputSet {
-    /// Folder relative to the output root, e.g. `video_720p/cbcs`.
+/// One segment set of a rendition (see `RenditionJob::sets`).
+pub struct SetJob {
+    /// Folder relative to the output root, e.g. `video_720p` or `video_720p/cbcs`.
     pub dir: String,
     /// The init segment's contents.
     pub init: InitOptions,
@@ -223,7 +217,7 @@ struct SetState {
 }
 
 /// Writes the rendition (every set of it); `progress` is called with the number of samples done.
-/// Returns one output per set: the main set first, then `extra_sets` in order.
+/// Returns one output per set, in the order of `job.sets`.
 pub fn write_rendition(
     job: RenditionJob,
     progress: &(dyn Fn(u64) + Sync),
@@ -291,13 +285,8 @@ pub fn write_rendition(
         ));
     }
 
-    let main_set = OutputSet {
-        dir: job.set_dir.clone().unwrap_or_else(|| job.id.clone()),
-        init: job.init,
-        protection: job.protection,
-    };
-    let mut sets: Vec<SetState> = Vec::with_capacity(1 + job.extra_sets.len());
-    for set in std::iter::once(main_set).chain(job.extra_sets) {
+    let mut sets: Vec<SetState> = Vec::with_capacity(job.sets.len());
+    for set in job.sets {
         let dir = job.out_root.join(&set.dir);
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let init_bytes = write_init(track, &set.init, job.width, job.height);

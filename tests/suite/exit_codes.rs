@@ -1,6 +1,6 @@
 //! One test per documented exit code (docs/usage.md#exit-codes, docs/exit-codes.md), each through
 //! the real binary: 0, 1, 2, 3, 4, 5, 6, 7, 130 and 143. The library knows no exit codes; the
-//! binary maps each kind of error to one (src/main.rs), and these tests hold it to the table.
+//! binary maps each kind of error to one (src/cli/exit_code.rs), and these tests hold it to the table.
 
 use std::io::Write;
 use std::path::Path;

@@ -1,9 +1,7 @@
-//! What makes the command line feel finished: shell completions and man pages generated from the
-//! clap definitions, and usage errors that do not mislead (docs/usage.md).
+//! Usage errors that do not mislead (docs/usage.md): an unknown flag gets a suggestion only when
+//! it is a likely typo of a real one.
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, Parser};
-use std::io::Write;
-use std::path::Path;
 
 /// Parses the command line like `T::parse()`, except for an unknown flag: clap would suggest the
 /// closest flag however far it is (`--hls-only` → `--json`) and print a usage line that includes
@@ -74,48 +72,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
-}
-
-/// Writes the completion script for `shell` on stdout.
-pub fn completions<T: CommandFactory>(shell: clap_complete::Shell) {
-    let mut cmd = T::command();
-    let name = cmd.get_name().to_string();
-    clap_complete::generate(shell, &mut cmd, name, &mut std::io::stdout());
-}
-
-/// Writes the man page of the command (or of one subcommand) on stdout, or every page
-/// (`vodpack.1`, `vodpack-package.1`, ...) into `dir`.
-pub fn man<T: CommandFactory>(
-    subcommand: Option<&str>,
-    dir: Option<&Path>,
-) -> Result<(), vodpack::Error> {
-    let mut cmd = T::command();
-    cmd.build();
-    if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).map_err(|e| vodpack::Error::io(dir, e))?;
-        return clap_mangen::generate_to(cmd, dir).map_err(|e| vodpack::Error::io(dir, e));
-    }
-    let page = match subcommand {
-        None => cmd,
-        Some(name) => cmd
-            .find_subcommand(name)
-            .cloned()
-            .ok_or_else(|| vodpack::Error::Usage(format!("man: no subcommand '{name}'")))?,
-    };
-    let mut out = Vec::new();
-    clap_mangen::Man::new(page)
-        .render(&mut out)
-        .map_err(stdout_error)?;
-    std::io::stdout().write_all(&out).map_err(stdout_error)
-}
-
-/// A failed write of the man page to standard output (an I/O error, exit 7).
-fn stdout_error(e: std::io::Error) -> vodpack::Error {
-    vodpack::Error::layer(
-        vodpack::ErrorKind::Io,
-        None,
-        format!("writing the man page to standard output: {e}"),
-    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,107 @@
+//! Output sets: what one packaging run writes, as data. A run reads its inputs once and feeds
+//! every sample to a list of output sets; each set is a container, an encryption (scheme and
+//! keys, or none), a folder and the manifests that describe it. One set serves both manifests in
+//! most runs; `--protection dash=cenc,hls=cbcs` is the list of two (`<id>/cenc/` for the MPD,
+//! `<id>/cbcs/` for the playlists). Everything after the plan (the writer, the models, the
+//! template renames, the manifests, the key manifest and `--json`) walks this list instead of
+//! knowing the cases.
+use super::args::{PackageArgs, Schemes};
+use super::protect::{self, AssetKeys};
+use super::source::RenditionSource;
+use super::template::ManifestSelection;
+use crate::cenc::Scheme;
+use crate::error::Result;
+
+/// The file format a set's media segments are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// CMAF: an init segment and fMP4 media segments (or one file with a sidx).
+    Cmaf,
+}
+
+/// One output set of a run (see the module documentation).
+#[derive(Debug)]
+pub struct OutputSet {
+    /// The segments' format.
+    pub container: Container,
+    /// The set's encryption: its scheme, keys, labels and DRM systems; `None` for clear.
+    pub keys: Option<AssetKeys>,
+    /// The sub-folder of each rendition's folder the set is written in (`cbcs` for
+    /// `<id>/cbcs/`), also the folder its `--segment-template` names go under; `None`: `<id>/`.
+    pub folder: Option<String>,
+    /// The manifests that describe this set (before `--manifests` narrows them).
+    pub manifests: ManifestSelection,
+}
+
+impl OutputSet {
+    /// The set's encryption scheme, `None` when clear.
+    pub fn scheme(&self) -> Option<Scheme> {
+        self.keys.as_ref().map(|k| k.scheme)
+    }
+
+    /// The folder, relative to OUT, of rendition `id`'s files in this set.
+    pub fn dir(&self, id: &str) -> String {
+        match &self.folder {
+            Some(f) => format!("{id}/{f}"),
+            None => id.to_string(),
+        }
+    }
+
+    /// The manifests this set is read through in this run: its own, narrowed by `--manifests`.
+    pub fn writes(&self, selected: ManifestSelection) -> ManifestSelection {
+        ManifestSelection {
+            hls: self.manifests.hls && selected.hls,
+            dash: self.manifests.dash && selected.dash,
+        }
+    }
+}
+
+const BOTH: ManifestSelection = ManifestSelection {
+    hls: true,
+    dash: true,
+};
+
+/// The output sets `args` ask for, with their keys resolved for `sources` (before anything is
+/// written: a key problem leaves no output behind). The first set is the main one: the one the
+/// subtitles are named with, `--verify` reads and the key manifest's top-level fields describe.
+pub fn plan(args: &PackageArgs, sources: &[RenditionSource]) -> Result<Vec<OutputSet>> {
+    let cmaf = |keys, folder: Option<Scheme>, manifests| OutputSet {
+        container: Container::Cmaf,
+        keys,
+        folder: folder.map(|s| s.as_str().to_string()),
+        manifests,
+    };
+    Ok(match args.protection.as_ref().map(|p| (p, p.schemes)) {
+        None => vec![cmaf(None, None, BOTH)],
+        Some((p, Schemes::One(scheme))) => {
+            vec![cmaf(
+                Some(protect::resolve(p, scheme, sources)?),
+                None,
+                BOTH,
+            )]
+        }
+        // A scheme pair resolves the keys once, for the HLS scheme (which FairPlay needs); the
+        // DASH set shares every KID and key.
+        Some((p, Schemes::Pair { dash, hls })) => {
+            let hls_keys = protect::resolve(p, hls, sources)?;
+            vec![
+                cmaf(
+                    Some(hls_keys.with_scheme(dash)),
+                    Some(dash),
+                    ManifestSelection {
+                        hls: false,
+                        dash: true,
+                    },
+                ),
+                cmaf(
+                    Some(hls_keys),
+                    Some(hls),
+                    ManifestSelection {
+                        hls: true,
+                        dash: false,
+                    },
+                ),
+            ]
+        }
+    })
+}

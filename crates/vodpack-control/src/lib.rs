@@ -1,38 +1,37 @@
 //! vodpack control plane: the companion library of the packager.
 //!
-//! A backend service depends on this crate alone (light dependencies by default) for:
-//! - [`key_manifest`]: the key manifest that `vodpack package` writes (shared schema types);
-//! - [`identity`]: HMAC-signed identity bearer tokens;
-//! - [`policy`]: entitlement, geo and device choice, with a reloading policy file;
-//! - [`api`]: playback start and the W3C Clear Key licence, HTTP-stack independent;
-//! - [`edge_token`]: vodpack's own signed URLs (EdgeAuth 2.0 layout plus a key id; `vodpack` mode);
-//! - [`cdn`]: signed URLs and cookies in Akamai's, CloudFront's and Media CDN's native formats;
-//! - [`telemetry`]: strict validation of player events and the event sink trait.
+//! A backend service depends on this crate alone (light dependencies by default). Its rooms, each
+//! importing only the ones listed before it (`error` is shared by all):
+//! - [`tokens`]: what is signed and verified: [`signed`] HMAC claim tokens with key ids,
+//!   [`identity`] bearer tokens, [`edge_token`] (vodpack's own signed URLs, EdgeAuth 2.0 layout
+//!   plus a key id) and [`cdn`] (Akamai's, CloudFront's and Media CDN's native formats);
+//! - [`telemetry`]: player events, their strict rules, the event sink trait and the NDJSON file
+//!   sink (the Kafka sink is the `kafka` feature);
+//! - [`playback`]: the decisions: [`key_manifest`] (the file `vodpack package` writes, shared
+//!   schema types), [`policy`] (entitlement, geo and device choice, a reloading policy file),
+//!   [`api`] (playback start and the W3C Clear Key licence, HTTP-stack independent) and the
+//!   session check of telemetry batches;
+//! - `http` (the `server` feature): the server behind `vodpack serve`: routes, the
+//!   token-checking origin, the connection loop.
 //!
-//! The HTTP server behind `vodpack serve` is the `server` feature ([`serve`]); the Kafka sink is
-//! the `kafka` feature.
+//! Each module is also reachable at the crate root (`vodpack_control::key_manifest`, ...), the
+//! paths the packager, the tests and backends use.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod api;
-pub mod cdn;
-pub mod edge_token;
 pub mod error;
-pub mod identity;
-#[cfg(feature = "kafka")]
-pub mod kafka;
-pub mod key_manifest;
 #[cfg(feature = "server")]
-mod listener;
-#[cfg(feature = "server")]
-pub mod origin;
-#[cfg(feature = "server")]
-pub mod player_assets;
-pub mod policy;
-#[cfg(feature = "server")]
-pub mod serve;
-pub mod signed;
+pub mod http;
+pub mod playback;
 pub mod telemetry;
+pub mod tokens;
+
+#[cfg(feature = "server")]
+pub use http::{origin, player_assets, serve};
+pub use playback::{api, key_manifest, policy};
+#[cfg(feature = "kafka")]
+pub use telemetry::kafka;
+pub use tokens::{cdn, edge_token, identity, signed};
 
 pub use error::{Error, Result};
 pub use key_manifest::{

@@ -62,31 +62,34 @@ pub fn asset(name: &str) -> Option<(&'static [u8], &'static str)> {
     Some(match name {
         PAGE_SCRIPT => (include_bytes!("player_page.js").as_slice(), JS),
         "shaka-player.compiled.js" => (
-            include_bytes!("../players/shaka-player/shaka-player.compiled.js").as_slice(),
+            include_bytes!("../../players/shaka-player/shaka-player.compiled.js").as_slice(),
             JS,
         ),
         "dash.all.min.js" => (
-            include_bytes!("../players/dashjs/dash.all.min.js").as_slice(),
+            include_bytes!("../../players/dashjs/dash.all.min.js").as_slice(),
             JS,
         ),
         "hls.min.js" => (
-            include_bytes!("../players/hls.js/hls.min.js").as_slice(),
+            include_bytes!("../../players/hls.js/hls.min.js").as_slice(),
             JS,
         ),
         "shaka-player.LICENSE.txt" => (
-            include_bytes!("../players/shaka-player/LICENSE").as_slice(),
+            include_bytes!("../../players/shaka-player/LICENSE").as_slice(),
             TEXT,
         ),
         "dashjs.LICENSE.txt" => (
             concat!(
-                include_str!("../players/dashjs/LICENSE.md"),
+                include_str!("../../players/dashjs/LICENSE.md"),
                 "\n\nThird-party notices bundled in dash.all.min.js:\n\n",
-                include_str!("../players/dashjs/dash.all.min.js.LICENSE.txt")
+                include_str!("../../players/dashjs/dash.all.min.js.LICENSE.txt")
             )
             .as_bytes(),
             TEXT,
         ),
-        "hls.js.LICENSE.txt" => (include_bytes!("../players/hls.js/LICENSE").as_slice(), TEXT),
+        "hls.js.LICENSE.txt" => (
+            include_bytes!("../../players/hls.js/LICENSE").as_slice(),
+            TEXT,
+        ),
         _ => return None,
     })
 }

@@ -33,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::AsyncSeek;
 use tokio::task::JoinHandle;
 
-use crate::key_manifest::{parse_segment_template, KeyManifest, TemplatePart};
+use crate::playback::key_manifest::{parse_segment_template, KeyManifest, TemplatePart};
 
 /// `Cache-Control` of manifests (they may be re-published).
 pub const MANIFEST_CACHE_CONTROL: &str = "public, max-age=5";
@@ -621,7 +621,7 @@ fn if_range_holds(value: &str, tag: &str, modified: Option<SystemTime>) -> bool 
 }
 
 fn not_found() -> Response {
-    crate::serve::error_response(&crate::api::ApiError::not_found(
+    crate::http::response::error_response(&crate::playback::api::ApiError::not_found(
         "no_such_file",
         "no such file",
     ))
@@ -985,8 +985,8 @@ mod tests {
     /// A two-scheme key manifest whose renditions' ids prefix one another (`main`, `main_2`,
     /// `main_2x`), with the given templates (`{id}` and `{set}` filled in) and inits.
     fn two_sets(template: Option<&str>, init: &str, text_init: &str) -> KeyManifest {
-        use crate::key_manifest::SchemeRendition;
-        let mut m = crate::key_manifest::tests::sample();
+        use crate::playback::key_manifest::SchemeRendition;
+        let mut m = crate::playback::key_manifest::tests::sample();
         let fill = |t: &str, id: &str, set: &str| t.replace("{id}", id).replace("{set}", set);
         let mut video = m.renditions[0].clone();
         video.key_label = None;
@@ -1003,7 +1003,7 @@ mod tests {
             r.segment_template = template.map(|t| fill(t, id, "cenc"));
             m.renditions.push(r);
         }
-        m.schemes = crate::key_manifest::tests::scheme_pair(&[], |set| {
+        m.schemes = crate::playback::key_manifest::tests::scheme_pair(&[], |set| {
             m.renditions
                 .iter()
                 .map(|r| SchemeRendition {
@@ -1022,7 +1022,7 @@ mod tests {
         m
     }
 
-    use crate::key_manifest::KeyManifest;
+    use crate::playback::key_manifest::KeyManifest;
 
     #[test]
     fn kinds_from_the_default_two_scheme_layout() {

@@ -3,19 +3,19 @@
 //! Routes (errors are JSON `{"error","reason","message"}`):
 //! - `POST /v1/playback/start`, `POST /v1/licence/clearkey`, `POST /v1/playback/events`;
 //! - `GET|HEAD /v/<asset_id>/tok=<token>/<path>`: the token-checking origin (also `?tok=` and the
-//!   `tok` cookie), streaming files and ranges from disk (`crate::origin`), never the key
+//!   `tok` cookie), streaming files and ranges from disk (`crate::http::origin`), never the key
 //!   manifest nor any non-media file;
 //! - `GET /`: the player page (Shaka Player, dash.js or hls.js, embedded in the binary) that
 //!   starts playback through the API, shows what plays and posts telemetry;
 //!   `GET /player/lib/<file>`: its script, the players and their licences
-//!   ([`crate::player_assets`]), or a file of [`ServeConfig::player_dist_dir`].
+//!   ([`super::player_assets`]), or a file of [`ServeConfig::player_dist_dir`].
 //!
 //! Safe to leave running (`docs/control-plane.md`, "Hardening"): requests whose `Host` is not the
 //! server's own address or a configured public host are refused (DNS rebinding); the API, the
 //! licence endpoint and the page answer cross-origin requests only for configured origins
 //! (media and manifests answer any origin: they are encrypted and token-gated); the page's
 //! identity token is minted only for a same-origin page load; connections have header, body,
-//! idle and write-stall timeouts and a cap (`crate::listener`).
+//! idle and write-stall timeouts and a cap (`crate::http::listener`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -29,22 +29,24 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::api::{
+use crate::error::{Error, Result};
+pub use crate::http::listener::Limits;
+use crate::http::origin::{FileGate, MediaKinds};
+use crate::http::response::{error_response, json_response};
+use crate::playback::api::{
     unix_now, ApiError, ControlPlane, StaticCatalog, ASSET_PREFIX, CLEARKEY_LICENCE_PATH,
     EVENTS_PATH, MAX_REQUEST_BYTES, PLAYBACK_START_PATH,
 };
-use crate::edge_token::EdgeAuth;
-use crate::error::{Error, Result};
-use crate::identity::IdentityVerifier;
-use crate::key_manifest::KeyManifest;
-pub use crate::listener::Limits;
-use crate::origin::{FileGate, MediaKinds};
-use crate::policy::{FilePolicy, Policy, PolicyDoc, ReloadOptions};
-use crate::signed::Keyring;
-use crate::telemetry::{Dedup, EventSink, FileSink, RejectLimiter, MAX_BATCH_BYTES};
+use crate::playback::key_manifest::KeyManifest;
+use crate::playback::policy::{FilePolicy, Policy, PolicyDoc, ReloadOptions};
+use crate::telemetry::events::{Dedup, EventSink, RejectLimiter, MAX_BATCH_BYTES};
+use crate::telemetry::ndjson::FileSink;
+use crate::tokens::edge_token::EdgeAuth;
+use crate::tokens::identity::IdentityVerifier;
+use crate::tokens::signed::Keyring;
 
 /// The key manifest's file name inside an output directory in versions before it moved beside
-/// the directory ([`crate::key_manifest::default_path`]); such a file is never served.
+/// the directory ([`crate::playback::key_manifest::default_path`]); such a file is never served.
 pub const KEY_MANIFEST_FILE: &str = "key-manifest.json";
 /// The audience of identity tokens accepted by `vodpack serve`.
 pub const SERVE_AUDIENCE: &str = "vodpack-serve";
@@ -54,7 +56,7 @@ pub struct ServeConfig {
     /// The packaged output directory (the manifests and the renditions).
     pub out_dir: PathBuf,
     /// The key manifest; by default beside the output directory
-    /// ([`crate::key_manifest::default_path`], `<OUT>.keys.json`). Never served.
+    /// ([`crate::playback::key_manifest::default_path`], `<OUT>.keys.json`). Never served.
     pub key_manifest: PathBuf,
     /// A policy file (TOML if it ends in `.toml`, else JSON), reloaded when it changes; `None`
     /// uses the permissive default (every authenticated subject, everywhere).
@@ -83,7 +85,7 @@ pub struct ServeConfig {
     /// Prefix of URLs in answers; empty for root-relative URLs.
     pub public_base_url: String,
     /// A CDN-native signer/verifier (`--cdn akamai|cloudfront|mediacdn`); `None`: vodpack tokens.
-    pub cdn: Option<Arc<crate::cdn::playback::CdnEdge>>,
+    pub cdn: Option<Arc<crate::tokens::cdn::playback::CdnEdge>>,
     /// Origins (`scheme://host[:port]`) whose pages may call the playback API, the licence
     /// endpoint and the page across origins; none by default.
     pub allow_origins: Vec<String>,
@@ -124,7 +126,7 @@ impl ServeConfig {
     pub fn new(out_dir: impl Into<PathBuf>) -> Self {
         let out_dir = out_dir.into();
         ServeConfig {
-            key_manifest: crate::key_manifest::default_path(&out_dir),
+            key_manifest: crate::playback::key_manifest::default_path(&out_dir),
             out_dir,
             policy_path: None,
             policy_reload: ReloadOptions::default(),
@@ -336,7 +338,7 @@ pub async fn start(config: ServeConfig) -> Result<Server> {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let limits = config.limits;
     let task = tokio::spawn(async move {
-        crate::listener::serve(listener, app, limits, async move {
+        crate::http::listener::serve(listener, app, limits, async move {
             let _ = rx.await;
         })
         .await
@@ -447,38 +449,6 @@ async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Res
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     res
-}
-
-/// An error answer (JSON, `no-store`).
-pub(crate) fn error_response(e: &ApiError) -> Response {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut r = (status, e.to_json()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if e.status == 401 {
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    if e.status == 408 {
-        r.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    r
-}
-
-fn json_response(status: StatusCode, body: String) -> Response {
-    let mut r = (status, body).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
 }
 
 /// Reads a request body of at most `limit` bytes within the body timeout.
@@ -643,7 +613,7 @@ fn authorize_origin(
 ) -> std::result::Result<String, ApiError> {
     if let Some(cdn) = &control.cdn {
         // CDN mode: that CDN's own format, on a path without a token segment.
-        let (cache_key, token) = crate::edge_token::split_path(path)
+        let (cache_key, token) = crate::tokens::edge_token::split_path(path)
             .map_err(|e| ApiError::bad_request(e.reason(), e.to_string()))?;
         if token.is_some() {
             return Err(ApiError::bad_request(
@@ -702,11 +672,11 @@ async fn origin(State(st): State<Arc<AppState>>, req: Request) -> Response {
     let Some((mime, is_manifest)) = st.kinds.media_type(rel) else {
         return not_found();
     };
-    crate::origin::serve_file(&st.files, req, rel, mime, is_manifest).await
+    crate::http::origin::serve_file(&st.files, req, rel, mime, is_manifest).await
 }
 
 /// `/player/lib/<file>`: the page's script, the embedded players and their licences
-/// ([`crate::player_assets`]); a file of the same name in [`ServeConfig::player_dist_dir`] is
+/// ([`super::player_assets`]); a file of the same name in [`ServeConfig::player_dist_dir`] is
 /// served instead (e.g. another Shaka Player build).
 async fn player_lib(
     State(st): State<Arc<AppState>>,
@@ -723,12 +693,12 @@ async fn player_lib(
     let from_dir = match st
         .player_dist_dir
         .as_ref()
-        .filter(|_| file.ends_with(".js") && file != crate::player_assets::PAGE_SCRIPT)
+        .filter(|_| file.ends_with(".js") && file != super::player_assets::PAGE_SCRIPT)
     {
         Some(dir) => tokio::fs::read(dir.join(&file)).await.ok(),
         None => None,
     };
-    let (body, content_type) = match (from_dir, crate::player_assets::asset(&file)) {
+    let (body, content_type) = match (from_dir, super::player_assets::asset(&file)) {
         (Some(data), _) => (Body::from(data), "text/javascript; charset=utf-8"),
         (None, Some((data, ty))) => (Body::from(Bytes::from_static(data)), ty),
         (None, None) => return not_found(),
@@ -765,7 +735,7 @@ async fn player_page(State(st): State<Arc<AppState>>, req: Request) -> Response 
     let config = serde_json::json!({
         "asset_id": st.asset.asset_id,
         "identity_token": identity_token,
-        "players": crate::player_assets::PLAYERS.iter().map(|p| serde_json::json!({
+        "players": super::player_assets::PLAYERS.iter().map(|p| serde_json::json!({
             "id": p.id, "name": p.name, "package": p.package, "version": p.version,
             "script": p.script, "licence": p.licence, "protocols": p.protocols,
         })).collect::<Vec<_>>(),

@@ -1,18 +1,14 @@
-//! Player telemetry: `POST /v1/playback/events` batches validated strictly, then handed to an
-//! [`EventSink`]. The embedded sink appends newline-delimited JSON to a file and fsyncs before the
-//! answer ([`FileSink`]); the production sink is Kafka (`kafka` feature, `crate::kafka`).
-//! Event and record formats are in `docs/control-plane.md`.
+//! Player events: the batch and event formats, the strict checks of one event, the records
+//! written to sinks, the [`EventSink`] trait, de-duplication and the dead-letter rate limit.
+//! Nothing here knows about playback sessions: `crate::playback::session_events` checks a
+//! batch's session tokens and then these rules. Formats are in `docs/control-plane.md`.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-
-use crate::api::{ApiError, ControlPlane};
 
 /// Version of the records written to sinks.
 pub const EVENT_SCHEMA_VERSION: u32 = 1;
@@ -108,8 +104,6 @@ pub type SinkFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send
 
 /// Largest part of a refused batch kept in a dead-letter record (bytes of redacted JSON).
 pub const MAX_REJECT_BODY_BYTES: usize = 8 * 1024;
-/// Largest dead-letter file of [`FileSink`]; later rejects are dropped (and counted).
-pub const MAX_REJECTED_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A refused batch as stored by a sink's dead-letter path. Only batches whose every session
 /// token verified are stored (anonymous junk is refused and never written), and the body is
@@ -141,94 +135,6 @@ pub trait EventSink: Send + Sync {
     fn write<'a>(&'a self, events: &'a [AcceptedEvent]) -> SinkFuture<'a>;
     /// Stores a refused (authenticated) batch: a dead-letter record.
     fn dead_letter<'a>(&'a self, record: &'a RejectRecord) -> SinkFuture<'a>;
-}
-
-/// Appends accepted events as NDJSON to a file and fsyncs before returning; rejects go to
-/// `<file>.rejected` (also NDJSON, at most [`MAX_REJECTED_FILE_BYTES`]).
-pub struct FileSink {
-    path: PathBuf,
-    rejected_path: PathBuf,
-    lock: Mutex<()>,
-    rejected_limit: u64,
-}
-
-impl FileSink {
-    /// A sink appending to `path` (created if missing).
-    pub fn new(path: impl AsRef<Path>) -> Self {
-        let path = path.as_ref().to_path_buf();
-        let mut rejected = path.clone().into_os_string();
-        rejected.push(".rejected");
-        FileSink {
-            path,
-            rejected_path: PathBuf::from(rejected),
-            lock: Mutex::new(()),
-            rejected_limit: MAX_REJECTED_FILE_BYTES,
-        }
-    }
-
-    /// Caps the dead-letter file at `bytes` (default [`MAX_REJECTED_FILE_BYTES`]).
-    pub fn with_rejected_limit(mut self, bytes: u64) -> Self {
-        self.rejected_limit = bytes;
-        self
-    }
-
-    /// The file of accepted events.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The dead-letter file.
-    pub fn rejected_path(&self) -> &Path {
-        &self.rejected_path
-    }
-
-    fn append(&self, path: &Path, text: &str, limit: Option<u64>) -> Result<(), String> {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if let Some(limit) = limit {
-            let len = f
-                .metadata()
-                .map_err(|e| format!("{}: {e}", path.display()))?
-                .len();
-            if len.saturating_add(text.len() as u64) > limit {
-                return Err(format!(
-                    "{}: the dead-letter file reached its {limit}-byte limit",
-                    path.display()
-                ));
-            }
-        }
-        f.write_all(text.as_bytes())
-            .and_then(|_| f.sync_data())
-            .map_err(|e| format!("{}: {e}", path.display()))
-    }
-}
-
-impl EventSink for FileSink {
-    fn write<'a>(&'a self, events: &'a [AcceptedEvent]) -> SinkFuture<'a> {
-        Box::pin(async move {
-            let mut text = String::new();
-            for e in events {
-                text.push_str(&serde_json::to_string(e).map_err(|e| e.to_string())?);
-                text.push('\n');
-            }
-            self.append(&self.path, &text, None)
-        })
-    }
-
-    fn dead_letter<'a>(&'a self, record: &'a RejectRecord) -> SinkFuture<'a> {
-        Box::pin(async move {
-            let line = serde_json::to_string(record).map_err(|e| e.to_string())?;
-            self.append(
-                &self.rejected_path,
-                &(line + "\n"),
-                Some(self.rejected_limit),
-            )
-        })
-    }
 }
 
 /// Limits how many refused batches reach a dead-letter sink: a token bucket of `burst` records
@@ -363,30 +269,6 @@ impl Dedup {
     }
 }
 
-/// A refused batch: the error answered, and the dead-letter record when the batch was
-/// authenticated (every session token verified); anonymous batches are never stored.
-#[derive(Debug, Clone)]
-pub struct Refused {
-    /// The answer.
-    pub error: ApiError,
-    /// What a dead-letter sink may store.
-    pub record: Option<Box<RejectRecord>>,
-}
-
-/// A batch that passed validation.
-#[derive(Debug, Clone)]
-pub struct Validated {
-    /// New events, already reserved in the [`Dedup`] window: store them, then
-    /// [`Dedup::commit`] (or [`Dedup::release`] on failure) their keys.
-    pub events: Vec<AcceptedEvent>,
-    /// Events dropped as duplicates (stored or being stored by another request).
-    pub duplicates: usize,
-}
-
-fn reject(index: usize, msg: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_event", format!("event {index}: {}", msg.into()))
-}
-
 /// CMCD keys (CTA-5004 §3.3) and whether their value is a number (else string or boolean).
 const CMCD_KEYS: [(&str, char); 18] = [
     ("br", 'n'),
@@ -441,7 +323,7 @@ fn check_cmcd(map: &serde_json::Map<String, serde_json::Value>) -> Result<(), St
     Ok(())
 }
 
-fn check_event(e: &PlayerEvent, duration: f64, now_ms: i64) -> Result<(), String> {
+pub(crate) fn check_event(e: &PlayerEvent, duration: f64, now_ms: i64) -> Result<(), String> {
     if e.event_id.is_empty()
         || e.event_id.len() > 64
         || !e
@@ -498,139 +380,4 @@ fn check_event(e: &PlayerEvent, duration: f64, now_ms: i64) -> Result<(), String
         check_cmcd(c)?;
     }
     Ok(())
-}
-
-impl ControlPlane {
-    /// Validates a telemetry batch strictly and reserves its new event ids in `dedup` (events
-    /// of the same session already reserved or stored, or earlier in the batch, are dropped as
-    /// duplicates). On refusal the whole batch is refused; a dead-letter record is produced only
-    /// when every event carried a valid session token, and it holds no token.
-    pub fn validate_events(
-        &self,
-        body: &[u8],
-        dedup: &Dedup,
-        now_ms: i64,
-    ) -> Result<Validated, Refused> {
-        let anonymous = |error: ApiError| Refused {
-            error,
-            record: None,
-        };
-        if body.len() > MAX_BATCH_BYTES {
-            return Err(anonymous(ApiError::too_large(MAX_BATCH_BYTES)));
-        }
-        // First authenticate: every event's session token must verify, whatever else is wrong.
-        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-            anonymous(ApiError::bad_request(
-                "malformed_body",
-                format!("event batch: {e}"),
-            ))
-        })?;
-        let now_s = u64::try_from(now_ms / 1000).unwrap_or(0);
-        let mut sessions: HashMap<String, crate::api::SessionClaims> = HashMap::new();
-        let raw_events = value
-            .get("events")
-            .and_then(|e| e.as_array())
-            .ok_or_else(|| {
-                anonymous(ApiError::bad_request(
-                    "malformed_body",
-                    "event batch: expected {\"events\": [...]}",
-                ))
-            })?;
-        if raw_events.is_empty() || raw_events.len() > MAX_BATCH_EVENTS {
-            return Err(anonymous(ApiError::bad_request(
-                "bad_batch_size",
-                format!("a batch holds 1 to {MAX_BATCH_EVENTS} events"),
-            )));
-        }
-        for (i, e) in raw_events.iter().enumerate() {
-            let token = e
-                .get("session_token")
-                .and_then(|t| t.as_str())
-                .unwrap_or("");
-            if sessions.contains_key(token) {
-                continue;
-            }
-            let claims = self.verify_session(token, now_s).map_err(|err| {
-                anonymous(ApiError::bad_request(
-                    "invalid_session",
-                    format!("event {i}: session token refused: {err}"),
-                ))
-            })?;
-            sessions.insert(token.to_string(), claims);
-        }
-        // Authenticated from here: refusals may be dead-lettered (redacted).
-        let first = sessions
-            .values()
-            .next()
-            .cloned()
-            .expect("at least one event");
-        let refuse = |error: ApiError| {
-            let mut redacted = value.clone();
-            if let Some(events) = redacted.get_mut("events").and_then(|e| e.as_array_mut()) {
-                for e in events {
-                    if let Some(o) = e.as_object_mut() {
-                        o.remove("session_token");
-                    }
-                }
-            }
-            let mut text = redacted.to_string();
-            let truncated = text.len() > MAX_REJECT_BODY_BYTES;
-            if truncated {
-                let mut cut = MAX_REJECT_BODY_BYTES;
-                while !text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                text.truncate(cut);
-            }
-            Refused {
-                record: Some(Box::new(RejectRecord {
-                    schema_version: EVENT_SCHEMA_VERSION,
-                    reason: error.reason.clone(),
-                    message: error.message.clone(),
-                    session_id: first.sid.clone(),
-                    asset_id: first.asset.clone(),
-                    received_at: now_ms,
-                    body: text,
-                    truncated,
-                })),
-                error,
-            }
-        };
-        let batch: EventBatch = serde_json::from_value(value.clone()).map_err(|e| {
-            refuse(ApiError::bad_request(
-                "malformed_body",
-                format!("event batch: {e}"),
-            ))
-        })?;
-        let mut accepted = Vec::with_capacity(batch.events.len());
-        for (i, e) in batch.events.iter().enumerate() {
-            let claims = sessions
-                .get(e.session_token.as_str())
-                .cloned()
-                .expect("every token was verified above");
-            let duration = self
-                .catalog
-                .asset(&claims.asset)
-                .map(|a| a.duration)
-                .unwrap_or(0.0);
-            check_event(e, duration, now_ms).map_err(|m| refuse(reject(i, m)))?;
-            let mut event = e.clone();
-            event.session_token = String::new();
-            accepted.push(AcceptedEvent {
-                schema_version: EVENT_SCHEMA_VERSION,
-                session_id: claims.sid,
-                asset_id: claims.asset,
-                received_at: now_ms,
-                event,
-            });
-        }
-        let before = accepted.len();
-        // Reserve atomically: of identical events racing in several requests, one wins.
-        accepted.retain(|a| dedup.reserve(&Dedup::key(a)));
-        let duplicates = before - accepted.len();
-        Ok(Validated {
-            events: accepted,
-            duplicates,
-        })
-    }
 }

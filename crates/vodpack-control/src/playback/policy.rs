@@ -11,8 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::identity::IdentityClaims;
-use crate::key_manifest::KeyManifest;
+use crate::playback::key_manifest::KeyManifest;
+use crate::tokens::identity::IdentityClaims;
 
 /// Largest policy file read.
 pub const MAX_POLICY_BYTES: u64 = 1024 * 1024;
@@ -601,11 +601,11 @@ fn read_policy(path: &Path) -> Result<(Stamp, PolicyDoc)> {
 #[cfg(test)]
 mod two_scheme_tests {
     use super::*;
-    use crate::key_manifest::{KeyManifest, ManifestPaths};
+    use crate::playback::key_manifest::{KeyManifest, ManifestPaths};
 
     /// The sample asset as a `dash=cenc,hls=cbcs` output, every key given (Clear Key possible).
     fn two_scheme_asset() -> KeyManifest {
-        let mut m = crate::key_manifest::tests::sample();
+        let mut m = crate::playback::key_manifest::tests::sample();
         m.keys.retain(|k| k.key.is_some());
         let label = m.keys[0].label.clone();
         for r in &mut m.renditions {
@@ -619,7 +619,8 @@ mod two_scheme_tests {
             dash: Some("manifest.mpd".into()),
         };
         m.protection_scheme = Some("cenc".into());
-        m.schemes = crate::key_manifest::tests::scheme_pair(&m.drm_systems, |_| Vec::new());
+        m.schemes =
+            crate::playback::key_manifest::tests::scheme_pair(&m.drm_systems, |_| Vec::new());
         m.validate().unwrap();
         m
     }
@@ -686,7 +687,7 @@ mod two_scheme_tests {
             .to_string()
             .contains("two schemes"));
         // A one-scheme file (no `schemes`) reads as before, and a two-scheme one round-trips.
-        let one = crate::key_manifest::tests::sample();
+        let one = crate::playback::key_manifest::tests::sample();
         let text = one.to_json_pretty().unwrap();
         assert!(!text.contains("\"schemes\""));
         let back: KeyManifest = serde_json::from_str(&text).unwrap();

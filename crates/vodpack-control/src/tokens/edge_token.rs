@@ -10,7 +10,7 @@ use std::fmt;
 
 use subtle::ConstantTimeEq;
 
-use crate::signed::Keyring;
+use crate::tokens::signed::Keyring;
 
 /// The path segment (and query parameter and cookie name) prefix of a token.
 pub const TOKEN_PREFIX: &str = "tok=";
@@ -301,7 +301,7 @@ pub fn split_path(path: &str) -> Result<(String, Option<&str>), EdgeError> {
 
 /// `*` matches any run of characters (including `/`); every other character matches itself.
 pub fn glob_match(glob: &str, path: &str) -> bool {
-    crate::cdn::star_match(glob.as_bytes(), path.as_bytes(), None)
+    crate::tokens::cdn::star_match(glob.as_bytes(), path.as_bytes(), None)
 }
 
 /// Percent-encodes an ACL: every byte outside `[A-Za-z0-9._*!-]` as `%xx`, lowercase hex.
@@ -591,7 +591,7 @@ mod tests {
     /// The vectors of docs/edge-token.md (computed there with Python's hmac module).
     #[test]
     fn documented_vectors() {
-        let doc = include_str!("../../../docs/edge-token.md");
+        let doc = include_str!("../../../../docs/edge-token.md");
         let mut ring = Keyring::new(
             "k1",
             &hex::decode("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")

@@ -14,7 +14,9 @@ use rskafka::client::ClientBuilder;
 use rskafka::record::Record;
 
 use crate::error::{Error, Result};
-use crate::telemetry::{AcceptedEvent, EventSink, RejectRecord, SinkFuture, EVENT_SCHEMA_VERSION};
+use crate::telemetry::events::{
+    AcceptedEvent, EventSink, RejectRecord, SinkFuture, EVENT_SCHEMA_VERSION,
+};
 
 /// Kafka sink options.
 #[derive(Debug, Clone)]

@@ -935,7 +935,7 @@ pub(crate) mod tests {
 
     #[test]
     fn documented_example_is_valid() {
-        let doc = include_str!("../../../docs/key-manifest.md");
+        let doc = include_str!("../../../../docs/key-manifest.md");
         let start = doc.find("```json\n").expect("docs example") + "```json\n".len();
         let end = start + doc[start..].find("```").expect("end of docs example");
         let m = KeyManifest::from_json(&doc[start..end]).unwrap();

@@ -9,11 +9,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::edge_token::EdgeAuth;
-use crate::identity::IdentityVerifier;
-use crate::key_manifest::KeyManifest;
-use crate::policy::{Device, Policy, PolicyContext};
-use crate::signed::{Keyring, SignedTokenError};
+use crate::playback::key_manifest::KeyManifest;
+use crate::playback::policy::{Device, Policy, PolicyContext};
+use crate::tokens::edge_token::EdgeAuth;
+use crate::tokens::identity::IdentityVerifier;
+use crate::tokens::signed::{Keyring, SignedTokenError};
 
 /// Purpose prefix of playback session tokens.
 pub const SESSION_PURPOSE: &str = "vps1";
@@ -156,7 +156,7 @@ pub struct PlaybackStartResponse {
     /// authorise the asset's segment requests in that CDN's format (`docs/cdn/`); absent in
     /// `vodpack` mode, whose token rides in the manifest URL's path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edge: Option<crate::cdn::playback::PlaybackAuth>,
+    pub edge: Option<crate::tokens::cdn::playback::PlaybackAuth>,
 }
 
 /// DRM part of the playback answer.
@@ -241,7 +241,7 @@ pub struct ControlPlane {
     /// Edge token signer/verifier (`vodpack` mode).
     pub edge: EdgeAuth,
     /// A CDN-native signer/verifier; when set, it replaces `edge` for playback URLs.
-    pub cdn: Option<Arc<crate::cdn::playback::CdnEdge>>,
+    pub cdn: Option<Arc<crate::tokens::cdn::playback::CdnEdge>>,
     /// Signs session and licence tokens (never leaves the backend).
     pub internal: Keyring,
     /// The policy.
@@ -421,7 +421,7 @@ impl ControlPlane {
             telemetry: TelemetryInfo {
                 url: format!("{base}{EVENTS_PATH}"),
                 session_token,
-                max_batch: crate::telemetry::MAX_BATCH_EVENTS,
+                max_batch: crate::telemetry::events::MAX_BATCH_EVENTS,
             },
             edge,
         })
@@ -487,7 +487,7 @@ impl ControlPlane {
             Some(c) => Some(c.trim().to_ascii_uppercase()),
             None => claims.country.clone(),
         };
-        let identity = crate::identity::IdentityClaims {
+        let identity = crate::tokens::identity::IdentityClaims {
             sub: claims.sub.clone(),
             aud: self.identity.audience().to_string(),
             exp: claims.exp,
@@ -552,7 +552,7 @@ impl ControlPlane {
 
 fn check_request(req: &PlaybackStartRequest) -> Result<(), ApiError> {
     let bad = |m: &str| Err(ApiError::bad_request("malformed_body", m.to_string()));
-    if !crate::key_manifest::is_valid_asset_id(&req.asset_id) {
+    if !crate::playback::key_manifest::is_valid_asset_id(&req.asset_id) {
         return bad("asset_id must be 1-128 characters of [A-Za-z0-9_.-]");
     }
     let d = &req.device;

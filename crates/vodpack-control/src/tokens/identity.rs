@@ -1,10 +1,10 @@
 //! Identity bearer tokens: HMAC-signed claims (subject, audience, expiry, plans) verified by the
-//! library, so a backend needs no JWT stack. Format: a [`crate::signed`] token with purpose
+//! library, so a backend needs no JWT stack. Format: a [`crate::tokens::signed`] token with purpose
 //! [`IDENTITY_PURPOSE`], sent as `Authorization: Bearer <token>`.
 
 use serde::{Deserialize, Serialize};
 
-use crate::signed::{Keyring, SignedTokenError};
+use crate::tokens::signed::{Keyring, SignedTokenError};
 
 /// The purpose prefix of identity tokens.
 pub const IDENTITY_PURPOSE: &str = "vpid1";

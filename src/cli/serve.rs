@@ -13,7 +13,8 @@ pub struct ServeArgs {
     policy: Option<PathBuf>,
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// Folder holding Shaka Player's `dist/` files for the player page.
+    /// A folder of player scripts (e.g. a Shaka Player `dist/`) the page loads instead of the
+    /// embedded builds of the same name.
     #[arg(long)]
     player_dist: Option<PathBuf>,
     /// Sign and verify in a CDN's native format (docs/cdn/); `vodpack`: vodpack's own tokens.
@@ -54,12 +55,7 @@ pub fn run(a: ServeArgs) -> Result<(), Error> {
     cfg.public_hosts = a.public_hosts;
     cfg.port = a.port;
     cfg.policy_path = a.policy;
-    cfg.player_dist_dir = a.player_dist.or_else(|| {
-        // The Shaka Player the test suite installs, when run from a checkout.
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/serve/node_modules/shaka-player/dist");
-        p.is_dir().then_some(p)
-    });
+    cfg.player_dist_dir = a.player_dist;
     if let Some(mode) = vodpack_control::cdn::playback::CdnMode::parse(&a.cdn) {
         let path = a
             .cdn_config

@@ -435,9 +435,13 @@ fn write_content_protection(
         let pssh_b64 = signal.pssh.as_ref().map(|b| BASE64.encode(b));
         match signal.system {
             DrmSystem::ClearKey => {
-                // DASH-IF IOP §7.6.2.4: the Clear Key scheme, carrying the W3C common pssh and
-                // the licence URL; the common system is also listed on its own (EME "cenc"
-                // initData) for players that look for it.
+                // DASH-IF IOP §7.6.2.4: the Clear Key scheme with the licence URL, and no pssh.
+                // Its key ids are `cenc:default_KID`; the W3C common pssh stays in the init
+                // segments. No element of the common system (1077efec…) either: dash.js maps it
+                // to Clear Key too, prefers it whenever the app gives protection data (a licence
+                // server), and then hands its pssh to the CDM as "keyids" initData, which fails
+                // (error 113) — docs/drm-signalling.md, "What a player app needs". For the same
+                // reason a CPIX document's ContentProtectionData for Clear Key is not copied here.
                 x.start(
                     "ContentProtection",
                     &[
@@ -447,19 +451,6 @@ fn write_content_protection(
                 );
                 if let Some(url) = clearkey_url {
                     x.text_element("dashif:Laurl", &[], url);
-                }
-                // No cenc:pssh here: the box is the W3C common system's (it goes in the element
-                // below); dash.js fails its key request (error 113) when the Clear Key element
-                // carries a pssh of another SystemID.
-                x.end("ContentProtection");
-                x.start(
-                    "ContentProtection",
-                    &[("schemeIdUri", system_urn(DrmSystem::ClearKey).into())],
-                );
-                if let Some(cpd) = &signal.content_protection_data {
-                    x.raw(cpd);
-                } else if let Some(b) = &pssh_b64 {
-                    x.text_element("cenc:pssh", &[], b);
                 }
                 x.end("ContentProtection");
             }

@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use quick_xml::events::Event;
 use serde_json::{json, Value};
 use vodpack_control::serve::{start, ServeConfig, ServeKeys, Server};
-use vodpack_test_support::{browser_requirements, play_page, serve_player_dist};
+use vodpack_test_support::{browser_requirements, play_page, serve_driver};
 
 const ASSET: &str = "movie_123";
 
@@ -61,8 +61,6 @@ fn package(scheme: &str, out: &Path) {
 struct Running {
     rt: tokio::runtime::Runtime,
     server: Server,
-    out: PathBuf,
-    events: PathBuf,
 }
 
 impl Running {
@@ -85,13 +83,15 @@ impl Running {
 }
 
 /// The control plane in-process (what `vodpack serve OUT --policy docs/examples/policy.toml`
-/// runs), on a free loopback port, with keys this test knows so it can mint identity tokens.
+/// runs), on a free loopback port, with keys this test knows so it can mint identity tokens;
+/// its player page plays with the players embedded in the binary.
 fn serve(out: &Path, events: PathBuf) -> Running {
-    serve_with(out, events, Some(serve_player_dist()))
+    serve_driver();
+    serve_with(out, events)
 }
 
-/// `vodpack serve` in-process, with the player page when `player_dist` is given.
-fn serve_with(out: &Path, events: PathBuf, player_dist: Option<PathBuf>) -> Running {
+/// `vodpack serve` in-process.
+fn serve_with(out: &Path, events: PathBuf) -> Running {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -101,16 +101,10 @@ fn serve_with(out: &Path, events: PathBuf, player_dist: Option<PathBuf>) -> Runn
     config.port = 0;
     config.keys = Some(ServeKeys::random());
     config.policy_path = Some(repo().join("docs/examples/policy.toml"));
-    config.player_dist_dir = player_dist;
-    config.events_path = Some(events.clone());
+    config.events_path = Some(events);
     config.player_subject = None;
     let server = rt.block_on(start(config)).expect("serve starts");
-    Running {
-        rt,
-        server,
-        out: out.to_path_buf(),
-        events,
-    }
+    Running { rt, server }
 }
 
 struct Reply {
@@ -587,9 +581,8 @@ fn origin_serves_vodpack_output_through_path_tokens() {
 }
 
 /// Runs tests/serve/play.mjs against the player page; answers its JSON report.
-fn play(run: &Running, options: Value, expect: &str) -> Value {
-    let url = format!("http://{}/", run.addr());
-    let stdout = play_page(&url, expect, 45000, Some(&options.to_string()));
+fn play(url: &str, options: Value, expect: &str) -> Value {
+    let stdout = play_page(url, expect, 45000, Some(&options.to_string()));
     serde_json::from_str(stdout.lines().last().unwrap_or(""))
         .unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
@@ -605,7 +598,7 @@ fn requests<'a>(report: &'a Value, path_part: &str) -> Vec<&'a Value> {
 
 /// A successful run: played, sought, every origin request carried the manifest's token and was
 /// answered, the licence came from the licence endpoint, and the session's telemetry is stored.
-fn check_played(r: &Value, run: &Running, protocol: &str, what: &str) {
+fn check_played(r: &Value, out: &Path, events: &Path, protocol: &str, what: &str) {
     assert_ne!(r["state"], "error", "{what}: {r}");
     assert_eq!(r["protocol"], protocol, "{what}");
     assert!(r["playedBeforeSeek"].as_f64().unwrap() > 1.5, "{what}: {r}");
@@ -679,18 +672,36 @@ fn check_played(r: &Value, run: &Running, protocol: &str, what: &str) {
             fetched.contains("audio_en/playlist.m3u8"),
             "{what}: {fetched:?}"
         );
-        // The page's own licence exchange got a key for every key id of the asset.
-        let km: Value = serde_json::from_slice(
-            &std::fs::read(vodpack_control::key_manifest::default_path(&run.out)).unwrap(),
-        )
-        .unwrap();
-        let keys = km["keys"].as_array().unwrap().len();
-        assert!(keys >= 2, "{what}: {km}");
-        assert_eq!(r["licensedKids"], keys, "{what}: {r}");
     }
+    // The page lists every licence request with its answer: all answered 200, and together
+    // they gave a key for every key id of the asset (every rendition was played).
+    let km: Value = serde_json::from_slice(
+        &std::fs::read(vodpack_control::key_manifest::default_path(out)).unwrap(),
+    )
+    .unwrap();
+    let kids: BTreeSet<&str> = km["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(kids.len() >= 2, "{what}: {km}");
+    let licences = r["licences"].as_array().unwrap();
+    assert!(!licences.is_empty(), "{what}: no licence request listed");
+    let mut licensed = BTreeSet::new();
+    for l in licences {
+        assert_eq!(l["status"], 200, "{what}: {l}");
+        for k in l["kids"].as_array().unwrap() {
+            let k = k.as_str().unwrap();
+            assert!(kids.contains(k), "{what}: licence for unknown {k}");
+            licensed.insert(k);
+        }
+    }
+    assert_eq!(licensed, kids, "{what}: {licences:?}");
+    assert_eq!(r["licensedKids"], kids.len(), "{what}: {r}");
 
     let session = r["sessionId"].as_str().unwrap();
-    let events: Vec<Value> = std::fs::read_to_string(&run.events)
+    let events: Vec<Value> = std::fs::read_to_string(events)
         .unwrap_or_default()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -734,23 +745,89 @@ fn rel_prefix(path: &str) -> String {
     path[..path.len() - rel.len()].to_string()
 }
 
+/// `vodpack serve OUT --port 0`, the real binary as a new user starts it: the default policy,
+/// the page's own identity token, the players embedded in the binary; stopped when dropped.
+struct ServeProcess {
+    child: std::process::Child,
+    url: String,
+    out: PathBuf,
+    events: PathBuf,
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_binary(out: &Path) -> ServeProcess {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vodpack"))
+        .arg("serve")
+        .arg(out)
+        .args(["--port", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run vodpack serve");
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("vodpack serve exited before listening")
+            .unwrap();
+        if let Some(u) = line.strip_prefix("vodpack serve: listening on ") {
+            break u.trim().to_string();
+        }
+    };
+    // Keep reading its stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    ServeProcess {
+        child,
+        url,
+        out: out.to_path_buf(),
+        // The default telemetry file: beside the output folder.
+        events: out.parent().unwrap().join("vodpack-events.ndjson"),
+    }
+}
+
+/// Issue 18's player matrix, through the page that `vodpack serve OUT` opens with nothing
+/// installed but the binary: Shaka Player (DASH, HLS), dash.js (DASH) and hls.js (HLS) × cenc
+/// and cbcs, each with its Clear Key licence from serve's licence endpoint (the token in a
+/// header; for Shaka HLS the page's own exchange), playing, switching to every other video
+/// rendition through the page's Rendition list, and seeking.
 #[test]
-fn chromium_plays_vodpack_dash_and_hls_cenc_and_cbcs_with_clear_key() {
+fn every_player_of_the_serve_page_plays_cenc_and_cbcs_with_the_licence_server() {
     let _one = crate::common::browser_slot();
     browser_requirements();
+    serve_driver();
     for scheme in ["cenc", "cbcs"] {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join(ASSET);
         package(scheme, &out);
-        let run = serve(&out, tmp.path().join("events.ndjson"));
-        for protocol in ["dash", "hls"] {
-            let identity = run.identity("test-viewer", &["premium"]);
-            let options = json!({"identity_token": identity, "protocol": protocol,
-                                 "country": "FR", "seek_to": 5.0});
-            let r = play(&run, options, "play");
-            check_played(&r, &run, protocol, &format!("{protocol} {scheme}"));
+        let server = serve_binary(&out);
+        for (player, protocol) in [
+            ("shaka", "dash"),
+            ("shaka", "hls"),
+            ("dashjs", "dash"),
+            ("hlsjs", "hls"),
+        ] {
+            let what = format!("{player} {protocol} {scheme}");
+            let options = json!({"player": player, "protocol": protocol, "seek_to": 5.0,
+                                 "switch_renditions": true});
+            let r = play(&format!("{}/", server.url), options, "play");
+            assert_eq!(r["player"]["id"], player, "{what}: {r}");
+            let switches = r["switches"].as_array().cloned().unwrap_or_default();
+            let renditions = r["renditions"].as_array().unwrap();
+            assert_eq!(renditions.len(), 3, "{what}: {renditions:?}");
+            assert!(
+                switches.len() == 2 && switches.iter().all(|s| s["ok"] == true),
+                "{what}: rendition switches {switches:?}: {r}"
+            );
+            check_played(&r, &server.out, &server.events, protocol, &what);
+            eprintln!("{what}: switches {switches:?}; page stats {}", r["stats"]);
         }
-        run.stop();
     }
 }
 
@@ -774,7 +851,7 @@ fn chromium_fails_to_play_vodpack_output_with_wrong_keys() {
         let run = serve(&out, tmp.path().join("events.ndjson"));
         let identity = run.identity("test-viewer", &["premium"]);
         let options = json!({"identity_token": identity, "protocol": protocol, "country": "FR"});
-        let r = play(&run, options, "fail");
+        let r = play(&format!("http://{}/", run.addr()), options, "fail");
         let what = format!("{protocol} {scheme} wrong keys");
         eprintln!(
             "{what}: state {}, error {}, currentTime {}",
@@ -797,9 +874,9 @@ fn chromium_fails_to_play_vodpack_output_with_wrong_keys() {
     }
 }
 
-/// The origin of `vodpack serve` over `out`, without the player page (no npm packages needed).
+/// The origin of `vodpack serve` over `out` (no browser).
 fn serve_origin(out: &Path, events: PathBuf) -> Running {
-    serve_with(out, events, None)
+    serve_with(out, events)
 }
 
 /// Every file under `dir`, relative to it, `/`-separated.

@@ -27,7 +27,7 @@ pub mod telemetry;
 pub mod tokens;
 
 #[cfg(feature = "server")]
-pub use http::{origin, serve};
+pub use http::{origin, player_assets, serve};
 pub use playback::{api, key_manifest, policy};
 #[cfg(feature = "kafka")]
 pub use telemetry::kafka;

@@ -1,8 +1,9 @@
 //! What a browser test needs before it starts and how it drives the `vodpack serve` player page:
 //! Chromium (`$CHROMIUM` or /usr/bin/chromium, the path tests/serve/play.mjs and
-//! tests/browser/run.mjs launch too), node, the npm packages of tests/serve (playwright-core,
-//! shaka-player), and one run of tests/serve/play.mjs. A missing piece fails the test with the
-//! command that installs it (scripts/test.sh runs them all), never a silent pass.
+//! tests/browser/run.mjs launch too), node, playwright-core in tests/serve (the driver; the
+//! page's players are embedded in `vodpack serve`), and one run of tests/serve/play.mjs. A
+//! missing piece fails the test with the command that installs it (scripts/test.sh runs them
+//! all), never a silent pass.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,17 +53,14 @@ pub fn browser_requirements() {
     node();
 }
 
-/// Shaka Player's dist folder in tests/serve/node_modules (what `vodpack serve` hands the player
-/// page), checked together with playwright-core, which tests/serve/play.mjs drives Chromium with.
-pub fn serve_player_dist() -> PathBuf {
+/// Checks that tests/serve/play.mjs can drive Chromium: playwright-core in tests/serve/node_modules.
+/// The player page needs nothing installed: `vodpack serve` embeds its players.
+pub fn serve_driver() {
     let serve = workspace_root().join("tests/serve");
-    let dist = serve.join("node_modules/shaka-player/dist");
     assert!(
-        dist.join("shaka-player.compiled.js").is_file()
-            && serve.join("node_modules/playwright-core").is_dir(),
-        "browser test: run `npm ci --prefix tests/serve --no-audit --no-fund` (playwright-core, shaka-player) first (scripts/test.sh does)"
+        serve.join("node_modules/playwright-core").is_dir(),
+        "browser test: run `npm ci --prefix tests/serve --no-audit --no-fund` (playwright-core, the test driver) first (scripts/test.sh does)"
     );
-    dist
 }
 
 /// Runs tests/serve/play.mjs: headless Chromium opens the player page of the `vodpack serve` at

@@ -13,6 +13,6 @@ mod browser;
 mod gate;
 
 pub use browser::{
-    browser_requirements, chromium, node, play_page, serve_player_dist, system_tool, workspace_root,
+    browser_requirements, chromium, node, play_page, serve_driver, system_tool, workspace_root,
 };
 pub use gate::{browser_slot, heavy_slot, Gate, Permit};

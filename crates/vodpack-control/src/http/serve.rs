@@ -5,8 +5,10 @@
 //! - `GET|HEAD /v/<asset_id>/tok=<token>/<path>`: the token-checking origin (also `?tok=` and the
 //!   `tok` cookie), streaming files and ranges from disk (`crate::http::origin`), never the key
 //!   manifest nor any non-media file;
-//! - `GET /`: a Shaka Player page that starts playback through the API and posts telemetry;
-//!   `GET /player/lib/<file>.js`: the Shaka Player build from [`ServeConfig::player_dist_dir`].
+//! - `GET /`: the player page (Shaka Player, dash.js or hls.js, embedded in the binary) that
+//!   starts playback through the API, shows what plays and posts telemetry;
+//!   `GET /player/lib/<file>`: its script, the players and their licences
+//!   ([`super::player_assets`]), or a file of [`ServeConfig::player_dist_dir`].
 //!
 //! Safe to leave running (`docs/control-plane.md`, "Hardening"): requests whose `Host` is not the
 //! server's own address or a configured public host are refused (DNS rebinding); the API, the
@@ -65,7 +67,8 @@ pub struct ServeConfig {
     pub bind: IpAddr,
     /// Port; 0 picks a free one.
     pub port: u16,
-    /// Shaka Player's `dist/` directory (holding `shaka-player.compiled.js`) for the player page.
+    /// A folder whose `.js` files the player page loads instead of the embedded ones of the same
+    /// name (e.g. another Shaka Player `dist/`); `None`: the embedded players only.
     pub player_dist_dir: Option<PathBuf>,
     /// The NDJSON telemetry file of the default sink; `None`: `vodpack-events.ndjson` in the
     /// output directory's parent.
@@ -672,29 +675,38 @@ async fn origin(State(st): State<Arc<AppState>>, req: Request) -> Response {
     crate::http::origin::serve_file(&st.files, req, rel, mime, is_manifest).await
 }
 
+/// `/player/lib/<file>`: the page's script, the embedded players and their licences
+/// ([`super::player_assets`]); a file of the same name in [`ServeConfig::player_dist_dir`] is
+/// served instead (e.g. another Shaka Player build).
 async fn player_lib(
     State(st): State<Arc<AppState>>,
     axum::extract::Path(file): axum::extract::Path<String>,
 ) -> Response {
-    let ok_name = file.ends_with(".js")
-        && !file.starts_with('.')
+    let ok_name = !file.starts_with('.')
         && file
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
-    let Some(dir) = st.player_dist_dir.as_ref().filter(|_| ok_name) else {
-        return error_response(&ApiError::not_found("no_such_file", "no such file"));
-    };
-    match tokio::fs::read(dir.join(&file)).await {
-        Ok(data) => {
-            let mut r = (StatusCode::OK, data).into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/javascript"),
-            );
-            r
-        }
-        Err(_) => error_response(&ApiError::not_found("no_such_file", "no such file")),
+    let not_found = || error_response(&ApiError::not_found("no_such_file", "no such file"));
+    if !ok_name {
+        return not_found();
     }
+    let from_dir = match st
+        .player_dist_dir
+        .as_ref()
+        .filter(|_| file.ends_with(".js") && file != super::player_assets::PAGE_SCRIPT)
+    {
+        Some(dir) => tokio::fs::read(dir.join(&file)).await.ok(),
+        None => None,
+    };
+    let (body, content_type) = match (from_dir, super::player_assets::asset(&file)) {
+        (Some(data), _) => (Body::from(data), "text/javascript; charset=utf-8"),
+        (None, Some((data, ty))) => (Body::from(Bytes::from_static(data)), ty),
+        (None, None) => return not_found(),
+    };
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
 }
 
 /// True for a page load the browser says is same-origin (or a non-browser client, which sends
@@ -723,7 +735,10 @@ async fn player_page(State(st): State<Arc<AppState>>, req: Request) -> Response 
     let config = serde_json::json!({
         "asset_id": st.asset.asset_id,
         "identity_token": identity_token,
-        "shaka_available": st.player_dist_dir.is_some(),
+        "players": super::player_assets::PLAYERS.iter().map(|p| serde_json::json!({
+            "id": p.id, "name": p.name, "package": p.package, "version": p.version,
+            "script": p.script, "licence": p.licence, "protocols": p.protocols,
+        })).collect::<Vec<_>>(),
     });
     // `</` cannot appear in JSON we build, but escape it anyway inside a <script>.
     let config = config.to_string().replace("</", "<\\/");

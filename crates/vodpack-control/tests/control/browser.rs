@@ -2,8 +2,9 @@
 //! start, Shaka Player loads the DASH manifest through the token-checking origin with the Clear
 //! Key licence from the licence endpoint, and its telemetry lands in the NDJSON sink. A second run
 //! with a wrong key in the key manifest must fail to play: decryption really happens.
-//! Needs `npm ci --prefix tests/serve --no-audit --no-fund` (playwright-core, shaka-player), node
-//! and /usr/bin/chromium (or `$CHROMIUM`); common::browser_test checks them.
+//! The page's Shaka Player is the one embedded in the binary. Needs node, /usr/bin/chromium (or
+//! `$CHROMIUM`) and playwright-core (`npm ci --prefix tests/serve --no-audit --no-fund`, the
+//! driver); common::browser_test checks them.
 
 use std::path::PathBuf;
 
@@ -12,16 +13,16 @@ use vodpack_control::serve::start;
 
 use crate::common::{browser_test, cenc_fixture, copy_dir, play, player_config};
 
-async fn serve(out_dir: PathBuf, dist: PathBuf, events: PathBuf) -> vodpack_control::serve::Server {
-    start(player_config(out_dir, dist, events)).await.unwrap()
+async fn serve(out_dir: PathBuf, events: PathBuf) -> vodpack_control::serve::Server {
+    start(player_config(out_dir, events)).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_plays_the_encrypted_fixture_and_reports_telemetry() {
-    let (_slot, dist, tmp) = browser_test("browser-play");
+    let (_slot, tmp) = browser_test("browser-play");
     let events = tmp.join("events.ndjson");
     let fixture = cenc_fixture();
-    let server = serve(fixture.clone(), dist.clone(), events.clone()).await;
+    let server = serve(fixture.clone(), events.clone()).await;
     let r = play(format!("{}/", server.url()), "play", 30000, None).await;
     eprintln!("right key: {r}");
     assert_ne!(r["state"], "error", "{r}");
@@ -62,7 +63,7 @@ async fn chromium_plays_the_encrypted_fixture_and_reports_telemetry() {
         ),
     )
     .unwrap();
-    let server = serve(wrong, dist, tmp.join("events-wrong.ndjson")).await;
+    let server = serve(wrong, tmp.join("events-wrong.ndjson")).await;
     let r = play(format!("{}/", server.url()), "fail", 30000, None).await;
     eprintln!("wrong key: {r}");
     assert_eq!(

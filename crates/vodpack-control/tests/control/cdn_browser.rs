@@ -56,7 +56,7 @@ async fn play_protocol(url: String, protocol: &'static str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_plays_through_each_cdn_format_until_the_tokens_expire() {
-    let (_slot, dist, tmp) = browser_test("cdn-browser");
+    let (_slot, tmp) = browser_test("cdn-browser");
     let cfg = config(&tmp);
     let policy = tmp.join("policy.toml");
     std::fs::write(
@@ -72,7 +72,6 @@ async fn chromium_plays_through_each_cdn_format_until_the_tokens_expire() {
         for protocol in ["dash", "hls"] {
             let mut c = player_config(
                 fixture.clone(),
-                dist.clone(),
                 tmp.join(format!("{}-{protocol}.ndjson", mode.name())),
             );
             c.policy_path = Some(policy.clone());
@@ -164,7 +163,7 @@ async fn chromium_plays_through_each_cdn_format_until_the_tokens_expire() {
 /// segment request authorises itself by the `__token__` query the page appends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_plays_akamai_by_query_without_cookies() {
-    let (_slot, dist, tmp) = browser_test("cdn-browser-q");
+    let (_slot, tmp) = browser_test("cdn-browser-q");
     let cfg = config_with(&tmp, "delivery = \"query\"");
     let policy = tmp.join("policy.toml");
     std::fs::write(
@@ -174,11 +173,7 @@ async fn chromium_plays_akamai_by_query_without_cookies() {
     .unwrap();
     let fixture = cenc_fixture();
     for protocol in ["dash", "hls"] {
-        let mut c = player_config(
-            fixture.clone(),
-            dist.clone(),
-            tmp.join(format!("q-{protocol}.ndjson")),
-        );
+        let mut c = player_config(fixture.clone(), tmp.join(format!("q-{protocol}.ndjson")));
         c.policy_path = Some(policy.clone());
         c.cdn = Some(Arc::new(CdnEdge::load(CdnMode::Akamai, &cfg).unwrap()));
         let server = start(c).await.unwrap();

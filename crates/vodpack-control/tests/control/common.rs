@@ -39,24 +39,23 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Starts a browser test: waits for the one browser slot, checks Chromium, node and tests/serve's
-/// npm packages, and makes a scratch folder `vodpack-<tag>-<random>`. Answers the permit (bind
-/// it to a named variable such as `_slot` for the whole test, not to `_`, which drops it at
-/// once), Shaka Player's dist folder, and the scratch folder.
-pub fn browser_test(tag: &str) -> (Permit, PathBuf, PathBuf) {
+/// Starts a browser test: waits for the one browser slot, checks Chromium, node and the page's
+/// driver (playwright-core in tests/serve), and makes a scratch folder `vodpack-<tag>-<random>`.
+/// Answers the permit (bind it to a named variable such as `_slot` for the whole test, not to
+/// `_`, which drops it at once) and the scratch folder.
+pub fn browser_test(tag: &str) -> (Permit, PathBuf) {
     let slot = browser_slot();
-    let dist = vodpack_test_support::serve_player_dist();
+    vodpack_test_support::serve_driver();
     vodpack_test_support::browser_requirements();
-    (slot, dist, temp_dir(tag))
+    (slot, temp_dir(tag))
 }
 
 /// The serve config of a browser test: `out` on a free loopback port, fresh random keys, the
-/// player page with Shaka Player from `dist`, telemetry into `events`.
-pub fn player_config(out: PathBuf, dist: PathBuf, events: PathBuf) -> ServeConfig {
+/// player page with its embedded players, telemetry into `events`.
+pub fn player_config(out: PathBuf, events: PathBuf) -> ServeConfig {
     let mut config = ServeConfig::new(out);
     config.port = 0;
     config.keys = Some(ServeKeys::random());
-    config.player_dist_dir = Some(dist);
     config.events_path = Some(events);
     config
 }

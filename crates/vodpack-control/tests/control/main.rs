@@ -23,3 +23,5 @@ mod http;
 mod kafka;
 #[cfg(feature = "server")]
 mod origin_memory;
+#[cfg(feature = "server")]
+mod player_page;

@@ -4,7 +4,7 @@
 //! - [`model`]: the document model and its reader (over the small element tree of [`dom`]);
 //! - [`crypto`]: document-key unwrapping (RSA-OAEP), AES-256-CBC content keys, HMAC-SHA512;
 //! - [`rules`]: `ContentKeyUsageRuleList` → the key of each rendition;
-//! - [`write`]: CPIX documents out (`--cpix-export`, SPEKE requests);
+//! - [`write`](mod@write): CPIX documents out (`--cpix-export`, SPEKE requests);
 //! - [`speke`]: the SPEKE v2 client and the small HTTP/1.1 client it and `--cpix URL` use.
 //!
 //! See docs/cpix.md. Every problem with a document is a key error (exit 6).

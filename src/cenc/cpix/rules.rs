@@ -16,7 +16,7 @@ use crate::media::TrackKind;
 pub struct RenditionFacts {
     /// The rendition id (named in errors).
     pub id: String,
-    /// Its key class: AUDIO, SD, HD, UHD1 or UHD2 ([`KeyClasses::class_of`]).
+    /// Its key class: AUDIO, SD, HD, UHD1 or UHD2 ([`crate::cenc::keys::KeyClasses::class_of`]).
     pub class: String,
     /// Video or audio (anything else matches no Video/AudioFilter).
     pub kind: Option<TrackKind>,

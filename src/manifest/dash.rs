@@ -17,6 +17,7 @@ use quick_xml::Writer;
 use super::drm::{pssh_data, system_urn, uuid_text, CLEARKEY_DASH_SCHEME};
 use super::hls::{parent_dir, relative, resolve};
 use super::model::{hdr_range, DrmSystem, PackagedAsset, PackagedRendition, SegmentLayout};
+use crate::media::time::{PresentationTime, TickDuration};
 use crate::media::TrackKind;
 
 /// ISO/IEC 23009-1 §8.4: the live profile (SegmentTemplate addressing).
@@ -126,7 +127,7 @@ fn min_buffer_time(asset: &PackagedAsset) -> f64 {
         .flat_map(|r| {
             r.segments
                 .iter()
-                .map(move |s| s.duration as f64 / f64::from(r.timescale.max(1)))
+                .map(move |s| s.duration.0 as f64 / f64::from(r.timescale.max(1)))
         })
         .fold(0.0, f64::max)
         .max(1.0)
@@ -395,9 +396,9 @@ fn write_representation(x: &mut Xml, r: &PackagedRendition, base: &str) {
             for s in timeline(r) {
                 let mut a: Vec<(&str, Cow<str>)> = Vec::new();
                 if let Some(t) = s.t {
-                    a.push(("t", t.to_string().into()));
+                    a.push(("t", t.0.to_string().into()));
                 }
-                a.push(("d", s.d.to_string().into()));
+                a.push(("d", s.d.0.to_string().into()));
                 if s.r > 0 {
                     a.push(("r", s.r.to_string().into()));
                 }
@@ -497,9 +498,9 @@ fn write_content_protection(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimelineEntry {
     /// `S@t`: the start, when it does not follow the previous entry.
-    pub t: Option<u64>,
+    pub t: Option<PresentationTime>,
     /// `S@d`: the duration of each segment of the run.
-    pub d: u64,
+    pub d: TickDuration,
     /// `S@r`: how many more segments of the same duration follow.
     pub r: u64,
 }
@@ -508,7 +509,7 @@ pub struct TimelineEntry {
 /// are folded into `r`; `t` is written for the first entry and after any gap or overlap.
 pub fn timeline(r: &PackagedRendition) -> Vec<TimelineEntry> {
     let mut out: Vec<TimelineEntry> = Vec::new();
-    let mut next_start: Option<u64> = None;
+    let mut next_start: Option<PresentationTime> = None;
     for s in &r.segments {
         let contiguous = next_start == Some(s.start);
         match out.last_mut() {
@@ -519,7 +520,8 @@ pub fn timeline(r: &PackagedRendition) -> Vec<TimelineEntry> {
                 r: 0,
             }),
         }
-        next_start = Some(s.start + s.duration);
+        // A start past the 64-bit range cannot be followed on: the next entry then says its `t`.
+        next_start = s.start.checked_add(s.duration).ok();
     }
     out
 }

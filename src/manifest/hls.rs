@@ -14,6 +14,7 @@ use super::drm::{pssh_data, WIDEVINE_SYSTEM};
 use super::model::{
     hdr_range, DrmSystem, PackagedAsset, PackagedRendition, RenditionProtection, SegmentLayout,
 };
+use crate::media::time::TickDuration;
 use crate::media::TrackKind;
 
 /// EXT-X-VERSION for every playlist: 6 is the minimum for EXT-X-MAP in a media playlist
@@ -270,7 +271,7 @@ fn subtitle_media_lines(asset: &PackagedAsset, base: &str) -> String {
 fn text_media_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> String {
     let base = parent_dir(&rendition.hls_playlist);
     let segs = &rendition.hls_text_segments;
-    let longest = segs.iter().map(|s| s.duration).max().unwrap_or(0);
+    let longest = segs.iter().map(|s| s.duration).max().unwrap_or_default();
     let mut out = header(target_duration(longest, rendition.timescale));
     out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
     for s in segs {
@@ -293,7 +294,7 @@ pub fn media_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> S
         .iter()
         .map(|s| s.duration)
         .max()
-        .unwrap_or(0);
+        .unwrap_or_default();
     let mut out = header(target_duration(longest, rendition.timescale));
     out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
     out.push_str(&map_line(asset, &base, rendition));
@@ -333,7 +334,7 @@ pub fn iframe_playlist(asset: &PackagedAsset, rendition: &PackagedRendition) -> 
         .iter()
         .map(|f| f.duration)
         .max()
-        .unwrap_or(0);
+        .unwrap_or_default();
     let mut out = header(target_duration(longest, rendition.timescale));
     out.push_str("#EXT-X-I-FRAMES-ONLY\n");
     out.push_str(&map_line(asset, &base, rendition));
@@ -363,11 +364,11 @@ fn iframe_bandwidth(r: &PackagedRendition) -> (u64, u64) {
     let mut peak = 0u128;
     let (mut bytes, mut ticks) = (0u128, 0u128);
     for f in &r.iframes {
-        if f.duration > 0 {
-            peak = peak.max(u128::from(f.length) * 8 * ts / u128::from(f.duration));
+        if f.duration.0 > 0 {
+            peak = peak.max(u128::from(f.length) * 8 * ts / u128::from(f.duration.0));
         }
         bytes += u128::from(f.length);
-        ticks += u128::from(f.duration);
+        ticks += u128::from(f.duration.0);
     }
     let average = (bytes * 8 * ts).checked_div(ticks).unwrap_or(0);
     (clamp_u64(peak), clamp_u64(average))
@@ -405,15 +406,15 @@ fn map_line(asset: &PackagedAsset, base: &str, r: &PackagedRendition) -> String 
 /// EXT-X-TARGETDURATION: the longest segment rounded up to whole seconds, computed in exact
 /// ticks. §4.3.3.1 requires every EXTINF rounded to the nearest integer to be ≤ the target; the
 /// ceiling satisfies that for any duration (and players that compare without rounding too).
-pub fn target_duration(longest_ticks: u64, timescale: u32) -> u64 {
+pub fn target_duration(longest: TickDuration, timescale: u32) -> u64 {
     let ts = u64::from(timescale.max(1));
-    longest_ticks.div_ceil(ts).max(1)
+    longest.0.div_ceil(ts).max(1)
 }
 
 /// Ticks as decimal seconds with microsecond precision (EXTINF decimal-floating-point, §4.3.2.1).
-fn seconds(ticks: u64, timescale: u32) -> String {
+fn seconds(ticks: TickDuration, timescale: u32) -> String {
     let ts = u128::from(timescale.max(1));
-    let micros = (u128::from(ticks) * 1_000_000 + ts / 2) / ts;
+    let micros = (u128::from(ticks.0) * 1_000_000 + ts / 2) / ts;
     format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
 }
 
@@ -651,15 +652,15 @@ mod tests {
 
     #[test]
     fn target_duration_is_the_ceiling_in_exact_ticks() {
-        assert_eq!(target_duration(4 * 90_000, 90_000), 4);
-        assert_eq!(target_duration(4 * 90_000 + 1, 90_000), 5);
-        assert_eq!(target_duration(0, 90_000), 1);
+        assert_eq!(target_duration(TickDuration(4 * 90_000), 90_000), 4);
+        assert_eq!(target_duration(TickDuration(4 * 90_000 + 1), 90_000), 5);
+        assert_eq!(target_duration(TickDuration(0), 90_000), 1);
     }
 
     #[test]
     fn seconds_rounds_to_microseconds() {
-        assert_eq!(seconds(1024, 48_000), "0.021333");
-        assert_eq!(seconds(360_000, 90_000), "4.000000");
-        assert_eq!(seconds(1001, 30_000), "0.033367");
+        assert_eq!(seconds(TickDuration(1024), 48_000), "0.021333");
+        assert_eq!(seconds(TickDuration(360_000), 90_000), "4.000000");
+        assert_eq!(seconds(TickDuration(1001), 30_000), "0.033367");
     }
 }

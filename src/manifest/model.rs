@@ -1,5 +1,6 @@
 //! What the manifests describe: the packaged renditions, their segments on disk, and (when
 //! encrypted) how they are protected. Filled by the packager after segments are written.
+use crate::media::time::{PresentationTime, TickDuration};
 use crate::media::TrackKind;
 
 /// A whole packaged asset: every rendition of one title.
@@ -150,10 +151,11 @@ pub struct SegmentRecord {
     /// Segment number (starts at 1 for `Files`).
     pub number: u64,
     /// Earliest presentation time of the segment, in track timescale ticks (what the
-    /// SegmentTimeline `t` says; equals the tfdt for video without composition offsets).
-    pub start: u64,
+    /// SegmentTimeline `t` says; equals the tfdt for video without composition offsets); never
+    /// negative (manifests start at 0).
+    pub start: PresentationTime,
     /// Duration in timescale ticks (SegmentTimeline `d`).
-    pub duration: u64,
+    pub duration: TickDuration,
     /// Bytes of the segment.
     pub size: u64,
     /// Path relative to OUT.
@@ -174,10 +176,10 @@ pub struct IFrameRecord {
     pub offset: u64,
     /// Length in bytes.
     pub length: u64,
-    /// Presentation time and duration until the next sync sample, in timescale ticks.
-    pub start: u64,
-    /// Duration in the rendition's timescale.
-    pub duration: u64,
+    /// Presentation time of the sync sample in timescale ticks; never negative.
+    pub start: PresentationTime,
+    /// Duration until the next sync sample, in the rendition's timescale.
+    pub duration: TickDuration,
 }
 
 /// Asset-wide protection: the scheme and the DRM systems signalled.

@@ -194,6 +194,19 @@ impl PresentationTime {
     pub fn clamp_non_negative(self) -> u64 {
         u64::try_from(self.0).unwrap_or(0)
     }
+
+    /// The time on a manifest's timeline, which cannot express negative times: times before
+    /// zero become 0 (the presentation starts at 0).
+    pub fn at_or_after_zero(self) -> PresentationTime {
+        PresentationTime(self.0.max(0))
+    }
+
+    /// A non-negative tick count (a manifest or subtitle boundary) as a presentation time.
+    pub fn checked_from_ticks(ticks: u64) -> Result<PresentationTime, TimeOverflow> {
+        i64::try_from(ticks)
+            .map(PresentationTime)
+            .map_err(|_| overflow(format_args!("time {ticks} does not fit in 63 bits")))
+    }
 }
 
 impl TickDuration {
@@ -320,6 +333,13 @@ mod tests {
             .checked_shift_back(TickOffset(1))
             .is_err());
         assert_eq!(PresentationTime(-5).clamp_non_negative(), 0);
+        assert_eq!(PresentationTime(-5).at_or_after_zero(), PresentationTime(0));
+        assert_eq!(PresentationTime(7).at_or_after_zero(), PresentationTime(7));
+        assert_eq!(
+            PresentationTime::checked_from_ticks(9),
+            Ok(PresentationTime(9))
+        );
+        assert!(PresentationTime::checked_from_ticks(u64::MAX).is_err());
         assert!(TickDuration(1 << 32).to_u32().is_err());
         assert!(TickOffset(1 << 31).to_i32().is_err());
         assert!(TickOffset(i64::MIN).checked_sub(TickOffset(1)).is_err());

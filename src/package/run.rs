@@ -484,7 +484,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
         Warning::long_segments(
             &r.id,
             r.timescale,
-            r.segments.iter().map(|s| (s.number, s.duration)),
+            r.segments.iter().map(|s| (s.number, s.duration.0)),
         )
     }));
     warnings.extend(text_warnings.into_iter().map(|message| Warning {

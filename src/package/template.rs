@@ -223,7 +223,7 @@ fn rename_in_model(
         }
         let mut renamed: HashMap<String, String> = HashMap::new();
         for s in &mut r.segments {
-            let new = under(t.render(&r.id, s.number, s.start));
+            let new = under(t.render(&r.id, s.number, s.start.clamp_non_negative()));
             renamed.insert(s.path.clone(), new.clone());
             moves.push((s.path.clone(), new.clone()));
             s.path = new;
@@ -286,6 +286,7 @@ mod tests {
 mod set_folder_tests {
     use super::*;
     use crate::manifest::model::{IFrameRecord, PackagedRendition, SegmentRecord};
+    use crate::media::time::{PresentationTime, TickDuration};
     use crate::media::TrackKind;
 
     /// A video rendition written under `<id>/<set>/` (a two-scheme run's default layout), with
@@ -300,8 +301,8 @@ mod set_folder_tests {
                 std::fs::write(root.join(&path), format!("{set} {id} {n}")).unwrap();
                 SegmentRecord {
                     number: n,
-                    start: (n - 1) * 90000,
-                    duration: 90000,
+                    start: PresentationTime::checked_from_ticks((n - 1) * 90000).unwrap(),
+                    duration: TickDuration(90000),
                     size: 10,
                     path,
                     offset: 0,
@@ -336,8 +337,8 @@ mod set_folder_tests {
                 path: segments[1].path.clone(),
                 offset: 0,
                 length: 4,
-                start: 90000,
-                duration: 90000,
+                start: PresentationTime(90000),
+                duration: TickDuration(90000),
             }],
             segments,
             protection: None,

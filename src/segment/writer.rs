@@ -9,7 +9,9 @@ use super::init::{write_init, InitOptions};
 use crate::cenc::SampleEncryptor;
 use crate::error::{Error, InTrack, Result};
 use crate::manifest::model::{IFrameRecord, SegmentLayout, SegmentRecord};
-use crate::media::time::{CompositionOffset, PresentationTime, TickOffset, TimeOverflow};
+use crate::media::time::{
+    CompositionOffset, PresentationTime, TickDuration, TickOffset, TimeOverflow,
+};
 use crate::media::{Sample, Track, TrackKind};
 use crate::storage::Source;
 use crate::ts::es::EsFormat;
@@ -308,11 +310,11 @@ pub fn write_rendition(
     let end_pts = end_pts.unwrap_or_default();
     // `later - earlier`, 0 when later is not later (a stream whose next keyframe is presented
     // before this one).
-    let span = |earlier: PresentationTime, later: PresentationTime| -> Result<u64> {
+    let span = |earlier: PresentationTime, later: PresentationTime| -> Result<TickDuration> {
         if later <= earlier {
-            return Ok(0);
+            return Ok(TickDuration(0));
         }
-        later.duration_since(earlier).map(|d| d.0).map_err(bad_time)
+        later.duration_since(earlier).map_err(bad_time)
     };
     if job.single_file && seg_ranges.len() > usize::from(u16::MAX) {
         let e = SegmentError::TooManyForSidx {
@@ -489,7 +491,7 @@ pub fn write_rendition(
                             path: format!("{}/seg_{}.ts", set.dir, si + 1),
                             offset: start,
                             length: end - start,
-                            start: frag_pts.clamp_non_negative(),
+                            start: frag_pts.at_or_after_zero(),
                             duration: span(frag_pts, next_sync_pts)?,
                         });
                     }
@@ -545,7 +547,7 @@ pub fn write_rendition(
                         path,
                         offset: offset + frag_start,
                         length: (payload_at + samples[fa].size as usize) as u64,
-                        start: frag_pts.clamp_non_negative(),
+                        start: frag_pts.at_or_after_zero(),
                         duration: span(frag_pts, next_sync_pts)?,
                     });
                 }
@@ -579,7 +581,7 @@ pub fn write_rendition(
         progress((b - a) as u64);
         let start = seg_start_pts[si];
         let next = seg_start_pts.get(si + 1).copied().unwrap_or(end_pts);
-        let duration = span(start, next)?.max(1);
+        let duration = span(start, next)?.max(TickDuration(1));
         // The segment's fragments are written; record it.
         let finish = |set: &mut SetState| -> Result<()> {
             let clear = set
@@ -590,14 +592,14 @@ pub fn write_rendition(
             let size = set.seg_size;
             set.peak = set
                 .peak
-                .max(size as f64 * 8.0 * track.timescale as f64 / duration as f64);
+                .max(size as f64 * 8.0 * track.timescale as f64 / duration.0 as f64);
             set.total_bytes += size;
             if set.single {
                 set.offset_in_single += size;
             }
             set.segments.push(SegmentRecord {
                 number: si as u64 + 1,
-                start: start.clamp_non_negative(),
+                start: start.at_or_after_zero(),
                 duration,
                 size,
                 path: rel_path,
@@ -614,11 +616,11 @@ pub fn write_rendition(
             let size = set.seg_size;
             set.peak = set
                 .peak
-                .max(size as f64 * 8.0 * track.timescale as f64 / duration as f64);
+                .max(size as f64 * 8.0 * track.timescale as f64 / duration.0 as f64);
             set.total_bytes += size;
             set.segments.push(SegmentRecord {
                 number: si as u64 + 1,
-                start: start.clamp_non_negative(),
+                start: start.at_or_after_zero(),
                 duration,
                 size,
                 path: format!("{}/seg_{}.ts", set.dir, si + 1),
@@ -629,14 +631,22 @@ pub fn write_rendition(
     }
 
     let first_pts = seg_start_pts.first().copied().unwrap_or_default();
-    let total_duration = span(first_pts, end_pts)?.max(1) as f64 / track.timescale as f64;
+    let total_duration =
+        span(first_pts, end_pts)?.max(TickDuration(1)).0 as f64 / track.timescale as f64;
     let mut outputs = Vec::with_capacity(sets.len());
     for set in sets {
         // Everything handed to the set's writing thread is on disk once it has finished.
         let single = set.sink.finish()?;
         let layout = if let Some(mut f) = single {
-            let refs: Vec<(u64, u64)> = set.segments.iter().map(|s| (s.size, s.duration)).collect();
-            let earliest = set.segments.first().map(|s| s.start).unwrap_or(0);
+            let refs: Vec<(u64, u64)> = set
+                .segments
+                .iter()
+                .map(|s| (s.size, s.duration.0))
+                .collect();
+            let earliest = set
+                .segments
+                .first()
+                .map_or(0, |s| s.start.clamp_non_negative());
             let sidx = fragment::sidx(super::OUTPUT_TRACK_ID, track.timescale, earliest, &refs)
                 .map_err(|e| {
                     Error::unsupported(job.input_path, format!("track {}: {e}", track.id))

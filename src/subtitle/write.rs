@@ -6,7 +6,7 @@ use super::ttml::{self, TtmlDoc};
 use super::{srt, stpp, vtt, wvtt, SubtitleDoc};
 use crate::error::{Error, Result};
 use crate::manifest::model::{PackagedAsset, PackagedRendition, SegmentLayout, SegmentRecord};
-use crate::media::time::TickDuration;
+use crate::media::time::{PresentationTime, TickDuration};
 use crate::media::{Track, TrackKind};
 use crate::package::job::{InputSpec, PackageJob};
 use crate::segment::init::{write_init, InitOptions};
@@ -104,9 +104,15 @@ pub fn boundaries_ms(asset: &PackagedAsset) -> Vec<u64> {
     };
     let ts = u128::from(r.timescale.max(1));
     let ms = |t: u64| u64::try_from((u128::from(t) * 1000 + ts / 2) / ts).unwrap_or(u64::MAX);
-    let mut b: Vec<u64> = r.segments.iter().map(|s| ms(s.start)).collect();
+    let mut b: Vec<u64> = r
+        .segments
+        .iter()
+        .map(|s| ms(s.start.clamp_non_negative()))
+        .collect();
     if let Some(last) = r.segments.last() {
-        b.push(ms(last.start + last.duration));
+        // An end past the 64-bit range saturates, as `ms` does.
+        let end = last.start.checked_add(last.duration);
+        b.push(end.map_or(u64::MAX, |t| ms(t.clamp_non_negative())));
     }
     b.dedup();
     b
@@ -247,10 +253,12 @@ fn write_one(
                 .unwrap_or(0),
         );
         total_bytes += seg.len() as u64;
+        let record_start = PresentationTime::checked_from_ticks(start)
+            .map_err(|e| Error::invalid(&s.path, format!("segment {number}: {e}")))?;
         segments.push(SegmentRecord {
             number,
-            start,
-            duration,
+            start: record_start,
+            duration: TickDuration(duration),
             size: seg.len() as u64,
             path: format!("{id}/{name}"),
             offset: 0,
@@ -258,8 +266,8 @@ fn write_one(
         });
         hls_segments.push(SegmentRecord {
             number,
-            start,
-            duration,
+            start: record_start,
+            duration: TickDuration(duration),
             size: text.len() as u64,
             path: format!("{id}/{vtt_name}"),
             offset: 0,

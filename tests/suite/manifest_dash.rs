@@ -13,6 +13,7 @@ use base64::Engine as _;
 use vodpack::manifest::dash::mpd;
 use vodpack::manifest::hls::multivariant_playlist;
 use vodpack::manifest::model::*;
+use vodpack::media::time::{PresentationTime, TickDuration};
 use vodpack::media::TrackKind;
 
 fn parse(name: &str, text: &str) -> dash_mpd_core::MPD {
@@ -100,7 +101,7 @@ fn mpd_matches_the_model_in_dash_mpd_core() {
             .flat_map(|r| {
                 r.segments
                     .iter()
-                    .map(move |s| secs(s.duration, r.timescale))
+                    .map(move |s| secs(s.duration.0, r.timescale))
             })
             .fold(0.0, f64::max);
         let mbt = m.minBufferTime.unwrap().as_secs_f64();
@@ -272,7 +273,7 @@ fn check_addressing(
             for (i, ((t, d), s)) in timeline.iter().zip(&r.segments).enumerate() {
                 assert_eq!(
                     (*t, *d),
-                    (s.start, s.duration),
+                    (u64::try_from(s.start.0).unwrap(), s.duration.0),
                     "{name} {} segment {i}: exact timing",
                     r.id
                 );
@@ -490,15 +491,18 @@ fn timeline_folds_repeats_exactly() {
     assert_eq!(entries.len(), 2, "{entries:?}");
     assert_eq!(
         (entries[0].t, entries[0].d, entries[0].r),
-        (Some(0), 4 * 15_360, 6)
+        (Some(PresentationTime(0)), TickDuration(4 * 15_360), 6)
     );
     assert_eq!(
         (entries[1].t, entries[1].d, entries[1].r),
-        (None, 38_400, 0)
+        (None, TickDuration(38_400), 0)
     );
     // A gap forces an explicit t.
     let mut gapped = video.clone();
-    gapped.segments[3].start += 10;
+    gapped.segments[3].start = gapped.segments[3]
+        .start
+        .checked_add(TickDuration(10))
+        .unwrap();
     let entries = vodpack::manifest::dash::timeline(&gapped);
     assert!(
         entries

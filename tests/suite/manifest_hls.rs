@@ -204,7 +204,7 @@ fn multivariant_matches_the_model_in_both_parsers() {
             let peak = v
                 .iframes
                 .iter()
-                .map(|f| f.length * 8 * ts / f.duration)
+                .map(|f| f.length * 8 * ts / f.duration.0)
                 .max()
                 .unwrap();
             assert_eq!(
@@ -438,7 +438,7 @@ fn media_playlists_match_segments_in_both_parsers() {
             let longest = r
                 .segments
                 .iter()
-                .map(|s| secs(s.duration, r.timescale))
+                .map(|s| secs(s.duration.0, r.timescale))
                 .fold(0.0, f64::max);
             assert_eq!(a.target_duration, longest.ceil() as u64, "{name} {}", r.id);
             assert_eq!(b.target_duration.as_secs(), longest.ceil() as u64);
@@ -447,7 +447,7 @@ fn media_playlists_match_segments_in_both_parsers() {
             let mut sum_b = 0.0f64;
             for (i, s) in r.segments.iter().enumerate() {
                 let (sa, sb) = (&a.segments[i], b.segments.get(i).unwrap());
-                let expected = secs(s.duration, r.timescale);
+                let expected = secs(s.duration.0, r.timescale);
                 assert!(
                     (f64::from(sa.duration) - expected).abs() < 1e-4,
                     "{name} {} seg {i}",
@@ -478,7 +478,7 @@ fn media_playlists_match_segments_in_both_parsers() {
                 }
             }
             // Durations add up to the track's duration (within EXTINF's microsecond rounding).
-            let total = secs(r.segments.iter().map(|s| s.duration).sum(), r.timescale);
+            let total = secs(r.segments.iter().map(|s| s.duration.0).sum(), r.timescale);
             assert!((sum_a - total).abs() < 1e-3, "{name}: {sum_a} vs {total}");
             assert!(
                 (sum_b - total).abs() < 1e-5 * r.segments.len() as f64,
@@ -532,7 +532,7 @@ fn iframe_playlists_match_sync_samples_in_both_parsers() {
                     "{name} I-frame {i}"
                 );
                 assert_eq!(resolve(path, &s.uri), f.path);
-                assert!((f64::from(s.duration) - secs(f.duration, r.timescale)).abs() < 1e-4);
+                assert!((f64::from(s.duration) - secs(f.duration.0, r.timescale)).abs() < 1e-4);
                 let sb = b.segments.get(i).unwrap();
                 let br = sb.byte_range.as_ref().unwrap();
                 assert_eq!(

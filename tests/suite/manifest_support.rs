@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use vodpack::manifest::model::*;
+use vodpack::media::time::{PresentationTime, TickDuration};
 use vodpack::media::TrackKind;
 
 pub const VIDEO_TIMESCALE: u32 = 15_360;
@@ -228,14 +229,14 @@ fn rendition(spec: &Spec, opts: &Options, seed: u64) -> PackagedRendition {
                 path: path.clone(),
                 offset: moof_at,
                 length: 900 + 8 + size / 6,
-                start: w[0],
-                duration,
+                start: PresentationTime::checked_from_ticks(w[0]).unwrap(),
+                duration: TickDuration(duration),
             });
         }
         segments.push(SegmentRecord {
             number,
-            start: w[0],
-            duration,
+            start: PresentationTime::checked_from_ticks(w[0]).unwrap(),
+            duration: TickDuration(duration),
             size,
             path,
             offset: seg_offset,
@@ -247,11 +248,11 @@ fn rendition(spec: &Spec, opts: &Options, seed: u64) -> PackagedRendition {
     let ts = u64::from(timescale);
     let peak = segments
         .iter()
-        .map(|s| s.size * 8 * ts / s.duration)
+        .map(|s| s.size * 8 * ts / s.duration.0)
         .max()
         .unwrap();
     let total_bytes: u64 = segments.iter().map(|s| s.size).sum();
-    let total_ticks: u64 = segments.iter().map(|s| s.duration).sum();
+    let total_ticks: u64 = segments.iter().map(|s| s.duration.0).sum();
     let average = total_bytes * 8 * ts / total_ticks;
     let scheme = match opts.protection {
         Protection::Cbcs => "cbcs",

@@ -574,6 +574,14 @@ impl PackageJob {
                     *f = base.join(&*f);
                 }
             }
+            // `cpix` is a file or a URL: a relative file is relative to the job file too.
+            if let Some(c) = p
+                .cpix
+                .as_mut()
+                .filter(|c| !c.contains("://") && Path::new(c.as_str()).is_relative())
+            {
+                *c = base.join(&*c).to_string_lossy().into_owned();
+            }
         }
         Ok(job)
     }

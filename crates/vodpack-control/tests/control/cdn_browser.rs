@@ -145,7 +145,13 @@ async fn chromium_plays_through_each_cdn_format_until_the_tokens_expire() {
     let wait = (last + 5).saturating_sub(unix_now());
     tokio::time::sleep(Duration::from_secs(wait)).await;
     for (server, url, _, what) in used {
-        let res = reqwest::get(&url).await.unwrap();
+        let res = crate::common::http_client()
+            .build()
+            .unwrap()
+            .get(&url)
+            .send()
+            .await
+            .unwrap();
         let status = res.status().as_u16();
         let body: Value = res.json().await.unwrap();
         assert_eq!(

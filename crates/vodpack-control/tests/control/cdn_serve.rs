@@ -95,7 +95,7 @@ async fn server_with(mode: CdnMode, tmp: &Path, top: &str) -> Server {
 }
 
 async fn get(url: &str, cookie: Option<&str>) -> (u16, String) {
-    let mut req = reqwest::Client::new().get(url);
+    let mut req = crate::common::http_client().build().unwrap().get(url);
     if let Some(c) = cookie {
         req = req.header("cookie", c);
     }
@@ -115,7 +115,7 @@ async fn run_mode(mode: CdnMode) {
     let tmp = temp_dir(&format!("cdn-{}", mode.name()));
     let s = server(mode, &tmp).await;
     let token = s.control.identity.issue("alice", &[], unix_now(), 600);
-    let res = reqwest::Client::new()
+    let res = crate::common::http_client().build().unwrap()
         .post(format!("{}/v1/playback/start", s.url()))
         .header("authorization", format!("Bearer {token}"))
         .body(json!({"asset_id": "fixture_cenc", "device": {"platform": "web", "protocols": ["dash"], "key_systems": ["org.w3.clearkey"], "schemes": ["cenc"]}}).to_string())
@@ -253,7 +253,7 @@ async fn mediacdn_mode() {
 
 /// A GET from the local address `from` (127.0.0.1 when `None`).
 async fn get_from(url: &str, cookie: Option<&str>, from: Option<IpAddr>) -> (u16, String) {
-    let client = reqwest::Client::builder()
+    let client = crate::common::http_client()
         .local_address(from)
         .build()
         .unwrap();
@@ -269,7 +269,7 @@ async fn get_from(url: &str, cookie: Option<&str>, from: Option<IpAddr>) -> (u16
 /// Playback start from the local address `from`: the answer's `edge`.
 async fn start_from(s: &Server, from: Option<IpAddr>) -> Value {
     let token = s.control.identity.issue("alice", &[], unix_now(), 600);
-    let res = reqwest::Client::builder()
+    let res = crate::common::http_client()
         .local_address(from)
         .build()
         .unwrap()
@@ -471,7 +471,7 @@ async fn delivery_by_query_sets_no_cookies() {
         let tmp = temp_dir(&format!("cdn-q-{}", mode.name()));
         let s = server_with(mode, &tmp, "delivery = \"query\"").await;
         let token = s.control.identity.issue("alice", &[], unix_now(), 600);
-        let res = reqwest::Client::new()
+        let res = crate::common::http_client().build().unwrap()
             .post(format!("{}/v1/playback/start", s.url()))
             .header("authorization", format!("Bearer {token}"))
             .body(json!({"asset_id": "fixture_cenc", "device": {"platform": "web", "protocols": ["dash"], "key_systems": ["org.w3.clearkey"], "schemes": ["cenc"]}}).to_string())

@@ -78,3 +78,11 @@ pub async fn play(
     serde_json::from_str(stdout.lines().last().unwrap_or(""))
         .unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
+
+/// A reqwest client builder for the tests. In a workspace build reqwest has the root crate's
+/// `rustls-no-provider` feature (object storage), so a rustls crypto provider must be installed
+/// before any client is built, even one that speaks plain HTTP only.
+pub fn http_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}

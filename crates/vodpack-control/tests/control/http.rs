@@ -31,7 +31,7 @@ async fn server_with(tag: &str, edit: impl FnOnce(&mut ServeConfig, &Path)) -> (
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::new()
+    crate::common::http_client().build().unwrap()
 }
 
 fn device() -> Value {

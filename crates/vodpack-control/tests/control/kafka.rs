@@ -82,7 +82,7 @@ async fn events_reach_kafka_keyed_by_session_and_rejects_reach_the_dead_letter_t
     config.keys = Some(ServeKeys::random());
     config.sink = Some(sink);
     let server = start(config).await.unwrap();
-    let http = reqwest::Client::new();
+    let http = crate::common::http_client().build().unwrap();
 
     // Two sessions, so both partitions are likely used; each keeps its own order.
     let mut sessions = Vec::new();

@@ -17,7 +17,13 @@ fn crate_dir() -> &'static Path {
 }
 
 async fn get(url: String) -> (u16, String, Vec<u8>) {
-    let res = reqwest::get(url).await.unwrap();
+    let res = crate::common::http_client()
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap();
     let status = res.status().as_u16();
     let ty = res
         .headers()

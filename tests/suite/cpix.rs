@@ -549,3 +549,57 @@ fn speke_errors_are_clear() {
     );
     assert!(!out.exists());
 }
+
+/// Clear Key playback in headless Chromium with the CPIX document's keys (tests/browser/run.mjs):
+/// the plain fixture keys the 240p rendition SD, the 720p one HD and the audio AUDIO, and the
+/// harness's licence endpoint answers with the document's keys, so the players only play when
+/// each rendition was encrypted with the key its rule chose. Shaka Player DASH with cenc, hls.js
+/// HLS with cbcs (the document declares no scheme, so either applies).
+#[test]
+fn clear_key_playback_in_chromium_with_the_document_keys() {
+    use crate::common::{browser_harness, browser_slot, free_port};
+    let keys: Vec<String> = ["AUDIO", "SD", "HD"]
+        .iter()
+        .map(|class| {
+            let (kid, key) = fixture_key(class);
+            format!("{kid}={key}")
+        })
+        .collect();
+    let doc = data("plain.xml");
+    for (scheme, player, protocol) in [("cenc", "shaka", "dash"), ("cbcs", "hlsjs", "hls")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let port = free_port();
+        let licence = format!("http://127.0.0.1:{port}/license");
+        let mut args = vec![
+            "--protection",
+            scheme,
+            "--drm",
+            "clearkey",
+            "--clearkey-license-url",
+            &licence,
+            "--cpix",
+            doc.to_str().unwrap(),
+        ];
+        let ins = inputs();
+        args.extend(ins.iter().map(String::as_str));
+        let o = package(&out, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut cmd = browser_harness(&out, player, protocol);
+        cmd.args(["--drm", "server", "--expect", "play"])
+            .args(["--port", &port.to_string()])
+            .args(["--keys", &keys.join(",")])
+            .args(["--expect-heights", "240,720"]);
+        let _one_at_a_time = browser_slot();
+        let o = cmd.output().expect("run node tests/browser/run.mjs");
+        let report = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "{player} {protocol} {scheme}: {}\n{report}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_str(&report).expect("harness JSON report");
+        assert_eq!(json["ok"], true, "harness report: {report}");
+    }
+}

@@ -312,7 +312,7 @@ pub struct ProtectionOptions {
     /// Write key references (KID + label) without key bytes in the key manifest.
     #[serde(default, alias = "key-references")]
     pub key_references: bool,
-    /// CPIX document (file or http:// URL) with the keys (docs/cpix.md).
+    /// CPIX document (file or http(s):// URL) with the keys (docs/cpix.md).
     pub cpix: Option<String>,
     /// RSA private key (PEM) for an encrypted CPIX document.
     #[serde(alias = "cpix-private-key")]
@@ -346,7 +346,7 @@ pub struct ProtectionOptions {
 /// job file's values.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct CpixFlags {
-    /// CPIX 2.3 document with the keys: a file or an http:// URL (docs/cpix.md).
+    /// CPIX 2.3 document with the keys: a file or an http(s):// URL (docs/cpix.md).
     #[arg(long)]
     pub cpix: Option<String>,
     /// RSA private key (PEM) that opens an encrypted CPIX document or SPEKE answer.

@@ -549,3 +549,220 @@ fn speke_errors_are_clear() {
     );
     assert!(!out.exists());
 }
+
+/// Clear Key playback in headless Chromium with the CPIX document's keys (tests/browser/run.mjs):
+/// the plain fixture keys the 240p rendition SD, the 720p one HD and the audio AUDIO, and the
+/// harness's licence endpoint answers with the document's keys, so the players only play when
+/// each rendition was encrypted with the key its rule chose. Shaka Player DASH with cenc, hls.js
+/// HLS with cbcs (the document declares no scheme, so either applies).
+#[test]
+fn clear_key_playback_in_chromium_with_the_document_keys() {
+    use crate::common::{browser_harness, browser_slot, free_port};
+    let keys: Vec<String> = ["AUDIO", "SD", "HD"]
+        .iter()
+        .map(|class| {
+            let (kid, key) = fixture_key(class);
+            format!("{kid}={key}")
+        })
+        .collect();
+    let doc = data("plain.xml");
+    for (scheme, player, protocol) in [("cenc", "shaka", "dash"), ("cbcs", "hlsjs", "hls")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let port = free_port();
+        let licence = format!("http://127.0.0.1:{port}/license");
+        let mut args = vec![
+            "--protection",
+            scheme,
+            "--drm",
+            "clearkey",
+            "--clearkey-license-url",
+            &licence,
+            "--cpix",
+            doc.to_str().unwrap(),
+        ];
+        let ins = inputs();
+        args.extend(ins.iter().map(String::as_str));
+        let o = package(&out, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut cmd = browser_harness(&out, player, protocol);
+        cmd.args(["--drm", "server", "--expect", "play"])
+            .args(["--port", &port.to_string()])
+            .args(["--keys", &keys.join(",")])
+            .args(["--expect-heights", "240,720"]);
+        let _one_at_a_time = browser_slot();
+        let o = cmd.output().expect("run node tests/browser/run.mjs");
+        let report = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "{player} {protocol} {scheme}: {}\n{report}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_str(&report).expect("harness JSON report");
+        assert_eq!(json["ok"], true, "harness report: {report}");
+    }
+}
+
+/// A test CA and a certificate it signed for 127.0.0.1 (openssl, P-256): (ca.pem, cert, key).
+fn test_tls_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(o.status.success(), "openssl {args:?}: {o:?}");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let ca_args = [
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=vodpack test CA",
+        "-days",
+        "2",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ];
+    openssl(&[&["req", "-x509"][..], &ec, &ca_args].concat());
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+/// `--speke https://…` and `--cpix https://…`: the key server's certificate, signed by a CA the
+/// test makes, is trusted through the standard `SSL_CERT_FILE`; without it vodpack refuses the
+/// server (exit 6, a message naming the certificate and the remedy) and writes nothing.
+#[test]
+fn speke_and_cpix_over_https_trust_ssl_cert_file_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server_dir = tmp.path().join("server");
+    std::fs::create_dir(&server_dir).unwrap();
+    std::fs::copy(data("plain.xml"), server_dir.join("plain.xml")).unwrap();
+    let (ca, cert, key) = test_tls_certificates(tmp.path());
+    let server = SpekeServer::start(
+        &server_dir,
+        &[
+            "--token",
+            "t0k",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let speke_url = server.url.replace("http://", "https://");
+    let cpix_url = speke_url.replace("/speke/v2", "/documents/plain.xml");
+    let ins = inputs();
+    let run = |out: &Path, source: &[&str], trust: bool| {
+        let mut cmd = vodpack();
+        cmd.args(["package", "--quiet", "-o"])
+            .arg(out)
+            .args(["--protection", "cenc"])
+            .args(source)
+            .args(["--speke-header", "Authorization: Bearer t0k"])
+            .args(&ins)
+            .env_remove("SSL_CERT_DIR");
+        if trust {
+            cmd.env("SSL_CERT_FILE", &ca);
+        } else {
+            cmd.env_remove("SSL_CERT_FILE");
+        }
+        cmd.output().unwrap()
+    };
+
+    // Trusted: the SPEKE exchange runs over TLS and the 240p rendition decrypts with the key the
+    // server made for SD; the plain document fetched over TLS keys it with the fixture's SD key.
+    let out = tmp.path().join("speke");
+    let o = run(&out, &["--speke", &speke_url], true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(server_dir.join("request-1.xml").exists());
+    let (id, input, stream, class) = SET[0];
+    let (kid, k) = &server_keys(&server_dir)[class];
+    let check = |out: &Path, kid: &str, k: &str, name: &str| {
+        let enc = concat_rendition(&out.join(id), &tmp.path().join(format!("{name}.enc.mp4")));
+        let dec = tmp.path().join(format!("{name}.dec.mp4"));
+        shaka_decrypt(&enc, "video", &dec, kid, k);
+        assert_same_samples(
+            &format!("{name}: {id} ({class})"),
+            &samples(&fixture(input), stream, &[]),
+            &samples(&dec, "0", &[]),
+        );
+    };
+    check(&out, kid, k, "speke-https");
+    let out = tmp.path().join("cpix");
+    let o = run(&out, &["--cpix", &cpix_url], true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (kid, k) = fixture_key(class);
+    check(&out, &kid, &k, "cpix-https");
+
+    // Untrusted (the system's roots only): refused at once, nothing written, no request made.
+    let before = std::fs::read_dir(&server_dir).unwrap().count();
+    for (name, source) in [("speke", &speke_url), ("cpix", &cpix_url)] {
+        let out = tmp.path().join(format!("untrusted-{name}"));
+        let flag = format!("--{name}");
+        let o = run(&out, &[&flag, source], false);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(6), "{name}: {err}");
+        assert!(
+            err.contains("certificate") && err.contains("SSL_CERT_FILE"),
+            "{name}: {err}"
+        );
+        assert!(!out.exists(), "{name}: nothing is written");
+    }
+    assert_eq!(
+        std::fs::read_dir(&server_dir).unwrap().count(),
+        before,
+        "no request reached the server"
+    );
+}

@@ -3,13 +3,13 @@
 //! answers, refused connections and time-outs, and the answer is checked against what was asked
 //! (docs/cpix.md). Also the GET of `--cpix URL`.
 //!
-//! The HTTP client is a small HTTP/1.1 one over `std::net` (one request per connection,
-//! `Content-Length` or chunked answers): `http://` only, see docs/cpix.md for TLS.
+//! The HTTP client is reqwest on the storage runtime (`storage::store::block_on`, which also
+//! installs rustls's ring provider): `http://` and `https://`, the server's certificate checked
+//! against the system's roots, or those of `SSL_CERT_FILE` / `SSL_CERT_DIR` when set (docs/cpix.md).
 use super::cpix_err;
 use super::model::Document;
 use crate::error::Result;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Per-attempt connect and read time-out.
@@ -27,31 +27,72 @@ struct Failure {
     message: String,
 }
 
-fn parse_url(url: &str) -> Result<(String, u16, String)> {
-    if url.starts_with("https://") {
+/// Checks that `url` is an http(s) URL with a host.
+fn check_url(url: &str) -> Result<reqwest::Url> {
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| cpix_err(format!("'{url}' is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
         return Err(cpix_err(format!(
-            "{url}: https is not built in; reach the key server through a local TLS proxy (docs/cpix.md)"
+            "'{url}' is not an http:// or https:// URL"
         )));
     }
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| cpix_err(format!("'{url}' is not an http:// URL")))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
-            h.to_string(),
-            p.parse::<u16>()
-                .map_err(|_| cpix_err(format!("'{url}': bad port")))?,
-        ),
-        _ => (authority.to_string(), 80),
-    };
-    if host.is_empty() {
+    if parsed.host_str().is_none_or(str::is_empty) {
         return Err(cpix_err(format!("'{url}' has no host")));
     }
-    Ok((host, port, path.to_string()))
+    Ok(parsed)
+}
+
+/// The one client (connection pool, roots loaded once).
+fn client() -> Result<&'static reqwest::Client> {
+    static CLIENT: OnceLock<std::result::Result<reqwest::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            // The runtime installs the TLS provider the client is built with.
+            crate::storage::store::block_on(async {
+                reqwest::Client::builder()
+                    .connect_timeout(TIMEOUT)
+                    .read_timeout(TIMEOUT)
+                    .user_agent(concat!("vodpack/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| error_chain(&e))
+            })
+        })
+        .as_ref()
+        .map_err(|e| cpix_err(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// An error and its sources, joined (reqwest's own text omits the TLS cause).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !text.contains(&t) {
+            text.push_str(": ");
+            text.push_str(&t);
+        }
+        cur = s.source();
+    }
+    text
+}
+
+/// Classifies a request error: an untrusted or invalid certificate is final, with a hint.
+fn failure(url: &reqwest::Url, e: &reqwest::Error) -> Failure {
+    let text = error_chain(e);
+    if text.contains("certificate") {
+        return Failure {
+            transient: false,
+            message: format!(
+                "TLS: {} presented a certificate vodpack does not trust ({text}); trust its CA \
+                 with SSL_CERT_FILE=ca.pem (docs/cpix.md)",
+                url.host_str().unwrap_or_default()
+            ),
+        };
+    }
+    Failure {
+        transient: e.is_connect() || e.is_timeout() || e.is_request() || e.is_body(),
+        message: text,
+    }
 }
 
 /// Checks a `Name: value` header.
@@ -77,110 +118,36 @@ fn once(
     headers: &[(String, String)],
     body: Option<&str>,
 ) -> Result<std::result::Result<(u16, String), Failure>> {
-    let (host, port, path) = parse_url(url)?;
-    let transient = |e: std::io::Error| Failure {
-        transient: true,
-        message: e.to_string(),
+    let parsed = check_url(url)?;
+    let client = client()?;
+    let mut req = match method {
+        "POST" => client.post(parsed.clone()),
+        _ => client.get(parsed.clone()),
     };
-    let attempt = || -> std::result::Result<(u16, String), Failure> {
-        let addr = (host.as_str(), port)
-            .to_socket_addrs()
-            .map_err(transient)?
-            .next()
-            .ok_or(Failure {
-                transient: false,
-                message: format!("{host} has no address"),
-            })?;
-        let mut s = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(transient)?;
-        s.set_read_timeout(Some(TIMEOUT)).map_err(transient)?;
-        s.set_write_timeout(Some(TIMEOUT)).map_err(transient)?;
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\nUser-Agent: vodpack/{}\r\n",
-            env!("CARGO_PKG_VERSION")
-        );
-        for (n, v) in headers {
-            req.push_str(&format!("{n}: {v}\r\n"));
-        }
-        if let Some(b) = body {
-            req.push_str(&format!(
-                "Content-Type: application/xml\r\nContent-Length: {}\r\n",
-                b.len()
-            ));
-        }
-        req.push_str("\r\n");
-        s.write_all(req.as_bytes()).map_err(transient)?;
-        if let Some(b) = body {
-            s.write_all(b.as_bytes()).map_err(transient)?;
-        }
-        let mut r = BufReader::new(s);
-        let mut line = String::new();
-        r.read_line(&mut line).map_err(transient)?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| Failure {
-                transient: true,
-                message: format!("not an HTTP answer: '{}'", line.trim()),
-            })?;
-        let mut length: Option<usize> = None;
-        let mut chunked = false;
-        loop {
-            line.clear();
-            r.read_line(&mut line).map_err(transient)?;
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some((n, v)) = l.split_once(':') {
-                let (n, v) = (n.trim().to_ascii_lowercase(), v.trim());
-                if n == "content-length" {
-                    length = v.parse().ok();
-                } else if n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked") {
-                    chunked = true;
-                }
-            }
-        }
+    for (n, v) in headers {
+        req = req.header(n.as_str(), v.as_str());
+    }
+    if let Some(b) = body {
+        req = req
+            .header("Content-Type", "application/xml")
+            .body(b.to_string());
+    }
+    let attempt = async {
+        let mut resp = req.send().await.map_err(|e| failure(&parsed, &e))?;
+        let status = resp.status().as_u16();
         let mut body = Vec::new();
-        if chunked {
-            loop {
-                line.clear();
-                r.read_line(&mut line).map_err(transient)?;
-                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
-                    .map_err(|_| Failure {
-                    transient: true,
-                    message: "bad chunked answer".into(),
-                })?;
-                if size == 0 {
-                    break;
-                }
-                if body.len() + size > MAX_BODY {
-                    return Err(Failure {
-                        transient: false,
-                        message: "answer too large".into(),
-                    });
-                }
-                let mut chunk = vec![0u8; size + 2];
-                r.read_exact(&mut chunk).map_err(transient)?;
-                body.extend_from_slice(&chunk[..size]);
-            }
-        } else if let Some(n) = length {
-            if n > MAX_BODY {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| failure(&parsed, &e))? {
+            if body.len() + chunk.len() > MAX_BODY {
                 return Err(Failure {
                     transient: false,
                     message: "answer too large".into(),
                 });
             }
-            body.resize(n, 0);
-            r.read_exact(&mut body).map_err(transient)?;
-        } else {
-            r.take(MAX_BODY as u64 + 1)
-                .read_to_end(&mut body)
-                .map_err(transient)?;
+            body.extend_from_slice(&chunk);
         }
         Ok((status, String::from_utf8_lossy(&body).into_owned()))
     };
-    Ok(attempt())
+    Ok(crate::storage::store::block_on(attempt))
 }
 
 /// One HTTP exchange with retries: 5xx answers, refused connections and time-outs are retried
@@ -289,18 +256,13 @@ mod tests {
 
     #[test]
     fn urls_and_headers() {
-        assert_eq!(
-            parse_url("http://127.0.0.1:8080/speke/v2").unwrap(),
-            ("127.0.0.1".into(), 8080, "/speke/v2".into())
-        );
-        assert_eq!(
-            parse_url("http://keys.example").unwrap(),
-            ("keys.example".into(), 80, "/".into())
-        );
-        assert!(parse_url("https://keys.example/")
+        assert!(check_url("http://127.0.0.1:8080/speke/v2").is_ok());
+        assert!(check_url("https://keys.example/").is_ok());
+        assert!(check_url("ftp://keys.example/")
             .unwrap_err()
             .to_string()
-            .contains("TLS proxy"));
+            .contains("not an http"));
+        assert!(check_url("keys.example").is_err());
         assert_eq!(
             parse_header("Authorization: Bearer x").unwrap(),
             ("Authorization".into(), "Bearer x".into())

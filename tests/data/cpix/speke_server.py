@@ -6,7 +6,9 @@ and PlayReady PSSH and ContentProtectionData, FairPlay HLSSignalingData). With a
 the request the keys come back encrypted for its certificate (document and MAC keys wrapped with
 RSA-OAEP, keys in AES-256-CBC with an HMAC-SHA512 ValueMAC; AWS's layout).
 
-Usage: speke_server.py --port P --dir D [--token T] [--fail-first N]
+Usage: speke_server.py --port P --dir D [--token T] [--fail-first N] [--tls-cert PEM --tls-key PEM]
+With --tls-cert and --tls-key it speaks HTTPS (the test makes the CA and the certificate).
+GET /documents/NAME answers the file D/NAME (a stored CPIX document, for `--cpix URL`).
 Writes D/request-N.xml (each request as received) and D/keys.json (kid -> key, the rule's
 intendedTrackType), answers 400 to requests that break the contract, 401 without
 `Authorization: Bearer T`, and 503 to the first N requests (to exercise retries)."""
@@ -169,6 +171,15 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_GET(self):
+        # A stored CPIX document, for `--cpix URL`: GET /documents/NAME answers D/NAME.
+        name = self.path.rsplit("/", 1)[-1]
+        path = os.path.join(args.dir, name)
+        if not self.path.startswith("/documents/") or not name or not os.path.isfile(path):
+            return self.reply(404, b"no such document")
+        with open(path, "rb") as f:
+            self.reply(200, f.read(), "application/xml")
+
     def do_POST(self):
         state["requests"] += 1
         n = state["requests"]
@@ -194,8 +205,15 @@ def main():
     p.add_argument("--dir", required=True)
     p.add_argument("--token")
     p.add_argument("--fail-first", type=int, default=0)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
     args = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print("ready", flush=True)
     server.serve_forever()
 

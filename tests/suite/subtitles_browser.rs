@@ -7,6 +7,21 @@ use crate::common::*;
 
 #[test]
 fn players_show_the_french_cues() {
+    // fixtures/subs_fr.vtt's cues, written out by hand (seconds).
+    let cues = r#"[
+        {"start": 0.5, "end": 1.8, "text": "Bienvenue à <b>tous</b> !"},
+        {"start": 1.9, "end": 2.6, "text": "<v Élodie>Ça commence,</v>\n<i>deuxième ligne</i> — déjà."},
+        {"start": 3.0, "end": 4.5, "text": "<c.jaune>Œuvre d'été</c> &amp; café crème\nà 4 s pile"},
+        {"start": 5.0, "end": 6.25, "text": "Où est la gare ? 日本語も"},
+        {"start": 6.5, "end": 7.75, "text": "<00:06.500>Fin<00:07.000> du <u>test</u>."}
+    ]"#;
+    players_show_the_cues("subs_fr.vtt", cues);
+}
+
+/// Packages 240p and 360p H.264, English AAC and the French subtitle fixture `subtitles` with
+/// 2-s segments, then has Shaka Player (DASH, HLS), dash.js and hls.js list and show the French
+/// track and hold `cues` (JSON: start, end, text) in `video.textTracks`.
+pub fn players_show_the_cues(subtitles: &str, cues: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     package(
@@ -20,20 +35,9 @@ fn players_show_the_french_cues() {
                 "in={},lang=en,name=English",
                 fixture("aac_en.mp4").display()
             ),
-            format!(
-                "in={},lang=fr,name=Français",
-                fixture("subs_fr.vtt").display()
-            ),
+            format!("in={},lang=fr,name=Français", fixture(subtitles).display()),
         ],
     );
-    // fixtures/subs_fr.vtt's cues, written out by hand (seconds).
-    let cues = r#"[
-        {"start": 0.5, "end": 1.8, "text": "Bienvenue à <b>tous</b> !"},
-        {"start": 1.9, "end": 2.6, "text": "<v Élodie>Ça commence,</v>\n<i>deuxième ligne</i> — déjà."},
-        {"start": 3.0, "end": 4.5, "text": "<c.jaune>Œuvre d'été</c> &amp; café crème\nà 4 s pile"},
-        {"start": 5.0, "end": 6.25, "text": "Où est la gare ? 日本語も"},
-        {"start": 6.5, "end": 7.75, "text": "<00:06.500>Fin<00:07.000> du <u>test</u>."}
-    ]"#;
     let cues_file = dir.path().join("cues.json");
     std::fs::write(&cues_file, cues).unwrap();
     let _one_browser = browser_slot();

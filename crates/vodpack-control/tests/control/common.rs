@@ -83,6 +83,9 @@ pub async fn play(
 /// `rustls-no-provider` feature (object storage), so a rustls crypto provider must be installed
 /// before any client is built, even one that speaks plain HTTP only.
 pub fn http_client() -> reqwest::ClientBuilder {
+    // ring's provider, as src/storage/store.rs installs it (deprecated only for lacking
+    // post-quantum key exchange; these clients speak plain HTTP to loopback).
+    #[allow(deprecated)]
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
 }

@@ -395,6 +395,30 @@ fn shaka_encrypt(fx: &Fixture, scheme: Scheme, stream: &str) -> PathBuf {
     out
 }
 
+/// `enc` (set up in Shaka Packager's layout) gives every clear sample Shaka's pattern, IV,
+/// subsamples and bytes.
+fn assert_encrypts_like_shaka(
+    label: &str,
+    enc: &mut SampleEncryptor,
+    clear: &Fragmented,
+    shaka: &Fragmented,
+) {
+    assert_eq!(enc.pattern(), shaka.track.pattern, "{label}: pattern");
+    for (i, s) in clear.samples.iter().enumerate() {
+        let mut d = s.clone();
+        let aux = enc.encrypt_sample(&mut d).unwrap();
+        assert_eq!(aux.iv, shaka.aux[i].0, "{label}: IV of sample {i}");
+        assert_eq!(
+            aux.subsamples, shaka.aux[i].1,
+            "{label}: subsamples of sample {i} in Shaka's layout"
+        );
+        assert!(
+            d == shaka.samples[i],
+            "{label}: sample {i} encrypts byte-exact to Shaka's"
+        );
+    }
+}
+
 fn key() -> [u8; 16] {
     hex::decode(KEY).unwrap().try_into().unwrap()
 }
@@ -451,23 +475,7 @@ fn check(kind: &str, scheme: Scheme) {
         shaka_alignment,
     )
     .unwrap();
-    assert_eq!(enc.pattern(), shaka.track.pattern);
-    for (i, s) in clear.samples.iter().enumerate() {
-        let mut d = s.clone();
-        let aux = enc.encrypt_sample(&mut d).unwrap();
-        assert_eq!(
-            aux.iv, shaka.aux[i].0,
-            "{kind} {scheme:?}: IV of sample {i}"
-        );
-        assert_eq!(
-            aux.subsamples, shaka.aux[i].1,
-            "{kind} {scheme:?}: subsamples of sample {i}"
-        );
-        assert!(
-            d == shaka.samples[i],
-            "{kind} {scheme:?}: sample {i} encrypts byte-exact to Shaka's"
-        );
-    }
+    assert_encrypts_like_shaka(&format!("{kind} {scheme:?}"), &mut enc, &clear, &shaka);
 
     // 3. vodpack's default layout: for cbcs Shaka's map exactly (ranges start on the first
     // byte after the slice header); for cenc the same protected blocks per slice, the remainder
@@ -738,23 +746,7 @@ fn check_codec(file: &str, scheme: Scheme) {
         shaka_alignment,
     )
     .unwrap();
-    assert_eq!(enc.pattern(), shaka.track.pattern);
-    for (i, s) in clear.samples.iter().enumerate() {
-        let mut d = s.clone();
-        let aux = enc.encrypt_sample(&mut d).unwrap();
-        assert_eq!(
-            aux.iv, shaka.aux[i].0,
-            "{file} {scheme:?}: IV of sample {i}"
-        );
-        assert_eq!(
-            aux.subsamples, shaka.aux[i].1,
-            "{file} {scheme:?}: subsamples of sample {i} in Shaka's layout"
-        );
-        assert!(
-            d == shaka.samples[i],
-            "{file} {scheme:?}: sample {i} encrypts byte-exact to Shaka's"
-        );
-    }
+    assert_encrypts_like_shaka(&format!("{file} {scheme:?}"), &mut enc, &clear, &shaka);
 
     let mut enc = SampleEncryptor::new(scheme, key(), iv, Some(layout.clone())).unwrap();
     for (i, s) in clear.samples.iter().enumerate() {

@@ -10,8 +10,8 @@
 //! Subsample maps against Shaka Packager's, byte for byte: tests/suite/cenc_known_answer.rs.
 
 use crate::common::{
-    assert_same_frames, concat_rendition, fixture, framemd5, package, protection_args, run_ok,
-    shaka_decrypt, test_key, tools, vodpack,
+    assert_same_frames, concat_rendition, fixture, framemd5, framemd5_packets, package,
+    protection_args, run_ok, shaka_decrypt, test_key, tools, vodpack,
 };
 use std::path::Path;
 use std::process::Command;
@@ -33,19 +33,7 @@ fn sample_hashes(file: &Path, input_args: &[&str]) -> Vec<String> {
             .arg(file)
             .args(["-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-"]),
     );
-    let hashes: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            // size and hash; an encrypted sample's encryption side data follows them.
-            l.split(',')
-                .skip(4)
-                .take(2)
-                .map(str::trim)
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect();
+    let hashes = framemd5_packets(&out.stdout);
     assert!(!hashes.is_empty(), "no samples in {}", file.display());
     hashes
 }

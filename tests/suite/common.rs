@@ -313,6 +313,23 @@ pub fn framemd5(file: &Path, stream: &str, input_args: &[&str]) -> Vec<DecodedFr
     parse_framemd5(&String::from_utf8_lossy(&out.stdout), file)
 }
 
+/// "size, MD5" of each packet of a stream-copied `ffmpeg -c copy -f framemd5` listing (columns 5
+/// and 6; an encrypted packet's side data may follow them).
+pub fn framemd5_packets(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            l.split(',')
+                .skip(4)
+                .take(2)
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
 fn parse_framemd5(text: &str, file: &Path) -> Vec<DecodedFrame> {
     let mut tb = None;
     let mut raw = Vec::new();

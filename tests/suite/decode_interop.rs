@@ -3,8 +3,8 @@
 //! their RFC 6381 codec strings. Judges as in tests/common (a missing judge fails the test).
 
 use crate::common::{
-    assert_same_frames, concat_rendition, fixture, framemd5, package, protection_args, run_ok,
-    shaka_decrypt, synth_video, test_key, tools,
+    assert_same_frames, concat_rendition, fixture, framemd5, framemd5_packets, package,
+    protection_args, run_ok, shaka_decrypt, synth_video, test_key, tools,
 };
 use std::path::Path;
 use std::process::Command;
@@ -57,18 +57,7 @@ fn packet_md5(file: &Path) -> Vec<String> {
             .arg(file)
             .args(["-c", "copy", "-f", "framemd5", "-"]),
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            l.split(',')
-                .skip(4)
-                .take(2)
-                .map(str::trim)
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect()
+    framemd5_packets(&out.stdout)
 }
 
 #[test]

@@ -504,22 +504,28 @@ fn bad_subtitle_files_name_file_and_line() {
         ),
         ("bad.srt", "1\n00:00:01,000 --> 00:00:00,500\nx\n", "line 2"),
     ] {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        let out = dir.path().join("out");
-        let o = crate::common::vodpack()
-            .args(["package", "--quiet", "-o"])
-            .arg(&out)
-            .arg(fixture("h264_240p.mp4"))
-            .arg(format!("in={},lang=fr", path.display()))
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(3), "{name}: {err}");
-        assert!(err.contains(name) && err.contains(line), "{name}: {err}");
-        assert!(!err.contains("panicked"), "{err}");
-        assert!(!out.exists(), "{name}: no output on error");
+        assert_bad_subtitle_is_refused(dir.path(), name, text, line);
     }
+}
+
+/// Packages a 240p video with the subtitle file `name` holding `text`: exit 3, the message
+/// names the file and says `want` (its line and what is wrong), no panic, nothing written.
+pub fn assert_bad_subtitle_is_refused(dir: &Path, name: &str, text: &str, want: &str) {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    let out = dir.join("out");
+    let o = crate::common::vodpack()
+        .args(["package", "--quiet", "-o"])
+        .arg(&out)
+        .arg(fixture("h264_240p.mp4"))
+        .arg(format!("in={},lang=fr", path.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{name}: {err}");
+    assert!(err.contains(name) && err.contains(want), "{name}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.exists(), "{name}: no output on error");
 }
 
 /// The subtitle fuzz seeds (fixtures and crashes found by `cargo fuzz run subtitle`), and every

@@ -309,20 +309,6 @@ fn bad_ttml_files_name_file_and_line() {
             "line 3: the element ends (00:00:01.000) before it begins (00:00:02.000)",
         ),
     ] {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        let out = dir.path().join("out");
-        let o = crate::common::vodpack()
-            .args(["package", "--quiet", "-o"])
-            .arg(&out)
-            .arg(fixture("h264_240p.mp4"))
-            .arg(format!("in={},lang=fr", path.display()))
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(3), "{name}: {err}");
-        assert!(err.contains(name) && err.contains(want), "{name}: {err}");
-        assert!(!err.contains("panicked"), "{err}");
-        assert!(!out.exists(), "{name}: no output on error");
+        crate::subtitles::assert_bad_subtitle_is_refused(dir.path(), name, &text, want);
     }
 }

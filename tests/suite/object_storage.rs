@@ -275,38 +275,46 @@ fn verify_remote(s: &Seaweed, url: &str) -> Output {
     c.output().unwrap()
 }
 
-#[test]
-fn s3_output_is_byte_identical_to_a_local_run_and_verifies() {
-    let s = Seaweed::start();
+/// Publishes the fixture job to `s3://pub/<prefix>` and runs it locally with the same `extra`
+/// options: every file the local run wrote is published byte for byte under the run's prefix,
+/// the top manifests differ only by the run's path, and the published output verifies.
+fn assert_published_like_local(s: &Seaweed, prefix: &str, extra: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let local = tmp.path().join("movie");
     let o = package_cmd(
         vodpack(),
         &local.display().to_string(),
         &tmp.path().join("local.keys.json"),
-        &[],
+        extra,
     )
     .output()
     .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let km = tmp.path().join("remote.keys.json");
-    let summary = published(&s, "s3://pub/titles/movie", &km, &[]);
+    let url = format!("s3://pub/{prefix}");
+    let summary = published(s, &url, &km, extra);
     let run = summary["run"]
         .as_str()
         .expect("--json names the run")
         .to_string();
-    assert_eq!(summary["out"], "s3://pub/titles/movie");
-    let m = marker(&s, "titles/movie");
+    assert_eq!(summary["out"], url.as_str());
+    let m = marker(s, prefix);
     assert_eq!(m["current"], run.as_str());
+    let top_names: Vec<&str> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
     let mut media_bytes = 0u64;
     for f in local_files(&local) {
         if f == ".vodpack-output.json" {
             continue;
         }
         let mine = std::fs::read(local.join(&f)).unwrap();
-        if f == "master.m3u8" || f == "manifest.mpd" {
+        if top_names.contains(&f.as_str()) {
             let top = s
-                .object(&format!("titles/movie/{f}"))
+                .object(&format!("{prefix}/{f}"))
                 .expect("top manifest published");
             let top = String::from_utf8(top).unwrap();
             // Only the paths differ: resolved against the run's prefix they are the local ones.
@@ -328,7 +336,7 @@ fn s3_output_is_byte_identical_to_a_local_run_and_verifies() {
             }
         } else {
             let theirs = s
-                .object(&format!("titles/movie/runs/{run}/{f}"))
+                .object(&format!("{prefix}/runs/{run}/{f}"))
                 .unwrap_or_else(|| panic!("{f} not published"));
             assert!(
                 theirs == mine,
@@ -337,7 +345,7 @@ fn s3_output_is_byte_identical_to_a_local_run_and_verifies() {
             media_bytes += mine.len() as u64;
             // Nothing of the run sits at the top: players only reach it through the manifests.
             assert!(
-                s.object(&format!("titles/movie/{f}")).is_none(),
+                s.object(&format!("{prefix}/{f}")).is_none(),
                 "{f} at the top"
             );
         }
@@ -349,12 +357,31 @@ fn s3_output_is_byte_identical_to_a_local_run_and_verifies() {
     );
     // The key manifest is the local file given, never in the bucket.
     assert!(km.is_file());
-    let o = verify_remote(&s, "s3://pub/titles/movie");
+    let o = verify_remote(s, &url);
     assert!(
         o.status.success(),
         "verify of the published output: {}",
         text(&o)
     );
+}
+
+#[test]
+fn s3_output_is_byte_identical_to_a_local_run_and_verifies() {
+    let s = Seaweed::start();
+    assert_published_like_local(&s, "titles/movie", &[]);
+    // Segments renamed by a template are uploaded under their final names as they are
+    // written; --verify checks the local copies before the switch.
+    assert_published_like_local(
+        &s,
+        "titles/templated",
+        &[
+            "--segment-template",
+            "$RepresentationID$/part-$Number%03d$.m4s",
+            "--verify",
+        ],
+    );
+    // One file per rendition (uploaded in parts once its sidx is written).
+    assert_published_like_local(&s, "titles/single", &["--single-file"]);
 }
 
 #[test]
@@ -775,6 +802,97 @@ fn a_run_killed_mid_upload_leaves_the_previous_output_verifiable() {
     assert!(o.status.success(), "{}", text(&o));
     // Running the job again completes.
     published(&s, "s3://pub/k", &km, &[]);
+}
+
+/// Every file under `dir` (recursively), counted.
+fn files_in(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => files_in(&e.path()),
+            Ok(_) => 1,
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The upload is streamed: each segment leaves the local folder once uploaded, while the run
+/// writes the next ones, so the local copy never holds the title (at most the upload queue's
+/// few files), and what is published is still the whole, verifiable output.
+#[test]
+fn segments_are_uploaded_while_the_run_writes_the_next_ones() {
+    let s = Seaweed::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let video = tmp.path().join("v.mp4");
+    // 60 segments of 2 s.
+    crate::common::synth_video(
+        &video,
+        "640x360",
+        120,
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-b:v",
+            "1M",
+        ],
+    );
+    let scratch = tmp.path().join("tmp");
+    std::fs::create_dir(&scratch).unwrap();
+    let mut c = s.vodpack();
+    c.env("TMPDIR", &scratch)
+        .args([
+            "package",
+            "--json",
+            "-o",
+            "s3://pub/stream",
+            "--key-manifest",
+        ])
+        .arg(tmp.path().join("k.json"))
+        .args(["--segment-duration", "2"])
+        .args(protection_args("cbcs"))
+        .arg(&video)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut most = 0;
+    while child.try_wait().unwrap().is_none() {
+        most = most.max(files_in(&scratch));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let segments = summary["renditions"][0]["segments"].as_u64().unwrap();
+    assert_eq!(segments, 60, "{summary}");
+    assert!(most > 0, "the run's local folder was not seen under TMPDIR");
+    // Queued (8) + uploading (4) + being written, the init segment, the playlists at the end.
+    assert!(
+        most <= 16,
+        "the local folder held {most} files at once: the segments were not uploaded as they were written"
+    );
+    assert_eq!(files_in(&scratch), 0, "the local folder is removed");
+    let run = summary["run"].as_str().unwrap();
+    for n in [1, 30, 60] {
+        assert!(
+            s.object(&format!("stream/runs/{run}/video_360p/seg_{n}.m4s"))
+                .is_some(),
+            "segment {n} published"
+        );
+    }
+    let mut v = s.vodpack();
+    v.args(["verify", "s3://pub/stream"]);
+    for k in &crate::common::TEST_KEYS {
+        v.arg("--key").arg(format!("kid={},key={}", k.kid, k.key));
+    }
+    let o = v.arg("--sources").arg(&video).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
 }
 
 /// Shaka Player (DASH) and hls.js (HLS) play an encrypted output straight from the object

@@ -2,7 +2,9 @@
 pub mod codec;
 pub mod input;
 pub mod protection;
+pub mod sample_table;
 pub mod time;
 pub mod track;
 
+pub use sample_table::{SampleTable, Samples};
 pub use track::{Sample, Track, TrackKind};

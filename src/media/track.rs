@@ -1,5 +1,7 @@
 //! A track of an input file and its sample table (metadata only: sample bytes stay in the file
-//! until a fragment needs them, so memory is bounded by a few segments).
+//! until a fragment needs them, so memory is bounded by a few segments; the table itself is
+//! compact, `sample_table.rs`).
+use super::sample_table::SampleTable;
 use super::time::{
     CompositionOffset, DecodeTime, PresentationTime, SampleDuration, TickDuration, TickOffset,
     TimeOverflow, Timescale, MAX_TICKS,
@@ -66,11 +68,12 @@ pub struct Track {
     /// The edit list's media_time of the single non-empty edit, if any (presentation starts
     /// there): the distance presentation times are shifted back by.
     pub edit_media_time: Option<TickOffset>,
-    /// The sample table, in decode order.
-    pub samples: Vec<Sample>,
+    /// The sample table, in decode order (compact: a [`Sample`] is expanded when read).
+    pub samples: SampleTable,
 }
 
-/// One sample's metadata. `offset` is the absolute byte offset of its data in the input file.
+/// One sample's metadata, as [`SampleTable`] expands it. `offset` is the absolute byte offset of
+/// its data in the input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {
     /// Decode time in track timescale ticks.

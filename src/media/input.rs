@@ -1,12 +1,12 @@
 //! Reads an input file's tracks and sample tables: progressive MP4 (stbl tables, ISO/IEC
 //! 14496-12 §8.6–8.7) and fragmented MP4/CMAF (mvex/trex defaults, moof/traf/tfhd/tfdt/trun,
 //! §8.8). Only metadata is loaded; sample bytes stay in the file.
-use super::sample_table::SampleTable;
+use super::sample_table::{Sample, SampleTable};
 use super::time::{
     rescale_floor, CompositionOffset, DecodeTime, SampleDuration, TickDuration, TickOffset,
     Timescale, MAX_TICKS,
 };
-use super::track::{Sample, Track, TrackKind};
+use super::track::{Track, TrackKind};
 use crate::error::{Error, Result};
 use crate::mp4::boxes::{
     ChunkOffsets, Ctts, Elst, Hdlr, Mdhd, Mvex, Mvhd, Stsc, Stsd, Stss, Stsz, Stts, Stz2, Tfdt,

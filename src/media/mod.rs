@@ -6,5 +6,5 @@ pub mod sample_table;
 pub mod time;
 pub mod track;
 
-pub use sample_table::{SampleTable, Samples};
-pub use track::{Sample, Track, TrackKind};
+pub use sample_table::{Sample, SampleTable, Samples};
+pub use track::{Track, TrackKind};

@@ -27,7 +27,7 @@ pub struct Sample {
 
 impl Sample {
     /// Composition (presentation) time. Tracks read by `InputFile::open` are checked
-    /// ([`Track::check_times`]) so this cannot overflow for them; for others, an out-of-range
+    /// ([`Track::check_times`](super::Track::check_times)) so this cannot overflow for them; for others, an out-of-range
     /// value saturates (use [`Sample::try_cts`] to get the error instead).
     pub fn cts(&self) -> i64 {
         self.try_cts()

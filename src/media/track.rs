@@ -65,7 +65,7 @@ pub struct Track {
     /// The edit list's media_time of the single non-empty edit, if any (presentation starts
     /// there): the distance presentation times are shifted back by.
     pub edit_media_time: Option<TickOffset>,
-    /// The sample table, in decode order (compact: a [`Sample`] is expanded when read).
+    /// The sample table, in decode order (compact: a [`Sample`](super::Sample) is expanded when read).
     pub samples: SampleTable,
 }
 

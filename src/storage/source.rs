@@ -8,17 +8,25 @@
 //! only a small block.
 use super::store::Bucket;
 use super::url::ObjectUrl;
-use bytes::Bytes;
 use std::io;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// How far a forward read is extended (one GET per this many bytes of sample data).
-const READ_AHEAD: u64 = 4 << 20;
+/// How far a forward read is extended (one GET per this many bytes of sample data), and the
+/// size of every kept block.
+const READ_AHEAD: u64 = 2 << 20;
 /// What a read that jumps somewhere fetches at least (a box header and what follows it).
 const SMALL_READ: u64 = 64 << 10;
-/// Blocks kept per object input (renditions of one muxed input read at a few places at once).
+/// Blocks kept per object input at most (renditions of one muxed input read at a few places at
+/// once).
 const BLOCKS: usize = 4;
+/// Blocks kept by all object inputs together (16 MiB): beyond it an input reuses its own least
+/// recently used block; an input always may hold one.
+const BUDGET_BLOCKS: usize = 8;
+
+/// Blocks held by all object inputs of the process.
+static BLOCKS_HELD: AtomicUsize = AtomicUsize::new(0);
 
 /// An input to read by offset.
 #[derive(Debug)]
@@ -44,12 +52,49 @@ pub struct ObjectSource {
     cache: Mutex<Cache>,
 }
 
+/// Bytes `start..start + len` of the object, in a buffer of [`READ_AHEAD`] bytes that is
+/// allocated once and refilled (no allocation per GET, so no heap growth from freed responses).
+#[derive(Debug)]
+struct Block {
+    start: u64,
+    len: usize,
+    buf: Box<[u8]>,
+}
+
 #[derive(Debug, Default)]
 struct Cache {
-    /// (start offset, bytes), most recently used last.
-    blocks: Vec<(u64, Bytes)>,
+    /// Most recently used last.
+    blocks: Vec<Block>,
     /// Where the last read ended (a read starting near it is a forward read).
     last_end: u64,
+}
+
+impl Cache {
+    /// A block buffer to refill: a new one while this input and the process are under their
+    /// limits, else this input's least recently used one (taken out of the list).
+    fn take_buffer(&mut self) -> Box<[u8]> {
+        let under_budget = || {
+            BLOCKS_HELD
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    (n < BUDGET_BLOCKS).then_some(n + 1)
+                })
+                .is_ok()
+        };
+        if self.blocks.is_empty() || (self.blocks.len() < BLOCKS && under_budget()) {
+            if self.blocks.is_empty() {
+                // The one block an input may always hold, counted against the budget too.
+                BLOCKS_HELD.fetch_add(1, Ordering::Relaxed);
+            }
+            return vec![0u8; READ_AHEAD as usize].into_boxed_slice();
+        }
+        self.blocks.remove(0).buf
+    }
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        BLOCKS_HELD.fetch_sub(self.blocks.len(), Ordering::Relaxed);
+    }
 }
 
 impl Source {
@@ -117,6 +162,7 @@ impl ObjectSource {
         if want == 0 {
             return Ok(());
         }
+        let short = || io::Error::new(io::ErrorKind::UnexpectedEof, "short ranged GET");
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let mut filled = 0u64;
         while filled < want {
@@ -124,52 +170,63 @@ impl ObjectSource {
             let hit = cache
                 .blocks
                 .iter()
-                .position(|(start, b)| *start <= at && at < start + b.len() as u64);
+                .position(|b| b.start <= at && at < b.start + b.len as u64);
             let index = match hit {
                 Some(i) => i,
                 None => {
-                    let forward = at >= cache.last_end && at - cache.last_end <= READ_AHEAD;
-                    let extent = if forward { READ_AHEAD } else { SMALL_READ };
-                    let stop = end.max(at + extent).min(self.len);
-                    // A read larger than the read-ahead is fetched as it is, not kept.
+                    // A read larger than a block is streamed straight into `buf`, not kept.
                     if end - at > READ_AHEAD {
-                        let bytes = self
+                        let rest = &mut buf[filled as usize..];
+                        let n = self
                             .bucket
-                            .get_range(&self.key, at..end)
+                            .read_range_into(&self.key, at, rest)
                             .map_err(io::Error::other)?;
-                        if bytes.len() as u64 != end - at {
-                            return Err(io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                "short ranged GET",
-                            ));
+                        if n != rest.len() {
+                            return Err(short());
                         }
-                        buf[filled as usize..].copy_from_slice(&bytes);
                         cache.last_end = end;
                         return Ok(());
                     }
-                    let bytes = self
+                    let forward = at >= cache.last_end && at - cache.last_end <= READ_AHEAD;
+                    let extent = if forward { READ_AHEAD } else { SMALL_READ };
+                    let stop = end.max(at + extent).min(self.len);
+                    let mut block = cache.take_buffer();
+                    let got = self
                         .bucket
-                        .get_range(&self.key, at..stop)
-                        .map_err(io::Error::other)?;
-                    if bytes.is_empty() {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "empty ranged GET",
-                        ));
+                        .read_range_into(&self.key, at, &mut block[..(stop - at) as usize])
+                        .map_err(io::Error::other);
+                    let n = match got {
+                        Ok(n) => n,
+                        Err(e) => {
+                            // The buffer stays this input's (the budget counts it).
+                            cache.blocks.insert(
+                                0,
+                                Block {
+                                    start: 0,
+                                    len: 0,
+                                    buf: block,
+                                },
+                            );
+                            return Err(e);
+                        }
+                    };
+                    cache.blocks.push(Block {
+                        start: at,
+                        len: n,
+                        buf: block,
+                    });
+                    if (n as u64) < end.min(stop) - at {
+                        return Err(short());
                     }
-                    if cache.blocks.len() >= BLOCKS {
-                        cache.blocks.remove(0);
-                    }
-                    cache.blocks.push((at, bytes));
                     cache.blocks.len() - 1
                 }
             };
-            let (start, block) = cache.blocks.remove(index);
-            let from = (at - start) as usize;
-            let n = ((block.len() - from) as u64).min(want - filled) as usize;
-            buf[filled as usize..filled as usize + n].copy_from_slice(&block[from..from + n]);
+            let block = cache.blocks.remove(index);
+            let from = (at - block.start) as usize;
+            let n = ((block.len - from) as u64).min(want - filled) as usize;
+            buf[filled as usize..filled as usize + n].copy_from_slice(&block.buf[from..from + n]);
             filled += n as u64;
-            cache.blocks.push((start, block));
+            cache.blocks.push(block);
         }
         cache.last_end = end;
         Ok(())

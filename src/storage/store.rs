@@ -14,8 +14,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use object_store::path::Path as KeyPath;
 use object_store::{
-    ClientOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
-    RetryConfig,
+    ClientOptions, GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode,
+    PutOptions, PutPayload, RetryConfig,
 };
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
@@ -321,6 +321,39 @@ impl Bucket {
     pub fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StorageError> {
         let path = KeyPath::from(key);
         block_on(self.retrying(key, "GET", || self.store.get_range(&path, range.clone())))
+    }
+
+    /// Fills `out` with the bytes of the object from `start`, streaming the response body into
+    /// it (no whole-response buffer). Returns how many bytes the server sent (fewer than
+    /// `out.len()` when the object ends first).
+    #[allow(clippy::await_holding_refcell_ref)]
+    pub fn read_range_into(
+        &self,
+        key: &str,
+        start: u64,
+        out: &mut [u8],
+    ) -> Result<usize, StorageError> {
+        let path = KeyPath::from(key);
+        let range = start..start + out.len() as u64;
+        // A retry starts filling again from the beginning; the cell lets each attempt borrow `out`
+        // (the attempts run one after another, so a borrow held across an await never overlaps).
+        let out = std::cell::RefCell::new(out);
+        block_on(self.retrying(key, "GET", || async {
+            let options = GetOptions {
+                range: Some(GetRange::Bounded(range.clone())),
+                ..GetOptions::default()
+            };
+            let mut body = self.store.get_opts(&path, options).await?.into_stream();
+            let mut out = out.borrow_mut();
+            let mut filled = 0;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk?;
+                let n = chunk.len().min(out.len() - filled);
+                out[filled..filled + n].copy_from_slice(&chunk[..n]);
+                filled += n;
+            }
+            Ok(filled)
+        }))
     }
 
     /// The object's size and ETag; `None` when it does not exist.

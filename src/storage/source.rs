@@ -5,7 +5,9 @@
 //! a local file (`pread`) and for an object (ranged GETs). An object is never downloaded whole:
 //! each read that misses fetches its range, extended by a read-ahead when the reads run forward
 //! (sample data), kept in a few blocks per input; a scattered small read (a box header) fetches
-//! only a small block.
+//! only a small block. The blocks of all inputs share one budget (peak memory stays small
+//! however many inputs a job has, docs/object-storage.md), and each response is streamed into
+//! its block.
 use super::store::Bucket;
 use super::url::ObjectUrl;
 use std::io;
@@ -15,13 +17,13 @@ use std::sync::Mutex;
 
 /// How far a forward read is extended (one GET per this many bytes of sample data), and the
 /// size of every kept block.
-const READ_AHEAD: u64 = 2 << 20;
+const READ_AHEAD: u64 = 1 << 20;
 /// What a read that jumps somewhere fetches at least (a box header and what follows it).
 const SMALL_READ: u64 = 64 << 10;
 /// Blocks kept per object input at most (renditions of one muxed input read at a few places at
 /// once).
 const BLOCKS: usize = 4;
-/// Blocks kept by all object inputs together (16 MiB): beyond it an input reuses its own least
+/// Blocks kept by all object inputs together (8 MiB): beyond it an input reuses its own least
 /// recently used block; an input always may hold one.
 const BUDGET_BLOCKS: usize = 8;
 
@@ -248,5 +250,48 @@ pub fn read_small(path: &Path) -> io::Result<Vec<u8>> {
                 )),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fills `cache` with one more block, as a read that misses does.
+    fn miss(cache: &mut Cache, start: u64) {
+        let buf = cache.take_buffer();
+        assert_eq!(buf.len() as u64, READ_AHEAD);
+        cache.blocks.push(Block {
+            start,
+            len: buf.len(),
+            buf,
+        });
+    }
+
+    #[test]
+    fn inputs_share_one_read_ahead_budget_and_each_keeps_one_block() {
+        let held = || BLOCKS_HELD.load(Ordering::Relaxed);
+        let (mut a, mut b, mut c) = (Cache::default(), Cache::default(), Cache::default());
+        for i in 0..6 {
+            miss(&mut a, i * READ_AHEAD);
+        }
+        // One input keeps at most BLOCKS, reusing its least recently used one beyond.
+        assert_eq!(a.blocks.len(), BLOCKS);
+        assert_eq!(a.blocks[0].start, 2 * READ_AHEAD);
+        for i in 0..6 {
+            miss(&mut b, i * READ_AHEAD);
+        }
+        assert_eq!(a.blocks.len() + b.blocks.len(), BUDGET_BLOCKS);
+        assert_eq!(held(), BUDGET_BLOCKS);
+        // The budget is spent: a third input still gets its one block, then reuses it.
+        miss(&mut c, 0);
+        miss(&mut c, READ_AHEAD);
+        assert_eq!(c.blocks.len(), 1);
+        assert_eq!(c.blocks[0].start, READ_AHEAD);
+        assert_eq!(held(), BUDGET_BLOCKS + 1);
+        drop((a, b));
+        assert_eq!(held(), 1);
+        drop(c);
+        assert_eq!(held(), 0);
     }
 }

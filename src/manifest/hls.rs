@@ -34,7 +34,8 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
     // client can start licence requests before it loads a media playlist.
     let mut session_keys: Vec<String> = Vec::new();
     for r in &asset.renditions {
-        if let Some(p) = &r.protection {
+        // A TS set's raw keys are fetched per playlist; nothing to start early.
+        if let Some(p) = r.protection.as_ref().filter(|p| p.hls_key_uri.is_none()) {
             for attrs in key_attributes(asset, p) {
                 if !session_keys.contains(&attrs) {
                     session_keys.push(attrs);
@@ -461,6 +462,20 @@ fn key_attributes(asset: &PackagedAsset, p: &RenditionProtection) -> Vec<String>
         .protection
         .as_ref()
         .map_or("cenc", |a| a.scheme.as_str());
+    // An encrypted TS set: one key tag naming where the raw key is (KEYFORMAT identity, the
+    // default), with the IV when one is given (else each segment's media sequence number).
+    if let Some(uri) = &p.hls_key_uri {
+        let method = if scheme == "aes-128" {
+            "AES-128"
+        } else {
+            "SAMPLE-AES"
+        };
+        let mut attrs = format!("METHOD={method},URI={}", quoted(uri));
+        if let Some(iv) = asset.protection.as_ref().and_then(|a| a.hls_iv) {
+            let _ = write!(attrs, ",IV=0x{}", hex::encode(iv));
+        }
+        return vec![attrs];
+    }
     let method = if scheme == "cenc" || scheme == "cens" {
         "SAMPLE-AES-CTR"
     } else {

@@ -185,10 +185,13 @@ pub struct IFrameRecord {
 /// Asset-wide protection: the scheme and the DRM systems signalled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssetProtection {
-    /// `cenc` or `cbcs`.
+    /// `cenc` or `cbcs`; a TS set's `sample-aes` or `aes-128`.
     pub scheme: String,
     /// Clear Key licence URL to put in the MPD (dash.js reads it there), when given.
     pub clearkey_license_url: Option<String>,
+    /// An encrypted TS set: the IV written in every key tag (`--iv` of 16 bytes); `None`: each
+    /// segment's media sequence number.
+    pub hls_iv: Option<[u8; 16]>,
 }
 
 /// A rendition's key and its DRM signalling.
@@ -200,6 +203,8 @@ pub struct RenditionProtection {
     pub default_kid: [u8; 16],
     /// One entry per DRM system signalled (Clear Key/common, Widevine, PlayReady, FairPlay).
     pub drm: Vec<DrmSignal>,
+    /// An encrypted TS set: the `#EXT-X-KEY` URI of the raw key (`--hls-key-uri`).
+    pub hls_key_uri: Option<String>,
 }
 
 /// Which DRM system a signal is for (the same enum `--drm` parses).

@@ -34,6 +34,7 @@ mod keys;
 mod manifest_dash;
 mod manifest_hls;
 mod mpeg_ts;
+mod mpeg_ts_encryption;
 mod mutation;
 mod object_storage;
 mod odd_timing;

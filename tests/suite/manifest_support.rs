@@ -154,6 +154,7 @@ fn protection_for(kid: [u8; 16], label: &str, scheme: &str) -> RenditionProtecti
                 hls_uri: None,
             },
         ],
+        hls_key_uri: None,
     }
 }
 
@@ -394,12 +395,14 @@ pub fn ladder(opts: Options) -> PackagedAsset {
             Protection::Cenc => Some(AssetProtection {
                 scheme: "cenc".into(),
                 clearkey_license_url: None,
+                hls_iv: None,
             }),
             Protection::Cbcs => Some(AssetProtection {
                 scheme: "cbcs".into(),
                 clearkey_license_url: Some(
                     "https://license.example.com/clearkey?asset=1&x=2".into(),
                 ),
+                hls_iv: None,
             }),
         },
         write_hls: true,

@@ -78,7 +78,8 @@ fn video_layout(src: &RenditionSource) -> Result<Option<VideoLayout>> {
             parameter_sets: codec.parameter_sets.clone(),
         })
     };
-    Ok(Some(match codec.fourcc.as_str() {
+    // Dolby Vision entries by their base codec's rules (dvh1/dvhe as HEVC, dav1 as AV1).
+    Ok(Some(match codec.base_fourcc() {
         "avc1" | "avc3" => nal(VideoCodec::Avc),
         "hvc1" | "hev1" => nal(VideoCodec::Hevc),
         // The av1C configOBUs are kept as the entry's one "parameter set".

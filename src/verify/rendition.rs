@@ -201,7 +201,7 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
             );
         }
     }
-    let nal = match (init.kind, codec.fourcc.as_str()) {
+    let nal = match (init.kind, codec.base_fourcc()) {
         (TrackKind::Video, "avc1" | "avc3") => Some(Nal {
             length_size: codec.nal_length_size.unwrap_or(4) as usize,
             header: 1,
@@ -214,7 +214,7 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
         }),
         _ => None,
     };
-    let mut walker = match (init.kind, codec.fourcc.as_str()) {
+    let mut walker = match (init.kind, codec.base_fourcc()) {
         (TrackKind::Video, "av01") => match Av1TileFinder::new(&codec.parameter_sets.concat()) {
             Ok(w) => Some(RangeWalker::Av1(Box::new(w))),
             Err(e) => {

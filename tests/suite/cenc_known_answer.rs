@@ -123,7 +123,9 @@ fn read_fragmented(path: &Path) -> Fragmented {
     assert!(entry_start + entry_size <= se);
     let fourcc = &d[entry_start + 4..entry_start + 8];
     let child_start = entry_start
-        + if [b"encv", b"avc1", b"hvc1", b"av01", b"vp09"].contains(&fourcc.try_into().unwrap()) {
+        + if [b"encv", b"avc1", b"hvc1", b"av01", b"vp09", b"dvh1"]
+            .contains(&fourcc.try_into().unwrap())
+        {
             86
         } else {
             36
@@ -296,6 +298,22 @@ fn make_clip(kind: &str) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     let clear = dir.join(format!("clear_{kind}.mp4"));
+    if let Some(profile) = kind.strip_prefix("dovi") {
+        // The Dolby Vision clips (Shaka Packager's test data) are progressive: Shaka Packager
+        // fragments them, clear, keeping their dvh1/hvc1 entries and dvcC/dvvC records.
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("fixtures/shaka-video/sparks_dovi_{profile}.mp4"));
+        run(Command::new(ref_tool("packager")).arg(format!(
+            "in={},stream=video,output={}",
+            source.display(),
+            clear.display()
+        )));
+        return Fixture {
+            _dir: tmp,
+            clear,
+            dir,
+        };
+    }
     let mut ff = Command::new(ref_tool("ffmpeg"));
     ff.args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"]);
     match kind {
@@ -659,6 +677,16 @@ fn hevc_cbcs_matches_shaka_packager_and_openssl() {
 fn hevc_multi_slice_wpp_matches_shaka_packager() {
     check("hevcslices", Scheme::Cenc);
     check("hevcslices", Scheme::Cbcs);
+}
+
+/// Dolby Vision profile 5 (`dvh1`) and 8.1 (`hvc1` + `dvvC`) are HEVC bitstreams: encrypted by
+/// the HEVC rules, with Shaka's maps and bytes (docs/dolby-vision.md).
+#[test]
+fn dolby_vision_5_and_8_cenc_and_cbcs_match_shaka_packager_and_openssl() {
+    for kind in ["dovi5", "dovi8"] {
+        check(kind, Scheme::Cenc);
+        check(kind, Scheme::Cbcs);
+    }
 }
 
 #[test]

@@ -24,7 +24,7 @@ const CODECS: [(&str, &str, bool); 2] = [
 /// (size, MD5) of every stored sample of the video stream, as ffmpeg's demuxer reads it (with
 /// `-decryption_key` in `input_args`: decrypted). ffprobe reports no duration for some VP9
 /// packets, so the sample bytes are compared here, not the timing (interop.rs checks that).
-fn sample_hashes(file: &Path, input_args: &[&str]) -> Vec<String> {
+pub(crate) fn sample_hashes(file: &Path, input_args: &[&str]) -> Vec<String> {
     let out = run_ok(
         Command::new(&tools().ffmpeg)
             .args(["-v", "error"])
@@ -46,6 +46,18 @@ fn assert_same_hashes(what: &str, expected: &[String], actual: &[String]) {
 }
 
 fn encrypted_round_trip(file: &str, decodes: bool, scheme: &str) {
+    encrypted_rendition_round_trip(file, "video_360p", decodes, scheme);
+}
+
+/// Packages `file` encrypted with `scheme`, then checks the rendition `rendition`: `vodpack
+/// verify` passes, every sample with coded data changed, and Shaka Packager's and ffmpeg's
+/// decrypters give back every source sample (and, when `decodes`, every decoded frame).
+pub(crate) fn encrypted_rendition_round_trip(
+    file: &str,
+    rendition: &str,
+    decodes: bool,
+    scheme: &str,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let keys = tmp.path().join("keys.json");
@@ -65,13 +77,20 @@ fn encrypted_round_trip(file: &str, decodes: bool, scheme: &str) {
             .arg(fixture(file)),
     );
     let report = String::from_utf8_lossy(&v.stdout);
+    // "<n> samples, ..., <n> encrypted, ..., <n> decrypted": every sample.
+    let samples = report
+        .split(" samples,")
+        .next()
+        .and_then(|r| r.rsplit(' ').next())
+        .unwrap_or_else(|| panic!("{what}: no sample count in {report}"));
     assert!(
-        report.contains("100 encrypted") && report.contains("100 decrypted"),
+        report.contains(&format!("{samples} encrypted"))
+            && report.contains(&format!("{samples} decrypted")),
         "{what}: {report}"
     );
 
     let key = test_key("SD");
-    let enc = concat_rendition(&out.join("video_360p"), &tmp.path().join("enc.mp4"));
+    let enc = concat_rendition(&out.join(rendition), &tmp.path().join("enc.mp4"));
     let source = sample_hashes(&fixture(file), &[]);
     let stored = sample_hashes(&enc, &[]);
     // Samples that only show an existing frame (a few bytes of header) have nothing to protect.
@@ -98,11 +117,16 @@ fn encrypted_round_trip(file: &str, decodes: bool, scheme: &str) {
     );
     if decodes {
         let frames = framemd5(&fixture(file), "v:0", &[]);
-        assert_same_frames(
-            &format!("{what}: ffmpeg decodes"),
-            &frames,
-            &framemd5(&enc, "v:0", &["-decryption_key", key.key]),
-        );
+        // ffmpeg 8 reads an encv whose frma is `dvh1` as DVCPRO HD (QuickTime's other `dvh1`)
+        // and cannot decode it — Shaka Packager's encrypted output alike; the decrypted file,
+        // a `dvh1` entry again, decodes (below).
+        if !file.contains("dovi_5") {
+            assert_same_frames(
+                &format!("{what}: ffmpeg decodes"),
+                &frames,
+                &framemd5(&enc, "v:0", &["-decryption_key", key.key]),
+            );
+        }
         assert_same_frames(
             &format!("{what}: Shaka-decrypted decodes"),
             &frames,

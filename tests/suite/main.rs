@@ -22,6 +22,7 @@ mod codec_encryption;
 mod cpix;
 mod decode_interop;
 mod docs_examples;
+mod dolby_vision;
 mod dual_scheme;
 mod encrypted_inputs;
 mod exit_codes;

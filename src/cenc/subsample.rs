@@ -1,6 +1,7 @@
-//! Subsample maps for video (ISO/IEC 23001-7 §9.5.2 subsample encryption, §10.2 for `cenc`,
-//! §10.4 for `cbcs`; CMAF ISO/IEC 23000-19 §8.2.2; AV1-ISOBMFF §4; the VP codec binding §4.2).
-//! See docs/subsample-encryption.md.
+//! Subsample maps for video (ISO/IEC 23001-7 §9.5.2 subsample encryption, §10.1 for `cenc`,
+//! §10.4 for `cbcs`; the CMAF (ISO/IEC 23000-19) rules on BytesOfProtectedData; AV1-ISOBMFF
+//! "Common Encryption"; the VP codec binding "Subsample Encryption"). Which of these clause
+//! numbers were verified, and from which sources: docs/subsample-encryption.md.
 //!
 //! Each codec names the protectable ranges of a sample: the bytes after the slice header of each
 //! coded slice NAL unit (H.264, HEVC), each AV1 tile, each VP9 frame after its uncompressed
@@ -120,7 +121,7 @@ pub enum VideoLayout {
         /// configOBUs of the `av1C` box.
         config_obus: Vec<u8>,
     },
-    /// VP9 frames and superframes (VP codec binding §4.2): everything after each frame's
+    /// VP9 frames and superframes (VP codec binding, "Subsample Encryption"): everything after each frame's
     /// uncompressed header is protected, in whole blocks.
     Vp9,
 }
@@ -143,8 +144,9 @@ pub enum Alignment {
     /// comparisons with that tool.
     TrailingClear,
     /// Protected range = the whole range, starting on its first byte (the first byte after the
-    /// slice header, the first byte of an AV1 tile): `cbcs` per ISO/IEC 23001-7 §10.4.2 and
-    /// ISO/IEC 23000-19 §8.2.2.2, vodpack's and Shaka Packager's choice for `cbcs`; the
+    /// slice header, the first byte of an AV1 tile): `cbcs` per ISO/IEC 23001-7 §10.4 and the
+    /// CMAF rule (ISO/IEC 23000-19: "BytesOfProtectedData SHALL start on the first byte of
+    /// video data following the slice header"), vodpack's and Shaka Packager's choice; the
     /// pattern leaves a trailing partial block clear. VP9 stays block-aligned (its binding
     /// requires it), so it is mapped as [`Alignment::LeadingClear`] there.
     Unaligned,

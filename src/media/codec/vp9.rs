@@ -1,7 +1,7 @@
 //! VP9 in ISOBMFF (VP Codec ISO Media File Format Binding §2.2): the VPCodecConfigurationBox
 //! (`vpcC`) and the full form of its codec string, `vp09.PP.LL.DD.CC.cp.tc.mc.FF` ("Codecs
 //! Parameter String" section); and the frames of a sample with the length of each one's
-//! uncompressed header, which Common Encryption leaves clear (binding §4.2 "Subsample
+//! uncompressed header, which Common Encryption leaves clear (binding section "Subsample
 //! Encryption"): [`Vp9FrameParser`].
 //!
 //! A sample is one frame or a superframe (VP9 Bitstream Specification Annex B): frames back to

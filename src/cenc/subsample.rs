@@ -124,6 +124,9 @@ pub enum VideoLayout {
     /// VP9 frames and superframes (VP codec binding, "Subsample Encryption"): everything after each frame's
     /// uncompressed header is protected, in whole blocks.
     Vp9,
+    /// VP8 frames (VP codec binding, "Subsample Encryption"; RFC 6386 §9.1): everything after
+    /// the uncompressed data chunk (3 bytes, 10 for a key frame) is protected, in whole blocks.
+    Vp8,
 }
 
 impl From<NalFormat> for VideoLayout {
@@ -172,6 +175,7 @@ enum Walker {
     // Boxed: the finder's reference state is much larger than the other walkers.
     Av1(Box<Av1TileFinder>),
     Vp9(Vp9FrameParser),
+    Vp8,
 }
 
 /// Computes subsample maps for one video track's samples.
@@ -203,9 +207,10 @@ impl SubsampleMapper {
                 Av1TileFinder::new(&config_obus).map_err(SubsampleError::ParameterSet)?,
             )),
             VideoLayout::Vp9 => Walker::Vp9(Vp9FrameParser::new()),
+            VideoLayout::Vp8 => Walker::Vp8,
         };
         let alignment = match (&walker, alignment) {
-            (Walker::Vp9(_), Alignment::Unaligned) => Alignment::LeadingClear,
+            (Walker::Vp9(_) | Walker::Vp8, Alignment::Unaligned) => Alignment::LeadingClear,
             (_, a) => a,
         };
         Ok(SubsampleMapper { walker, alignment })
@@ -230,6 +235,11 @@ impl SubsampleMapper {
                 .into_iter()
                 .map(|f| (f.start + f.header_len, f.len - f.header_len))
                 .collect(),
+            Walker::Vp8 => {
+                let header = crate::media::codec::vp8::uncompressed_header_len(sample)
+                    .map_err(|source| SubsampleError::Sample { source })?;
+                vec![(header, sample.len() - header)]
+            }
         };
         Ok(layout(&ranges, sample.len(), self.alignment))
     }

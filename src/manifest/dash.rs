@@ -162,6 +162,7 @@ fn codec_family(r: &PackagedRendition) -> String {
         "dvh1" | "dvhe" => "dolby-vision-hevc".into(),
         "av01" => "av1".into(),
         "vp09" => "vp9".into(),
+        "vp08" => "vp8".into(),
         _ => r.codec_string.clone(),
     }
 }

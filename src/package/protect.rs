@@ -87,11 +87,12 @@ fn video_layout(src: &RenditionSource) -> Result<Option<VideoLayout>> {
             config_obus: codec.parameter_sets.concat(),
         },
         "vp09" => VideoLayout::Vp9,
+        "vp08" => VideoLayout::Vp8,
         other => {
             return Err(Error::unsupported(
                 &src.path,
                 format!(
-                    "track {} (rendition '{}'): encrypting '{other}' video is not supported (H.264, HEVC, AV1 and VP9 are)",
+                    "track {} (rendition '{}'): encrypting '{other}' video is not supported (H.264, HEVC, AV1, VP9, VP8 and Dolby Vision are)",
                     track.id, src.id
                 ),
             ))

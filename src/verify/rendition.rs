@@ -35,6 +35,7 @@ struct Nal {
 enum RangeWalker {
     Av1(Box<Av1TileFinder>),
     Vp9(Vp9FrameParser),
+    Vp8,
 }
 
 impl RangeWalker {
@@ -52,6 +53,9 @@ impl RangeWalker {
                         .map(|f| (f.start + f.header_len, f.start + f.len))
                         .collect()
                 })
+                .map_err(|e| e.to_string()),
+            RangeWalker::Vp8 => crate::media::codec::vp8::uncompressed_header_len(sample)
+                .map(|h| vec![(h, sample.len())])
                 .map_err(|e| e.to_string()),
         }
     }
@@ -223,9 +227,10 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
             }
         },
         (TrackKind::Video, "vp09") => Some(RangeWalker::Vp9(Vp9FrameParser::new())),
+        (TrackKind::Video, "vp08") => Some(RangeWalker::Vp8),
         _ => None,
     };
-    let whole_blocks = codec.fourcc == "vp09";
+    let whole_blocks = matches!(codec.fourcc.as_str(), "vp09" | "vp08");
 
     // Encryption signalling.
     let prot = init.entry_protection[0].clone();

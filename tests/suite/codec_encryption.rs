@@ -16,9 +16,10 @@ use crate::common::{
 use std::path::Path;
 use std::process::Command;
 
-const CODECS: [(&str, &str, bool); 2] = [
+const CODECS: [(&str, &str, bool); 3] = [
     ("av1_360p.mp4", "av01.0.01M.08", false),
     ("vp9_360p.mp4", "vp09.00.21.08.01.02.02.02.00", true),
+    ("vp8_360p.mp4", "vp08.00.10.08.01.02.02.02.00", true),
 ];
 
 /// (size, MD5) of every stored sample of the video stream, as ffmpeg's demuxer reads it (with
@@ -147,6 +148,12 @@ fn vp9_cenc_and_cbcs_decrypt_and_decode_to_the_source_in_shaka_packager_and_ffmp
     encrypted_round_trip(CODECS[1].0, CODECS[1].2, "cbcs");
 }
 
+#[test]
+fn vp8_cenc_and_cbcs_decrypt_and_decode_to_the_source_in_shaka_packager_and_ffmpeg() {
+    encrypted_round_trip(CODECS[2].0, CODECS[2].2, "cenc");
+    encrypted_round_trip(CODECS[2].0, CODECS[2].2, "cbcs");
+}
+
 /// The `CODECS` of the first EXT-X-STREAM-INF and the first `codecs` attribute of an MPD.
 fn signalled(master: &Path, mpd: &Path) -> (String, String) {
     let m = std::fs::read_to_string(master).unwrap();
@@ -167,7 +174,7 @@ fn signalled(master: &Path, mpd: &Path) -> (String, String) {
 }
 
 #[test]
-fn av1_and_vp9_codec_strings_equal_shaka_packagers() {
+fn av1_vp9_and_vp8_codec_strings_equal_shaka_packagers() {
     let tmp = tempfile::tempdir().unwrap();
     for (file, codec, _) in CODECS {
         let out = tmp.path().join(file);

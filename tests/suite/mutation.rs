@@ -431,6 +431,8 @@ fn campaign_inputs(dir: &Path, shaka: bool) -> Vec<(String, PathBuf, &'static st
         // Dolby Vision: dvcC in a dvh1 entry (cenc), dvvC beside hvcC (cbcs).
         "shaka-video/sparks_dovi_5_short.mp4",
         "shaka-video/sparks_dovi_8_short.mp4",
+        // VP8 frame tags and key frame headers (cenc).
+        "vp8_360p.mp4",
     ]
     .iter()
     .enumerate()

@@ -21,6 +21,7 @@ pub mod hevc;
 pub mod nal;
 pub mod opus;
 pub mod slice;
+pub mod vp8;
 pub mod vp9;
 
 pub use error::{CodecError, CodecResult};
@@ -125,8 +126,8 @@ pub fn parse_sample_entry(entry: &[u8]) -> CodecResult<CodecInfo> {
         fourcc = ByteReader::new(frma, *b"frma").fourcc()?;
     }
     match &fourcc {
-        b"avc1" | b"avc3" | b"hvc1" | b"hev1" | b"av01" | b"vp09" | b"dvh1" | b"dvhe" | b"dav1"
-        | b"dva1" | b"dvav" => parse_visual(fourcc, body),
+        b"avc1" | b"avc3" | b"hvc1" | b"hev1" | b"av01" | b"vp09" | b"vp08" | b"dvh1" | b"dvhe"
+        | b"dav1" | b"dva1" | b"dvav" => parse_visual(fourcc, body),
         b"mp4a" | b"Opus" | b"ac-3" | b"ec-3" => parse_audio(fourcc, body),
         _ => Err(CodecError::UnsupportedEntry(fourcc_str(&fourcc))),
     }
@@ -204,8 +205,9 @@ fn parse_visual(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
             }
         }
         _ => {
+            // vp09 and vp08 share the vpcC record and the string's form.
             info.codec_string =
-                vp9::Vp9Config::parse(config(&children, &name, b"vpcC")?)?.codec_string()
+                vp9::Vp9Config::parse(config(&children, &name, b"vpcC")?)?.codec_string_for(&name)
         }
     }
     dolby_vision(&mut info, &children, &name, &base)?;

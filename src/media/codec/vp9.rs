@@ -62,8 +62,14 @@ impl Vp9Config {
 
     /// The full-form codec string.
     pub fn codec_string(&self) -> String {
+        self.codec_string_for("vp09")
+    }
+
+    /// The same string for the entry `fourcc` (`vp09`, or `vp08` for VP8, which the binding
+    /// gives the same record and form).
+    pub fn codec_string_for(&self, fourcc: &str) -> String {
         format!(
-            "vp09.{:02}.{:02}.{:02}.{:02}.{:02}.{:02}.{:02}.{:02}",
+            "{fourcc}.{:02}.{:02}.{:02}.{:02}.{:02}.{:02}.{:02}.{:02}",
             self.profile,
             self.level,
             self.bit_depth,

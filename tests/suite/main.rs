@@ -36,6 +36,7 @@ mod manifest_dash;
 mod manifest_hls;
 mod mpeg_ts;
 mod mutation;
+mod mv_hevc;
 mod object_storage;
 mod odd_timing;
 mod output_control;

@@ -66,6 +66,10 @@ pub struct CodecInfo {
     /// With [`CodecInfo::supplemental_codec`]: the base layer's compatibility brand, e.g.
     /// `db1p` (HLS `/db1p` suffix, DASH `scte214:supplementalProfiles`).
     pub supplemental_profile: Option<String>,
+    /// An HEVC entry with an `lhvC` record (ISO/IEC 14496-15 §9: layered HEVC, e.g. MV-HEVC
+    /// spatial video): its samples carry NAL units of layers above 0, whose parameter sets are in
+    /// `lhvC` and whose slice headers follow the multi-layer syntax (H.265 Annex F).
+    pub layered_hevc: bool,
 }
 
 impl CodecInfo {
@@ -189,6 +193,7 @@ fn parse_visual(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
             info.codec_string = c.codec_string(&name);
             info.nal_length_size = Some(c.nal_length_size);
             info.parameter_sets = c.parameter_sets;
+            info.layered_hevc = find(&children, b"lhvC").is_some();
             if info.transfer_characteristics.is_none() {
                 // Encoders (x265) state the colour in the VUI; ffmpeg writes no colr in MP4.
                 info.transfer_characteristics = hevc::first_sps(&info.parameter_sets)

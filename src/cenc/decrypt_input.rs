@@ -57,7 +57,7 @@ pub fn decrypt_input(
     input: &mut crate::media::input::InputFile,
     keys: &std::collections::HashMap<[u8; 16], [u8; 16]>,
 ) -> crate::Result<()> {
-    use crate::cenc::decrypt::{scheme_from_fourcc, SampleDecryptor};
+    use crate::cenc::decrypt::SampleDecryptor;
     use crate::Error;
     use std::io::Write;
 
@@ -82,7 +82,7 @@ pub fn decrypt_input(
                 format!("{what}: give its key with --decryption-key kid=HEX,key=HEX (or --decryption-key-file F) to package it"),
             ));
         }
-        scheme_from_fourcc(&p.scheme_type).map_err(|e| {
+        SampleDecryptor::for_scheme_type(&p.scheme_type, &[0; 16], None, (0, 0)).map_err(|e| {
             Error::unsupported(
                 &path,
                 format!("{what}: {}", e.to_string().trim_start_matches("keys: ")),
@@ -295,9 +295,9 @@ pub fn decrypt_input(
                         hex::encode(g.kid)
                     ))
                 })?;
-                let scheme = scheme_from_fourcc(&ep.scheme_type)?;
                 let (civ, pat) = (g.constant_iv, (g.crypt_byte_block, g.skip_byte_block));
-                let pat = if scheme == crate::cenc::Scheme::Cbcs {
+                // The pattern of tenc/seig applies to cbcs and cens only.
+                let pat = if matches!(&ep.scheme_type, b"cbcs" | b"cens") {
                     pat
                 } else {
                     (0, 0)
@@ -308,7 +308,8 @@ pub fn decrypt_input(
                 {
                     Some(i) => i,
                     None => {
-                        decs.push((g.kid, civ, pat, SampleDecryptor::new(scheme, key, civ, pat)));
+                        let d = SampleDecryptor::for_scheme_type(&ep.scheme_type, key, civ, pat)?;
+                        decs.push((g.kid, civ, pat, d));
                         decs.len() - 1
                     }
                 };

@@ -3,7 +3,8 @@
 //! track, scheme and KID; with `--decryption-key` vodpack packages them clear, and every sample
 //! equals Shaka Packager's own raw-key decryption of the same file (ffprobe: count, MD5 of the
 //! bytes, size, dts, pts, duration, key flag). Re-encrypted with new keys, Shaka Packager decrypts
-//! vodpack's output to the same samples. cens/cbc1 are refused clearly; a missing key is exit 6.
+//! vodpack's output to the same samples. cens/cbc1 inputs decrypt the same way; a missing key is
+//! exit 6.
 
 use crate::common::{
     assert_same_samples, concat_rendition, fixture, package, run_ok, samples, shaka_decrypt, tools,
@@ -166,27 +167,59 @@ fn decrypted_inputs_can_be_re_encrypted_with_new_keys() {
     }
 }
 
+/// `cens` (CTR with the 1:9 pattern) and `cbc1` (CBC chained across subsamples) inputs, as Shaka
+/// Packager 3.8 writes them (H.264, HEVC, AAC): without a key they are refused naming the scheme
+/// (exit 4); with `--decryption-key` every sample of vodpack's clear output equals the source's
+/// and Shaka Packager's own decryption.
 #[test]
-fn unsupported_schemes_and_missing_keys_are_refused_clearly() {
+fn cens_and_cbc1_inputs_decrypt_bit_exact_with_their_key() {
     let dir = tempfile::tempdir().unwrap();
     for scheme in ["cens", "cbc1"] {
-        let enc = dir.path().join(format!("{scheme}.mp4"));
-        shaka_encrypt(&fixture("aac_en.mp4"), "audio", scheme, 0, &enc);
-        let o = vodpack()
-            .arg("package")
-            .arg("-o")
-            .arg(dir.path().join(format!("out_{scheme}")))
-            .args(["--decryption-key", &format!("kid={KID},key={KEY}")])
-            .arg(&enc)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(4), "{scheme}: {err}");
-        assert!(
-            err.contains(&format!("'{scheme}' is not supported")),
-            "{err}"
-        );
+        for (file, stream, sel) in CASES {
+            let name = format!("{scheme}_{file}");
+            let enc = dir.path().join(format!("enc_{name}"));
+            shaka_encrypt(&fixture(file), stream, scheme, 0, &enc);
+            let out = dir.path().join(format!("out_{name}"));
+            let keys = dir.path().join(format!("{name}.keys.json"));
+            let o = vodpack()
+                .arg("package")
+                .arg("-o")
+                .arg(&out)
+                .arg("--key-manifest")
+                .arg(&keys)
+                .arg(&enc)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(4), "{name}: {err}");
+            assert!(err.contains(&format!("'{scheme}'")), "{name}: {err}");
+            package(
+                &out,
+                &[
+                    "--key-manifest".into(),
+                    keys.display().to_string(),
+                    "--decryption-key".into(),
+                    format!("kid={KID},key={KEY}"),
+                    "--verify".into(),
+                    enc.display().to_string(),
+                ],
+            );
+            let ours = concat_rendition(
+                &only_rendition(&out),
+                &dir.path().join(format!("ours_{name}")),
+            );
+            let theirs = dir.path().join(format!("shaka_dec_{name}"));
+            shaka_decrypt(&enc, stream, &theirs, KID, KEY);
+            let source = samples(&fixture(file), sel, &[]);
+            assert_same_samples(&name, &source, &samples(&ours, sel, &[]));
+            assert_same_samples(&name, &source, &samples(&theirs, sel, &[]));
+        }
     }
+}
+
+#[test]
+fn missing_keys_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
     // A key for another KID: exit 6 naming the KID that is missing.
     let enc = dir.path().join("cenc.mp4");
     shaka_encrypt(&fixture("aac_en.mp4"), "audio", "cenc", 0, &enc);

@@ -289,3 +289,58 @@ fn mutated_encrypted_inputs_never_panic() {
     let mut input = InputFile::open(&enc).unwrap();
     decrypt_input(&mut input, &keys).unwrap();
 }
+
+/// PIFF (Smooth Streaming) protection is refused as unsupported (exit 4) with a message naming
+/// PIFF, not as bare invalid input. The inputs are Shaka Packager's `cenc` output turned into
+/// PIFF's two forms: each `senc` made the PIFF SampleEncryptionBox (`uuid`
+/// a2394f52-5a9b-4f14-a244-6c427c648df4, same size) with `saiz`/`saio` removed (renamed `free`),
+/// and the `schm` scheme_type set to `piff` (PIFF 1.1).
+#[test]
+fn piff_inputs_are_refused_naming_piff() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("cenc.mp4");
+    shaka_encrypt(&fixture("h264_240p.mp4"), "video", "cenc", 0, &enc);
+    let bytes = std::fs::read(&enc).unwrap();
+    let piff_uuid = hex::decode("a2394f525a9b4f14a2446c427c648df4").unwrap();
+    let positions = |b: &[u8], fourcc: &[u8; 4]| -> Vec<usize> {
+        (4..b.len().saturating_sub(4))
+            .filter(|&i| &b[i..i + 4] == fourcc)
+            .filter(|&i| {
+                let size = u32::from_be_bytes(b[i - 4..i].try_into().unwrap()) as usize;
+                (8..100_000).contains(&size)
+            })
+            .collect()
+    };
+    let mut uuid_senc = bytes.clone();
+    let sencs = positions(&bytes, b"senc");
+    assert!(sencs.len() >= 2, "senc boxes in every fragment");
+    for i in sencs {
+        uuid_senc[i..i + 4].copy_from_slice(b"uuid");
+        uuid_senc[i + 4..i + 20].copy_from_slice(&piff_uuid);
+    }
+    for fourcc in [b"saiz", b"saio"] {
+        for i in positions(&bytes, fourcc) {
+            uuid_senc[i..i + 4].copy_from_slice(b"free");
+        }
+    }
+    let mut piff_scheme = bytes.clone();
+    let schm = positions(&bytes, b"schm")[0];
+    piff_scheme[schm + 8..schm + 12].copy_from_slice(b"piff");
+    for (name, data) in [("uuid_senc", uuid_senc), ("piff_scheme", piff_scheme)] {
+        let input = dir.path().join(format!("{name}.mp4"));
+        std::fs::write(&input, data).unwrap();
+        let out = dir.path().join(format!("out_{name}"));
+        let o = vodpack()
+            .arg("package")
+            .arg("-o")
+            .arg(&out)
+            .args(["--decryption-key", &format!("kid={KID},key={KEY}")])
+            .arg(&input)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(4), "{name}: {err}");
+        assert!(err.contains("PIFF"), "{name}: {err}");
+        assert!(!out.exists(), "{name}: nothing written");
+    }
+}

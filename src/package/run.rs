@@ -303,7 +303,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
             let advance = |n: u64| {
                 let from = done.fetch_add(n as usize, std::sync::atomic::Ordering::Relaxed);
                 let range = from.min(samples.len())..(from + n as usize).min(samples.len());
-                let bytes = samples[range].iter().map(|s| u64::from(s.size)).sum();
+                let bytes = samples.bytes(range);
                 progress.rendition_advance(&src.id, n, bytes);
             };
             let written = write_rendition(rjob, &advance)?;
@@ -572,6 +572,11 @@ fn build_asset(
                 id: s.id.clone(),
                 kind: s.track.kind,
                 codec_string: s.codec.codec_string.clone(),
+                supplemental_codec: s
+                    .codec
+                    .supplemental_codec
+                    .clone()
+                    .map(|c| (c, s.codec.supplemental_profile.clone())),
                 fourcc: s.codec.fourcc.clone(),
                 language: lang,
                 name: s.spec.name.clone(),

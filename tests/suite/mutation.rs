@@ -30,7 +30,7 @@ fn children_at(fourcc: &[u8; 4]) -> Option<usize> {
         b"moov" | b"trak" | b"mdia" | b"minf" | b"stbl" | b"edts" | b"mvex" | b"moof" | b"traf"
         | b"dinf" | b"sinf" | b"schi" | b"udta" | b"mfra" => Some(0),
         b"stsd" | b"dref" => Some(8),
-        b"avc1" | b"avc3" | b"hvc1" | b"hev1" | b"encv" => Some(78),
+        b"avc1" | b"avc3" | b"hvc1" | b"hev1" | b"encv" | b"dvh1" | b"dvhe" => Some(78),
         b"mp4a" | b"enca" => Some(28),
         _ => None,
     }
@@ -428,6 +428,11 @@ fn campaign_inputs(dir: &Path, shaka: bool) -> Vec<(String, PathBuf, &'static st
         // AV1 OBUs / frame headers (cenc) and VP9 superframes / uncompressed headers (cbcs).
         "av1_240p.mp4",
         "vp9_240p.mp4",
+        // Dolby Vision: dvcC in a dvh1 entry (cenc), dvvC beside hvcC (cbcs).
+        "shaka-video/sparks_dovi_5_short.mp4",
+        "shaka-video/sparks_dovi_8_short.mp4",
+        // VP8 frame tags and key frame headers (cenc).
+        "vp8_360p.mp4",
     ]
     .iter()
     .enumerate()

@@ -4,6 +4,7 @@
 //! [`ProtectionJob`].
 use super::error::SegmentError;
 use super::file_sink::FileSink;
+pub use super::file_sink::{OnWritten, WrittenFile};
 use super::fragment::{self, FragmentProtection};
 use super::init::{write_init, InitOptions};
 use crate::cenc::SampleEncryptor;
@@ -68,6 +69,8 @@ pub struct SetJob {
     pub init: InitOptions,
     /// Encryption, when the set is encrypted.
     pub protection: Option<ProtectionJob>,
+    /// Told of each file of the set once it is complete (an object-store output uploads it).
+    pub on_written: Option<OnWritten>,
 }
 
 /// One MPEG-TS segment set of a rendition (see `RenditionJob::ts_sets`).
@@ -78,6 +81,8 @@ pub struct TsSetJob {
     pub format: EsFormat,
     /// The set's encryption (`SAMPLE-AES` or `AES-128`), when it has one.
     pub crypto: Option<TsSetCrypto>,
+    /// Told of each segment once it is complete.
+    pub on_written: Option<OnWritten>,
 }
 
 /// The encryption of one rendition's TS set (docs/mpeg-ts.md, "Encryption").
@@ -246,6 +251,7 @@ struct SetState {
     single_path: PathBuf,
     /// Where the files are written (on a thread of their own).
     sink: FileSink,
+    on_written: Option<OnWritten>,
     offset_in_single: u64,
     segments: Vec<SegmentRecord>,
     iframes: Vec<IFrameRecord>,
@@ -265,6 +271,7 @@ struct SetState {
 /// The writing state of one MPEG-TS segment set.
 struct TsSetState {
     dir: String,
+    on_written: Option<OnWritten>,
     muxer: TsMuxer,
     /// The segment file being written.
     file: Option<(File, PathBuf)>,
@@ -396,10 +403,21 @@ pub fn write_rendition(
         } else {
             let p = dir.join("init.mp4");
             std::fs::write(&p, &init_bytes).map_err(io_err(&p))?;
+            if let Some(on_written) = &set.on_written {
+                on_written(WrittenFile {
+                    path: p,
+                    segment: None,
+                })?;
+            }
             None
         };
         let single_file = single.is_some();
-        let sink = FileSink::new(single, job.write_on_own_thread, &dir)?;
+        let sink = FileSink::new(
+            single,
+            job.write_on_own_thread,
+            &dir,
+            set.on_written.clone(),
+        )?;
         sets.push(SetState {
             offset_in_single: (init_bytes.len() + fragment::sidx_len(seg_ranges.len())) as u64,
             dir: set.dir,
@@ -408,6 +426,7 @@ pub fn write_rendition(
             single: single_file,
             single_path,
             sink,
+            on_written: set.on_written,
             segments: Vec::with_capacity(seg_ranges.len()),
             iframes: Vec::new(),
             sequence: 1,
@@ -445,6 +464,7 @@ pub fn write_rendition(
             crypto: set.crypto,
             segment_cipher: None,
             dir: set.dir,
+            on_written: set.on_written,
             muxer,
             file: None,
             buf: Vec::new(),
@@ -485,8 +505,11 @@ pub fn write_rendition(
             set.seg_size = 0;
             if !set.single {
                 let (rel_path, _) = seg_location(set, si);
-                set.sink
-                    .create(job.out_root.join(&rel_path), styp.clone())?;
+                set.sink.create(
+                    job.out_root.join(&rel_path),
+                    styp.clone(),
+                    (si as u64 + 1, seg_start_pts[si].at_or_after_zero()),
+                )?;
                 set.seg_size = styp.len() as u64;
             }
         }
@@ -702,7 +725,15 @@ pub fn write_rendition(
                 }
                 set.seg_size += last.len() as u64;
             }
-            drop(set.file.take()); // closes the segment
+            if let Some((f, path)) = set.file.take() {
+                drop(f); // closes the segment
+                if let Some(on_written) = &set.on_written {
+                    on_written(WrittenFile {
+                        path,
+                        segment: Some((si as u64 + 1, start.at_or_after_zero())),
+                    })?;
+                }
+            }
             let clear = set
                 .crypto
                 .as_ref()
@@ -748,6 +779,13 @@ pub fn write_rendition(
             f.seek(SeekFrom::Start(set.init_bytes.len() as u64))
                 .map_err(io_err(&set.single_path))?;
             f.write_all(&sidx).map_err(io_err(&set.single_path))?;
+            drop(f);
+            if let Some(on_written) = &set.on_written {
+                on_written(WrittenFile {
+                    path: set.single_path.clone(),
+                    segment: None,
+                })?;
+            }
             let init_end = set.init_bytes.len() as u64;
             SegmentLayout::SingleFile {
                 init_range: (0, init_end - 1),

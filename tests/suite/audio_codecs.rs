@@ -1,5 +1,6 @@
 //! Audio codecs beyond AAC (docs/audio-signalling.md): E-AC-3 with and without Joint Object
-//! Coding (Atmos), FLAC, ALAC and Opus, each packaged clear, `cenc` and `cbcs`:
+//! Coding (Atmos), FLAC, ALAC and Opus, each packaged clear, `cenc` and `cbcs` (DTS:X and IAMF,
+//! which ffmpeg cannot decode here, at the end):
 //! - the HLS `CODECS`/`CHANNELS` and the DASH `codecs`, `AudioChannelConfiguration` and Dolby
 //!   `SupplementalProperty` descriptors equal what Shaka Packager 3.8 writes for the same input;
 //! - every clear segment decodes in ffmpeg on its own (init + segment);
@@ -151,7 +152,9 @@ fn inputs_with_video(file: &str) -> Vec<String> {
 #[test]
 fn audio_signalling_equals_shaka_packagers() {
     let tmp = tempfile::tempdir().unwrap();
-    for (i, (file, codec)) in CASES.iter().enumerate() {
+    // DTS:X too (ffmpeg has no DTS:X decoder, so it is in no decoding test).
+    let dtsx = [("shaka/bear-dtsx.mp4", "dtsx")];
+    for (i, (file, codec)) in CASES.iter().chain(&dtsx).enumerate() {
         let out = tmp.path().join(format!("ours{i}"));
         package(&out, &inputs_with_video(file));
         let ours = read_signalling(&out.join("master.m3u8"), &out.join("manifest.mpd"));
@@ -161,6 +164,92 @@ fn audio_signalling_equals_shaka_packagers() {
             "{file}: vodpack (left) and Shaka Packager 3.8"
         );
         assert_eq!(ours.dash_codecs, *codec, "{file}");
+    }
+}
+
+#[test]
+fn dtsx_channel_mask_and_iamf_codec_string_as_shaka_packager_writes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("dtsx");
+    package(&out, &inputs_with_video("shaka/bear-dtsx.mp4"));
+    let s = read_signalling(&out.join("master.m3u8"), &out.join("manifest.mpd"));
+    assert_eq!(s.hls_channels, "6");
+    assert_eq!(
+        s.dash_channels,
+        (
+            "tag:dts.com,2018:uhd:audio_channel_configuration".to_string(),
+            "0000003F".to_string()
+        )
+    );
+
+    // IAMF: the codec string equals Shaka Packager's; the channels do not. Shaka Packager writes
+    // CHANNELS="0", AudioChannelConfiguration 0 and audioSamplingRate 0 (the entry's fields,
+    // which IAMF leaves 0); vodpack writes none of them (docs/audio-signalling.md).
+    let file = "shaka/bear-iamf-base-opus.mp4";
+    let out = tmp.path().join("iamf");
+    package(&out, &inputs_with_video(file));
+    let theirs = shaka_signalling(&fixture(file), &tmp.path().join("shaka-iamf"));
+    assert_eq!(theirs.hls_codec, "iamf.001.001.Opus");
+    assert_eq!(theirs.hls_channels, "0");
+    let m = std::fs::read_to_string(out.join("master.m3u8")).unwrap();
+    let d = std::fs::read_to_string(out.join("manifest.mpd")).unwrap();
+    assert!(m.contains(",iamf.001.001.Opus\""), "{m}");
+    assert!(d.contains("codecs=\"iamf.001.001.Opus\""), "{d}");
+    let media = m
+        .lines()
+        .find(|l| l.starts_with("#EXT-X-MEDIA:TYPE=AUDIO"))
+        .unwrap();
+    assert!(!media.contains("CHANNELS"), "{media}");
+    assert!(!d.contains("AudioChannelConfiguration"), "{d}");
+    assert!(!d.contains("audioSamplingRate"), "{d}");
+}
+
+/// DTS:X and IAMF, which ffmpeg cannot decode here (DTS:X) or demux as one stream (IAMF):
+/// packaged `cenc` and `cbcs`, every sample encrypted, `vodpack verify` passes, and Shaka
+/// Packager's decrypter gives back every source sample's bytes (read with vodpack's reader).
+#[test]
+fn dtsx_and_iamf_cenc_and_cbcs_decrypt_to_the_source_in_shaka_packager() {
+    for file in ["shaka/bear-dtsx.mp4", "shaka/bear-iamf-base-opus.mp4"] {
+        for scheme in ["cenc", "cbcs"] {
+            let tmp = tempfile::tempdir().unwrap();
+            let out = tmp.path().join("out");
+            let keys = tmp.path().join("keys.json");
+            let source = fixture(file);
+            let mut args = protection_args(scheme);
+            args.extend(["--key-manifest".into(), keys.display().to_string()]);
+            args.push(source.display().to_string());
+            package(&out, &args);
+            let what = format!("{file} {scheme}");
+            let plain = stored_samples(&source);
+            let n = plain.len();
+            let v = run_ok(
+                vodpack()
+                    .arg("verify")
+                    .arg(&out)
+                    .arg("--key-manifest")
+                    .arg(&keys)
+                    .arg("--sources")
+                    .arg(&source),
+            );
+            let report = String::from_utf8_lossy(&v.stdout);
+            assert!(
+                report.contains(&format!("{n} decrypted, {n} equal to the source")),
+                "{what}: {report}"
+            );
+            let enc = concat_rendition(&audio_rendition(&out), &tmp.path().join("enc.mp4"));
+            let stored = stored_samples(&enc);
+            assert_eq!(stored.len(), n, "{what}: sample count");
+            for (i, (e, p)) in stored.iter().zip(&plain).enumerate() {
+                assert_ne!(e, p, "{what}: sample {i} is not encrypted");
+            }
+            let key = test_key("AUDIO");
+            let dec = tmp.path().join("shaka-dec.mp4");
+            shaka_decrypt(&enc, "audio", &dec, key.kid, key.key);
+            assert!(
+                stored_samples(&dec) == plain,
+                "{what}: Shaka-decrypted samples differ from the source's"
+            );
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! §12.2.3, protected ISO/IEC 23001-7 §4) with the mp4 reader's box splitting, then hands the
 //! configuration box to the file of its codec: [`avc`] (avcC, SPS/PPS, slice header), [`hevc`]
 //! (hvcC, SPS/PPS, slice segment header), [`av1`], [`vp9`], [`aac`] (esds, AudioSpecificConfig),
-//! [`opus`], [`ac3`] (dac3, dec3), [`flac`] (dfLa), [`alac`] (the ALAC magic cookie);
+//! [`opus`], [`ac3`] (dac3, dec3), [`flac`] (dfLa), [`alac`] (the ALAC magic cookie), [`dts`]
+//! (ddts, udts), [`iamf`] (iacb);
 //! [`channels`] turns the audio ones into HLS/DASH channel signalling. Bit-packed syntax goes through the one [`bits::BitReader`].
 //!
 //! Every read is bounded by the box it belongs to: a size that lies or a truncated record is a
@@ -19,9 +20,11 @@ pub mod av1;
 pub mod avc;
 pub mod bits;
 pub mod channels;
+pub mod dts;
 pub mod error;
 pub mod flac;
 pub mod hevc;
+pub mod iamf;
 pub mod nal;
 pub mod opus;
 pub mod slice;
@@ -120,7 +123,8 @@ pub fn parse_sample_entry(entry: &[u8]) -> CodecResult<CodecInfo> {
     }
     match &fourcc {
         b"avc1" | b"avc3" | b"hvc1" | b"hev1" | b"av01" | b"vp09" => parse_visual(fourcc, body),
-        b"mp4a" | b"Opus" | b"ac-3" | b"ec-3" | b"fLaC" | b"alac" => parse_audio(fourcc, body),
+        b"mp4a" | b"Opus" | b"ac-3" | b"ec-3" | b"fLaC" | b"alac" | b"dtsc" | b"dtse" | b"dtsh"
+        | b"dtsl" | b"dtsx" | b"iamf" => parse_audio(fourcc, body),
         _ => Err(CodecError::UnsupportedEntry(fourcc_str(&fourcc))),
     }
 }
@@ -316,6 +320,30 @@ fn parse_audio(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
             info.channels = Some(c.channels);
             info.sample_rate = Some(c.sample_rate);
             info.codec_string = alac::CODEC_STRING.into();
+        }
+        b"dtsc" | b"dtse" | b"dtsh" | b"dtsl" => {
+            let c = dts::DdtsConfig::parse(config(b"ddts")?)?;
+            info.sample_rate = Some(c.sample_rate);
+            info.codec_string = name.clone();
+            info.channel_signalling = info
+                .channels
+                .map(|ch| ChannelSignalling::count_in(channels::SCHEME_DTS, ch));
+        }
+        b"dtsx" => {
+            let c = dts::UdtsConfig::parse(config(b"udts")?)?;
+            // A 32-bit mask has at most 32 bits set: the cast cannot truncate.
+            let ch = info.channels.unwrap_or(c.channel_mask.count_ones() as u16);
+            info.channels = Some(ch);
+            info.codec_string = name.clone();
+            info.channel_signalling = Some(ChannelSignalling::dtsx(ch, c.channel_mask));
+        }
+        b"iamf" => {
+            // The channels and rate are the mix presentation's, not the entry's (whose fields
+            // are 0): none is signalled (docs/audio-signalling.md).
+            info.codec_string = iamf::IamfConfig::parse(config(b"iacb")?)?.codec_string();
+            info.channels = None;
+            info.sample_rate = None;
+            return Ok(info);
         }
         _ => return Err(CodecError::UnsupportedEntry(name)),
     }

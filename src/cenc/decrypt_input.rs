@@ -351,7 +351,10 @@ pub fn decrypt_input(
                 ));
             }
         }
-        for (si, s) in t.samples.iter_mut().enumerate() {
+        // The table is rebuilt with the samples' offsets in the new file.
+        let mut moved = crate::media::SampleTable::new();
+        moved.reserve(t.samples.len());
+        for (si, s) in t.samples.iter().enumerate() {
             buf.resize(s.size as usize, 0);
             input.file.read_exact_at(&mut buf, s.offset).map_err(|e| {
                 Error::invalid(
@@ -370,9 +373,11 @@ pub fn decrypt_input(
                 }
             }
             w.write_all(&buf).map_err(|e| Error::io(&tmp_path, e))?;
-            s.offset = pos;
+            moved.push(crate::media::Sample { offset: pos, ..s });
             pos += s.size as u64;
         }
+        moved.shrink_to_fit();
+        t.samples = moved;
         if let Some((p, _, _)) = &plans[ti] {
             t.sample_entry = p.clear_entry.clone();
         }

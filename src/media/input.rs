@@ -1,11 +1,12 @@
 //! Reads an input file's tracks and sample tables: progressive MP4 (stbl tables, ISO/IEC
 //! 14496-12 §8.6–8.7) and fragmented MP4/CMAF (mvex/trex defaults, moof/traf/tfhd/tfdt/trun,
 //! §8.8). Only metadata is loaded; sample bytes stay in the file.
+use super::sample_table::{Sample, SampleTable};
 use super::time::{
     rescale_floor, CompositionOffset, DecodeTime, SampleDuration, TickDuration, TickOffset,
     Timescale, MAX_TICKS,
 };
-use super::track::{Sample, Track, TrackKind};
+use super::track::{Track, TrackKind};
 use crate::error::{Error, Result};
 use crate::mp4::boxes::{
     ChunkOffsets, Ctts, Elst, Hdlr, Mdhd, Mvex, Mvhd, Stsc, Stsd, Stss, Stsz, Stts, Stz2, Tfdt,
@@ -108,6 +109,8 @@ impl InputFile {
         }
         let movie_timescale = movie_timescale(&moov).map_err(bad)?;
         for (t, edits) in tracks.iter_mut().zip(&edit_lists) {
+            // Fragments grew the tables by doubling; give back the spare room.
+            t.samples.shrink_to_fit();
             t.duration = TickDuration(t.samples.iter().map(|s| u64::from(s.duration.0)).sum());
             // Every later time computation (segment plan, writer, manifests) relies on this.
             t.check_times()
@@ -300,12 +303,34 @@ fn parse_elst(elst: &RawBox) -> BoxResult<EditList> {
     Ok(list)
 }
 
+/// The sample sizes of an stbl as stored: one for all, or one each.
+enum SampleSizes {
+    Constant { size: u32, count: usize },
+    Each(Vec<u32>),
+}
+
+impl SampleSizes {
+    fn len(&self) -> usize {
+        match self {
+            SampleSizes::Constant { count, .. } => *count,
+            SampleSizes::Each(each) => each.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> u32 {
+        match self {
+            SampleSizes::Constant { size, .. } => *size,
+            SampleSizes::Each(each) => each[i],
+        }
+    }
+}
+
 /// The per-sample sizes of an stbl (stsz, else stz2; none: no samples).
-fn sample_sizes(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<u32>> {
+fn sample_sizes(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<SampleSizes> {
     if let Some(stsz) = stbl.child(b"stsz")? {
         let stsz = Stsz::read(&stsz)?;
         if stsz.sample_size == 0 {
-            return Ok(stsz.entry_sizes);
+            return Ok(SampleSizes::Each(stsz.entry_sizes));
         }
         let (constant, count) = (stsz.sample_size, u64::from(stsz.sample_count));
         if count.saturating_mul(constant.into()) > file_len || count > MAX_SAMPLES_PER_TRACK as u64
@@ -314,36 +339,32 @@ fn sample_sizes(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<u32>> {
                 "track {id}: stsz says {count} samples of {constant} bytes, more than the file holds"
             )));
         }
-        return Ok(vec![constant; count as usize]);
+        return Ok(SampleSizes::Constant {
+            size: constant,
+            count: count as usize,
+        });
     }
     if let Some(stz2) = stbl.child(b"stz2")? {
         let stz2 = Stz2::read(&stz2).map_err(|e| e.context(format!("track {id}")))?;
-        return Ok(stz2.entry_sizes.into_iter().map(u32::from).collect());
+        return Ok(SampleSizes::Each(
+            stz2.entry_sizes.into_iter().map(u32::from).collect(),
+        ));
     }
-    Ok(Vec::new())
+    Ok(SampleSizes::Each(Vec::new()))
 }
 
-/// Expands run-length table entries (stts, ctts) to one value per sample, for at most `count`
-/// samples; returns how many the runs covered.
-fn expand_runs<T: Copy>(runs: impl Iterator<Item = (u32, T)>, out: &mut [T]) -> usize {
-    let mut i = 0usize;
-    for (c, v) in runs {
-        let take = (c as usize).min(out.len() - i);
-        out[i..i + take].fill(v);
-        i += take;
-        if i == out.len() {
-            break;
-        }
-    }
-    i
+/// One value per sample from run-length table entries (stts, ctts), read as the samples are
+/// built (the runs are never expanded into a table of their own).
+fn per_sample<T: Copy>(runs: impl Iterator<Item = (u32, T)>) -> impl Iterator<Item = T> {
+    runs.flat_map(|(c, v)| std::iter::repeat_n(v, c as usize))
 }
 
-fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<Sample>> {
+fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<SampleTable> {
     // Sizes first: they fix the sample count the other tables must agree with.
     let sizes = sample_sizes(stbl, id, file_len)?;
     let count = sizes.len();
     if count == 0 {
-        return Ok(Vec::new());
+        return Ok(SampleTable::new());
     }
     if count > MAX_SAMPLES_PER_TRACK {
         return Err(BoxError::invalid(format!(
@@ -353,30 +374,31 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
 
     // Decode times (stts).
     let stts = Stts::read(&stbl.require(b"stts")?)?;
-    let mut durations = vec![0u32; count];
-    let covered = expand_runs(
-        stts.entries
-            .iter()
-            .map(|e| (e.sample_count, e.sample_delta)),
-        &mut durations,
-    );
-    if covered != count {
+    let covered = stts
+        .entries
+        .iter()
+        .map(|e| u64::from(e.sample_count))
+        .sum::<u64>()
+        .min(count as u64);
+    if covered != count as u64 {
         return Err(BoxError::invalid(format!(
             "track {id}: stts covers {covered} samples, stsz has {count}"
         )));
     }
 
     // Composition offsets (ctts; v0 values are read as signed, as players do).
-    let mut offsets = vec![0i32; count];
-    if let Some(ctts) = stbl.child(b"ctts")? {
-        let ctts = Ctts::read(&ctts)?;
-        expand_runs(
-            ctts.entries
-                .iter()
-                .map(|e| (e.sample_count, e.sample_offset)),
-            &mut offsets,
-        );
-    }
+    // Samples past the last run get 0, as before ctts.
+    let ctts = match stbl.child(b"ctts")? {
+        Some(ctts) => Ctts::read(&ctts)?.entries,
+        None => Vec::new(),
+    };
+    let mut durations = per_sample(
+        stts.entries
+            .iter()
+            .map(|e| (e.sample_count, e.sample_delta)),
+    );
+    let mut offsets = per_sample(ctts.iter().map(|e| (e.sample_count, e.sample_offset)))
+        .chain(std::iter::repeat(0));
 
     // Sync samples (stss absent: every sample is sync).
     let mut sync = vec![true; count];
@@ -410,7 +432,8 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
         runs.push((e.first_chunk as usize, e.samples_per_chunk as usize));
     }
 
-    let mut samples = Vec::with_capacity(count);
+    let mut samples = SampleTable::new();
+    samples.reserve(count);
     let mut dts = DecodeTime(0);
     let mut idx = 0usize;
     for (ri, &(first, per_chunk)) in runs.iter().enumerate() {
@@ -430,7 +453,8 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
                 if idx == count {
                     break;
                 }
-                let size = sizes[idx];
+                let size = sizes.get(idx);
+                let duration = durations.next().expect("stts covers every sample");
                 if off
                     .checked_add(size as u64)
                     .is_none_or(|end| end > file_len)
@@ -442,14 +466,14 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
                 }
                 samples.push(Sample {
                     dts,
-                    duration: SampleDuration(durations[idx]),
-                    cts_offset: CompositionOffset(offsets[idx]),
+                    duration: SampleDuration(duration),
+                    cts_offset: CompositionOffset(offsets.next().unwrap_or(0)),
                     is_sync: sync[idx],
                     size,
                     offset: off,
                 });
                 dts = dts
-                    .checked_add(TickDuration(durations[idx].into()))
+                    .checked_add(TickDuration(duration.into()))
                     .map_err(|e| BoxError::invalid(format!("track {id}: stts: {e}")))?;
                 off += size as u64;
                 idx += 1;
@@ -462,6 +486,7 @@ fn parse_sample_tables(stbl: &RawBox, id: u32, file_len: u64) -> BoxResult<Vec<S
             samples.len()
         )));
     }
+    samples.shrink_to_fit();
     Ok(samples)
 }
 

@@ -2,7 +2,9 @@
 pub mod codec;
 pub mod input;
 pub mod protection;
+pub mod sample_table;
 pub mod time;
 pub mod track;
 
-pub use track::{Sample, Track, TrackKind};
+pub use sample_table::{Sample, SampleTable, Samples};
+pub use track::{Track, TrackKind};

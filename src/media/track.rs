@@ -1,9 +1,8 @@
 //! A track of an input file and its sample table (metadata only: sample bytes stay in the file
-//! until a fragment needs them, so memory is bounded by a few segments).
-use super::time::{
-    CompositionOffset, DecodeTime, PresentationTime, SampleDuration, TickDuration, TickOffset,
-    TimeOverflow, Timescale, MAX_TICKS,
-};
+//! until a fragment needs them, so memory is bounded by a few segments; the table itself is
+//! compact, `sample_table.rs`).
+use super::sample_table::SampleTable;
+use super::time::{DecodeTime, TickDuration, TickOffset, TimeOverflow, Timescale, MAX_TICKS};
 
 /// What a track carries; decides segmenting rules and the manifest grouping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -66,56 +65,8 @@ pub struct Track {
     /// The edit list's media_time of the single non-empty edit, if any (presentation starts
     /// there): the distance presentation times are shifted back by.
     pub edit_media_time: Option<TickOffset>,
-    /// The sample table, in decode order.
-    pub samples: Vec<Sample>,
-}
-
-/// One sample's metadata. `offset` is the absolute byte offset of its data in the input file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sample {
-    /// Decode time in track timescale ticks.
-    pub dts: DecodeTime,
-    /// Sample duration in track timescale ticks (stts delta or trun/tfhd/trex duration).
-    pub duration: SampleDuration,
-    /// Composition time offset (cts - dts), may be negative (trun v1 / ctts v1).
-    pub cts_offset: CompositionOffset,
-    /// True for a sync sample: listed in stss (all samples when stss is absent), or without
-    /// sample_is_non_sync_sample in the fragment's sample flags.
-    pub is_sync: bool,
-    /// Sample size in bytes (stsz/stz2 or trun/tfhd/trex).
-    pub size: u32,
-    /// Absolute byte offset of the sample's data in the input file.
-    pub offset: u64,
-}
-
-impl Sample {
-    /// Composition (presentation) time. Tracks read by `InputFile::open` are checked
-    /// ([`Track::check_times`]) so this cannot overflow for them; for others, an out-of-range
-    /// value saturates (use [`Sample::try_cts`] to get the error instead).
-    pub fn cts(&self) -> i64 {
-        self.try_cts()
-            .map(|t| t.0)
-            .unwrap_or(if self.cts_offset.is_negative() {
-                i64::MIN
-            } else {
-                i64::MAX
-            })
-    }
-
-    /// Composition time, or the overflow.
-    pub fn try_cts(&self) -> Result<PresentationTime, TimeOverflow> {
-        self.dts.checked_offset(self.cts_offset.ticks())
-    }
-
-    /// Decode end time (`dts + duration`), or the overflow.
-    pub fn try_dts_end(&self) -> Result<DecodeTime, TimeOverflow> {
-        self.dts.checked_add(self.duration.ticks())
-    }
-
-    /// Composition end time (`cts + duration`), or the overflow.
-    pub fn try_cts_end(&self) -> Result<PresentationTime, TimeOverflow> {
-        self.try_cts()?.checked_add(self.duration.ticks())
-    }
+    /// The sample table, in decode order (compact: a [`Sample`](super::Sample) is expanded when read).
+    pub samples: SampleTable,
 }
 
 impl Track {
@@ -163,29 +114,5 @@ impl Track {
         } else {
             self.duration.0 as f64 / self.timescale as f64
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sample_times_are_checked() {
-        let s = Sample {
-            dts: DecodeTime(MAX_TICKS - 1),
-            duration: SampleDuration(1),
-            cts_offset: CompositionOffset(-2),
-            is_sync: true,
-            size: 1,
-            offset: 0,
-        };
-        assert_eq!(s.try_dts_end().unwrap(), DecodeTime(MAX_TICKS));
-        assert_eq!(s.try_cts().unwrap(), PresentationTime(MAX_TICKS as i64 - 3));
-        let longer = Sample {
-            duration: SampleDuration(2),
-            ..s
-        };
-        assert!(longer.try_dts_end().is_err());
     }
 }

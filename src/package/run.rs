@@ -294,7 +294,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
             let advance = |n: u64| {
                 let from = done.fetch_add(n as usize, std::sync::atomic::Ordering::Relaxed);
                 let range = from.min(samples.len())..(from + n as usize).min(samples.len());
-                let bytes = samples[range].iter().map(|s| u64::from(s.size)).sum();
+                let bytes = samples.bytes(range);
                 progress.rendition_advance(&src.id, n, bytes);
             };
             let written = write_rendition(rjob, &advance)?;

@@ -56,7 +56,8 @@ pub fn open_sources(job: &PackageJob) -> Result<OpenedInputs> {
 
 /// The opened inputs of a run and the renditions made of their tracks.
 pub struct OpenedInputs {
-    /// The opened media inputs.
+    /// The opened media inputs (read for their bytes: the sample table of each chosen track
+    /// has moved to its [`RenditionSource`], so memory holds each table once).
     pub inputs: Vec<InputFile>,
     /// One per rendition, in output order.
     pub sources: Vec<RenditionSource>,
@@ -104,10 +105,10 @@ pub fn open_inputs<'a>(
         let (spec, path, selector) = (&arg.spec, arg.path.clone(), &arg.selector);
         let mut input = InputFile::open(&path)?;
         crate::cenc::decrypt_input::decrypt_input(&mut input, &decryption_keys)?;
-        let mut chosen: Vec<&Track> = input
-            .tracks
-            .iter()
-            .filter(|t| selector.matches(t))
+        // Indices into `input.tracks`: each chosen track's sample table moves to its rendition
+        // source below (held once, not cloned).
+        let mut chosen: Vec<usize> = (0..input.tracks.len())
+            .filter(|&i| selector.matches(&input.tracks[i]))
             .collect();
         if chosen.is_empty() {
             return Err(Error::Usage(format!(
@@ -118,9 +119,13 @@ pub fn open_inputs<'a>(
         }
         if *selector == TrackSelector::All {
             let offered = chosen.len();
-            chosen.retain(|t| match unpackaged(t) {
+            chosen.retain(|&i| match unpackaged(&input.tracks[i]) {
                 Some(why) => {
-                    dropped.push(Warning::dropped_track(&spec.input, t.id, &why));
+                    dropped.push(Warning::dropped_track(
+                        &spec.input,
+                        input.tracks[i].id,
+                        &why,
+                    ));
                     false
                 }
                 None => true,
@@ -134,7 +139,8 @@ pub fn open_inputs<'a>(
         }
         // A user-given id names the rendition only when the input yields exactly one track.
         let single = chosen.len() == 1;
-        for track in chosen {
+        for i in chosen {
+            let track = &input.tracks[i];
             // Selected by the user: what cannot be packaged stops the run.
             if let Some(why) = unpackaged(track) {
                 let message = format!("track {}: {why}", track.id);
@@ -152,11 +158,16 @@ pub fn open_inputs<'a>(
                 _ => default_id(track, &codec, spec),
             };
             let id = unique_id(id, &mut used_ids);
+            let samples = std::mem::take(&mut input.tracks[i].samples);
+            let track = Track {
+                samples,
+                ..input.tracks[i].clone()
+            };
             sources.push(RenditionSource {
                 id,
                 input: inputs.len(),
                 path: path.clone(),
-                track: track.clone(),
+                track,
                 codec,
                 spec: spec.clone(),
             });

@@ -5,7 +5,7 @@
 use super::error::SegmentError;
 use crate::error::{Error, ErrorKind, InTrack, Result};
 use crate::media::time::{PresentationTime, TimeOverflow};
-use crate::media::{Track, TrackKind};
+use crate::media::{Sample, Track, TrackKind};
 
 /// A presentation time as a rational (ticks / timescale), compared exactly.
 #[derive(Debug, Clone, Copy)]
@@ -46,9 +46,16 @@ pub struct SegmentPlan {
 /// Cannot overflow for a track that passed [`Track::check_times`] (every track `InputFile::open`
 /// returns, and every track `SegmentPlan::build` accepts); otherwise it saturates — use
 /// [`try_presentation_time`] for the error.
+/// Panics when `i` is past the last sample.
 pub fn presentation_time(track: &Track, i: usize) -> Time {
-    try_presentation_time(track, i).unwrap_or_else(|_| Time {
-        ticks: if track.samples[i].cts_offset.is_negative() {
+    let s = track.samples.get(i).expect("a sample of the track");
+    sample_presentation_time(track, &s)
+}
+
+/// [`presentation_time`] of a sample of `track` already expanded (walking the table).
+pub fn sample_presentation_time(track: &Track, s: &Sample) -> Time {
+    try_sample_presentation_time(track, s).unwrap_or_else(|_| Time {
+        ticks: if s.cts_offset.is_negative() {
             i64::MIN
         } else {
             i64::MAX
@@ -59,7 +66,14 @@ pub fn presentation_time(track: &Track, i: usize) -> Time {
 
 /// [`presentation_time`], or the overflow.
 pub fn try_presentation_time(track: &Track, i: usize) -> std::result::Result<Time, TimeOverflow> {
-    let s = &track.samples[i];
+    let s = track.samples.get(i).expect("a sample of the track");
+    try_sample_presentation_time(track, &s)
+}
+
+fn try_sample_presentation_time(
+    track: &Track,
+    s: &Sample,
+) -> std::result::Result<Time, TimeOverflow> {
     let t: PresentationTime = s
         .try_cts()?
         .checked_shift_back(track.edit_media_time.unwrap_or_default())?;
@@ -69,10 +83,13 @@ pub fn try_presentation_time(track: &Track, i: usize) -> std::result::Result<Tim
     })
 }
 
+/// Presentation times of the sync samples (one per GOP: a few thousand for two hours).
 fn sync_times(track: &Track) -> Vec<Time> {
-    (0..track.samples.len())
-        .filter(|&i| track.samples[i].is_sync)
-        .map(|i| presentation_time(track, i))
+    track
+        .samples
+        .iter()
+        .filter(|s| s.is_sync)
+        .map(|s| sample_presentation_time(track, &s))
         .collect()
 }
 
@@ -117,8 +134,10 @@ impl SegmentPlan {
         let mut candidates = if reference.kind == TrackKind::Video {
             sync_times(reference)
         } else {
-            (0..reference.samples.len())
-                .map(|i| presentation_time(reference, i))
+            reference
+                .samples
+                .iter()
+                .map(|s| sample_presentation_time(reference, &s))
                 .collect()
         };
         if common_only {
@@ -171,25 +190,35 @@ impl SegmentPlan {
         let mut starts = vec![0usize];
         let n = track.samples.len();
         let video = track.kind == TrackKind::Video;
+        // Sample `i` and the ones after it, walked once in order (the table expands samples
+        // as it goes; nothing per sample is kept).
         let mut i = 0usize;
+        let mut walk = track.samples.iter().peekable();
+        let mut current: Option<Sample> = walk.next();
+        let pts = |s: &Sample| sample_presentation_time(track, s);
         for cut in &self.cuts {
             if video {
                 // The sync sample at the cut (the plan guarantees one within SAME_TIME).
-                while i < n
-                    && !(track.samples[i].is_sync
-                        && presentation_time(track, i).diff_seconds(*cut) > -SAME_TIME)
+                while current
+                    .is_some_and(|s| !(s.is_sync && pts(&s).diff_seconds(*cut) > -SAME_TIME))
                 {
+                    current = walk.next();
                     i += 1;
                 }
             } else {
                 // The sample boundary nearest the cut.
-                while i + 1 < n && presentation_time(track, i + 1).diff_seconds(*cut) <= 0.0 {
+                while walk
+                    .peek()
+                    .is_some_and(|next| pts(next).diff_seconds(*cut) <= 0.0)
+                {
+                    current = walk.next();
                     i += 1;
                 }
-                if i + 1 < n {
-                    let before = presentation_time(track, i).diff_seconds(*cut).abs();
-                    let after = presentation_time(track, i + 1).diff_seconds(*cut).abs();
+                if let (Some(s), Some(next)) = (current, walk.peek()) {
+                    let before = pts(&s).diff_seconds(*cut).abs();
+                    let after = pts(next).diff_seconds(*cut).abs();
                     if after < before {
+                        current = walk.next();
                         i += 1;
                     }
                 }

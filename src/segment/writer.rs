@@ -96,19 +96,26 @@ pub struct RenditionOutput {
     pub bytes: u64,
 }
 
-/// The composition offsets a track is written with: video folds its edit list start into
-/// (possibly negative) offsets so presentation starts at the first sync sample's decode time.
-/// An offset that no longer fits the 32-bit `trun` field is invalid input naming `path`.
-pub fn output_samples(track: &Track, path: &Path) -> Result<Vec<Sample>> {
+/// The samples of `track` from index `from` on, with the composition offsets they are written
+/// with: video folds its edit list start into (possibly negative) offsets so presentation starts
+/// at the first sync sample's decode time. An offset that no longer fits the 32-bit `trun` field
+/// is invalid input naming `path`. Expanded one at a time from the compact table (nothing per
+/// sample is held: the writer takes one segment at a time).
+pub fn output_samples<'a>(
+    track: &'a Track,
+    path: &'a Path,
+    from: usize,
+) -> impl Iterator<Item = Result<Sample>> + 'a {
     let shift = match track.kind {
         TrackKind::Video => track.edit_media_time.unwrap_or_default(),
         _ => TickOffset(0),
     };
     track
         .samples
-        .iter()
+        .iter_from(from)
         .enumerate()
-        .map(|(i, s)| {
+        .map(move |(k, s)| {
+            let i = from + k;
             let cto = s
                 .cts_offset
                 .ticks()
@@ -125,10 +132,9 @@ pub fn output_samples(track: &Track, path: &Path) -> Result<Vec<Sample>> {
                 })?;
             Ok(Sample {
                 cts_offset: CompositionOffset(cto),
-                ..*s
+                ..s
             })
         })
-        .collect()
 }
 
 /// A time that does not fit, placed in its file, track and sample (`index` counts from 0).
@@ -271,11 +277,14 @@ pub fn write_rendition(
 ) -> Result<Vec<RenditionOutput>> {
     use rayon::prelude::*;
     let track = job.track;
-    let samples = output_samples(track, job.input_path)?;
+    // Every sample's output offset is checked first (one pass over the table, nothing kept).
+    for s in output_samples(track, job.input_path, 0) {
+        s?;
+    }
     // Time arithmetic on file values: an overflow names the file and track (the input reader
     // bounds every time, so this is a second line of defence, not an expected path).
     let bad_time = |e: TimeOverflow| time_error(job.input_path, track.id, None, "trun/tfdt", e);
-    let n = samples.len();
+    let n = track.samples.len();
     let is_video = track.kind == TrackKind::Video;
 
     // Segment i covers samples starts[i]..starts[i+1]; video splits further into one fragment per
@@ -292,21 +301,30 @@ pub fn write_rendition(
     // Every composition end time is checked once here (no per-sample table: memory stays as it
     // was); after this, `pts(i)` cannot fail for these samples.
     let mut end_pts: Option<PresentationTime> = None;
-    for s in &samples {
-        let end = s.try_cts_end().map_err(bad_time)?;
+    for s in output_samples(track, job.input_path, 0) {
+        let end = s?.try_cts_end().map_err(bad_time)?;
         end_pts = Some(end_pts.map_or(end, |e| e.max(end)));
     }
-    let pts = |i: usize| samples[i].try_cts().map_err(bad_time);
-    let seg_start_pts: Vec<PresentationTime> = seg_ranges
-        .iter()
-        .map(|&(a, b)| {
-            (a..b).try_fold(None, |m: Option<PresentationTime>, i| {
-                let t = pts(i)?;
-                Ok::<_, Error>(Some(m.map_or(t, |m| m.min(t))))
-            })
-        })
-        .map(|m| m.map(Option::unwrap_or_default))
-        .collect::<Result<_>>()?;
+    let pts = |s: &Sample| s.try_cts().map_err(bad_time);
+    // The earliest presentation time of each segment, in one pass over the samples.
+    let mut seg_start_pts: Vec<PresentationTime> = Vec::with_capacity(seg_ranges.len());
+    {
+        let mut walk = output_samples(track, job.input_path, 0).enumerate();
+        for &(a, b) in &seg_ranges {
+            let mut earliest: Option<PresentationTime> = None;
+            for (i, s) in walk.by_ref() {
+                if i < a {
+                    continue;
+                }
+                let t = pts(&s?)?;
+                earliest = Some(earliest.map_or(t, |m| m.min(t)));
+                if i + 1 == b {
+                    break;
+                }
+            }
+            seg_start_pts.push(earliest.unwrap_or_default());
+        }
+    }
     let end_pts = end_pts.unwrap_or_default();
     // `later - earlier`, 0 when later is not later (a stream whose next keyframe is presented
     // before this one).
@@ -380,8 +398,8 @@ pub fn write_rendition(
         } else {
             track.edit_media_time.map_or(0, |t| t.0)
         },
-        samples
-            .iter()
+        output_samples(track, job.input_path, 0)
+            .filter_map(|s| s.ok())
             .filter_map(|s| Some((i64::try_from(s.dts.0).ok()?, s.try_cts().ok()?.0))),
     );
     let mut ts_sets: Vec<TsSetState> = Vec::with_capacity(job.ts_sets.len());
@@ -404,14 +422,22 @@ pub fn write_rendition(
     let styp = fragment::styp();
     // The sample bytes of one fragment, read once for every set.
     let mut data = Vec::new();
+    // The samples of one segment, expanded from the table when the segment is written:
+    // `seg[i - a]` is sample `i`.
+    let mut seg: Vec<Sample> = Vec::new();
     for (si, &(a, b)) in seg_ranges.iter().enumerate() {
+        seg.clear();
+        for s in output_samples(track, job.input_path, a).take(b - a) {
+            seg.push(s?);
+        }
+        let sample = |i: usize| &seg[i - a];
         // A fragment also starts wherever the source's decode times jump (a gap or overlap
         // between its fragments): `tfdt` then carries the jump, so no sample moves in time.
         let mut frag_starts = vec![a];
         for i in a + 1..b {
-            let prev = &samples[i - 1];
-            let continuous = prev.try_dts_end().is_ok_and(|end| end == samples[i].dts);
-            if (is_video && samples[i].is_sync) || !continuous {
+            let prev = sample(i - 1);
+            let continuous = prev.try_dts_end().is_ok_and(|end| end == sample(i).dts);
+            if (is_video && sample(i).is_sync) || !continuous {
                 frag_starts.push(i);
             }
         }
@@ -437,17 +463,24 @@ pub fn write_rendition(
         }
         for w in frag_starts.windows(2) {
             let (fa, fb) = (w[0], w[1]);
-            let frag_samples = &samples[fa..fb];
+            let frag_samples = &seg[fa - a..fb - a];
             read_samples(job.input, job.input_path, frag_samples, &mut data)?;
-            let next_sync_pts = if is_video && samples[fa].is_sync {
-                Some(match (fb..n).find(|&i| samples[i].is_sync) {
-                    Some(i) => pts(i)?,
+            let next_sync_pts = if is_video && sample(fa).is_sync {
+                // In this segment, else (as a rule, the next segment's first sample) later.
+                let later = match seg[fb - a..].iter().find(|s| s.is_sync) {
+                    Some(s) => Some(*s),
+                    None => output_samples(track, job.input_path, b)
+                        .find(|s| s.as_ref().is_ok_and(|s| s.is_sync) || s.is_err())
+                        .transpose()?,
+                };
+                Some(match later {
+                    Some(s) => pts(&s)?,
                     None => end_pts,
                 })
             } else {
                 None
             };
-            let frag_pts = pts(fa)?;
+            let frag_pts = pts(sample(fa))?;
             // The TS sets first: they read the clear bytes the CMAF sets then encrypt in place.
             for set in ts_sets.iter_mut() {
                 let mut at = 0usize;
@@ -546,7 +579,7 @@ pub fn write_rendition(
                     set.iframes.push(IFrameRecord {
                         path,
                         offset: offset + frag_start,
-                        length: (payload_at + samples[fa].size as usize) as u64,
+                        length: (payload_at + frag_samples[0].size as usize) as u64,
                         start: frag_pts.at_or_after_zero(),
                         duration: span(frag_pts, next_sync_pts)?,
                     });

@@ -198,7 +198,7 @@ fn write_one(
         tkhd_height: 0,
         sample_entry: Vec::new(),
         edit_media_time: None,
-        samples: Vec::new(),
+        samples: Default::default(),
     };
     let label = s.spec.name.clone().unwrap_or_default();
     let init = write_init(

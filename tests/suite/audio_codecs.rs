@@ -454,3 +454,42 @@ fn flac_alac_opus_cenc_and_cbcs_decrypt_to_the_source_in_shaka_packager_and_ffmp
         }
     }
 }
+
+/// Chromium plays FLAC (`cenc`) and Opus (`cbcs`) beside H.264 in Shaka Player (DASH, Clear Key
+/// licence server): it plays, seeks and asks for the audio key, so the encrypted audio track was
+/// fetched, decrypted and accepted by MSE (a player that could not use it would fail the load).
+#[test]
+fn chromium_plays_encrypted_flac_and_opus_in_shaka_player() {
+    for (file, scheme) in [("flac_51.mp4", "cenc"), ("opus_51.mp4", "cbcs")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let port = crate::common::free_port();
+        let mut args = protection_args(scheme);
+        args.extend([
+            "--drm".to_string(),
+            "clearkey".to_string(),
+            "--clearkey-license-url".to_string(),
+            format!("http://127.0.0.1:{port}/license"),
+        ]);
+        args.extend(inputs_with_video(file));
+        package(&out, &args);
+        let _one_at_a_time = crate::common::browser_slot();
+        let output = crate::common::browser_harness(&out, "shaka", "dash")
+            .args(["--drm", "server", "--expect", "play"])
+            .args(["--port", &port.to_string()])
+            .args(["--keys", &crate::common::browser_keys_arg()])
+            .output()
+            .expect("run node tests/browser/run.mjs");
+        let report = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{file} {scheme}: {report}");
+        let json: serde_json::Value = serde_json::from_str(&report).expect("harness JSON");
+        assert_eq!(json["ok"], true, "{file} {scheme}: {report}");
+        let audio_kid = test_key("AUDIO").kid;
+        assert!(
+            json["licenseKids"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == audio_kid)),
+            "{file} {scheme}: the audio key was never requested: {report}"
+        );
+    }
+}

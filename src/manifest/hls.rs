@@ -163,6 +163,7 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
                 v.average_bandwidth + audio_avg,
                 quoted(&codecs)
             );
+            line.push_str(&supplemental_codecs(v));
             if let (Some(w), Some(h)) = (v.width, v.height) {
                 let _ = write!(line, ",RESOLUTION={w}x{h}");
             }
@@ -199,6 +200,7 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
             "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},CODECS={}",
             quoted(&v.codec_string)
         );
+        line.push_str(&supplemental_codecs(v));
         if let (Some(w), Some(h)) = (v.width, v.height) {
             let _ = write!(line, ",RESOLUTION={w}x{h}");
         }
@@ -210,6 +212,20 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `,SUPPLEMENTAL-CODECS="dvh1.08.01/db2g"` (RFC 8216bis §4.4.6.2: a codec string, then `/` and
+/// the compatibility brand) for a rendition with Dolby Vision metadata on a compatible base
+/// layer; empty otherwise.
+fn supplemental_codecs(v: &PackagedRendition) -> String {
+    match &v.supplemental_codec {
+        Some((codec, Some(brand))) => format!(
+            ",SUPPLEMENTAL-CODECS={}",
+            quoted(&format!("{codec}/{brand}"))
+        ),
+        Some((codec, None)) => format!(",SUPPLEMENTAL-CODECS={}", quoted(codec)),
+        None => String::new(),
+    }
 }
 
 /// GROUP-ID of the subtitle renditions.

@@ -60,6 +60,10 @@ pub struct PackagedRendition {
     pub kind: TrackKind,
     /// RFC 6381 codec string.
     pub codec_string: String,
+    /// A supplemental codec (Dolby Vision metadata on a compatible base layer), e.g.
+    /// `dvh1.08.01`, and its compatibility brand, e.g. `db1p`: HLS `SUPPLEMENTAL-CODECS`, DASH
+    /// `scte214:supplementalCodecs`/`supplementalProfiles` (docs/dolby-vision.md).
+    pub supplemental_codec: Option<(String, Option<String>)>,
     /// Sample entry 4CC of the source (`avc1`, `hvc1`, `mp4a`...), used for grouping.
     pub fourcc: String,
     /// BCP 47 language tag.

@@ -71,6 +71,17 @@ fn video_layout(src: &RenditionSource) -> Result<Option<VideoLayout>> {
     if track.kind != TrackKind::Video {
         return Ok(None);
     }
+    if codec.layered_hevc {
+        // Layer-1 slice headers need the multi-layer syntax (H.265 Annex F: the VPS extension,
+        // SPS/PPS of lhvC); parsing them by the single-layer rules would misplace the ranges.
+        return Err(Error::unsupported(
+            &src.path,
+            format!(
+                "track {} (rendition '{}'): encrypting MV-HEVC / layered HEVC (an lhvC record; NAL units of layer 1) is not supported yet; it packages clear",
+                track.id, src.id
+            ),
+        ));
+    }
     let nal = |codec_kind| {
         VideoLayout::Nal(NalFormat {
             codec: codec_kind,
@@ -78,7 +89,8 @@ fn video_layout(src: &RenditionSource) -> Result<Option<VideoLayout>> {
             parameter_sets: codec.parameter_sets.clone(),
         })
     };
-    Ok(Some(match codec.fourcc.as_str() {
+    // Dolby Vision entries by their base codec's rules (dvh1/dvhe as HEVC, dav1 as AV1).
+    Ok(Some(match codec.base_fourcc() {
         "avc1" | "avc3" => nal(VideoCodec::Avc),
         "hvc1" | "hev1" => nal(VideoCodec::Hevc),
         // The av1C configOBUs are kept as the entry's one "parameter set".
@@ -86,11 +98,12 @@ fn video_layout(src: &RenditionSource) -> Result<Option<VideoLayout>> {
             config_obus: codec.parameter_sets.concat(),
         },
         "vp09" => VideoLayout::Vp9,
+        "vp08" => VideoLayout::Vp8,
         other => {
             return Err(Error::unsupported(
                 &src.path,
                 format!(
-                    "track {} (rendition '{}'): encrypting '{other}' video is not supported (H.264, HEVC, AV1 and VP9 are)",
+                    "track {} (rendition '{}'): encrypting '{other}' video is not supported (H.264, HEVC, AV1, VP9, VP8 and Dolby Vision are)",
                     track.id, src.id
                 ),
             ))

@@ -545,6 +545,11 @@ fn build_asset(
                 id: s.id.clone(),
                 kind: s.track.kind,
                 codec_string: s.codec.codec_string.clone(),
+                supplemental_codec: s
+                    .codec
+                    .supplemental_codec
+                    .clone()
+                    .map(|c| (c, s.codec.supplemental_profile.clone())),
                 fourcc: s.codec.fourcc.clone(),
                 language: lang,
                 name: s.spec.name.clone(),

@@ -314,6 +314,7 @@ mod set_folder_tests {
             id: id.into(),
             kind: TrackKind::Video,
             codec_string: "avc1.64001f".into(),
+            supplemental_codec: None,
             fourcc: "avc1".into(),
             language: None,
             name: None,

@@ -285,6 +285,7 @@ fn write_one(
     let r = PackagedRendition {
         id: id.to_string(),
         kind: TrackKind::Text,
+        supplemental_codec: None,
         codec_string: if s.ttml.is_some() {
             stpp::CODECS
         } else {

@@ -278,6 +278,7 @@ fn rendition(spec: &Spec, opts: &Options, seed: u64) -> PackagedRendition {
         id: spec.id.into(),
         kind: spec.kind,
         codec_string: spec.codec.into(),
+        supplemental_codec: None,
         fourcc: spec.fourcc.into(),
         language: spec.language.map(Into::into),
         name: spec.name.map(Into::into),

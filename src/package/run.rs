@@ -624,6 +624,7 @@ fn build_asset(
                 },
                 sample_rate: s.codec.sample_rate,
                 channels: s.codec.channels,
+                channel_signalling: s.codec.channel_signalling.clone(),
                 timescale: s.track.timescale,
                 peak_bandwidth: o.peak_bandwidth,
                 average_bandwidth: o.average_bandwidth,

@@ -338,6 +338,7 @@ mod set_folder_tests {
             transfer_characteristics: None,
             sample_rate: None,
             channels: None,
+            channel_signalling: None,
             timescale: 90000,
             peak_bandwidth: 1,
             average_bandwidth: 1,

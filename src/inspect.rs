@@ -139,7 +139,7 @@ const CONTAINERS: &[&[u8; 4]] = &[
 ];
 /// Sample entries whose children the tree shows, and the bytes before those children.
 const VISUAL_ENTRIES: &[&[u8; 4]] = &[
-    b"avc1", b"avc3", b"hvc1", b"hev1", b"av01", b"vp09", b"encv", b"dvh1", b"dvhe",
+    b"avc1", b"avc3", b"hvc1", b"hev1", b"av01", b"vp09", b"vp08", b"encv", b"dvh1", b"dvhe",
 ];
 const AUDIO_ENTRIES: &[&[u8; 4]] = &[b"mp4a", b"enca", b"Opus", b"ac-3", b"ec-3", b"fLaC"];
 

@@ -1,8 +1,8 @@
 //! Fuzzes the encryption path on untrusted sample bytes: NAL unit walking and H.264/HEVC slice
 //! header parsing (with parameter sets from the fuzzer too), AV1 OBU / sequence header / frame
 //! header / tile group parsing (configOBUs from the fuzzer), VP9 superframe index and
-//! uncompressed header parsing; then cenc and cbcs encryption. The first byte picks the codec
-//! (0 H.264, 1 HEVC, 2 AV1, 3 VP9, modulo 4); tests/suite/fuzz_regressions.rs replays the seeds
+//! uncompressed header parsing, VP8 frame headers; then cenc and cbcs encryption. The first byte
+//! picks the codec (0 H.264, 1 HEVC, 2 AV1, 3 VP9, 4 VP8, modulo 5); tests/suite/fuzz_regressions.rs replays the seeds
 //! the same way.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -30,13 +30,14 @@ fuzz_target!(|data: &[u8]| {
     };
     for scheme in [Scheme::Cenc, Scheme::Cbcs] {
         let iv = IvSource::explicit(&[7u8; 16]).unwrap();
-        let video = match data[0] % 4 {
+        let video = match data[0] % 5 {
             0 => layout(VideoCodec::Avc),
             1 => layout(VideoCodec::Hevc),
             2 => VideoLayout::Av1 {
                 config_obus: params.to_vec(),
             },
-            _ => VideoLayout::Vp9,
+            3 => VideoLayout::Vp9,
+            _ => VideoLayout::Vp8,
         };
         if let Ok(mut enc) = SampleEncryptor::new(scheme, [1u8; 16], iv, Some(video)) {
             // Twice: AV1 and VP9 keep reference state from one sample to the next.

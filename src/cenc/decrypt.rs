@@ -8,8 +8,14 @@
 //!   (the constant IV of tenc, or a 16-byte per-sample IV) at each subsample; a trailing partial
 //!   block and a partial crypt run stay clear. Pattern (0, 0) means every whole block.
 //!
-//! `cens` (CTR with a pattern) and `cbc1` (CBC without one) are refused with a clear error: no
-//! mainstream packager writes them any more.
+//! - `cens` (§10.3): AES-128-CTR with the (crypt, skip) pattern; the counter advances over the
+//!   encrypted blocks only and runs on across the subsamples of a sample (like `cenc`).
+//! - `cbc1` (§10.2): AES-128-CBC over every whole block of the protected ranges with the sample's
+//!   IV; the chain runs on from one subsample's protected range to the next (unlike `cbcs`).
+//!
+//! vodpack writes only `cenc` and `cbcs`; `cens` and `cbc1` are decrypted for encrypted inputs
+//! (`--decryption-key`) and checked against Shaka Packager's encryption of them
+//! (tests/suite/encrypted_inputs.rs).
 use aes::cipher::{KeyInit, StreamCipher};
 use aes::{Aes128Dec, Aes128Enc};
 
@@ -82,9 +88,19 @@ pub fn scheme_from_fourcc(fourcc: &[u8; 4]) -> Result<Scheme> {
     }
 }
 
+/// The cipher mode of a scheme_type (§10.1–§10.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Cenc,
+    Cbcs,
+    Cens,
+    Cbc1,
+}
+
 /// Decrypts the samples of one track (one key, one tenc).
 pub struct SampleDecryptor {
     scheme: Scheme,
+    mode: Mode,
     enc: Aes128Enc,
     dec: Aes128Dec,
     constant_iv: Option<[u8; 16]>,
@@ -112,6 +128,10 @@ impl SampleDecryptor {
     ) -> Self {
         SampleDecryptor {
             scheme,
+            mode: match scheme {
+                Scheme::Cenc => Mode::Cenc,
+                Scheme::Cbcs => Mode::Cbcs,
+            },
             enc: Aes128Enc::new(key.into()),
             dec: Aes128Dec::new(key.into()),
             constant_iv,
@@ -119,7 +139,29 @@ impl SampleDecryptor {
         }
     }
 
-    /// The scheme this decryptor undoes.
+    /// A decryptor for the scheme_type `fourcc` of an input file: `cenc`, `cbcs`, and also
+    /// `cens` and `cbc1`, which vodpack does not write but decrypts. `pattern` is used by
+    /// `cbcs` and `cens`.
+    pub fn for_scheme_type(
+        fourcc: &[u8; 4],
+        key: &[u8; 16],
+        constant_iv: Option<[u8; 16]>,
+        pattern: (u8, u8),
+    ) -> Result<Self> {
+        let (scheme, mode) = match fourcc {
+            b"cenc" => (Scheme::Cenc, Mode::Cenc),
+            b"cbcs" => (Scheme::Cbcs, Mode::Cbcs),
+            b"cens" => (Scheme::Cenc, Mode::Cens),
+            b"cbc1" => (Scheme::Cbcs, Mode::Cbc1),
+            other => return Err(DecryptError::NotCommonEncryption(*other)),
+        };
+        let mut d = SampleDecryptor::new(scheme, key, constant_iv, pattern);
+        d.mode = mode;
+        Ok(d)
+    }
+
+    /// The scheme this decryptor undoes (for `cens` its cipher family `cenc`, for `cbc1`
+    /// `cbcs`).
     pub fn scheme(&self) -> Scheme {
         self.scheme
     }
@@ -150,15 +192,44 @@ impl SampleDecryptor {
             }
             (n, _) => return Err(DecryptError::BadIvSize(n)),
         };
-        match self.scheme {
-            Scheme::Cenc => {
+        match self.mode {
+            Mode::Cenc => {
                 let mut cipher = ctr_from(self.enc.clone(), &iv);
                 for_each_protected(data, &aux.subsamples, |r| cipher.apply_keystream(r));
             }
-            Scheme::Cbcs => {
+            Mode::Cbcs => {
                 let (crypt, skip) = self.pattern;
                 for_each_protected(data, &aux.subsamples, |r| {
                     cbc_pattern_decrypt(&self.dec, &iv, crypt, skip, r)
+                });
+            }
+            Mode::Cens => {
+                // The pattern restarts at each protected range; the counter does not.
+                let (crypt, skip) = match self.pattern {
+                    (0, 0) => (1usize, 0usize),
+                    (c, s) => (usize::from(c), usize::from(s)),
+                };
+                let mut cipher = ctr_from(self.enc.clone(), &iv);
+                for_each_protected(data, &aux.subsamples, |r| {
+                    for (i, block) in r.chunks_exact_mut(16).enumerate() {
+                        if i % (crypt + skip) < crypt {
+                            cipher.apply_keystream(block);
+                        }
+                    }
+                });
+            }
+            Mode::Cbc1 => {
+                // One chain over the whole blocks of every protected range, in order.
+                let mut chain = iv;
+                for_each_protected(data, &aux.subsamples, |r| {
+                    let whole = r.len() & !15;
+                    if whole == 0 {
+                        return;
+                    }
+                    let mut next = [0u8; 16];
+                    next.copy_from_slice(&r[whole - 16..whole]);
+                    cbc_pattern_decrypt(&self.dec, &chain, 0, 0, &mut r[..whole]);
+                    chain = next;
                 });
             }
         }
@@ -268,6 +339,9 @@ mod tests {
             .contains("cover 102 bytes"));
         assert!(scheme_from_fourcc(b"cens").is_err());
         assert!(scheme_from_fourcc(b"cbc1").is_err());
+        assert!(SampleDecryptor::for_scheme_type(b"cens", &KEY, None, (1, 9)).is_ok());
+        assert!(SampleDecryptor::for_scheme_type(b"cbc1", &KEY, None, (0, 0)).is_ok());
+        assert!(SampleDecryptor::for_scheme_type(b"piff", &KEY, None, (0, 0)).is_err());
         assert_eq!(scheme_from_fourcc(b"cbcs").unwrap(), Scheme::Cbcs);
     }
 }

@@ -45,9 +45,26 @@ struct SampleCrypto {
     decryptor: usize,
 }
 
+/// PIFF 1.1/1.3 (Smooth Streaming) SampleEncryptionBox, a `uuid` box in `traf`.
+const PIFF_SAMPLE_ENCRYPTION: [u8; 16] = [
+    0xa2, 0x39, 0x4f, 0x52, 0x5a, 0x9b, 0x4f, 0x14, 0xa2, 0x44, 0x6c, 0x42, 0x7c, 0x64, 0x8d, 0xf4,
+];
+/// PIFF 1.1 TrackEncryptionBox, a `uuid` box in `schi`.
+const PIFF_TRACK_ENCRYPTION: [u8; 16] = [
+    0x89, 0x74, 0xdb, 0xce, 0x7b, 0xe7, 0x4c, 0x51, 0x84, 0xf9, 0x71, 0x48, 0xf9, 0x88, 0x25, 0x54,
+];
+/// What vodpack says about a PIFF-protected input: it reads Common Encryption boxes only.
+const PIFF_REFUSAL: &str = "PIFF (Smooth Streaming's 'uuid' encryption boxes) is not supported for decryption; vodpack reads Common Encryption (tenc, senc or saiz/saio)";
+
+/// Whether `b` is a `uuid` box of extended type `usertype`.
+fn is_uuid(b: &crate::mp4::RawBox<'_>, usertype: &[u8; 16]) -> bool {
+    let header = b.bytes.len() - b.body.len();
+    &b.fourcc == b"uuid" && header >= 24 && b.bytes[header - 16..header] == usertype[..]
+}
+
 /// Checks every track of an opened input for encryption. A clear input is left as it is. An
 /// encrypted one is refused (exit 4, naming the file, track, scheme and KID) unless `keys` has
-/// every KID it uses; then every sample is decrypted (cenc, cbcs; cens and cbc1 are refused)
+/// every KID it uses; then every sample is decrypted (cenc, cbcs, cens, cbc1; PIFF is refused)
 /// into a temporary file that replaces the input's file handle (created in the system's temp
 /// folder and unlinked at once, so nothing is left behind whatever happens), each encrypted
 /// track's sample entry is restored from frma with its sinf dropped, and the sample offsets
@@ -57,7 +74,7 @@ pub fn decrypt_input(
     input: &mut crate::media::input::InputFile,
     keys: &std::collections::HashMap<[u8; 16], [u8; 16]>,
 ) -> crate::Result<()> {
-    use crate::cenc::decrypt::{scheme_from_fourcc, SampleDecryptor};
+    use crate::cenc::decrypt::SampleDecryptor;
     use crate::Error;
     use std::io::Write;
 
@@ -68,8 +85,17 @@ pub fn decrypt_input(
     let mut plans: Vec<Option<Plan>> = Vec::new();
     let mut any = false;
     for t in &input.tracks {
-        let Some(p) = entry_protection(&t.sample_entry)
-            .map_err(|e| Error::invalid(&path, format!("track {}: {}", t.id, e)))?
+        let piff_entry = t
+            .sample_entry
+            .windows(16)
+            .any(|w| w == PIFF_TRACK_ENCRYPTION);
+        let Some(p) = entry_protection(&t.sample_entry).map_err(|e| {
+            if piff_entry {
+                Error::unsupported(&path, format!("track {}: {PIFF_REFUSAL}", t.id))
+            } else {
+                Error::invalid(&path, format!("track {}: {}", t.id, e))
+            }
+        })?
         else {
             plans.push(None);
             continue;
@@ -82,7 +108,10 @@ pub fn decrypt_input(
                 format!("{what}: give its key with --decryption-key kid=HEX,key=HEX (or --decryption-key-file F) to package it"),
             ));
         }
-        scheme_from_fourcc(&p.scheme_type).map_err(|e| {
+        if &p.scheme_type == b"piff" || piff_entry {
+            return Err(Error::unsupported(&path, format!("{what}: {PIFF_REFUSAL}")));
+        }
+        SampleDecryptor::for_scheme_type(&p.scheme_type, &[0; 16], None, (0, 0)).map_err(|e| {
             Error::unsupported(
                 &path,
                 format!("{what}: {}", e.to_string().trim_start_matches("keys: ")),
@@ -265,6 +294,15 @@ pub fn decrypt_input(
                 let all_clear = seig
                     .iter()
                     .all(|g| g.as_ref().is_some_and(|g| !g.is_protected));
+                let piff = traf
+                    .children()
+                    .any(|b| b.is_ok_and(|b| is_uuid(&b, &PIFF_SAMPLE_ENCRYPTION)));
+                if piff {
+                    return Err(Error::unsupported(
+                        &path,
+                        format!("track {id}: {PIFF_REFUSAL}"),
+                    ));
+                }
                 if !all_clear && ep.tenc.is_protected {
                     return Err(Error::invalid(
                         &path,
@@ -295,9 +333,9 @@ pub fn decrypt_input(
                         hex::encode(g.kid)
                     ))
                 })?;
-                let scheme = scheme_from_fourcc(&ep.scheme_type)?;
                 let (civ, pat) = (g.constant_iv, (g.crypt_byte_block, g.skip_byte_block));
-                let pat = if scheme == crate::cenc::Scheme::Cbcs {
+                // The pattern of tenc/seig applies to cbcs and cens only.
+                let pat = if matches!(&ep.scheme_type, b"cbcs" | b"cens") {
                     pat
                 } else {
                     (0, 0)
@@ -308,7 +346,8 @@ pub fn decrypt_input(
                 {
                     Some(i) => i,
                     None => {
-                        decs.push((g.kid, civ, pat, SampleDecryptor::new(scheme, key, civ, pat)));
+                        let d = SampleDecryptor::for_scheme_type(&ep.scheme_type, key, civ, pat)?;
+                        decs.push((g.kid, civ, pat, d));
                         decs.len() - 1
                     }
                 };

@@ -1,6 +1,7 @@
-//! Subsample maps for video (ISO/IEC 23001-7 §9.5.2 subsample encryption, §10.2 for `cenc`,
-//! §10.4 for `cbcs`; CMAF ISO/IEC 23000-19 §8.2.2; AV1-ISOBMFF §4; the VP codec binding §4.2).
-//! See docs/subsample-encryption.md.
+//! Subsample maps for video (ISO/IEC 23001-7 §9.5.2 subsample encryption, §10.1 for `cenc`,
+//! §10.4 for `cbcs`; the CMAF (ISO/IEC 23000-19) rules on BytesOfProtectedData; AV1-ISOBMFF
+//! "Common Encryption"; the VP codec binding "Subsample Encryption"). Which of these clause
+//! numbers were verified, and from which sources: docs/subsample-encryption.md.
 //!
 //! Each codec names the protectable ranges of a sample: the bytes after the slice header of each
 //! coded slice NAL unit (H.264, HEVC), each AV1 tile, each VP9 frame after its uncompressed
@@ -120,9 +121,12 @@ pub enum VideoLayout {
         /// configOBUs of the `av1C` box.
         config_obus: Vec<u8>,
     },
-    /// VP9 frames and superframes (VP codec binding §4.2): everything after each frame's
+    /// VP9 frames and superframes (VP codec binding, "Subsample Encryption"): everything after each frame's
     /// uncompressed header is protected, in whole blocks.
     Vp9,
+    /// VP8 frames (VP codec binding, "Subsample Encryption"; RFC 6386 §9.1): everything after
+    /// the uncompressed data chunk (3 bytes, 10 for a key frame) is protected, in whole blocks.
+    Vp8,
 }
 
 impl From<NalFormat> for VideoLayout {
@@ -143,8 +147,9 @@ pub enum Alignment {
     /// comparisons with that tool.
     TrailingClear,
     /// Protected range = the whole range, starting on its first byte (the first byte after the
-    /// slice header, the first byte of an AV1 tile): `cbcs` per ISO/IEC 23001-7 §10.4.2 and
-    /// ISO/IEC 23000-19 §8.2.2.2, vodpack's and Shaka Packager's choice for `cbcs`; the
+    /// slice header, the first byte of an AV1 tile): `cbcs` per ISO/IEC 23001-7 §10.4 and the
+    /// CMAF rule (ISO/IEC 23000-19: "BytesOfProtectedData SHALL start on the first byte of
+    /// video data following the slice header"), vodpack's and Shaka Packager's choice; the
     /// pattern leaves a trailing partial block clear. VP9 stays block-aligned (its binding
     /// requires it), so it is mapped as [`Alignment::LeadingClear`] there.
     Unaligned,
@@ -170,6 +175,7 @@ enum Walker {
     // Boxed: the finder's reference state is much larger than the other walkers.
     Av1(Box<Av1TileFinder>),
     Vp9(Vp9FrameParser),
+    Vp8,
 }
 
 /// Computes subsample maps for one video track's samples.
@@ -201,9 +207,10 @@ impl SubsampleMapper {
                 Av1TileFinder::new(&config_obus).map_err(SubsampleError::ParameterSet)?,
             )),
             VideoLayout::Vp9 => Walker::Vp9(Vp9FrameParser::new()),
+            VideoLayout::Vp8 => Walker::Vp8,
         };
         let alignment = match (&walker, alignment) {
-            (Walker::Vp9(_), Alignment::Unaligned) => Alignment::LeadingClear,
+            (Walker::Vp9(_) | Walker::Vp8, Alignment::Unaligned) => Alignment::LeadingClear,
             (_, a) => a,
         };
         Ok(SubsampleMapper { walker, alignment })
@@ -228,6 +235,11 @@ impl SubsampleMapper {
                 .into_iter()
                 .map(|f| (f.start + f.header_len, f.len - f.header_len))
                 .collect(),
+            Walker::Vp8 => {
+                let header = crate::media::codec::vp8::uncompressed_header_len(sample)
+                    .map_err(|source| SubsampleError::Sample { source })?;
+                vec![(header, sample.len() - header)]
+            }
         };
         Ok(layout(&ranges, sample.len(), self.alignment))
     }

@@ -94,6 +94,9 @@ pub struct PackageArgs {
     /// HLS segments: cmaf (default, shared with DASH) or ts (MPEG-TS, HLS only).
     #[arg(long)]
     hls_segments: Option<String>,
+    /// Key URI of an encrypted TS set, with {kid} or {label} (default /v1/licence/key/{kid}).
+    #[arg(long)]
+    hls_key_uri: Option<String>,
     /// Absolute URL the output is served from (DASH BaseURL, absolute HLS media URIs).
     #[arg(long)]
     base_url: Option<String>,
@@ -133,6 +136,7 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         (&mut job.segment_template, &a.segment_template),
         (&mut job.base_url, &a.base_url),
         (&mut job.hls_segments, &a.hls_segments),
+        (&mut job.hls_key_uri, &a.hls_key_uri),
     ] {
         if value.is_some() {
             *flag = value.clone();

@@ -32,6 +32,9 @@ const NS_CENC: &str = "urn:mpeg:cenc:2013";
 const NS_MSPR: &str = "urn:microsoft:playready";
 /// DASH-IF Content Protection namespace of `dashif:Laurl` (read by dash.js for Clear Key).
 const NS_DASHIF: &str = "https://dashif.org/CPS";
+/// SCTE 214-1 extensions: `supplementalCodecs`/`supplementalProfiles` (Dolby Vision metadata on a
+/// compatible base layer, as Shaka Packager and DASH-IF IOP signal it).
+const NS_SCTE214: &str = "urn:scte:dash:scte214-extensions";
 const SCHEME_MP4PROTECTION: &str = "urn:mpeg:dash:mp4protection:2011";
 const SCHEME_ROLE: &str = "urn:mpeg:dash:role:2011";
 const SCHEME_CHANNELS: &str = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011";
@@ -71,6 +74,13 @@ pub fn mpd(asset: &PackagedAsset) -> String {
     }
     if has_system(DrmSystem::PlayReady) {
         root.push(("xmlns:mspr", NS_MSPR.into()));
+    }
+    if asset
+        .renditions
+        .iter()
+        .any(|r| r.supplemental_codec.is_some())
+    {
+        root.push(("xmlns:scte214", NS_SCTE214.into()));
     }
     if clearkey_url.is_some() && has_system(DrmSystem::ClearKey) {
         root.push(("xmlns:dashif", NS_DASHIF.into()));
@@ -149,8 +159,10 @@ fn codec_family(r: &PackagedRendition) -> String {
     match r.fourcc.as_str() {
         "avc1" | "avc3" => "avc".into(),
         "hvc1" | "hev1" => "hevc".into(),
+        "dvh1" | "dvhe" => "dolby-vision-hevc".into(),
         "av01" => "av1".into(),
         "vp09" => "vp9".into(),
+        "vp08" => "vp8".into(),
         _ => r.codec_string.clone(),
     }
 }
@@ -330,6 +342,12 @@ fn write_representation(x: &mut Xml, r: &PackagedRendition, base: &str) {
             },
         ),
     ];
+    if let Some((codec, brand)) = &r.supplemental_codec {
+        attrs.push(("scte214:supplementalCodecs", codec.as_str().into()));
+        if let Some(brand) = brand {
+            attrs.push(("scte214:supplementalProfiles", brand.as_str().into()));
+        }
+    }
     if let (Some(w), Some(h)) = (r.width, r.height) {
         attrs.push(("width", w.to_string().into()));
         attrs.push(("height", h.to_string().into()));
@@ -344,7 +362,25 @@ fn write_representation(x: &mut Xml, r: &PackagedRendition, base: &str) {
         attrs.push(("audioSamplingRate", rate.to_string().into()));
     }
     x.start("Representation", &attrs);
-    if let Some(ch) = r.channels {
+    // RepresentationBaseType order: AudioChannelConfiguration, then SupplementalProperty.
+    if let Some(s) = &r.channel_signalling {
+        x.empty(
+            "AudioChannelConfiguration",
+            &[
+                ("schemeIdUri", s.dash.scheme.into()),
+                ("value", s.dash.value.as_str().into()),
+            ],
+        );
+        for d in &s.supplemental {
+            x.empty(
+                "SupplementalProperty",
+                &[
+                    ("schemeIdUri", d.scheme.into()),
+                    ("value", d.value.as_str().into()),
+                ],
+            );
+        }
+    } else if let Some(ch) = r.channels {
         x.empty(
             "AudioChannelConfiguration",
             &[

@@ -34,7 +34,8 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
     // client can start licence requests before it loads a media playlist.
     let mut session_keys: Vec<String> = Vec::new();
     for r in &asset.renditions {
-        if let Some(p) = &r.protection {
+        // A TS set's raw keys are fetched per playlist; nothing to start early.
+        if let Some(p) = r.protection.as_ref().filter(|p| p.hls_key_uri.is_none()) {
             for attrs in key_attributes(asset, p) {
                 if !session_keys.contains(&attrs) {
                     session_keys.push(attrs);
@@ -80,8 +81,14 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
                 ",DEFAULT={},AUTOSELECT=YES",
                 if i == default { "YES" } else { "NO" }
             );
-            if let Some(ch) = r.channels {
-                let _ = write!(line, ",CHANNELS=\"{ch}\"");
+            match (&r.channel_signalling, r.channels) {
+                (Some(s), _) => {
+                    let _ = write!(line, ",CHANNELS={}", quoted(&s.hls));
+                }
+                (None, Some(ch)) => {
+                    let _ = write!(line, ",CHANNELS=\"{ch}\"");
+                }
+                (None, None) => {}
             }
             let _ = write!(line, ",URI={}", quoted(&relative(&base, &r.hls_playlist)));
             out.push_str(&line);
@@ -157,6 +164,7 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
                 v.average_bandwidth + audio_avg,
                 quoted(&codecs)
             );
+            line.push_str(&supplemental_codecs(v));
             if let (Some(w), Some(h)) = (v.width, v.height) {
                 let _ = write!(line, ",RESOLUTION={w}x{h}");
             }
@@ -193,6 +201,7 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
             "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},CODECS={}",
             quoted(&v.codec_string)
         );
+        line.push_str(&supplemental_codecs(v));
         if let (Some(w), Some(h)) = (v.width, v.height) {
             let _ = write!(line, ",RESOLUTION={w}x{h}");
         }
@@ -204,6 +213,20 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `,SUPPLEMENTAL-CODECS="dvh1.08.01/db2g"` (RFC 8216bis §4.4.6.2: a codec string, then `/` and
+/// the compatibility brand) for a rendition with Dolby Vision metadata on a compatible base
+/// layer; empty otherwise.
+fn supplemental_codecs(v: &PackagedRendition) -> String {
+    match &v.supplemental_codec {
+        Some((codec, Some(brand))) => format!(
+            ",SUPPLEMENTAL-CODECS={}",
+            quoted(&format!("{codec}/{brand}"))
+        ),
+        Some((codec, None)) => format!(",SUPPLEMENTAL-CODECS={}", quoted(codec)),
+        None => String::new(),
+    }
 }
 
 /// GROUP-ID of the subtitle renditions.
@@ -461,6 +484,20 @@ fn key_attributes(asset: &PackagedAsset, p: &RenditionProtection) -> Vec<String>
         .protection
         .as_ref()
         .map_or("cenc", |a| a.scheme.as_str());
+    // An encrypted TS set: one key tag naming where the raw key is (KEYFORMAT identity, the
+    // default), with the IV when one is given (else each segment's media sequence number).
+    if let Some(uri) = &p.hls_key_uri {
+        let method = if scheme == "aes-128" {
+            "AES-128"
+        } else {
+            "SAMPLE-AES"
+        };
+        let mut attrs = format!("METHOD={method},URI={}", quoted(uri));
+        if let Some(iv) = asset.protection.as_ref().and_then(|a| a.hls_iv) {
+            let _ = write!(attrs, ",IV=0x{}", hex::encode(iv));
+        }
+        return vec![attrs];
+    }
     let method = if scheme == "cenc" || scheme == "cens" {
         "SAMPLE-AES-CTR"
     } else {

@@ -1,5 +1,6 @@
 //! What the manifests describe: the packaged renditions, their segments on disk, and (when
 //! encrypted) how they are protected. Filled by the packager after segments are written.
+use crate::media::codec::ChannelSignalling;
 use crate::media::time::{PresentationTime, TickDuration};
 use crate::media::TrackKind;
 
@@ -59,6 +60,10 @@ pub struct PackagedRendition {
     pub kind: TrackKind,
     /// RFC 6381 codec string.
     pub codec_string: String,
+    /// A supplemental codec (Dolby Vision metadata on a compatible base layer), e.g.
+    /// `dvh1.08.01`, and its compatibility brand, e.g. `db1p`: HLS `SUPPLEMENTAL-CODECS`, DASH
+    /// `scte214:supplementalCodecs`/`supplementalProfiles` (docs/dolby-vision.md).
+    pub supplemental_codec: Option<(String, Option<String>)>,
     /// Sample entry 4CC of the source (`avc1`, `hvc1`, `mp4a`...), used for grouping.
     pub fourcc: String,
     /// BCP 47 language tag.
@@ -82,6 +87,9 @@ pub struct PackagedRendition {
     pub sample_rate: Option<u32>,
     /// Audio channel count.
     pub channels: Option<u16>,
+    /// Audio: HLS `CHANNELS` and DASH `AudioChannelConfiguration` (+ `SupplementalProperty`)
+    /// values when the codec says more than a count (E-AC-3 JOC, DTS); `None` writes `channels`.
+    pub channel_signalling: Option<ChannelSignalling>,
     /// Track timescale: segment starts and durations are in these ticks.
     pub timescale: u32,
     /// Peak segment bitrate and average bitrate, bits per second.
@@ -185,10 +193,13 @@ pub struct IFrameRecord {
 /// Asset-wide protection: the scheme and the DRM systems signalled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssetProtection {
-    /// `cenc` or `cbcs`.
+    /// `cenc` or `cbcs`; a TS set's `sample-aes` or `aes-128`.
     pub scheme: String,
     /// Clear Key licence URL to put in the MPD (dash.js reads it there), when given.
     pub clearkey_license_url: Option<String>,
+    /// An encrypted TS set: the IV written in every key tag (`--iv` of 16 bytes); `None`: each
+    /// segment's media sequence number.
+    pub hls_iv: Option<[u8; 16]>,
 }
 
 /// A rendition's key and its DRM signalling.
@@ -200,6 +211,8 @@ pub struct RenditionProtection {
     pub default_kid: [u8; 16],
     /// One entry per DRM system signalled (Clear Key/common, Widevine, PlayReady, FairPlay).
     pub drm: Vec<DrmSignal>,
+    /// An encrypted TS set: the `#EXT-X-KEY` URI of the raw key (`--hls-key-uri`).
+    pub hls_key_uri: Option<String>,
 }
 
 /// Which DRM system a signal is for (the same enum `--drm` parses).

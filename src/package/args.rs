@@ -14,6 +14,7 @@ use crate::cenc::{DrmSystem, IvSource, Scheme};
 use crate::error::{Error, Result};
 use crate::media::input::TrackSelector;
 use crate::storage::ObjectUrl;
+use crate::ts::encrypt::TsMethod;
 use std::path::{Path, PathBuf};
 
 /// The segment sets a protected run writes: one scheme, or one set per manifest.
@@ -27,6 +28,14 @@ pub enum Schemes {
         dash: Scheme,
         /// The scheme of the set the HLS playlists describe.
         hls: Scheme,
+    },
+    /// `--protection dash=S,hls=sample-aes|aes-128` with `--hls-segments ts`: the MPD's CMAF set
+    /// in `S`, the playlists' TS set with its own method, the same keys (docs/mpeg-ts.md).
+    Ts {
+        /// The scheme of the CMAF set the MPD describes (the main set).
+        dash: Scheme,
+        /// How the TS set is encrypted.
+        hls: TsMethod,
     },
 }
 
@@ -47,12 +56,25 @@ impl Schemes {
             ))
         };
         let (mut dash, mut hls) = (None, None);
+        let mut ts_method = None;
         for part in s.split(',') {
             let (k, v) = part
                 .split_once('=')
                 .ok_or_else(|| bad(&format!("'{part}' is not manifest=scheme")))?;
             let (k, v) = (k.trim(), v.trim());
-            let v = scheme(v).ok_or_else(|| bad(&format!("scheme '{v}' must be cenc or cbcs")))?;
+            if k == "hls" {
+                if let Some(m) = TsMethod::parse(v) {
+                    if ts_method.replace(m).is_some() || hls.is_some() {
+                        return Err(bad("'hls' given twice"));
+                    }
+                    continue;
+                }
+            }
+            let v = scheme(v).ok_or_else(|| {
+                bad(&format!(
+                    "scheme '{v}' must be cenc or cbcs (or, for hls with --hls-segments ts, sample-aes or aes-128)"
+                ))
+            })?;
             let slot = match k {
                 "dash" => &mut dash,
                 "hls" => &mut hls,
@@ -61,6 +83,15 @@ impl Schemes {
             if slot.replace(v).is_some() {
                 return Err(bad(&format!("'{k}' given twice")));
             }
+        }
+        if let Some(method) = ts_method {
+            if hls.is_some() {
+                return Err(bad("'hls' given twice"));
+            }
+            return match dash {
+                Some(dash) => Ok(Schemes::Ts { dash, hls: method }),
+                None => Err(bad("name a scheme for dash too (e.g. dash=cenc)")),
+            };
         }
         match (dash, hls) {
             (Some(dash), Some(hls)) if dash != hls => Ok(Schemes::Pair { dash, hls }),
@@ -77,7 +108,7 @@ impl Schemes {
     pub fn main(self) -> Scheme {
         match self {
             Schemes::One(s) => s,
-            Schemes::Pair { dash, .. } => dash,
+            Schemes::Pair { dash, .. } | Schemes::Ts { dash, .. } => dash,
         }
     }
 
@@ -86,6 +117,7 @@ impl Schemes {
         match self {
             Schemes::One(s) => s,
             Schemes::Pair { hls, .. } => hls,
+            Schemes::Ts { dash, .. } => dash,
         }
     }
 }
@@ -306,6 +338,8 @@ pub struct PackageArgs {
     pub protection: Option<ProtectionArgs>,
     /// `--hls-segments ts`: the HLS playlists read MPEG-TS segments of their own.
     pub hls_ts: bool,
+    /// `--hls-key-uri` (or its default): the key URI of an encrypted TS set.
+    pub hls_key_uri: crate::ts::key_uri::KeyUriTemplate,
     /// An object-store OUT: the run is written into a local folder first (`out`), then
     /// published (package::publish).
     pub remote: Option<RemoteOut>,
@@ -383,6 +417,31 @@ impl PackageArgs {
                 )));
             }
         }
+        if let Some(p) = &protection {
+            if let Schemes::Ts { hls, .. } = p.schemes {
+                if job.hls_segments.as_deref().map(str::trim) != Some("ts") {
+                    return Err(Error::Usage(format!(
+                        "--protection '{}': hls={} encrypts MPEG-TS segments: add --hls-segments ts",
+                        p.text,
+                        hls.as_str()
+                    )));
+                }
+                if !(manifests.hls && manifests.dash) {
+                    return Err(Error::Usage(format!(
+                        "--protection '{}' writes one segment set for DASH and one for HLS; it needs both manifests (drop --manifests)",
+                        p.text
+                    )));
+                }
+            }
+        }
+        if let Some(uri) = &job.hls_key_uri {
+            crate::ts::key_uri::KeyUriTemplate::parse(uri)?;
+            if job.hls_segments.as_deref().map(str::trim) != Some("ts") {
+                return Err(Error::Usage(
+                    "--hls-key-uri names the key of MPEG-TS segments: add --hls-segments ts".into(),
+                ));
+            }
+        }
         let hls_ts = match job.hls_segments.as_deref().map(str::trim) {
             None | Some("cmaf") => false,
             Some("ts") => true,
@@ -397,8 +456,18 @@ impl PackageArgs {
             if !manifests.hls {
                 return refuse("writes HLS playlists: it needs the HLS manifest");
             }
-            if protection.is_some() {
-                return refuse("does not encrypt yet: drop --protection");
+            match protection.as_ref().map(|p| (p, p.schemes)) {
+                None | Some((_, Schemes::Ts { .. })) => {}
+                Some((p, _)) => {
+                    return Err(Error::Usage(format!(
+                        "--hls-segments ts encrypts the TS set with its own method: write --protection dash={},hls=sample-aes (or hls=aes-128) instead of '{}'",
+                        p.schemes.main().as_str(),
+                        p.text
+                    )))
+                }
+            }
+            if job.hls_key_uri.is_some() && protection.is_none() {
+                return refuse("is clear without --protection: drop --hls-key-uri");
             }
             if job.verify {
                 return refuse("output cannot be verified by `vodpack verify` yet: drop --verify");
@@ -449,6 +518,10 @@ impl PackageArgs {
             },
             protection,
             hls_ts,
+            hls_key_uri: match &job.hls_key_uri {
+                Some(t) => crate::ts::key_uri::KeyUriTemplate::parse(t)?,
+                None => Default::default(),
+            },
             remote,
             job,
         })

@@ -77,6 +77,7 @@ fn schemes_of(s: Schemes) -> Vec<Scheme> {
     match s {
         Schemes::One(x) => vec![x],
         Schemes::Pair { dash, hls } => vec![dash, hls],
+        Schemes::Ts { dash, .. } => vec![dash],
     }
 }
 
@@ -274,7 +275,7 @@ pub fn speke_request(opts: &ProtectionArgs, facts: &[RenditionFacts]) -> Result<
     let kids: Vec<[u8; 16]> = fresh.iter().map(|k| k.kid).collect();
     let scheme = match opts.schemes {
         Schemes::One(s) => Some(s.as_str().to_string()),
-        Schemes::Pair { .. } => None,
+        Schemes::Pair { .. } | Schemes::Ts { .. } => None,
     };
     let keys: Vec<OutKey> = kids
         .iter()
@@ -374,7 +375,7 @@ pub fn export_document(
         .collect();
     let scheme = match schemes {
         Schemes::One(s) => Some(s.as_str().to_string()),
-        Schemes::Pair { .. } => None,
+        Schemes::Pair { .. } | Schemes::Ts { .. } => None,
     };
     let out_keys: Vec<OutKey> = used
         .iter()

@@ -472,6 +472,10 @@ pub struct PackageJob {
     /// segments of their own, docs/mpeg-ts.md).
     #[serde(default, alias = "hls-segments")]
     pub hls_segments: Option<String>,
+    /// The `#EXT-X-KEY` URI of an encrypted TS set, with `{kid}` or `{label}`
+    /// (default `/v1/licence/key/{kid}`, which `vodpack serve` answers; docs/mpeg-ts.md).
+    #[serde(default, alias = "hls-key-uri")]
+    pub hls_key_uri: Option<String>,
     /// With an object-store OUT: runs replaced more than this many seconds ago are removed
     /// after publishing (docs/object-storage.md).
     #[serde(alias = "prune-after")]
@@ -499,6 +503,7 @@ impl Default for PackageJob {
             segment_template: None,
             base_url: None,
             hls_segments: None,
+            hls_key_uri: None,
             prune_after: None,
             force: false,
             verify: false,

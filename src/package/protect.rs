@@ -10,7 +10,7 @@ use crate::cenc::{boxes, IvSource, NalFormat, SampleEncryptor, Scheme, VideoCode
 use crate::error::{Error, Result};
 use crate::manifest::model::{AssetProtection, DrmSignal, RenditionProtection};
 use crate::media::TrackKind;
-use crate::segment::writer::ProtectionJob;
+use crate::segment::writer::{ProtectionJob, TsSetCrypto};
 use vodpack_control::key_manifest::{DrmSystemEntry, KeyEntry, PsshEntry};
 
 /// Keys and DRM data that end up in the key manifest.
@@ -71,6 +71,17 @@ fn video_layout(src: &RenditionSource) -> Result<Option<VideoLayout>> {
     if track.kind != TrackKind::Video {
         return Ok(None);
     }
+    if codec.layered_hevc {
+        // Layer-1 slice headers need the multi-layer syntax (H.265 Annex F: the VPS extension,
+        // SPS/PPS of lhvC); parsing them by the single-layer rules would misplace the ranges.
+        return Err(Error::unsupported(
+            &src.path,
+            format!(
+                "track {} (rendition '{}'): encrypting MV-HEVC / layered HEVC (an lhvC record; NAL units of layer 1) is not supported yet; it packages clear",
+                track.id, src.id
+            ),
+        ));
+    }
     let nal = |codec_kind| {
         VideoLayout::Nal(NalFormat {
             codec: codec_kind,
@@ -78,7 +89,8 @@ fn video_layout(src: &RenditionSource) -> Result<Option<VideoLayout>> {
             parameter_sets: codec.parameter_sets.clone(),
         })
     };
-    Ok(Some(match codec.fourcc.as_str() {
+    // Dolby Vision entries by their base codec's rules (dvh1/dvhe as HEVC, dav1 as AV1).
+    Ok(Some(match codec.base_fourcc() {
         "avc1" | "avc3" => nal(VideoCodec::Avc),
         "hvc1" | "hev1" => nal(VideoCodec::Hevc),
         // The av1C configOBUs are kept as the entry's one "parameter set".
@@ -86,11 +98,12 @@ fn video_layout(src: &RenditionSource) -> Result<Option<VideoLayout>> {
             config_obus: codec.parameter_sets.concat(),
         },
         "vp09" => VideoLayout::Vp9,
+        "vp08" => VideoLayout::Vp8,
         other => {
             return Err(Error::unsupported(
                 &src.path,
                 format!(
-                    "track {} (rendition '{}'): encrypting '{other}' video is not supported (H.264, HEVC, AV1 and VP9 are)",
+                    "track {} (rendition '{}'): encrypting '{other}' video is not supported (H.264, HEVC, AV1, VP9, VP8 and Dolby Vision are)",
                     track.id, src.id
                 ),
             ))
@@ -255,6 +268,33 @@ impl AssetKeys {
         AssetProtection {
             scheme: self.scheme.as_str().into(),
             clearkey_license_url: self.clearkey_la_url.clone(),
+            hls_iv: None,
+        }
+    }
+
+    /// The keys of a TS set encrypted with `method`: SAMPLE-AES gets one IV for every segment,
+    /// written in the key tag (`--iv` of 16 bytes, else random), because ffmpeg's HLS demuxer
+    /// decrypts the last frame of a segment once it reads the next segment, with that segment's
+    /// IV; AES-128 keeps `--iv` of 16 bytes, else each segment's media sequence number.
+    pub fn for_ts(&self, method: crate::ts::encrypt::TsMethod) -> AssetKeys {
+        let mut k = self.with_scheme(self.scheme);
+        let given = k.iv.as_ref().is_some_and(|iv| iv.len() == 16);
+        if method == crate::ts::encrypt::TsMethod::SampleAes && !given {
+            k.iv = Some(rand::random::<[u8; 16]>().to_vec());
+        }
+        k
+    }
+
+    /// The protection a TS set's manifests signal: its method, and the IV of `--iv` when it
+    /// has 16 bytes.
+    pub fn ts_asset_protection(&self, method: crate::ts::encrypt::TsMethod) -> AssetProtection {
+        AssetProtection {
+            scheme: method.as_str().into(),
+            clearkey_license_url: None,
+            hls_iv: self
+                .iv
+                .as_deref()
+                .and_then(|iv| <[u8; 16]>::try_from(iv).ok()),
         }
     }
 
@@ -345,18 +385,7 @@ impl AssetKeys {
                 hls_uri: doc_system.and_then(|d| d.uri_ext_x_key.clone()),
             });
         }
-        // Clear lead: segments that start before `clear_lead` seconds of presentation stay
-        // clear. Times count from the start of the presentation: a first segment that starts
-        // "before 0" (AAC priming cut by the edit list) starts at 0, so no clear lead means
-        // no clear segment at all.
-        let clear_lead_segments = if self.clear_lead <= 0.0 {
-            0
-        } else {
-            segment_starts_secs
-                .iter()
-                .filter(|&&t| t.max(0.0) < self.clear_lead - 1e-9)
-                .count()
-        };
+        let clear_lead_segments = self.clear_lead_segments(segment_starts_secs);
         Ok(RenditionCrypto {
             job: ProtectionJob {
                 encryptor,
@@ -368,8 +397,58 @@ impl AssetKeys {
                 key_label: label.clone(),
                 default_kid: key.kid,
                 drm,
+                hls_key_uri: None,
             },
         })
+    }
+
+    /// Clear lead: segments that start before `clear_lead` seconds of presentation stay
+    /// clear. Times count from the start of the presentation: a first segment that starts
+    /// "before 0" (AAC priming cut by the edit list) starts at 0, so no clear lead means
+    /// no clear segment at all.
+    fn clear_lead_segments(&self, segment_starts_secs: &[f64]) -> usize {
+        if self.clear_lead <= 0.0 {
+            0
+        } else {
+            segment_starts_secs
+                .iter()
+                .filter(|&&t| t.max(0.0) < self.clear_lead - 1e-9)
+                .count()
+        }
+    }
+
+    /// The encryption of rendition `index` in a TS set (`method`; docs/mpeg-ts.md): its key,
+    /// the IV every segment uses when `--iv` gives 16 bytes (written in the key tag; else each
+    /// segment's media sequence number), the clear lead, and the key tag's URI.
+    pub fn ts_rendition(
+        &self,
+        index: usize,
+        src: &RenditionSource,
+        segment_starts_secs: &[f64],
+        method: crate::ts::encrypt::TsMethod,
+        key_uri: &crate::ts::key_uri::KeyUriTemplate,
+    ) -> Result<(TsSetCrypto, RenditionProtection)> {
+        let label = &self.labels[index];
+        let key = key_for_label(&self.keys, label, &src.id)?;
+        let iv = self
+            .iv
+            .as_deref()
+            .and_then(|iv| <[u8; 16]>::try_from(iv).ok());
+        let uri = key_uri.render(&key.kid, label);
+        Ok((
+            TsSetCrypto {
+                method,
+                key: key.key,
+                iv,
+                clear_lead_segments: self.clear_lead_segments(segment_starts_secs),
+            },
+            RenditionProtection {
+                key_label: label.clone(),
+                default_kid: key.kid,
+                drm: Vec::new(),
+                hls_key_uri: Some(uri),
+            },
+        ))
     }
 
     /// Keys and DRM data for the key manifest (keys as references with `--key-references`).
@@ -386,6 +465,7 @@ impl AssetKeys {
                 kid: k.kid_hex(),
                 key: (!self.key_references).then(|| hex::encode(k.key)),
                 key_ref: self.key_references.then(|| format!("kid:{}", k.kid_hex())),
+                hls_key_uri: None,
             })
             .collect();
         let drm_systems = self

@@ -283,12 +283,21 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                         let format = EsFormat::from_codec(&src.codec).map_err(|e| {
                             Error::unsupported(&src.path, format!("--hls-segments ts: {e}"))
                         })?;
+                        let (crypto, signal) = match (&set.keys, set.ts_method) {
+                            (Some(k), Some(method)) => {
+                                let (c, sig) =
+                                    k.ts_rendition(index, src, &secs, method, &args.hls_key_uri)?;
+                                (Some(c), Some(sig))
+                            }
+                            _ => (None, None),
+                        };
                         ts_sets.push(TsSetJob {
                             dir: set.dir(&src.id),
                             format,
+                            crypto,
                             on_written: on_written(&src.id, set),
                         });
-                        signals.push(None);
+                        signals.push(signal);
                     }
                 }
             }
@@ -354,7 +363,17 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     for (set, (outputs, signals)) in sets.iter().zip(&per_set) {
         let mut asset = build_asset(args, sources, outputs);
         let mut material = KeyMaterial::default();
-        if let Some(k) = &set.keys {
+        if let (Some(k), Some(method)) = (&set.keys, set.ts_method) {
+            // A TS set: its method and key URIs; its keys are the CMAF set's.
+            asset.protection = Some(k.ts_asset_protection(method));
+            for (r, sig) in asset.renditions.iter_mut().zip(signals) {
+                r.protection = sig.clone();
+                if method == crate::ts::encrypt::TsMethod::Aes128 {
+                    // Encrypted whole, a segment's byte ranges cannot be read alone.
+                    r.hls_iframe_playlist = None;
+                }
+            }
+        } else if let Some(k) = &set.keys {
             asset.protection = Some(k.asset_protection());
             if cpix_export.is_none() {
                 cpix_export = k.cpix_export(signals)?;
@@ -426,10 +445,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
             .filter(|((set, _), _)| set.keys.is_some() && encrypted > 1)
             .map(|((set, a), material)| {
                 Ok(SchemeEntry {
-                    scheme: set
-                        .scheme()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
+                    scheme: set.scheme_name().unwrap_or_default().to_string(),
                     manifests: ManifestPaths {
                         hls: a.write_hls.then(|| a.hls_multivariant.clone()),
                         dash: a.write_dash.then(|| a.dash_mpd.clone()),
@@ -443,12 +459,23 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
             .validate()
             .map_err(|e| Error::Key(format!("key manifest: {e}")))?;
     }
+    // An encrypted TS set: each key's `#EXT-X-KEY` URI, where a key server must answer it.
+    if sets
+        .iter()
+        .any(|s| s.ts_method.is_some() && s.keys.is_some())
+    {
+        for entry in &mut manifest.keys {
+            if let Ok(kid) = <[u8; 16]>::try_from(hex::decode(&entry.kid).unwrap_or_default()) {
+                entry.hls_key_uri = Some(args.hls_key_uri.render(&kid, &entry.label));
+            }
+        }
+    }
     let scheme_sets = if sets.iter().filter(|s| s.keys.is_some()).count() > 1 {
         sets.iter()
             .zip(&assets)
             .filter(|(set, _)| set.keys.is_some())
             .map(|(set, a)| {
-                let scheme = set.scheme().map(|s| s.as_str()).unwrap_or_default();
+                let scheme = set.scheme_name().unwrap_or_default();
                 let manifest = if a.write_dash {
                     &a.dash_mpd
                 } else {
@@ -577,6 +604,11 @@ fn build_asset(
                 id: s.id.clone(),
                 kind: s.track.kind,
                 codec_string: s.codec.codec_string.clone(),
+                supplemental_codec: s
+                    .codec
+                    .supplemental_codec
+                    .clone()
+                    .map(|c| (c, s.codec.supplemental_profile.clone())),
                 fourcc: s.codec.fourcc.clone(),
                 language: lang,
                 name: s.spec.name.clone(),
@@ -592,6 +624,7 @@ fn build_asset(
                 },
                 sample_rate: s.codec.sample_rate,
                 channels: s.codec.channels,
+                channel_signalling: s.codec.channel_signalling.clone(),
                 timescale: s.track.timescale,
                 peak_bandwidth: o.peak_bandwidth,
                 average_bandwidth: o.average_bandwidth,
@@ -666,10 +699,21 @@ fn scheme_files(asset: &PackagedAsset) -> Result<Vec<SchemeRendition>> {
         .renditions
         .iter()
         .map(|r| {
+            // MPEG-TS: no init segment; the segments are `seg_<n>.ts` beside each other.
+            let ts_template = match r.segments.first() {
+                Some(s) if r.init_path.is_empty() => Some(format!(
+                    "{}/seg_$Number$.ts",
+                    hls::parent_dir(&s.path).trim_end_matches('/')
+                )),
+                _ => None,
+            };
             Ok(SchemeRendition {
                 id: r.id.clone(),
                 init_path: r.init_path.clone(),
-                segment_template: segment_template(r)?,
+                segment_template: match ts_template {
+                    Some(t) => Some(t),
+                    None => segment_template(r)?,
+                },
             })
         })
         .collect()

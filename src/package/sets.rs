@@ -11,6 +11,7 @@ use super::source::RenditionSource;
 use super::template::ManifestSelection;
 use crate::cenc::Scheme;
 use crate::error::{Error, Result};
+use crate::ts::encrypt::TsMethod;
 use crate::ts::es::EsFormat;
 
 /// The file format a set's media segments are written in.
@@ -34,12 +35,22 @@ pub struct OutputSet {
     pub folder: Option<String>,
     /// The manifests that describe this set (before `--manifests` narrows them).
     pub manifests: ManifestSelection,
+    /// A TS set's encryption method (its `keys` are the CMAF set's); `None` for CMAF sets.
+    pub ts_method: Option<TsMethod>,
 }
 
 impl OutputSet {
     /// The set's encryption scheme, `None` when clear.
     pub fn scheme(&self) -> Option<Scheme> {
         self.keys.as_ref().map(|k| k.scheme)
+    }
+
+    /// The name of the set's encryption: `cenc`/`cbcs`, or a TS set's `sample-aes`/`aes-128`.
+    pub fn scheme_name(&self) -> Option<&'static str> {
+        match self.ts_method {
+            Some(m) if self.keys.is_some() => Some(m.as_str()),
+            _ => self.scheme().map(Scheme::as_str),
+        }
     }
 
     /// The folder, relative to OUT, of rendition `id`'s files in this set.
@@ -70,30 +81,50 @@ const BOTH: ManifestSelection = ManifestSelection {
 /// CMAF sets come before TS sets (the order the segment writer returns them in).
 pub fn plan(args: &PackageArgs, sources: &[RenditionSource]) -> Result<Vec<OutputSet>> {
     if args.hls_ts {
-        // Every rendition must fit a transport stream before anything is written.
+        let ts_method = match args.protection.as_ref().map(|p| p.schemes) {
+            Some(Schemes::Ts { hls, .. }) => Some(hls),
+            _ => None,
+        };
+        // Every rendition must fit a transport stream (and its encryption) before anything is
+        // written.
         for src in sources {
-            EsFormat::from_codec(&src.codec)
+            let format = EsFormat::from_codec(&src.codec)
                 .map_err(|e| Error::unsupported(&src.path, format!("--hls-segments ts: {e}")))?;
+            if let (Some(TsMethod::SampleAes), Some(why)) = (ts_method, format.sample_aes_refusal())
+            {
+                return Err(Error::unsupported(
+                    &src.path,
+                    format!("rendition '{}': {why}", src.id),
+                ));
+            }
         }
+        // The TS set has the CMAF set's keys (one key per label for both manifests).
+        let keys = match args.protection.as_ref().map(|p| (p, p.schemes)) {
+            Some((p, Schemes::Ts { dash, .. })) => Some(protect::resolve(p, dash, sources)?),
+            _ => None,
+        };
+        let ts_keys = keys.as_ref().zip(ts_method).map(|(k, m)| k.for_ts(m));
         // DASH keeps CMAF in `<id>/`; the playlists read `<id>/ts/seg_<n>.ts`.
         return Ok(vec![
             OutputSet {
                 container: Container::Cmaf,
-                keys: None,
+                keys,
                 folder: None,
                 manifests: ManifestSelection {
                     hls: false,
                     dash: true,
                 },
+                ts_method: None,
             },
             OutputSet {
                 container: Container::Ts,
-                keys: None,
+                keys: ts_keys,
                 folder: Some("ts".into()),
                 manifests: ManifestSelection {
                     hls: true,
                     dash: false,
                 },
+                ts_method,
             },
         ]);
     }
@@ -102,6 +133,7 @@ pub fn plan(args: &PackageArgs, sources: &[RenditionSource]) -> Result<Vec<Outpu
         keys,
         folder: folder.map(|s| s.as_str().to_string()),
         manifests,
+        ts_method: None,
     };
     Ok(match args.protection.as_ref().map(|p| (p, p.schemes)) {
         None => vec![cmaf(None, None, BOTH)],
@@ -114,6 +146,11 @@ pub fn plan(args: &PackageArgs, sources: &[RenditionSource]) -> Result<Vec<Outpu
         }
         // A scheme pair resolves the keys once, for the HLS scheme (which FairPlay needs); the
         // DASH set shares every KID and key.
+        Some((_, Schemes::Ts { .. })) => {
+            return Err(Error::Usage(
+                "hls=sample-aes and hls=aes-128 need --hls-segments ts".into(),
+            ))
+        }
         Some((p, Schemes::Pair { dash, hls })) => {
             let hls_keys = protect::resolve(p, hls, sources)?;
             vec![

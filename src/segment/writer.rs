@@ -15,6 +15,7 @@ use crate::media::time::{
 };
 use crate::media::{Sample, Track, TrackKind};
 use crate::storage::Source;
+use crate::ts::encrypt::{sequence_iv, SegmentCipher, TsMethod};
 use crate::ts::es::EsFormat;
 use crate::ts::segment::{TsClock, TsMuxer};
 use std::fs::File;
@@ -78,8 +79,31 @@ pub struct TsSetJob {
     pub dir: String,
     /// What the samples become in the transport stream.
     pub format: EsFormat,
+    /// The set's encryption (`SAMPLE-AES` or `AES-128`), when it has one.
+    pub crypto: Option<TsSetCrypto>,
     /// Told of each segment once it is complete.
     pub on_written: Option<OnWritten>,
+}
+
+/// The encryption of one rendition's TS set (docs/mpeg-ts.md, "Encryption").
+pub struct TsSetCrypto {
+    /// SAMPLE-AES or AES-128.
+    pub method: TsMethod,
+    /// The rendition's key.
+    pub key: [u8; 16],
+    /// The IV of every segment when the key tag names one; else segment `n`'s IV is its media
+    /// sequence number, `n - 1` (RFC 8216 §5.2).
+    pub iv: Option<[u8; 16]>,
+    /// Segments (from the first) left clear (`#EXT-X-KEY:METHOD=NONE`).
+    pub clear_lead_segments: usize,
+}
+
+impl TsSetCrypto {
+    /// The IV of segment `index` (from 0), or `None` when it is in the clear lead.
+    fn segment_iv(&self, index: usize) -> Option<[u8; 16]> {
+        (index >= self.clear_lead_segments)
+            .then(|| self.iv.unwrap_or_else(|| sequence_iv(index as u64)))
+    }
 }
 
 /// What was written, for the manifests.
@@ -258,10 +282,16 @@ struct TsSetState {
     iframes: Vec<IFrameRecord>,
     total_bytes: u64,
     peak: f64,
+    crypto: Option<TsSetCrypto>,
+    /// AES-128: the cipher of the segment being written.
+    segment_cipher: Option<SegmentCipher>,
 }
 
 impl TsSetState {
     fn write(&mut self, path: &Path) -> Result<()> {
+        if let Some(c) = self.segment_cipher.as_mut() {
+            c.update(&mut self.buf);
+        }
         if let Some((f, p)) = self.file.as_mut() {
             f.write_all(&self.buf).map_err(io_err(p))?;
         } else {
@@ -425,10 +455,17 @@ pub fn write_rendition(
     for set in job.ts_sets {
         let dir = job.out_root.join(&set.dir);
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let format = set.format.with_sample_entry(&track.sample_entry);
+        let muxer = match &set.crypto {
+            Some(c) if c.method == TsMethod::SampleAes => TsMuxer::with_sample_aes(format, &c.key),
+            _ => TsMuxer::new(format),
+        };
         ts_sets.push(TsSetState {
+            crypto: set.crypto,
+            segment_cipher: None,
             dir: set.dir,
             on_written: set.on_written,
-            muxer: TsMuxer::new(set.format),
+            muxer,
             file: None,
             buf: Vec::new(),
             seg_size: 0,
@@ -482,7 +519,15 @@ pub fn write_rendition(
             set.file = Some((f, path));
             set.seg_size = 0;
             set.buf.clear();
-            set.muxer.tables(&mut set.buf);
+            let iv = set.crypto.as_ref().and_then(|c| c.segment_iv(si));
+            let (sample_aes, segment) = match (&set.crypto, iv) {
+                (Some(c), Some(iv)) if c.method == TsMethod::Aes128 => {
+                    (None, Some(SegmentCipher::new(&c.key, iv)))
+                }
+                (_, iv) => (iv, None),
+            };
+            set.segment_cipher = segment;
+            set.muxer.start_segment(&mut set.buf, sample_aes);
         }
         for w in frag_starts.windows(2) {
             let (fa, fb) = (w[0], w[1]);
@@ -541,7 +586,12 @@ pub fn write_rendition(
                                 format!("track {}: sample {}: {e}", track.id, i + 1),
                             )
                         })?;
-                    if let (Some(start), Some(next_sync_pts)) = (iframe_start, next_sync_pts) {
+                    // A byte range of a segment encrypted whole cannot be decrypted alone: an
+                    // AES-128 set has no I-frame playlist.
+                    let whole_segment = set.segment_cipher.is_some();
+                    if let (Some(start), Some(next_sync_pts), false) =
+                        (iframe_start, next_sync_pts, whole_segment)
+                    {
                         let end = set.seg_size + set.buf.len() as u64;
                         set.iframes.push(IFrameRecord {
                             path: format!("{}/seg_{}.ts", set.dir, si + 1),
@@ -668,6 +718,13 @@ pub fn write_rendition(
             finish(set)?;
         }
         for set in ts_sets.iter_mut() {
+            if let Some(c) = set.segment_cipher.take() {
+                let last = c.finish();
+                if let Some((f, p)) = set.file.as_mut() {
+                    f.write_all(&last).map_err(io_err(p))?;
+                }
+                set.seg_size += last.len() as u64;
+            }
             if let Some((f, path)) = set.file.take() {
                 drop(f); // closes the segment
                 if let Some(on_written) = &set.on_written {
@@ -677,6 +734,10 @@ pub fn write_rendition(
                     })?;
                 }
             }
+            let clear = set
+                .crypto
+                .as_ref()
+                .is_some_and(|c| si < c.clear_lead_segments);
             let size = set.seg_size;
             set.peak = set
                 .peak
@@ -689,7 +750,7 @@ pub fn write_rendition(
                 size,
                 path: format!("{}/seg_{}.ts", set.dir, si + 1),
                 offset: 0,
-                clear: false,
+                clear,
             });
         }
     }

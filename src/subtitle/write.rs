@@ -285,6 +285,7 @@ fn write_one(
     let r = PackagedRendition {
         id: id.to_string(),
         kind: TrackKind::Text,
+        supplemental_codec: None,
         codec_string: if s.ttml.is_some() {
             stpp::CODECS
         } else {
@@ -302,6 +303,7 @@ fn write_one(
         transfer_characteristics: None,
         sample_rate: None,
         channels: None,
+        channel_signalling: None,
         timescale: wvtt::TIMESCALE,
         peak_bandwidth: peak.max(1),
         average_bandwidth: average.max(1),

@@ -3,6 +3,7 @@
 //! and the parameter sets of the sample entry before every keyframe (a TS has no init segment);
 //! AAC with an ADTS header per frame (ISO/IEC 14496-3 §1.A.2); AC-3 and E-AC-3 syncframes as
 //! they are (ETSI TS 102 366 Annex A puts them in PES packets unchanged).
+use super::encrypt::SampleCipher;
 use crate::media::codec::CodecInfo;
 use crate::media::codec::VideoCodec;
 
@@ -26,11 +27,15 @@ pub enum EsFormat {
         frequency_index: u8,
         /// channel_configuration.
         channels: u8,
+        /// The AudioSpecificConfig (the SAMPLE-AES audio setup information carries it).
+        config: Vec<u8>,
     },
     /// AC-3 (`ac-3`) or E-AC-3 (`ec-3`) syncframes.
     Dolby {
         /// E-AC-3 rather than AC-3.
         enhanced: bool,
+        /// The `dac3`/`dec3` payload (the SAMPLE-AES audio setup information carries it).
+        config: Vec<u8>,
     },
 }
 
@@ -56,10 +61,17 @@ impl EsFormat {
                     profile,
                     frequency_index,
                     channels,
+                    config: asc.to_vec(),
                 })
             }
-            "ac-3" => Ok(EsFormat::Dolby { enhanced: false }),
-            "ec-3" => Ok(EsFormat::Dolby { enhanced: true }),
+            "ac-3" => Ok(EsFormat::Dolby {
+                enhanced: false,
+                config: Vec::new(),
+            }),
+            "ec-3" => Ok(EsFormat::Dolby {
+                enhanced: true,
+                config: Vec::new(),
+            }),
             other => Err(format!(
                 "{other} cannot be written in MPEG-TS (H.264, HEVC, AAC, AC-3, E-AC-3 can)"
             )),
@@ -78,16 +90,104 @@ impl EsFormat {
                 ..
             } => 0x24,
             EsFormat::Aac { .. } => 0x0f,
-            EsFormat::Dolby { enhanced: false } => 0x81,
-            EsFormat::Dolby { enhanced: true } => 0x87,
+            EsFormat::Dolby {
+                enhanced: false, ..
+            } => 0x81,
+            EsFormat::Dolby { enhanced: true, .. } => 0x87,
         }
+    }
+
+    /// Keeps the `dac3`/`dec3` payload found in an AC-3/E-AC-3 sample entry (for the SAMPLE-AES
+    /// audio setup information).
+    pub fn with_sample_entry(mut self, sample_entry: &[u8]) -> EsFormat {
+        if let EsFormat::Dolby { enhanced, config } = &mut self {
+            let name: &[u8; 4] = if *enhanced { b"dec3" } else { b"dac3" };
+            let found = sample_entry.windows(4).position(|w| w == name);
+            if let Some((start, at)) = found.and_then(|at| Some((at.checked_sub(4)?, at))) {
+                let b = &sample_entry[start..at];
+                let size = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+                if let Some(payload) = sample_entry.get(at + 4..start.saturating_add(size)) {
+                    *config = payload.to_vec();
+                }
+            }
+        }
+        self
+    }
+
+    /// Why SAMPLE-AES cannot encrypt this stream, if it cannot: Apple's format defines it for
+    /// H.264, AAC, AC-3 and E-AC-3.
+    pub fn sample_aes_refusal(&self) -> Option<&'static str> {
+        match self {
+            EsFormat::Video {
+                codec: VideoCodec::Hevc,
+                ..
+            } => Some(
+                "SAMPLE-AES over MPEG-TS is defined for H.264 video, not HEVC (use hls=aes-128)",
+            ),
+            _ => None,
+        }
+    }
+
+    /// stream_type of a SAMPLE-AES encrypted stream (Apple's format, §2.2 and §2.3: 0xDB H.264,
+    /// 0xCF AAC in ADTS, 0xC1 AC-3, 0xC2 E-AC-3).
+    pub fn encrypted_stream_type(&self) -> u8 {
+        match self {
+            EsFormat::Video { .. } => 0xdb,
+            EsFormat::Aac { .. } => 0xcf,
+            EsFormat::Dolby {
+                enhanced: false, ..
+            } => 0xc1,
+            EsFormat::Dolby { enhanced: true, .. } => 0xc2,
+        }
+    }
+
+    /// The ES descriptors of a SAMPLE-AES stream: the private data indicator descriptor
+    /// (ISO/IEC 13818-1 §2.6.28: `zavc`, `aacd`, `ac3d`, `ec3d`) and, for audio, the
+    /// registration descriptor `apad` with the audio setup information (audio type, priming 0,
+    /// version 1, the codec's setup data).
+    pub fn encrypted_descriptors(&self) -> Vec<u8> {
+        // The private data tag, and for audio the audio type with its setup data.
+        type Setup<'a> = Option<(&'a [u8; 4], &'a [u8])>;
+        let (tag, setup): (&[u8; 4], Setup) = match self {
+            EsFormat::Video { .. } => (b"zavc", None),
+            EsFormat::Aac { config, .. } => {
+                // The audio object type of the AudioSpecificConfig: 5 HE-AAC, 29 HE-AAC v2.
+                let aot = config.first().map_or(2, |b| b >> 3);
+                let kind: &[u8; 4] = match aot {
+                    5 => b"zach",
+                    29 => b"zacp",
+                    _ => b"zaac",
+                };
+                (b"aacd", Some((kind, config.as_slice())))
+            }
+            EsFormat::Dolby {
+                enhanced: false,
+                config,
+            } => (b"ac3d", Some((b"zac3", config.as_slice()))),
+            EsFormat::Dolby {
+                enhanced: true,
+                config,
+            } => (b"ec3d", Some((b"zec3", config.as_slice()))),
+        };
+        let mut d = vec![0x0f, 4];
+        d.extend_from_slice(tag);
+        if let Some((kind, data)) = setup {
+            let data = &data[..data.len().min(255 - 12)];
+            d.push(0x05);
+            d.push((4 + 8 + data.len()) as u8);
+            d.extend_from_slice(b"apad");
+            d.extend_from_slice(kind);
+            d.extend_from_slice(&[0, 0, 1, data.len() as u8]);
+            d.extend_from_slice(data);
+        }
+        d
     }
 
     /// The ES descriptors of the PMT: the registration descriptor (§2.6.8) for AC-3/E-AC-3,
     /// which readers that do not know the ATSC stream types go by.
     pub fn descriptors(&self) -> Vec<u8> {
         match self {
-            EsFormat::Dolby { enhanced } => {
+            EsFormat::Dolby { enhanced, .. } => {
                 let id: &[u8; 4] = if *enhanced { b"EAC3" } else { b"AC-3" };
                 let mut d = vec![0x05, 4];
                 d.extend_from_slice(id);
@@ -112,8 +212,15 @@ impl EsFormat {
     }
 
     /// Appends the access unit of one sample to `out`; `sync` marks a keyframe (parameter sets
-    /// go before it). A NAL length that overruns the sample is an error naming it.
-    pub fn access_unit(&self, sample: &[u8], sync: bool, out: &mut Vec<u8>) -> Result<(), String> {
+    /// go before it); with `cipher`, SAMPLE-AES encrypts its slices or frame. A NAL length that
+    /// overruns the sample is an error naming it.
+    pub fn access_unit(
+        &self,
+        sample: &[u8],
+        sync: bool,
+        cipher: Option<&SampleCipher>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
         match self {
             EsFormat::Video {
                 codec,
@@ -146,7 +253,10 @@ impl EsFormat {
                 }
                 for nal in nals.iter().filter(|n| !is_aud(n)) {
                     out.extend_from_slice(&START);
-                    out.extend_from_slice(nal);
+                    match cipher {
+                        Some(c) => c.h264_nal(nal, out),
+                        None => out.extend_from_slice(nal),
+                    }
                 }
                 Ok(())
             }
@@ -154,6 +264,7 @@ impl EsFormat {
                 profile,
                 frequency_index,
                 channels,
+                ..
             } => {
                 let len = sample.len() + 7;
                 if len >= 1 << 13 {
@@ -171,11 +282,19 @@ impl EsFormat {
                     ((len as u8 & 7) << 5) | 0x1f, // buffer fullness 0x7FF (variable rate)
                     0xfc,                          // ... and one raw data block
                 ]);
+                let at = out.len() - 7;
                 out.extend_from_slice(sample);
+                if let Some(c) = cipher {
+                    c.audio_frame(&mut out[at..], 7);
+                }
                 Ok(())
             }
             EsFormat::Dolby { .. } => {
+                let at = out.len();
                 out.extend_from_slice(sample);
+                if let Some(c) = cipher {
+                    c.audio_frame(&mut out[at..], 0);
+                }
                 Ok(())
             }
         }
@@ -255,9 +374,10 @@ mod tests {
             profile: 1,
             frequency_index: 3,
             channels: 2,
+            config: vec![0x11, 0x90],
         };
         let mut out = Vec::new();
-        f.access_unit(&[0xaa; 100], true, &mut out).unwrap();
+        f.access_unit(&[0xaa; 100], true, None, &mut out).unwrap();
         // 107 bytes: ff f1 4c 80 0d 7f fc
         assert_eq!(out[..7], [0xff, 0xf1, 0x4c, 0x80, 0x0d, 0x7f, 0xfc]);
         assert_eq!(out.len(), 107);
@@ -274,7 +394,7 @@ mod tests {
         };
         let sample = [0, 0, 0, 2, 0x65, 0xaa, 0, 0, 0, 1, 0x06];
         let mut out = Vec::new();
-        f.access_unit(&sample, true, &mut out).unwrap();
+        f.access_unit(&sample, true, None, &mut out).unwrap();
         assert_eq!(
             out,
             [
@@ -283,11 +403,13 @@ mod tests {
             ]
         );
         out.clear();
-        f.access_unit(&sample, false, &mut out).unwrap();
+        f.access_unit(&sample, false, None, &mut out).unwrap();
         assert_eq!(
             out,
             [0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x65, 0xaa, 0, 0, 0, 1, 0x06]
         );
-        assert!(f.access_unit(&[0, 0, 0, 9, 0x65], false, &mut out).is_err());
+        assert!(f
+            .access_unit(&[0, 0, 0, 9, 0x65], false, None, &mut out)
+            .is_err());
     }
 }

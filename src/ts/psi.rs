@@ -21,6 +21,11 @@ pub fn crc32_mpeg2(data: &[u8]) -> u32 {
 /// A long-form section: `table_id`, section_syntax_indicator set, the 16-bit id
 /// (transport_stream_id or program_number), version 0, current, section 0 of 0, `body`, CRC.
 fn section(table_id: u8, id: u16, body: &[u8]) -> Vec<u8> {
+    section_version(table_id, id, body, 0)
+}
+
+/// A section with `version` (0..=31).
+fn section_version(table_id: u8, id: u16, body: &[u8], version: u8) -> Vec<u8> {
     // section_length counts from after itself to the end of the CRC: 5 header bytes + body + 4.
     let len = 5 + body.len() + 4;
     let mut s = Vec::with_capacity(3 + len);
@@ -29,7 +34,7 @@ fn section(table_id: u8, id: u16, body: &[u8]) -> Vec<u8> {
     s.push(0xb0 | ((len >> 8) as u8 & 0x0f));
     s.push(len as u8);
     s.extend_from_slice(&id.to_be_bytes());
-    s.push(0xc1); // reserved '11', version 0, current_next_indicator 1
+    s.push(0xc1 | ((version & 0x1f) << 1)); // reserved '11', version, current_next_indicator 1
     s.push(0); // section_number
     s.push(0); // last_section_number
     s.extend_from_slice(body);
@@ -49,6 +54,11 @@ pub fn pat(pmt_pid: u16) -> Vec<u8> {
 /// The PMT (§2.4.4.8) of program 1: one elementary stream of `stream_type` on `es_pid`, which
 /// also carries the PCR, with its ES descriptors.
 pub fn pmt(es_pid: u16, stream_type: u8, descriptors: &[u8]) -> Vec<u8> {
+    pmt_version(es_pid, stream_type, descriptors, 0)
+}
+
+/// [`pmt`] with a version_number (a changed PMT needs a new one, §2.4.4.9).
+pub fn pmt_version(es_pid: u16, stream_type: u8, descriptors: &[u8], version: u8) -> Vec<u8> {
     let mut body = Vec::with_capacity(9 + descriptors.len());
     body.extend_from_slice(&(0xe000 | es_pid).to_be_bytes()); // reserved, PCR_PID
     body.extend_from_slice(&0xf000u16.to_be_bytes()); // reserved, program_info_length 0
@@ -56,7 +66,7 @@ pub fn pmt(es_pid: u16, stream_type: u8, descriptors: &[u8]) -> Vec<u8> {
     body.extend_from_slice(&(0xe000 | es_pid).to_be_bytes());
     body.extend_from_slice(&(0xf000 | descriptors.len() as u16).to_be_bytes());
     body.extend_from_slice(descriptors);
-    section(0x02, 1, &body)
+    section_version(0x02, 1, &body, version)
 }
 
 #[cfg(test)]

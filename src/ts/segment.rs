@@ -1,6 +1,7 @@
 //! One rendition's transport stream: the clock mapping from the track's timescale to 90 kHz, and
 //! the muxer that turns samples into packets (PAT and PMT where a reader may start, one PES
 //! packet per sample, a PCR with each).
+use super::encrypt::SampleCipher;
 use super::es::EsFormat;
 use super::packet::{Packetizer, StartFlags, PACKET};
 use super::{pes, psi, CLOCK, ES_PID, PMT_PID, TIMESTAMP_OFFSET};
@@ -75,6 +76,11 @@ pub struct TsMuxer {
     packets: Packetizer,
     pat: Vec<u8>,
     pmt: Vec<u8>,
+    /// SAMPLE-AES: the cipher, and the PMT of the encrypted stream (version 1 when the clear
+    /// lead's segments carry the clear one, so a reader sees the stream type change).
+    sample_aes: Option<(SampleCipher, Vec<u8>)>,
+    /// True while the current segment is SAMPLE-AES encrypted.
+    encrypting: bool,
     access_unit: Vec<u8>,
     last_pcr: Option<u64>,
 }
@@ -87,16 +93,46 @@ impl TsMuxer {
             pmt: psi::pmt(ES_PID, format.stream_type(), &format.descriptors()),
             format,
             packets: Packetizer::default(),
+            sample_aes: None,
+            encrypting: false,
             access_unit: Vec::new(),
             last_pcr: None,
         }
+    }
+
+    /// A muxer whose segments can be SAMPLE-AES encrypted with `key` (see
+    /// [`TsMuxer::start_segment`]).
+    pub fn with_sample_aes(format: EsFormat, key: &[u8; 16]) -> TsMuxer {
+        let mut m = TsMuxer::new(format);
+        let pmt = psi::pmt_version(
+            ES_PID,
+            m.format.encrypted_stream_type(),
+            &m.format.encrypted_descriptors(),
+            1,
+        );
+        m.sample_aes = Some((SampleCipher::new(key), pmt));
+        m
+    }
+
+    /// Starts a segment: SAMPLE-AES encrypts it from `iv` when given (a clear lead's segments
+    /// get `None`); then the PAT and PMT are written.
+    pub fn start_segment(&mut self, out: &mut Vec<u8>, iv: Option<[u8; 16]>) {
+        self.encrypting = false;
+        if let (Some((cipher, _)), Some(iv)) = (self.sample_aes.as_mut(), iv) {
+            cipher.iv = iv;
+            self.encrypting = true;
+        }
+        self.tables(out);
     }
 
     /// Appends the PAT and the PMT: at the start of every segment and before every keyframe,
     /// so a segment or an I-frame byte range can be read alone.
     pub fn tables(&mut self, out: &mut Vec<u8>) {
         self.packets.section(out, 0, &self.pat);
-        self.packets.section(out, PMT_PID, &self.pmt);
+        match &self.sample_aes {
+            Some((_, pmt)) if self.encrypting => self.packets.section(out, PMT_PID, pmt),
+            _ => self.packets.section(out, PMT_PID, &self.pmt),
+        }
     }
 
     /// Appends one sample as a PES packet with `pts` and `dts` (90 kHz); `sync` for a keyframe.
@@ -112,7 +148,11 @@ impl TsMuxer {
     ) -> Result<(), String> {
         let mut au = std::mem::take(&mut self.access_unit);
         au.clear();
-        let converted = self.format.access_unit(bytes, sync, &mut au);
+        let cipher = match &self.sample_aes {
+            Some((c, _)) if self.encrypting => Some(c),
+            _ => None,
+        };
+        let converted = self.format.access_unit(bytes, sync, cipher, &mut au);
         if let Err(e) = converted {
             self.access_unit = au;
             return Err(e);

@@ -35,6 +35,7 @@ struct Nal {
 enum RangeWalker {
     Av1(Box<Av1TileFinder>),
     Vp9(Vp9FrameParser),
+    Vp8,
 }
 
 impl RangeWalker {
@@ -52,6 +53,9 @@ impl RangeWalker {
                         .map(|f| (f.start + f.header_len, f.start + f.len))
                         .collect()
                 })
+                .map_err(|e| e.to_string()),
+            RangeWalker::Vp8 => crate::media::codec::vp8::uncompressed_header_len(sample)
+                .map(|h| vec![(h, sample.len())])
                 .map_err(|e| e.to_string()),
         }
     }
@@ -201,7 +205,7 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
             );
         }
     }
-    let nal = match (init.kind, codec.fourcc.as_str()) {
+    let nal = match (init.kind, codec.base_fourcc()) {
         (TrackKind::Video, "avc1" | "avc3") => Some(Nal {
             length_size: codec.nal_length_size.unwrap_or(4) as usize,
             header: 1,
@@ -214,7 +218,7 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
         }),
         _ => None,
     };
-    let mut walker = match (init.kind, codec.fourcc.as_str()) {
+    let mut walker = match (init.kind, codec.base_fourcc()) {
         (TrackKind::Video, "av01") => match Av1TileFinder::new(&codec.parameter_sets.concat()) {
             Ok(w) => Some(RangeWalker::Av1(Box::new(w))),
             Err(e) => {
@@ -223,9 +227,10 @@ fn run(out: &Path, d: &Described, opts: &VerifyOptions, f: &mut Findings, o: &mu
             }
         },
         (TrackKind::Video, "vp09") => Some(RangeWalker::Vp9(Vp9FrameParser::new())),
+        (TrackKind::Video, "vp08") => Some(RangeWalker::Vp8),
         _ => None,
     };
-    let whole_blocks = codec.fourcc == "vp09";
+    let whole_blocks = matches!(codec.fourcc.as_str(), "vp09" | "vp08");
 
     // Encryption signalling.
     let prot = init.entry_protection[0].clone();

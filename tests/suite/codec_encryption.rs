@@ -16,15 +16,16 @@ use crate::common::{
 use std::path::Path;
 use std::process::Command;
 
-const CODECS: [(&str, &str, bool); 2] = [
+const CODECS: [(&str, &str, bool); 3] = [
     ("av1_360p.mp4", "av01.0.01M.08", false),
     ("vp9_360p.mp4", "vp09.00.21.08.01.02.02.02.00", true),
+    ("vp8_360p.mp4", "vp08.00.10.08.01.02.02.02.00", true),
 ];
 
 /// (size, MD5) of every stored sample of the video stream, as ffmpeg's demuxer reads it (with
 /// `-decryption_key` in `input_args`: decrypted). ffprobe reports no duration for some VP9
 /// packets, so the sample bytes are compared here, not the timing (interop.rs checks that).
-fn sample_hashes(file: &Path, input_args: &[&str]) -> Vec<String> {
+pub(crate) fn sample_hashes(file: &Path, input_args: &[&str]) -> Vec<String> {
     let out = run_ok(
         Command::new(&tools().ffmpeg)
             .args(["-v", "error"])
@@ -46,6 +47,18 @@ fn assert_same_hashes(what: &str, expected: &[String], actual: &[String]) {
 }
 
 fn encrypted_round_trip(file: &str, decodes: bool, scheme: &str) {
+    encrypted_rendition_round_trip(file, "video_360p", decodes, scheme);
+}
+
+/// Packages `file` encrypted with `scheme`, then checks the rendition `rendition`: `vodpack
+/// verify` passes, every sample with coded data changed, and Shaka Packager's and ffmpeg's
+/// decrypters give back every source sample (and, when `decodes`, every decoded frame).
+pub(crate) fn encrypted_rendition_round_trip(
+    file: &str,
+    rendition: &str,
+    decodes: bool,
+    scheme: &str,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let keys = tmp.path().join("keys.json");
@@ -65,13 +78,20 @@ fn encrypted_round_trip(file: &str, decodes: bool, scheme: &str) {
             .arg(fixture(file)),
     );
     let report = String::from_utf8_lossy(&v.stdout);
+    // "<n> samples, ..., <n> encrypted, ..., <n> decrypted": every sample.
+    let samples = report
+        .split(" samples,")
+        .next()
+        .and_then(|r| r.rsplit(' ').next())
+        .unwrap_or_else(|| panic!("{what}: no sample count in {report}"));
     assert!(
-        report.contains("100 encrypted") && report.contains("100 decrypted"),
+        report.contains(&format!("{samples} encrypted"))
+            && report.contains(&format!("{samples} decrypted")),
         "{what}: {report}"
     );
 
     let key = test_key("SD");
-    let enc = concat_rendition(&out.join("video_360p"), &tmp.path().join("enc.mp4"));
+    let enc = concat_rendition(&out.join(rendition), &tmp.path().join("enc.mp4"));
     let source = sample_hashes(&fixture(file), &[]);
     let stored = sample_hashes(&enc, &[]);
     // Samples that only show an existing frame (a few bytes of header) have nothing to protect.
@@ -98,11 +118,16 @@ fn encrypted_round_trip(file: &str, decodes: bool, scheme: &str) {
     );
     if decodes {
         let frames = framemd5(&fixture(file), "v:0", &[]);
-        assert_same_frames(
-            &format!("{what}: ffmpeg decodes"),
-            &frames,
-            &framemd5(&enc, "v:0", &["-decryption_key", key.key]),
-        );
+        // ffmpeg 8 reads an encv whose frma is `dvh1` as DVCPRO HD (QuickTime's other `dvh1`)
+        // and cannot decode it — Shaka Packager's encrypted output alike; the decrypted file,
+        // a `dvh1` entry again, decodes (below).
+        if !file.contains("dovi_5") {
+            assert_same_frames(
+                &format!("{what}: ffmpeg decodes"),
+                &frames,
+                &framemd5(&enc, "v:0", &["-decryption_key", key.key]),
+            );
+        }
         assert_same_frames(
             &format!("{what}: Shaka-decrypted decodes"),
             &frames,
@@ -121,6 +146,12 @@ fn av1_cenc_and_cbcs_decrypt_to_the_source_in_shaka_packager_and_ffmpeg() {
 fn vp9_cenc_and_cbcs_decrypt_and_decode_to_the_source_in_shaka_packager_and_ffmpeg() {
     encrypted_round_trip(CODECS[1].0, CODECS[1].2, "cenc");
     encrypted_round_trip(CODECS[1].0, CODECS[1].2, "cbcs");
+}
+
+#[test]
+fn vp8_cenc_and_cbcs_decrypt_and_decode_to_the_source_in_shaka_packager_and_ffmpeg() {
+    encrypted_round_trip(CODECS[2].0, CODECS[2].2, "cenc");
+    encrypted_round_trip(CODECS[2].0, CODECS[2].2, "cbcs");
 }
 
 /// The `CODECS` of the first EXT-X-STREAM-INF and the first `codecs` attribute of an MPD.
@@ -143,7 +174,7 @@ fn signalled(master: &Path, mpd: &Path) -> (String, String) {
 }
 
 #[test]
-fn av1_and_vp9_codec_strings_equal_shaka_packagers() {
+fn av1_vp9_and_vp8_codec_strings_equal_shaka_packagers() {
     let tmp = tempfile::tempdir().unwrap();
     for (file, codec, _) in CODECS {
         let out = tmp.path().join(file);

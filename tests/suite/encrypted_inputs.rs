@@ -3,7 +3,8 @@
 //! track, scheme and KID; with `--decryption-key` vodpack packages them clear, and every sample
 //! equals Shaka Packager's own raw-key decryption of the same file (ffprobe: count, MD5 of the
 //! bytes, size, dts, pts, duration, key flag). Re-encrypted with new keys, Shaka Packager decrypts
-//! vodpack's output to the same samples. cens/cbc1 are refused clearly; a missing key is exit 6.
+//! vodpack's output to the same samples. cens/cbc1 inputs decrypt the same way; a missing key is
+//! exit 6.
 
 use crate::common::{
     assert_same_samples, concat_rendition, fixture, package, run_ok, samples, shaka_decrypt, tools,
@@ -166,27 +167,59 @@ fn decrypted_inputs_can_be_re_encrypted_with_new_keys() {
     }
 }
 
+/// `cens` (CTR with the 1:9 pattern) and `cbc1` (CBC chained across subsamples) inputs, as Shaka
+/// Packager 3.8 writes them (H.264, HEVC, AAC): without a key they are refused naming the scheme
+/// (exit 4); with `--decryption-key` every sample of vodpack's clear output equals the source's
+/// and Shaka Packager's own decryption.
 #[test]
-fn unsupported_schemes_and_missing_keys_are_refused_clearly() {
+fn cens_and_cbc1_inputs_decrypt_bit_exact_with_their_key() {
     let dir = tempfile::tempdir().unwrap();
     for scheme in ["cens", "cbc1"] {
-        let enc = dir.path().join(format!("{scheme}.mp4"));
-        shaka_encrypt(&fixture("aac_en.mp4"), "audio", scheme, 0, &enc);
-        let o = vodpack()
-            .arg("package")
-            .arg("-o")
-            .arg(dir.path().join(format!("out_{scheme}")))
-            .args(["--decryption-key", &format!("kid={KID},key={KEY}")])
-            .arg(&enc)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(4), "{scheme}: {err}");
-        assert!(
-            err.contains(&format!("'{scheme}' is not supported")),
-            "{err}"
-        );
+        for (file, stream, sel) in CASES {
+            let name = format!("{scheme}_{file}");
+            let enc = dir.path().join(format!("enc_{name}"));
+            shaka_encrypt(&fixture(file), stream, scheme, 0, &enc);
+            let out = dir.path().join(format!("out_{name}"));
+            let keys = dir.path().join(format!("{name}.keys.json"));
+            let o = vodpack()
+                .arg("package")
+                .arg("-o")
+                .arg(&out)
+                .arg("--key-manifest")
+                .arg(&keys)
+                .arg(&enc)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(4), "{name}: {err}");
+            assert!(err.contains(&format!("'{scheme}'")), "{name}: {err}");
+            package(
+                &out,
+                &[
+                    "--key-manifest".into(),
+                    keys.display().to_string(),
+                    "--decryption-key".into(),
+                    format!("kid={KID},key={KEY}"),
+                    "--verify".into(),
+                    enc.display().to_string(),
+                ],
+            );
+            let ours = concat_rendition(
+                &only_rendition(&out),
+                &dir.path().join(format!("ours_{name}")),
+            );
+            let theirs = dir.path().join(format!("shaka_dec_{name}"));
+            shaka_decrypt(&enc, stream, &theirs, KID, KEY);
+            let source = samples(&fixture(file), sel, &[]);
+            assert_same_samples(&name, &source, &samples(&ours, sel, &[]));
+            assert_same_samples(&name, &source, &samples(&theirs, sel, &[]));
+        }
     }
+}
+
+#[test]
+fn missing_keys_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
     // A key for another KID: exit 6 naming the KID that is missing.
     let enc = dir.path().join("cenc.mp4");
     shaka_encrypt(&fixture("aac_en.mp4"), "audio", "cenc", 0, &enc);
@@ -255,4 +288,59 @@ fn mutated_encrypted_inputs_never_panic() {
     // The unmutated file still decrypts.
     let mut input = InputFile::open(&enc).unwrap();
     decrypt_input(&mut input, &keys).unwrap();
+}
+
+/// PIFF (Smooth Streaming) protection is refused as unsupported (exit 4) with a message naming
+/// PIFF, not as bare invalid input. The inputs are Shaka Packager's `cenc` output turned into
+/// PIFF's two forms: each `senc` made the PIFF SampleEncryptionBox (`uuid`
+/// a2394f52-5a9b-4f14-a244-6c427c648df4, same size) with `saiz`/`saio` removed (renamed `free`),
+/// and the `schm` scheme_type set to `piff` (PIFF 1.1).
+#[test]
+fn piff_inputs_are_refused_naming_piff() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("cenc.mp4");
+    shaka_encrypt(&fixture("h264_240p.mp4"), "video", "cenc", 0, &enc);
+    let bytes = std::fs::read(&enc).unwrap();
+    let piff_uuid = hex::decode("a2394f525a9b4f14a2446c427c648df4").unwrap();
+    let positions = |b: &[u8], fourcc: &[u8; 4]| -> Vec<usize> {
+        (4..b.len().saturating_sub(4))
+            .filter(|&i| &b[i..i + 4] == fourcc)
+            .filter(|&i| {
+                let size = u32::from_be_bytes(b[i - 4..i].try_into().unwrap()) as usize;
+                (8..100_000).contains(&size)
+            })
+            .collect()
+    };
+    let mut uuid_senc = bytes.clone();
+    let sencs = positions(&bytes, b"senc");
+    assert!(sencs.len() >= 2, "senc boxes in every fragment");
+    for i in sencs {
+        uuid_senc[i..i + 4].copy_from_slice(b"uuid");
+        uuid_senc[i + 4..i + 20].copy_from_slice(&piff_uuid);
+    }
+    for fourcc in [b"saiz", b"saio"] {
+        for i in positions(&bytes, fourcc) {
+            uuid_senc[i..i + 4].copy_from_slice(b"free");
+        }
+    }
+    let mut piff_scheme = bytes.clone();
+    let schm = positions(&bytes, b"schm")[0];
+    piff_scheme[schm + 8..schm + 12].copy_from_slice(b"piff");
+    for (name, data) in [("uuid_senc", uuid_senc), ("piff_scheme", piff_scheme)] {
+        let input = dir.path().join(format!("{name}.mp4"));
+        std::fs::write(&input, data).unwrap();
+        let out = dir.path().join(format!("out_{name}"));
+        let o = vodpack()
+            .arg("package")
+            .arg("-o")
+            .arg(&out)
+            .args(["--decryption-key", &format!("kid={KID},key={KEY}")])
+            .arg(&input)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(4), "{name}: {err}");
+        assert!(err.contains("PIFF"), "{name}: {err}");
+        assert!(!out.exists(), "{name}: nothing written");
+    }
 }

@@ -260,8 +260,8 @@ fn ttml_parser_survives_every_seed_and_truncation() {
     assert!(accepted >= 2, "the whole seeds parse");
 }
 
-/// The `subsample_map` fuzz target on its seeds (fuzz/seeds/subsample_map: H.264, HEVC, AV1 and
-/// VP9 samples with their configuration) and kept crashes, and every truncation of them, the
+/// The `subsample_map` fuzz target on its seeds (fuzz/seeds/subsample_map: H.264, HEVC, AV1,
+/// VP9 and VP8 samples with their configuration) and kept crashes, and every truncation of them, the
 /// same way the target reads them: the first byte picks the codec, the next two the NAL length
 /// size and where the configuration ends. Errors are fine; a panic fails the test.
 #[test]
@@ -271,12 +271,12 @@ fn subsample_mapper_survives_every_seed_and_truncation() {
     let mut seeds = files_under(&root.join("fuzz/seeds/subsample_map"));
     seeds.extend(files_under(&root.join("fuzz/artifacts/subsample_map")));
     assert!(seeds.len() >= 6, "fuzz seeds missing");
-    let mut codecs_seen = [false; 4];
+    let mut codecs_seen = [false; 5];
     for seed in seeds {
         let bytes = std::fs::read(&seed).unwrap();
         for cut in (4..=bytes.len()).step_by(31).chain([bytes.len()]) {
             let data = &bytes[..cut];
-            codecs_seen[(data[0] % 4) as usize] = true;
+            codecs_seen[(data[0] % 5) as usize] = true;
             let nal_length_size = [1u8, 2, 4][(data[1] % 3) as usize];
             let split = (data[2] as usize).min(data.len() - 3);
             let (params, sample) = data[3..].split_at(split);
@@ -293,13 +293,14 @@ fn subsample_mapper_survives_every_seed_and_truncation() {
                         parameter_sets: parameter_sets.clone(),
                     })
                 };
-                let video = match data[0] % 4 {
+                let video = match data[0] % 5 {
                     0 => nal(VideoCodec::Avc),
                     1 => nal(VideoCodec::Hevc),
                     2 => VideoLayout::Av1 {
                         config_obus: params.to_vec(),
                     },
-                    _ => VideoLayout::Vp9,
+                    3 => VideoLayout::Vp9,
+                    _ => VideoLayout::Vp8,
                 };
                 let iv = IvSource::explicit(&[7u8; 16]).unwrap();
                 if let Ok(mut enc) = SampleEncryptor::new(scheme, [1u8; 16], iv, Some(video)) {
@@ -311,5 +312,69 @@ fn subsample_mapper_survives_every_seed_and_truncation() {
             }
         }
     }
-    assert_eq!(codecs_seen, [true; 4], "a seed per codec");
+    assert_eq!(codecs_seen, [true; 5], "a seed per codec");
+}
+
+/// The `sample_entry` fuzz target on its seeds (fuzz/seeds/sample_entry: Dolby Vision `dvh1` +
+/// `dvcC` and `hvc1` + `dvvC` entries cut from fixtures/shaka-video) and kept crashes: each seed,
+/// every truncation, and every byte set to 0x00, 0xff and flipped, with the entry's size field
+/// kept consistent, must parse or fail cleanly; the seeds themselves must parse.
+#[test]
+fn sample_entry_parser_survives_every_seed_truncation_and_byte_mutation() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let seeds = files_under(&root.join("fuzz/seeds/sample_entry"));
+    let mut all = seeds.clone();
+    all.extend(files_under(&root.join("fuzz/artifacts/sample_entry")));
+    assert!(seeds.len() >= 2, "fuzz seeds missing");
+    for seed in &seeds {
+        let bytes = std::fs::read(seed).unwrap();
+        parse_sample_entry(&bytes)
+            .unwrap_or_else(|e| panic!("{}: the seed must parse: {e}", seed.display()));
+    }
+    for seed in all {
+        let bytes = std::fs::read(&seed).unwrap();
+        for cut in 0..=bytes.len() {
+            let mut b = bytes[..cut].to_vec();
+            if b.len() >= 4 {
+                b[..4].copy_from_slice(&(cut as u32).to_be_bytes());
+            }
+            let _ = parse_sample_entry(&b);
+        }
+        for i in 8..bytes.len() {
+            for v in [0x00, 0xff, !bytes[i]] {
+                let mut b = bytes.clone();
+                b[i] = v;
+                let _ = parse_sample_entry(&b);
+            }
+        }
+    }
+}
+
+/// The `audio_config` fuzz target on its seeds (fuzz/seeds/audio_config: the dec3 of the E-AC-3,
+/// JOC and bear fixtures, a 7.1 dependent-substream dec3, dac3, dfLa, the ALAC cookie) and any
+/// kept crashes: every truncation and every single-byte change to 0x00, 0x7f, 0x80 or 0xff must
+/// parse or fail, never panic; each real seed must parse.
+#[test]
+fn audio_config_parsers_survive_every_seed_truncation_and_byte_change() {
+    use vodpack::media::codec::audio_fuzz::parse_audio_config;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let seeds = files_under(&root.join("fuzz/seeds/audio_config"));
+    let kept = files_under(&root.join("fuzz/artifacts/audio_config"));
+    assert!(seeds.len() >= 10, "audio_config seeds missing");
+    for seed in seeds.iter().chain(&kept) {
+        let bytes = std::fs::read(seed).unwrap();
+        if seeds.contains(seed) {
+            assert!(parse_audio_config(&bytes), "{} is refused", seed.display());
+        }
+        for cut in 0..bytes.len() {
+            let _ = parse_audio_config(&bytes[..cut]);
+        }
+        for at in 1..bytes.len() {
+            for value in [0x00, 0x7f, 0x80, 0xff] {
+                let mut changed = bytes.clone();
+                changed[at] = value;
+                let _ = parse_audio_config(&changed);
+            }
+        }
+    }
 }

@@ -154,6 +154,7 @@ fn protection_for(kid: [u8; 16], label: &str, scheme: &str) -> RenditionProtecti
                 hls_uri: None,
             },
         ],
+        hls_key_uri: None,
     }
 }
 
@@ -278,6 +279,7 @@ fn rendition(spec: &Spec, opts: &Options, seed: u64) -> PackagedRendition {
         id: spec.id.into(),
         kind: spec.kind,
         codec_string: spec.codec.into(),
+        supplemental_codec: None,
         fourcc: spec.fourcc.into(),
         language: spec.language.map(Into::into),
         name: spec.name.map(Into::into),
@@ -289,6 +291,7 @@ fn rendition(spec: &Spec, opts: &Options, seed: u64) -> PackagedRendition {
         transfer_characteristics: None,
         sample_rate: (!video).then_some(48_000),
         channels: (!video).then_some(2),
+        channel_signalling: None,
         timescale,
         peak_bandwidth: peak,
         average_bandwidth: average,
@@ -394,12 +397,14 @@ pub fn ladder(opts: Options) -> PackagedAsset {
             Protection::Cenc => Some(AssetProtection {
                 scheme: "cenc".into(),
                 clearkey_license_url: None,
+                hls_iv: None,
             }),
             Protection::Cbcs => Some(AssetProtection {
                 scheme: "cbcs".into(),
                 clearkey_license_url: Some(
                     "https://license.example.com/clearkey?asset=1&x=2".into(),
                 ),
+                hls_iv: None,
             }),
         },
         write_hls: true,

@@ -252,7 +252,7 @@ fn tsreport_finds_continuous_counters_and_pcrs_at_most_100_ms_apart() {
 /// Reads the PCRs of the ES PID straight from the packets: present, increasing, at most 100 ms
 /// apart (ISO/IEC 13818-1 §2.7.2), and every payload packet's continuity counter one more than
 /// the last.
-fn check_pcrs(ts: &[u8], what: String) {
+pub(crate) fn check_pcrs(ts: &[u8], what: String) {
     assert_eq!(ts.len() % 188, 0);
     let mut last_pcr: Option<u64> = None;
     let mut last_cc: std::collections::HashMap<u16, u8> = Default::default();

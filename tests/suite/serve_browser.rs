@@ -1044,3 +1044,55 @@ fn origin_types_every_file_of_both_sets_by_its_rendition() {
         run.stop();
     }
 }
+
+/// HLS over MPEG-TS through `vodpack serve`'s page: the TS set encrypted `aes-128` (hls.js and
+/// Shaka Player) and `sample-aes` (hls.js), the playlists' key URIs the default
+/// `/v1/licence/key/<kid>`, answered with the licence token the page sends in a header; the
+/// player plays, seeks and switches renditions; every key request is answered 200.
+#[test]
+fn the_serve_page_plays_encrypted_hls_over_ts_with_keys_from_the_key_endpoint() {
+    let _one = crate::common::browser_slot();
+    browser_requirements();
+    serve_driver();
+    for (method, players) in [
+        ("aes-128", &["hlsjs", "shaka"][..]),
+        ("sample-aes", &["hlsjs"][..]),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join(ASSET);
+        let fx = repo().join("fixtures");
+        let o = Command::new(env!("CARGO_BIN_EXE_vodpack"))
+            .args(["package", "--quiet", "-o"])
+            .arg(&out)
+            .args(["--asset-id", ASSET, "--hls-segments", "ts"])
+            .args(["--protection", &format!("dash=cenc,hls={method}")])
+            .arg(fx.join("h264_240p.mp4"))
+            .arg(fx.join("h264_360p.mp4"))
+            .arg(fx.join("h264_720p.mp4"))
+            .arg(format!("in={},lang=en", fx.join("aac_en.mp4").display()))
+            .output()
+            .expect("run vodpack");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let server = serve_binary(&out);
+        for player in players {
+            let what = format!("{player} hls {method}");
+            let options = json!({"player": player, "protocol": "hls", "seek_to": 5.0,
+                                 "switch_renditions": true});
+            let r = play(&format!("{}/", server.url), options, "play");
+            assert_ne!(r["state"], "error", "{what}: {r}");
+            assert!(r["playedBeforeSeek"].as_f64().unwrap() > 1.5, "{what}: {r}");
+            let switches = r["switches"].as_array().cloned().unwrap_or_default();
+            assert!(
+                switches.len() == 2 && switches.iter().all(|s| s["ok"] == true),
+                "{what}: rendition switches {switches:?}: {r}"
+            );
+            let keys = requests(&r, "/v1/licence/key/");
+            assert!(
+                !keys.is_empty() && keys.iter().all(|n| n["status"] == 200),
+                "{what}: key requests {keys:?}"
+            );
+            let segments = requests(&r, "/ts/seg_");
+            assert!(!segments.is_empty(), "{what}: no TS segment fetched");
+        }
+    }
+}

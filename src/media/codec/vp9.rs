@@ -1,7 +1,7 @@
 //! VP9 in ISOBMFF (VP Codec ISO Media File Format Binding §2.2): the VPCodecConfigurationBox
 //! (`vpcC`) and the full form of its codec string, `vp09.PP.LL.DD.CC.cp.tc.mc.FF` ("Codecs
 //! Parameter String" section); and the frames of a sample with the length of each one's
-//! uncompressed header, which Common Encryption leaves clear (binding §4.2 "Subsample
+//! uncompressed header, which Common Encryption leaves clear (binding section "Subsample
 //! Encryption"): [`Vp9FrameParser`].
 //!
 //! A sample is one frame or a superframe (VP9 Bitstream Specification Annex B): frames back to
@@ -62,8 +62,14 @@ impl Vp9Config {
 
     /// The full-form codec string.
     pub fn codec_string(&self) -> String {
+        self.codec_string_for("vp09")
+    }
+
+    /// The same string for the entry `fourcc` (`vp09`, or `vp08` for VP8, which the binding
+    /// gives the same record and form).
+    pub fn codec_string_for(&self, fourcc: &str) -> String {
         format!(
-            "vp09.{:02}.{:02}.{:02}.{:02}.{:02}.{:02}.{:02}.{:02}",
+            "{fourcc}.{:02}.{:02}.{:02}.{:02}.{:02}.{:02}.{:02}.{:02}",
             self.profile,
             self.level,
             self.bit_depth,

@@ -71,6 +71,8 @@ pub fn media_type(path: &str, folder: FolderKind) -> Option<(&'static str, bool)
         "m4a" | "cmfa" => ("audio/mp4", false),
         "cmft" => ("application/mp4", false),
         "vtt" | "webvtt" => ("text/vtt", false),
+        // HLS over MPEG-TS (RFC 8216 §3.2).
+        "ts" => ("video/mp2t", false),
         _ => return None,
     })
 }
@@ -1057,6 +1059,10 @@ mod tests {
         assert_eq!(
             kinds.media_type("main_2x/seg_1.vtt"),
             Some(("text/vtt", false))
+        );
+        assert_eq!(
+            kinds.media_type("main_2x/ts/seg_1.ts"),
+            Some(("video/mp2t", false))
         );
         assert_eq!(kinds.media_type("x.keys.json"), None);
     }

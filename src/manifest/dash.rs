@@ -362,7 +362,25 @@ fn write_representation(x: &mut Xml, r: &PackagedRendition, base: &str) {
         attrs.push(("audioSamplingRate", rate.to_string().into()));
     }
     x.start("Representation", &attrs);
-    if let Some(ch) = r.channels {
+    // RepresentationBaseType order: AudioChannelConfiguration, then SupplementalProperty.
+    if let Some(s) = &r.channel_signalling {
+        x.empty(
+            "AudioChannelConfiguration",
+            &[
+                ("schemeIdUri", s.dash.scheme.into()),
+                ("value", s.dash.value.as_str().into()),
+            ],
+        );
+        for d in &s.supplemental {
+            x.empty(
+                "SupplementalProperty",
+                &[
+                    ("schemeIdUri", d.scheme.into()),
+                    ("value", d.value.as_str().into()),
+                ],
+            );
+        }
+    } else if let Some(ch) = r.channels {
         x.empty(
             "AudioChannelConfiguration",
             &[

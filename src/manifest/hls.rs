@@ -81,8 +81,14 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
                 ",DEFAULT={},AUTOSELECT=YES",
                 if i == default { "YES" } else { "NO" }
             );
-            if let Some(ch) = r.channels {
-                let _ = write!(line, ",CHANNELS=\"{ch}\"");
+            match (&r.channel_signalling, r.channels) {
+                (Some(s), _) => {
+                    let _ = write!(line, ",CHANNELS={}", quoted(&s.hls));
+                }
+                (None, Some(ch)) => {
+                    let _ = write!(line, ",CHANNELS=\"{ch}\"");
+                }
+                (None, None) => {}
             }
             let _ = write!(line, ",URI={}", quoted(&relative(&base, &r.hls_playlist)));
             out.push_str(&line);

@@ -1,5 +1,6 @@
 //! What the manifests describe: the packaged renditions, their segments on disk, and (when
 //! encrypted) how they are protected. Filled by the packager after segments are written.
+use crate::media::codec::ChannelSignalling;
 use crate::media::time::{PresentationTime, TickDuration};
 use crate::media::TrackKind;
 
@@ -86,6 +87,9 @@ pub struct PackagedRendition {
     pub sample_rate: Option<u32>,
     /// Audio channel count.
     pub channels: Option<u16>,
+    /// Audio: HLS `CHANNELS` and DASH `AudioChannelConfiguration` (+ `SupplementalProperty`)
+    /// values when the codec says more than a count (E-AC-3 JOC, DTS); `None` writes `channels`.
+    pub channel_signalling: Option<ChannelSignalling>,
     /// Track timescale: segment starts and durations are in these ticks.
     pub timescale: u32,
     /// Peak segment bitrate and average bitrate, bits per second.

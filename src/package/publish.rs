@@ -1,10 +1,13 @@
 //! Publishing a run to object storage (`-o s3://bucket/prefix`), so that players can trust it
 //! (docs/object-storage.md).
 //!
-//! The run is first written and checked locally, exactly as for `-o DIR` (package::run into a
-//! staging folder). Publishing then:
-//! 1. uploads every segment and init segment under `PREFIX/runs/<run id>/`, then the media
-//!    playlists there (a playlist never names an object that does not exist yet);
+//! The run is written exactly as for `-o DIR` (package::run into a local staging folder), but
+//! each init and media segment is uploaded as soon as it is complete ([`StreamedRun`], on the
+//! storage layer's bounded `UploadQueue`) and removed locally, so the upload overlaps the
+//! packaging and the local folder never holds the title. Publishing then:
+//! 1. waits for every segment under `PREFIX/runs/<run id>/`, uploads what was written after the
+//!    renditions (subtitle segments), then the media playlists there (a playlist never names an
+//!    object that does not exist yet);
 //! 2. switches: the marker `PREFIX/.vodpack-output.json` is replaced with a conditional put
 //!    (If-Match on the ETag read when the run started, or If-None-Match when there was none),
 //!    so of two runs that started from the same state exactly one switches; the other exits 7;
@@ -16,12 +19,16 @@
 //! a run that dies anywhere leaves the previous output playable. Older runs are removed only
 //! `--prune-after SECONDS` after a later run replaced them.
 use super::output::{Staging, MARKER_FILE};
+use super::template::SegmentTemplate;
 use crate::error::{Error, Result};
-use crate::storage::{Bucket, ObjectUrl, StorageError};
+use crate::segment::writer::{OnWritten, WrittenFile};
+use crate::storage::{Bucket, ObjectUrl, StorageError, UploadQueue};
 use futures::{StreamExt, TryStreamExt};
 use object_store::{PutMode, UpdateVersion};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// The folder (under the output prefix) that holds every run's own prefix.
 pub const RUNS: &str = "runs";
@@ -226,6 +233,96 @@ pub fn rebase_mpd(text: &str, run_prefix: &str) -> String {
     )
 }
 
+/// The segments of a remote run, uploaded into its run prefix while the renditions are still
+/// being written: each file the segment writer completes goes to the upload queue under its
+/// final name (`--segment-template` applied here, since the local renaming comes after).
+pub struct StreamedRun {
+    queue: UploadQueue,
+    run_url: ObjectUrl,
+    root: PathBuf,
+    template: Option<SegmentTemplate>,
+    /// Every name uploaded or queued, relative to the run prefix.
+    names: Mutex<HashSet<String>>,
+}
+
+impl StreamedRun {
+    /// Uploads of the run written into `root` (the staging folder); with `keep_files` the local
+    /// copies stay (`--verify` reads them).
+    pub fn new(
+        out: &RemoteOut,
+        root: &Path,
+        template: Option<SegmentTemplate>,
+        keep_files: bool,
+    ) -> Result<Arc<StreamedRun>> {
+        Ok(Arc::new(StreamedRun {
+            queue: UploadQueue::new(Bucket::open(&out.url)?, keep_files),
+            run_url: out.url.join(&format!("{RUNS}/{}", out.run_id)),
+            root: root.to_path_buf(),
+            template,
+            names: Mutex::new(HashSet::new()),
+        }))
+    }
+
+    /// What the segment writer calls for each complete file of rendition `id`'s set in
+    /// `folder` (the set's folder, as `--segment-template` names go under it).
+    pub fn on_written(self: &Arc<Self>, id: &str, folder: Option<&str>) -> OnWritten {
+        let run = self.clone();
+        let (id, folder) = (id.to_string(), folder.map(str::to_string));
+        Arc::new(move |f: WrittenFile| run.push(&id, folder.as_deref(), f))
+    }
+
+    fn push(&self, id: &str, folder: Option<&str>, f: WrittenFile) -> Result<()> {
+        let name = match (&self.template, f.segment) {
+            (Some(t), Some((number, start))) => {
+                let name = t.render(id, number, start.clamp_non_negative());
+                match folder {
+                    Some(dir) => format!("{dir}/{name}"),
+                    None => name,
+                }
+            }
+            _ => f
+                .path
+                .strip_prefix(&self.root)
+                .map_err(|_| {
+                    Error::io(
+                        &f.path,
+                        std::io::Error::other("a written file outside the run's folder"),
+                    )
+                })?
+                .to_string_lossy()
+                .replace('\\', "/"),
+        };
+        let fresh = self
+            .names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.clone());
+        if !fresh {
+            return Err(Error::Usage(format!(
+                "--segment-template gives two files the name {name}"
+            )));
+        }
+        self.queue.push(f.path, self.run_url.join(&name).key)
+    }
+
+    /// Waits for every upload; returns the bytes uploaded and the names (relative to the run
+    /// prefix) that are already there.
+    pub fn finish(self: Arc<Self>) -> Result<(u64, HashSet<String>)> {
+        let run = Arc::try_unwrap(self).map_err(|_| Error::Io {
+            path: PathBuf::new(),
+            source: std::io::Error::other("a segment writer still holds the upload queue"),
+        })?;
+        let names = run.names.into_inner().unwrap_or_else(|p| p.into_inner());
+        Ok((run.queue.finish()?, names))
+    }
+
+    /// The failure that stopped the uploads, if one did: a rendition writer that stopped
+    /// because the queue failed reports "upload stopped"; this is the failure itself.
+    pub fn failure(&self) -> Option<Error> {
+        self.queue.failure()
+    }
+}
+
 /// Uploads `files` (relative to `dir`) to `prefix/…`, several at once; returns the bytes.
 fn upload_all(bucket: &Bucket, dir: &Path, prefix: &ObjectUrl, files: &[String]) -> Result<u64> {
     let jobs = files.iter().map(|f| {
@@ -256,12 +353,14 @@ fn lost_switch(out: &RemoteOut, e: StorageError) -> Error {
 }
 
 /// Publishes the staged run (see the module's overview); returns the bytes uploaded.
-/// `top` names the top-level manifests (relative to the staging folder).
+/// `top` names the top-level manifests (relative to the staging folder); `streamed` the files
+/// already uploaded into the run's prefix while it was written, and their bytes.
 pub fn publish(
     staged: Staging,
     out: &RemoteOut,
     state: &RemoteState,
     top: &[String],
+    streamed: (u64, HashSet<String>),
 ) -> Result<u64> {
     let bucket = Bucket::open(&out.url)?;
     let dir = staged.dir.clone();
@@ -270,9 +369,9 @@ pub fn publish(
     let all = files_under(&dir).map_err(|e| Error::io(&dir, e))?;
     let (playlists, media): (Vec<String>, Vec<String>) = all
         .into_iter()
-        .filter(|f| f != MARKER_FILE && !top.contains(f))
+        .filter(|f| f != MARKER_FILE && !top.contains(f) && !streamed.1.contains(f))
         .partition(|f| f.ends_with(".m3u8") || f.ends_with(".mpd"));
-    let mut uploaded = upload_all(&bucket, &dir, &run_url, &media)?;
+    let mut uploaded = streamed.0 + upload_all(&bucket, &dir, &run_url, &media)?;
     uploaded += upload_all(&bucket, &dir, &run_url, &playlists)?;
 
     // The switch: exactly one of the runs that started from the same marker wins.

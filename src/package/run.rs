@@ -202,6 +202,24 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
         ref remote_state,
     } = plan;
     let mut staged = Staging::create(&args.out, &args.key_manifest)?;
+    // An object-store OUT: each segment is uploaded as soon as it is written.
+    let streamed = args
+        .remote
+        .as_ref()
+        .map(|r| {
+            super::publish::StreamedRun::new(
+                r,
+                &staged.dir,
+                args.naming.template.clone(),
+                args.job.verify,
+            )
+        })
+        .transpose()?;
+    let on_written = |id: &str, set: &OutputSet| {
+        streamed
+            .as_ref()
+            .map(|s| s.on_written(id, set.folder.as_deref()))
+    };
     let total: u64 = sources.iter().map(|s| s.track.samples.len() as u64).sum();
     progress.start(total);
     type Written = (Vec<RenditionOutput>, Vec<Option<RenditionProtection>>);
@@ -246,6 +264,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                         dir,
                         init,
                         protection,
+                        on_written: on_written(&src.id, set),
                     },
                     signal,
                 ))
@@ -277,6 +296,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                             packed: args.hls_packed_audio && !format.is_video(),
                             format,
                             crypto,
+                            on_written: on_written(&src.id, set),
                         });
                         signals.push(signal);
                     }
@@ -311,7 +331,13 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
             progress.rendition_finish(&src.id);
             Ok((written, signals))
         })
-        .collect::<Result<_>>()?;
+        .collect::<Result<_>>()
+        .map_err(|e| {
+            // A rendition stopped by a failed upload: the upload's own failure is the news.
+            streamed.as_ref().and_then(|s| s.failure()).unwrap_or(e)
+        })?;
+    // Every segment is uploaded before anything is renamed or written after them.
+    let streamed = streamed.map(|s| s.finish()).transpose()?;
     // Per rendition, per set -> per set, per rendition.
     let mut per_set: Vec<Written> = sets
         .iter()
@@ -375,7 +401,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                 folder: set.folder.as_deref(),
             })
             .collect();
-        super::template::apply(&args.naming, &staged.dir, &mut named)?;
+        super::template::apply(&args.naming, &staged.dir, &mut named, streamed.is_some())?;
     }
     // The text renditions are not encrypted and are shared by every set: named once, with the
     // main set (whose `wvtt` segments the MPD reads), then listed in the other sets' playlists
@@ -494,7 +520,13 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                     }
                 }
             }
-            Some(super::publish::publish(staged, remote, state, &top)?)
+            Some(super::publish::publish(
+                staged,
+                remote,
+                state,
+                &top,
+                streamed.unwrap_or_default(),
+            )?)
         }
         _ => {
             staged.commit()?;
@@ -593,6 +625,7 @@ fn build_asset(
                 },
                 sample_rate: s.codec.sample_rate,
                 channels: s.codec.channels,
+                channel_signalling: s.codec.channel_signalling.clone(),
                 timescale: s.track.timescale,
                 peak_bandwidth: o.peak_bandwidth,
                 average_bandwidth: o.average_bandwidth,
@@ -667,11 +700,13 @@ fn scheme_files(asset: &PackagedAsset) -> Result<Vec<SchemeRendition>> {
         .renditions
         .iter()
         .map(|r| {
-            // MPEG-TS: no init segment; the segments are `seg_<n>.ts` beside each other.
+            // MPEG-TS: no init segment; the segments are `seg_<n>.ts` beside each other (packed
+            // audio: `.aac`, `.ac3`, `.ec3`).
             let ts_template = match r.segments.first() {
                 Some(s) if r.init_path.is_empty() => Some(format!(
-                    "{}/seg_$Number$.ts",
-                    hls::parent_dir(&s.path).trim_end_matches('/')
+                    "{}/seg_$Number$.{}",
+                    hls::parent_dir(&s.path).trim_end_matches('/'),
+                    s.path.rsplit_once('.').map_or("ts", |(_, ext)| ext)
                 )),
                 _ => None,
             };

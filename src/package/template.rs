@@ -151,7 +151,16 @@ pub struct NamedSet<'a> {
 /// done together, so a new name may be an old (default) name of any set's segment. A rendition
 /// must appear in one set only: the text renditions a two-scheme run shares are added to the
 /// second set after this.
-pub fn apply(naming: &Naming, root: &Path, sets: &mut [NamedSet<'_>]) -> Result<()> {
+///
+/// With `streamed` (an object-store OUT), media segments were uploaded under their template
+/// names as they were written (package::publish::StreamedRun): those no longer in `root` are
+/// not moved.
+pub fn apply(
+    naming: &Naming,
+    root: &Path,
+    sets: &mut [NamedSet<'_>],
+    streamed: bool,
+) -> Result<()> {
     let sel = naming.manifests;
     let mut moves: Vec<(String, String)> = Vec::new();
     for set in sets.iter_mut() {
@@ -183,6 +192,9 @@ pub fn apply(naming: &Naming, root: &Path, sets: &mut [NamedSet<'_>]) -> Result<
         if let Some(t) = &naming.template {
             moves.extend(rename_in_model(t, set.folder, asset));
         }
+    }
+    if streamed {
+        moves.retain(|(old, _)| root.join(old).exists());
     }
     // Two phases, so that a new name may be an old name of another segment.
     let tmp = |p: &str| root.join(format!("{p}.vodpack-rename"));
@@ -326,6 +338,7 @@ mod set_folder_tests {
             transfer_characteristics: None,
             sample_rate: None,
             channels: None,
+            channel_signalling: None,
             timescale: 90000,
             peak_bandwidth: 1,
             average_bandwidth: 1,
@@ -395,6 +408,7 @@ mod set_folder_tests {
                     folder: Some("cbcs"),
                 },
             ],
+            false,
         )
         .unwrap();
         let r = &dash.renditions[0];
@@ -436,6 +450,7 @@ mod set_folder_tests {
                 asset: &mut one,
                 folder: None,
             }],
+            false,
         )
         .unwrap();
         assert_eq!(one.renditions[0].segments[0].path, "segs/a-1.m4s");

@@ -4,17 +4,39 @@
 //! has a rendition or set to write, they are written in place (a thread would only add switches
 //! and buffers). The queue is short (one fragment waiting) and written buffers come back to the
 //! rendition writer for reuse (fresh large buffers would cost page faults).
+//!
+//! Each segment file, once closed, is announced to the set's [`OnWritten`] (an object-store
+//! output uploads it at once, `storage::upload_queue`).
 use crate::error::{Error, Result};
+use crate::media::time::PresentationTime;
 use std::fs::File;
 use std::io::{IoSlice, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
+
+/// A file of a rendition that is complete (closed, never written again).
+#[derive(Debug, Clone)]
+pub struct WrittenFile {
+    /// The file.
+    pub path: PathBuf,
+    /// For a media segment, its number (from 1) and its start as the manifests give it.
+    pub segment: Option<(u64, PresentationTime)>,
+}
+
+/// Called with each file of a segment set once it is complete; an error stops the rendition.
+pub type OnWritten = Arc<dyn Fn(WrittenFile) -> Result<()> + Send + Sync>;
 
 /// What the writing thread is asked to do, in order.
 enum Op {
-    /// Close the current segment file (if any), create `path` and write `head` into it.
-    Create { path: PathBuf, head: Vec<u8> },
+    /// Close the current segment file (if any), create `path` and write `head` into it;
+    /// `segment` is announced with it once it is closed.
+    Create {
+        path: PathBuf,
+        head: Vec<u8>,
+        segment: Option<(u64, PresentationTime)>,
+    },
     /// Append a fragment: its head (moof, mdat header), then its payload.
     Append { head: Vec<u8>, payload: Vec<u8> },
 }
@@ -22,15 +44,38 @@ enum Op {
 /// The file being written: a segment file, or the whole rendition's single file.
 struct Files {
     current: Option<(File, PathBuf)>,
+    /// What the current segment file is announced as once closed.
+    segment: Option<(u64, PresentationTime)>,
     single_file: bool,
+    on_written: Option<OnWritten>,
 }
 
 impl Files {
-    fn create(&mut self, path: PathBuf, head: &[u8]) -> Result<()> {
-        drop(self.current.take()); // closes the previous segment
+    fn create(
+        &mut self,
+        path: PathBuf,
+        head: &[u8],
+        segment: Option<(u64, PresentationTime)>,
+    ) -> Result<()> {
+        self.close()?;
         let mut f = File::create(&path).map_err(|e| Error::io(&path, e))?;
         f.write_all(head).map_err(|e| Error::io(&path, e))?;
         self.current = Some((f, path));
+        self.segment = segment;
+        Ok(())
+    }
+
+    /// Closes the current segment file and announces it.
+    fn close(&mut self) -> Result<()> {
+        if let Some((f, path)) = self.current.take() {
+            drop(f);
+            if let Some(on_written) = &self.on_written {
+                on_written(WrittenFile {
+                    path,
+                    segment: self.segment.take(),
+                })?;
+            }
+        }
         Ok(())
     }
 
@@ -42,10 +87,14 @@ impl Files {
         write_head_and_payload(f, head, payload).map_err(|e| Error::io(&*path, e))
     }
 
-    /// Closes the last segment file; gives back the single file, if that is what it writes.
-    fn finish(&mut self) -> Option<File> {
-        let current = self.current.take();
-        current.filter(|_| self.single_file).map(|(f, _)| f)
+    /// Closes the last segment file; gives back the single file, if that is what it writes
+    /// (its caller completes and announces it).
+    fn finish(&mut self) -> Result<Option<File>> {
+        if self.single_file {
+            return Ok(self.current.take().map(|(f, _)| f));
+        }
+        self.close()?;
+        Ok(None)
     }
 }
 
@@ -76,10 +125,13 @@ impl FileSink {
         single: Option<(File, PathBuf)>,
         own_thread: bool,
         dir: &Path,
+        on_written: Option<OnWritten>,
     ) -> Result<FileSink> {
         let files = Files {
             single_file: single.is_some(),
             current: single,
+            segment: None,
+            on_written,
         };
         if !own_thread {
             return Ok(FileSink(Mode::InPlace {
@@ -100,11 +152,22 @@ impl FileSink {
         }))
     }
 
-    /// Closes the current segment file and starts `path` with `head` (the `styp`).
-    pub(crate) fn create(&mut self, path: PathBuf, head: Vec<u8>) -> Result<()> {
+    /// Closes the current segment file and starts `path` with `head` (the `styp`), media
+    /// segment `segment` (number, start).
+    pub(crate) fn create(
+        &mut self,
+        path: PathBuf,
+        head: Vec<u8>,
+        segment: (u64, PresentationTime),
+    ) -> Result<()> {
+        let segment = Some(segment);
         match &mut self.0 {
-            Mode::InPlace { files, .. } => files.create(path, &head),
-            Mode::Thread { .. } => self.send(Op::Create { path, head }),
+            Mode::InPlace { files, .. } => files.create(path, &head, segment),
+            Mode::Thread { .. } => self.send(Op::Create {
+                path,
+                head,
+                segment,
+            }),
         }
     }
 
@@ -132,7 +195,7 @@ impl FileSink {
     /// Waits until everything is written; returns the single file (for its sidx), if any.
     pub(crate) fn finish(mut self) -> Result<Option<File>> {
         match &mut self.0 {
-            Mode::InPlace { files, .. } => Ok(files.finish()),
+            Mode::InPlace { files, .. } => files.finish(),
             Mode::Thread { .. } => self.join(),
         }
     }
@@ -182,7 +245,11 @@ fn write_in_order(
 ) -> Result<Option<File>> {
     for op in ops {
         match op {
-            Op::Create { path, head } => files.create(path, &head)?,
+            Op::Create {
+                path,
+                head,
+                segment,
+            } => files.create(path, &head, segment)?,
             Op::Append { head, payload } => {
                 files.append(&head, &payload)?;
                 // The reader may have finished; then nobody reuses them.
@@ -190,7 +257,7 @@ fn write_in_order(
             }
         }
     }
-    Ok(files.finish())
+    files.finish()
 }
 
 /// Writes a fragment's head (moof, mdat header) and its payload with vectored writes, so the
@@ -214,9 +281,13 @@ mod tests {
     use super::*;
 
     fn write_two_segments(own_thread: bool, dir: &Path) -> Result<()> {
-        let mut sink = FileSink::new(None, own_thread, dir)?;
+        let mut sink = FileSink::new(None, own_thread, dir, None)?;
         for seg in 1..=2u8 {
-            sink.create(dir.join(format!("seg_{seg}.m4s")), vec![b's', seg])?;
+            sink.create(
+                dir.join(format!("seg_{seg}.m4s")),
+                vec![b's', seg],
+                (u64::from(seg), PresentationTime(0)),
+            )?;
             for frag in 0..3u8 {
                 let (mut head, mut payload) = sink.spare();
                 head.clear();
@@ -244,6 +315,62 @@ mod tests {
             );
             assert_eq!(x.len(), 2 + 3 * (2 + 100_000));
             assert_eq!(x, y, "{seg}");
+        }
+    }
+
+    #[test]
+    fn each_segment_is_announced_once_complete_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        for own_thread in [false, true] {
+            let dir = tmp.path().join(format!("t{own_thread}"));
+            std::fs::create_dir(&dir).unwrap();
+            let seen: Arc<std::sync::Mutex<Vec<(u64, usize)>>> = Arc::default();
+            let log = seen.clone();
+            // The file is read when it is announced: it must be whole by then.
+            let on_written: OnWritten = Arc::new(move |f: WrittenFile| {
+                let len = std::fs::read(&f.path).unwrap().len();
+                log.lock().unwrap().push((f.segment.unwrap().0, len));
+                Ok(())
+            });
+            let mut sink = FileSink::new(None, own_thread, &dir, Some(on_written)).unwrap();
+            for seg in 1..=3u64 {
+                sink.create(
+                    dir.join(format!("seg_{seg}.m4s")),
+                    vec![b's'],
+                    (seg, PresentationTime(0)),
+                )
+                .unwrap();
+                sink.append(vec![b'h'], vec![7; 1000 * seg as usize])
+                    .unwrap();
+            }
+            sink.finish().unwrap();
+            assert_eq!(
+                *seen.lock().unwrap(),
+                [(1, 1002), (2, 2002), (3, 3002)],
+                "own thread: {own_thread}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_announcement_stops_the_writer() {
+        let tmp = tempfile::tempdir().unwrap();
+        for own_thread in [false, true] {
+            let on_written: OnWritten =
+                Arc::new(|_| Err(Error::Usage("the queue refused it".into())));
+            let mut sink = FileSink::new(None, own_thread, tmp.path(), Some(on_written)).unwrap();
+            let mut result = Ok(());
+            for seg in 1..=3u64 {
+                result = result.and_then(|_| {
+                    sink.create(
+                        tmp.path().join(format!("seg_{seg}.m4s")),
+                        vec![b's'],
+                        (seg, PresentationTime(0)),
+                    )
+                });
+            }
+            let e = result.and_then(|_| sink.finish().map(|_| ())).unwrap_err();
+            assert!(e.to_string().contains("refused"), "{e}");
         }
     }
 

@@ -4,6 +4,7 @@
 //! [`ProtectionJob`].
 use super::error::SegmentError;
 use super::file_sink::FileSink;
+pub use super::file_sink::{OnWritten, WrittenFile};
 use super::fragment::{self, FragmentProtection};
 use super::init::{write_init, InitOptions};
 use crate::cenc::SampleEncryptor;
@@ -68,6 +69,8 @@ pub struct SetJob {
     pub init: InitOptions,
     /// Encryption, when the set is encrypted.
     pub protection: Option<ProtectionJob>,
+    /// Told of each file of the set once it is complete (an object-store output uploads it).
+    pub on_written: Option<OnWritten>,
 }
 
 /// One MPEG-TS segment set of a rendition (see `RenditionJob::ts_sets`).
@@ -80,6 +83,8 @@ pub struct TsSetJob {
     pub crypto: Option<TsSetCrypto>,
     /// Audio written as packed audio (`--hls-packed-audio`, crate::ts::packed) instead of TS.
     pub packed: bool,
+    /// Told of each segment once it is complete.
+    pub on_written: Option<OnWritten>,
 }
 
 /// The encryption of one rendition's TS set (docs/mpeg-ts.md, "Encryption").
@@ -248,6 +253,7 @@ struct SetState {
     single_path: PathBuf,
     /// Where the files are written (on a thread of their own).
     sink: FileSink,
+    on_written: Option<OnWritten>,
     offset_in_single: u64,
     segments: Vec<SegmentRecord>,
     iframes: Vec<IFrameRecord>,
@@ -267,6 +273,7 @@ struct SetState {
 /// The writing state of one MPEG-TS segment set.
 struct TsSetState {
     dir: String,
+    on_written: Option<OnWritten>,
     muxer: TsMuxer,
     /// The segment file being written.
     file: Option<(File, PathBuf)>,
@@ -404,10 +411,21 @@ pub fn write_rendition(
         } else {
             let p = dir.join("init.mp4");
             std::fs::write(&p, &init_bytes).map_err(io_err(&p))?;
+            if let Some(on_written) = &set.on_written {
+                on_written(WrittenFile {
+                    path: p,
+                    segment: None,
+                })?;
+            }
             None
         };
         let single_file = single.is_some();
-        let sink = FileSink::new(single, job.write_on_own_thread, &dir)?;
+        let sink = FileSink::new(
+            single,
+            job.write_on_own_thread,
+            &dir,
+            set.on_written.clone(),
+        )?;
         sets.push(SetState {
             offset_in_single: (init_bytes.len() + fragment::sidx_len(seg_ranges.len())) as u64,
             dir: set.dir,
@@ -416,6 +434,7 @@ pub fn write_rendition(
             single: single_file,
             single_path,
             sink,
+            on_written: set.on_written,
             segments: Vec::with_capacity(seg_ranges.len()),
             iframes: Vec::new(),
             sequence: 1,
@@ -457,6 +476,7 @@ pub fn write_rendition(
             crypto: set.crypto,
             segment_cipher: None,
             dir: set.dir,
+            on_written: set.on_written,
             muxer,
             file: None,
             buf: Vec::new(),
@@ -497,8 +517,11 @@ pub fn write_rendition(
             set.seg_size = 0;
             if !set.single {
                 let (rel_path, _) = seg_location(set, si);
-                set.sink
-                    .create(job.out_root.join(&rel_path), styp.clone())?;
+                set.sink.create(
+                    job.out_root.join(&rel_path),
+                    styp.clone(),
+                    (si as u64 + 1, seg_start_pts[si].at_or_after_zero()),
+                )?;
                 set.seg_size = styp.len() as u64;
             }
         }
@@ -728,7 +751,15 @@ pub fn write_rendition(
                 }
                 set.seg_size += last.len() as u64;
             }
-            drop(set.file.take()); // closes the segment
+            if let Some((f, path)) = set.file.take() {
+                drop(f); // closes the segment
+                if let Some(on_written) = &set.on_written {
+                    on_written(WrittenFile {
+                        path,
+                        segment: Some((si as u64 + 1, start.at_or_after_zero())),
+                    })?;
+                }
+            }
             let clear = set
                 .crypto
                 .as_ref()
@@ -774,6 +805,13 @@ pub fn write_rendition(
             f.seek(SeekFrom::Start(set.init_bytes.len() as u64))
                 .map_err(io_err(&set.single_path))?;
             f.write_all(&sidx).map_err(io_err(&set.single_path))?;
+            drop(f);
+            if let Some(on_written) = &set.on_written {
+                on_written(WrittenFile {
+                    path: set.single_path.clone(),
+                    segment: None,
+                })?;
+            }
             let init_end = set.init_bytes.len() as u64;
             SegmentLayout::SingleFile {
                 init_range: (0, init_end - 1),

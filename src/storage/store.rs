@@ -149,7 +149,7 @@ fn classify(url: &str, op: &'static str, e: &object_store::Error) -> StorageErro
 }
 
 /// The process-wide runtime the requests run on (two workers: the waiting is in the network).
-fn runtime() -> &'static tokio::runtime::Runtime {
+pub(super) fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
         // rustls has no provider built in (no C library to build): ring's, once. (Deprecated

@@ -303,6 +303,7 @@ fn write_one(
         transfer_characteristics: None,
         sample_rate: None,
         channels: None,
+        channel_signalling: None,
         timescale: wvtt::TIMESCALE,
         peak_bandwidth: peak.max(1),
         average_bandwidth: average.max(1),

@@ -349,3 +349,32 @@ fn sample_entry_parser_survives_every_seed_truncation_and_byte_mutation() {
         }
     }
 }
+
+/// The `audio_config` fuzz target on its seeds (fuzz/seeds/audio_config: the dec3 of the E-AC-3,
+/// JOC and bear fixtures, a 7.1 dependent-substream dec3, dac3, dfLa, the ALAC cookie) and any
+/// kept crashes: every truncation and every single-byte change to 0x00, 0x7f, 0x80 or 0xff must
+/// parse or fail, never panic; each real seed must parse.
+#[test]
+fn audio_config_parsers_survive_every_seed_truncation_and_byte_change() {
+    use vodpack::media::codec::audio_fuzz::parse_audio_config;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let seeds = files_under(&root.join("fuzz/seeds/audio_config"));
+    let kept = files_under(&root.join("fuzz/artifacts/audio_config"));
+    assert!(seeds.len() >= 10, "audio_config seeds missing");
+    for seed in seeds.iter().chain(&kept) {
+        let bytes = std::fs::read(seed).unwrap();
+        if seeds.contains(seed) {
+            assert!(parse_audio_config(&bytes), "{} is refused", seed.display());
+        }
+        for cut in 0..bytes.len() {
+            let _ = parse_audio_config(&bytes[..cut]);
+        }
+        for at in 1..bytes.len() {
+            for value in [0x00, 0x7f, 0x80, 0xff] {
+                let mut changed = bytes.clone();
+                changed[at] = value;
+                let _ = parse_audio_config(&changed);
+            }
+        }
+    }
+}

@@ -12,6 +12,7 @@ mod common;
 mod manifest_support;
 
 mod architecture;
+mod audio_codecs;
 mod bounded_memory;
 mod browser;
 mod cdn_token_cli;

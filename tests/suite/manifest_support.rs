@@ -291,6 +291,7 @@ fn rendition(spec: &Spec, opts: &Options, seed: u64) -> PackagedRendition {
         transfer_characteristics: None,
         sample_rate: (!video).then_some(48_000),
         channels: (!video).then_some(2),
+        channel_signalling: None,
         timescale,
         peak_bandwidth: peak,
         average_bandwidth: average,

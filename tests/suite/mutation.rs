@@ -31,7 +31,9 @@ fn children_at(fourcc: &[u8; 4]) -> Option<usize> {
         | b"dinf" | b"sinf" | b"schi" | b"udta" | b"mfra" => Some(0),
         b"stsd" | b"dref" => Some(8),
         b"avc1" | b"avc3" | b"hvc1" | b"hev1" | b"encv" | b"dvh1" | b"dvhe" => Some(78),
-        b"mp4a" | b"enca" => Some(28),
+        // Audio entries (their config boxes dac3/dec3/dfLa/dOps/the ALAC cookie get mutated too;
+        // an ALAC cookie is itself named `alac` and has no children after its 28 bytes).
+        b"mp4a" | b"enca" | b"ac-3" | b"ec-3" | b"fLaC" | b"alac" | b"Opus" => Some(28),
         _ => None,
     }
 }
@@ -428,6 +430,10 @@ fn campaign_inputs(dir: &Path, shaka: bool) -> Vec<(String, PathBuf, &'static st
         // AV1 OBUs / frame headers (cenc) and VP9 superframes / uncompressed headers (cbcs).
         "av1_240p.mp4",
         "vp9_240p.mp4",
+        // Audio configuration records: dec3 with the JOC extension, dfLa, the ALAC cookie.
+        "eac3_joc.mp4",
+        "flac_51.mp4",
+        "alac_stereo.mp4",
         // Dolby Vision: dvcC in a dvh1 entry (cenc), dvvC beside hvcC (cbcs).
         "shaka-video/sparks_dovi_5_short.mp4",
         "shaka-video/sparks_dovi_8_short.mp4",

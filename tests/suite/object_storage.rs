@@ -1,5 +1,7 @@
-//! `-o s3://…` against a real S3 server on loopback: SeaweedFS (`weed mini`, installed by
-//! scripts/install-s3-servers.sh). What is published is read back over plain HTTP (anonymous
+//! `-o s3://…` against real S3 servers on loopback: SeaweedFS (`weed mini`, installed by
+//! scripts/install-s3-servers.sh) and, for the key tests (publish byte for byte, the race, a
+//! server stopped mid-run), also s3s-fs (scripts/install-s3s-fs.sh): the same test bodies run
+//! on both (`on_both_servers!`). What is published is read back over plain HTTP (anonymous
 //! read on the `pub` bucket) and compared byte for byte with a local run of the same job; the
 //! faults leave the previous output in place and verifiable (docs/object-storage.md).
 use crate::common::{fixture, protection_args, root, vodpack};
@@ -15,6 +17,10 @@ const SECRET_KEY: &str = "vodpacktestsecret";
 /// An identity that may read and list but not write: every put answers 403.
 const READER_KEY: &str = "vodpackreader";
 const READER_SECRET: &str = "vodpackreadersecret";
+/// An identity that may write under `pub/one/runs/` only: every segment and playlist of a run
+/// of `s3://pub/one` is accepted, and its marker `pub/one/.vodpack-output.json` answers 403.
+const RUNS_ONLY_KEY: &str = "vodpackrunsonly";
+const RUNS_ONLY_SECRET: &str = "vodpackrunsonlysecret";
 
 fn weed_binary() -> PathBuf {
     let p = std::env::var_os("VODPACK_WEED")
@@ -28,13 +34,58 @@ fn weed_binary() -> PathBuf {
     p
 }
 
-/// A SeaweedFS `weed mini` on free loopback ports with buckets `pub` (anonymous read) and
-/// `keys`, one identity with full rights. Stopped (and its data removed) on drop.
-struct Seaweed {
+fn s3s_fs_binary() -> PathBuf {
+    let p = std::env::var_os("VODPACK_S3S_FS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".tools/s3s-fs/bin/s3s-fs"));
+    assert!(
+        p.is_file(),
+        "{} is missing: run scripts/install-s3s-fs.sh (or set VODPACK_S3S_FS)",
+        p.display()
+    );
+    p
+}
+
+/// Which S3 server a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Server {
+    /// SeaweedFS `weed mini`: buckets `pub` (anonymous read) and `keys`, an identity with full
+    /// rights and one that may only read.
+    Seaweed,
+    /// s3s-fs (the `s3s` project's file-system S3 server): buckets `pub` and `keys` (folders),
+    /// one identity; no anonymous access, so tests read its objects with signed requests.
+    S3sFs,
+}
+
+/// An S3 server on free loopback ports. Stopped (and its data removed) on drop.
+struct S3Server {
+    server: Server,
     child: Option<Child>,
     dir: tempfile::TempDir,
     base: u16,
 }
+
+/// The same test body on SeaweedFS and on s3s-fs: `name::seaweedfs` and `name::s3s_fs`.
+macro_rules! on_both_servers {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn seaweedfs() {
+                super::$name(super::Server::Seaweed)
+            }
+            #[test]
+            fn s3s_fs() {
+                super::$name(super::Server::S3sFs)
+            }
+        }
+    )*};
+}
+
+on_both_servers!(
+    s3_output_is_byte_identical_to_a_local_run_and_verifies,
+    of_two_concurrent_runs_exactly_one_publishes,
+    a_server_stopped_mid_run_leaves_the_previous_output_verifiable,
+);
 
 /// `count` consecutive ports that are free now.
 fn free_ports(count: u16) -> u16 {
@@ -58,11 +109,12 @@ fn rand_u16() -> u16 {
     (t ^ (std::process::id() << 7)) as u16
 }
 
-impl Seaweed {
-    fn start() -> Seaweed {
+impl S3Server {
+    fn start(server: Server) -> S3Server {
         let dir = tempfile::tempdir().unwrap();
         let base = free_ports(10);
-        let mut s = Seaweed {
+        let mut s = S3Server {
+            server,
             child: None,
             dir,
             base,
@@ -72,11 +124,46 @@ impl Seaweed {
     }
 
     fn launch(&mut self) {
+        match self.server {
+            Server::Seaweed => self.launch_seaweed(),
+            Server::S3sFs => self.launch_s3s_fs(),
+        }
+    }
+
+    fn launch_s3s_fs(&mut self) {
+        let data = self.dir.path().join("data");
+        for bucket in ["pub", "keys"] {
+            std::fs::create_dir_all(data.join(bucket)).unwrap();
+        }
+        let log = std::fs::File::create(self.dir.path().join("s3s-fs.log")).unwrap();
+        let child = Command::new(s3s_fs_binary())
+            .args(["--host", "127.0.0.1", "--port"])
+            .arg(self.s3_port().to_string())
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(&data)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start s3s-fs");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        // Ready when it answers HTTP (an unsigned request is refused, which is an answer).
+        while http_get(self.s3_port(), "/pub/ready-probe").is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "s3s-fs did not answer in 30 s: {}",
+                std::fs::read_to_string(self.dir.path().join("s3s-fs.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn launch_seaweed(&mut self) {
         let config = self.dir.path().join("s3.json");
         std::fs::write(
             &config,
             format!(
-                r#"{{"identities":[{{"name":"vodpack","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}},{{"name":"reader","credentials":[{{"accessKey":"{READER_KEY}","secretKey":"{READER_SECRET}"}}],"actions":["Read","List"]}},{{"name":"anonymous","actions":["Read:pub"]}}]}}"#
+                r#"{{"identities":[{{"name":"vodpack","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}},{{"name":"reader","credentials":[{{"accessKey":"{READER_KEY}","secretKey":"{READER_SECRET}"}}],"actions":["Read","List"]}},{{"name":"runs-only","credentials":[{{"accessKey":"{RUNS_ONLY_KEY}","secretKey":"{RUNS_ONLY_SECRET}"}}],"actions":["Read","List","Write:pub/one/runs/*"]}},{{"name":"anonymous","actions":["Read:pub"]}}]}}"#
             ),
         )
         .unwrap();
@@ -145,7 +232,10 @@ impl Seaweed {
     }
 
     fn s3_port(&self) -> u16 {
-        self.base + 6
+        match self.server {
+            Server::Seaweed => self.base + 6,
+            Server::S3sFs => self.base,
+        }
     }
 
     fn endpoint(&self) -> String {
@@ -164,8 +254,12 @@ impl Seaweed {
         c
     }
 
-    /// An object of the public bucket, read anonymously over HTTP: `None` when missing.
+    /// An object of the public bucket, read anonymously over HTTP (SeaweedFS) or with a signed
+    /// request of the `object_store` client (s3s-fs): `None` when missing.
     fn object(&self, key: &str) -> Option<Vec<u8>> {
+        if self.server == Server::S3sFs {
+            return self.signed_get(key);
+        }
         // A server just restarted may answer 5xx while its volumes load: wait a little.
         let deadline = Instant::now() + Duration::from_secs(15);
         let (status, body) = loop {
@@ -187,7 +281,37 @@ impl Seaweed {
     }
 }
 
-impl Drop for Seaweed {
+impl S3Server {
+    fn signed_get(&self, key: &str) -> Option<Vec<u8>> {
+        use object_store::ObjectStoreExt;
+        // rustls has no provider built in; ring's, as vodpack itself installs it (deprecated
+        // only for lacking post-quantum key exchange, which a loopback test does not need).
+        #[allow(deprecated)]
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let store = object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(self.endpoint())
+            .with_allow_http(true)
+            .with_bucket_name("pub")
+            .with_region("us-east-1")
+            .with_access_key_id(ACCESS_KEY)
+            .with_secret_access_key(SECRET_KEY)
+            .build()
+            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            match store.get(&object_store::path::Path::from(key)).await {
+                Ok(got) => Some(got.bytes().await.unwrap().to_vec()),
+                Err(object_store::Error::NotFound { .. }) => None,
+                Err(e) => panic!("GET pub/{key}: {e}"),
+            }
+        })
+    }
+}
+
+impl Drop for S3Server {
     fn drop(&mut self) {
         self.stop();
     }
@@ -232,7 +356,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn published(s: &Seaweed, out: &str, km: &Path, extra: &[&str]) -> Value {
+fn published(s: &S3Server, out: &str, km: &Path, extra: &[&str]) -> Value {
     let o = package_cmd(s.vodpack(), out, km, extra).output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
     serde_json::from_slice(&o.stdout).unwrap()
@@ -257,7 +381,7 @@ fn local_files(dir: &Path) -> Vec<String> {
     out
 }
 
-fn marker(s: &Seaweed, prefix: &str) -> Value {
+fn marker(s: &S3Server, prefix: &str) -> Value {
     let bytes = s
         .object(&format!("{prefix}/.vodpack-output.json"))
         .expect("the marker is published");
@@ -265,7 +389,7 @@ fn marker(s: &Seaweed, prefix: &str) -> Value {
 }
 
 /// `vodpack verify URL` with the fixed keys and the sources.
-fn verify_remote(s: &Seaweed, url: &str) -> Output {
+fn verify_remote(s: &S3Server, url: &str) -> Output {
     let mut c = s.vodpack();
     c.args(["verify", url]);
     for k in &crate::common::TEST_KEYS {
@@ -275,38 +399,46 @@ fn verify_remote(s: &Seaweed, url: &str) -> Output {
     c.output().unwrap()
 }
 
-#[test]
-fn s3_output_is_byte_identical_to_a_local_run_and_verifies() {
-    let s = Seaweed::start();
+/// Publishes the fixture job to `s3://pub/<prefix>` and runs it locally with the same `extra`
+/// options: every file the local run wrote is published byte for byte under the run's prefix,
+/// the top manifests differ only by the run's path, and the published output verifies.
+fn assert_published_like_local(s: &S3Server, prefix: &str, extra: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let local = tmp.path().join("movie");
     let o = package_cmd(
         vodpack(),
         &local.display().to_string(),
         &tmp.path().join("local.keys.json"),
-        &[],
+        extra,
     )
     .output()
     .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let km = tmp.path().join("remote.keys.json");
-    let summary = published(&s, "s3://pub/titles/movie", &km, &[]);
+    let url = format!("s3://pub/{prefix}");
+    let summary = published(s, &url, &km, extra);
     let run = summary["run"]
         .as_str()
         .expect("--json names the run")
         .to_string();
-    assert_eq!(summary["out"], "s3://pub/titles/movie");
-    let m = marker(&s, "titles/movie");
+    assert_eq!(summary["out"], url.as_str());
+    let m = marker(s, prefix);
     assert_eq!(m["current"], run.as_str());
+    let top_names: Vec<&str> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
     let mut media_bytes = 0u64;
     for f in local_files(&local) {
         if f == ".vodpack-output.json" {
             continue;
         }
         let mine = std::fs::read(local.join(&f)).unwrap();
-        if f == "master.m3u8" || f == "manifest.mpd" {
+        if top_names.contains(&f.as_str()) {
             let top = s
-                .object(&format!("titles/movie/{f}"))
+                .object(&format!("{prefix}/{f}"))
                 .expect("top manifest published");
             let top = String::from_utf8(top).unwrap();
             // Only the paths differ: resolved against the run's prefix they are the local ones.
@@ -328,7 +460,7 @@ fn s3_output_is_byte_identical_to_a_local_run_and_verifies() {
             }
         } else {
             let theirs = s
-                .object(&format!("titles/movie/runs/{run}/{f}"))
+                .object(&format!("{prefix}/runs/{run}/{f}"))
                 .unwrap_or_else(|| panic!("{f} not published"));
             assert!(
                 theirs == mine,
@@ -337,7 +469,7 @@ fn s3_output_is_byte_identical_to_a_local_run_and_verifies() {
             media_bytes += mine.len() as u64;
             // Nothing of the run sits at the top: players only reach it through the manifests.
             assert!(
-                s.object(&format!("titles/movie/{f}")).is_none(),
+                s.object(&format!("{prefix}/{f}")).is_none(),
                 "{f} at the top"
             );
         }
@@ -349,7 +481,7 @@ fn s3_output_is_byte_identical_to_a_local_run_and_verifies() {
     );
     // The key manifest is the local file given, never in the bucket.
     assert!(km.is_file());
-    let o = verify_remote(&s, "s3://pub/titles/movie");
+    let o = verify_remote(s, &url);
     assert!(
         o.status.success(),
         "verify of the published output: {}",
@@ -357,9 +489,27 @@ fn s3_output_is_byte_identical_to_a_local_run_and_verifies() {
     );
 }
 
+fn s3_output_is_byte_identical_to_a_local_run_and_verifies(server: Server) {
+    let s = S3Server::start(server);
+    assert_published_like_local(&s, "titles/movie", &[]);
+    // Segments renamed by a template are uploaded under their final names as they are
+    // written; --verify checks the local copies before the switch.
+    assert_published_like_local(
+        &s,
+        "titles/templated",
+        &[
+            "--segment-template",
+            "$RepresentationID$/part-$Number%03d$.m4s",
+            "--verify",
+        ],
+    );
+    // One file per rendition (uploaded in parts once its sidx is written).
+    assert_published_like_local(&s, "titles/single", &["--single-file"]);
+}
+
 #[test]
 fn a_new_run_switches_and_keeps_the_old_run_until_pruned() {
-    let s = Seaweed::start();
+    let s = S3Server::start(Server::Seaweed);
     let tmp = tempfile::tempdir().unwrap();
     let km = tmp.path().join("k.json");
     let first = published(&s, "s3://pub/t", &km, &[]);
@@ -399,7 +549,7 @@ fn a_new_run_switches_and_keeps_the_old_run_until_pruned() {
 
 /// Starts `package` with a FIFO `--key-file`: it blocks reading it after it read the output's
 /// marker (plan stage), so the caller controls what happens before it uploads.
-fn started_waiting(s: &Seaweed, out: &str, km: &Path, fifo: &Path) -> Child {
+fn started_waiting(s: &S3Server, out: &str, km: &Path, fifo: &Path) -> Child {
     let mut c = s.vodpack();
     c.args(["package", "--json", "-o", out, "--key-manifest"])
         .arg(km)
@@ -436,9 +586,8 @@ fn fifo(dir: &Path, name: &str) -> PathBuf {
     p
 }
 
-#[test]
-fn of_two_concurrent_runs_exactly_one_publishes() {
-    let s = Seaweed::start();
+fn of_two_concurrent_runs_exactly_one_publishes(server: Server) {
+    let s = S3Server::start(server);
     let tmp = tempfile::tempdir().unwrap();
     let km = tmp.path().join("k.json");
     published(&s, "s3://pub/c", &km, &[]);
@@ -449,10 +598,23 @@ fn of_two_concurrent_runs_exactly_one_publishes() {
     let b = started_waiting(&s, "s3://pub/c", &tmp.path().join("kb.json"), &fb);
     let mut wa = std::fs::OpenOptions::new().write(true).open(&fa).unwrap();
     let mut wb = std::fs::OpenOptions::new().write(true).open(&fb).unwrap();
-    wa.write_all(key_file_text().as_bytes()).unwrap();
-    wb.write_all(key_file_text().as_bytes()).unwrap();
-    drop((wa, wb));
-    let (oa, ob) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let (oa, ob) = if server == Server::S3sFs {
+        // s3s-fs 0.14.1 checks a conditional put's ETag and then writes, not atomically: two
+        // switches at the same instant both pass there (measured; SeaweedFS and S3 refuse
+        // one). So on s3s-fs the second run goes on once the first has published: its switch
+        // is then stale and must lose all the same.
+        wa.write_all(key_file_text().as_bytes()).unwrap();
+        drop(wa);
+        let oa = a.wait_with_output().unwrap();
+        wb.write_all(key_file_text().as_bytes()).unwrap();
+        drop(wb);
+        (oa, b.wait_with_output().unwrap())
+    } else {
+        wa.write_all(key_file_text().as_bytes()).unwrap();
+        wb.write_all(key_file_text().as_bytes()).unwrap();
+        drop((wa, wb));
+        (a.wait_with_output().unwrap(), b.wait_with_output().unwrap())
+    };
     let codes = [oa.status.code(), ob.status.code()];
     assert!(
         codes == [Some(0), Some(7)] || codes == [Some(7), Some(0)],
@@ -481,9 +643,8 @@ fn of_two_concurrent_runs_exactly_one_publishes() {
     assert!(o.status.success(), "{}", text(&o));
 }
 
-#[test]
-fn a_server_stopped_mid_run_leaves_the_previous_output_verifiable() {
-    let mut s = Seaweed::start();
+fn a_server_stopped_mid_run_leaves_the_previous_output_verifiable(server: Server) {
+    let mut s = S3Server::start(server);
     let tmp = tempfile::tempdir().unwrap();
     let km = tmp.path().join("k.json");
     let first = published(&s, "s3://pub/f", &km, &[]);
@@ -513,7 +674,7 @@ fn a_server_stopped_mid_run_leaves_the_previous_output_verifiable() {
 
 #[test]
 fn credentials_buckets_and_keys_are_checked_before_any_work() {
-    let s = Seaweed::start();
+    let s = S3Server::start(Server::Seaweed);
     let tmp = tempfile::tempdir().unwrap();
     let km = tmp.path().join("k.json");
     // Wrong secret: exit 7 naming the URL and the service's code.
@@ -600,7 +761,76 @@ fn credentials_buckets_and_keys_are_checked_before_any_work() {
     );
 }
 
-impl Seaweed {
+/// One object answering 403 (the run's marker switch; its segments and playlists are accepted):
+/// the run exits 7 naming that object and the service's code, removes what it uploaded, and
+/// the previous output is untouched byte for byte (so a player that loaded its manifests
+/// before plays on) and still verifies.
+#[test]
+fn one_object_refused_leaves_the_previous_output_untouched() {
+    let s = S3Server::start(Server::Seaweed);
+    let tmp = tempfile::tempdir().unwrap();
+    let km = tmp.path().join("k.json");
+    let first = published(&s, "s3://pub/one", &km, &[]);
+    let first = first["run"].as_str().unwrap().to_string();
+    let before: Vec<Option<Vec<u8>>> = [
+        "one/master.m3u8",
+        "one/manifest.mpd",
+        "one/.vodpack-output.json",
+    ]
+    .iter()
+    .map(|k| s.object(k))
+    .collect();
+    let mut c = s.vodpack();
+    c.env("AWS_ACCESS_KEY_ID", RUNS_ONLY_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", RUNS_ONLY_SECRET);
+    let o = package_cmd(c, "s3://pub/one", &tmp.path().join("k2.json"), &[])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(7), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("s3://pub/one/.vodpack-output.json") && err.contains("AccessDenied"),
+        "the refused object and the code are named: {err}"
+    );
+    // Its segments were accepted, then removed: only the first run's objects are left.
+    let refused: Vec<String> = s
+        .run_ids("one")
+        .into_iter()
+        .filter(|r| *r != first)
+        .collect();
+    // (SeaweedFS may keep the emptied folder of the refused run's prefix.)
+    assert!(refused.len() <= 1, "{refused:?}");
+    for f in [
+        "video_240p/init.mp4",
+        "video_240p/seg_1.m4s",
+        "video_240p/playlist.m3u8",
+    ] {
+        assert!(
+            s.object(&format!("one/runs/{}/{f}", refused[0])).is_none(),
+            "{f} of the refused run is left"
+        );
+    }
+    let after: Vec<Option<Vec<u8>>> = [
+        "one/master.m3u8",
+        "one/manifest.mpd",
+        "one/.vodpack-output.json",
+    ]
+    .iter()
+    .map(|k| s.object(k))
+    .collect();
+    assert!(
+        before == after,
+        "the published manifests and marker changed"
+    );
+    assert!(
+        !km.with_file_name("k2.json").exists(),
+        "no key manifest for a run not published"
+    );
+    let o = verify_remote(&s, "s3://pub/one");
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+impl S3Server {
     fn filer_port(&self) -> u16 {
         self.base + 4
     }
@@ -655,7 +885,7 @@ impl Seaweed {
 
 #[test]
 fn inputs_read_from_s3_give_the_same_output_as_local_inputs() {
-    let s = Seaweed::start();
+    let s = S3Server::start(Server::Seaweed);
     for f in ["h264_240p.mp4", "aac_en.mp4"] {
         s.put_through_filer(
             "keys",
@@ -724,7 +954,7 @@ fn inputs_read_from_s3_give_the_same_output_as_local_inputs() {
 
 #[test]
 fn a_run_killed_mid_upload_leaves_the_previous_output_verifiable() {
-    let s = Seaweed::start();
+    let s = S3Server::start(Server::Seaweed);
     let tmp = tempfile::tempdir().unwrap();
     let km = tmp.path().join("k.json");
     let first = published(&s, "s3://pub/k", &km, &[]);
@@ -777,12 +1007,103 @@ fn a_run_killed_mid_upload_leaves_the_previous_output_verifiable() {
     published(&s, "s3://pub/k", &km, &[]);
 }
 
+/// Every file under `dir` (recursively), counted.
+fn files_in(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => files_in(&e.path()),
+            Ok(_) => 1,
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The upload is streamed: each segment leaves the local folder once uploaded, while the run
+/// writes the next ones, so the local copy never holds the title (at most the upload queue's
+/// few files), and what is published is still the whole, verifiable output.
+#[test]
+fn segments_are_uploaded_while_the_run_writes_the_next_ones() {
+    let s = S3Server::start(Server::Seaweed);
+    let tmp = tempfile::tempdir().unwrap();
+    let video = tmp.path().join("v.mp4");
+    // 60 segments of 2 s.
+    crate::common::synth_video(
+        &video,
+        "640x360",
+        120,
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-b:v",
+            "1M",
+        ],
+    );
+    let scratch = tmp.path().join("tmp");
+    std::fs::create_dir(&scratch).unwrap();
+    let mut c = s.vodpack();
+    c.env("TMPDIR", &scratch)
+        .args([
+            "package",
+            "--json",
+            "-o",
+            "s3://pub/stream",
+            "--key-manifest",
+        ])
+        .arg(tmp.path().join("k.json"))
+        .args(["--segment-duration", "2"])
+        .args(protection_args("cbcs"))
+        .arg(&video)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut most = 0;
+    while child.try_wait().unwrap().is_none() {
+        most = most.max(files_in(&scratch));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let segments = summary["renditions"][0]["segments"].as_u64().unwrap();
+    assert_eq!(segments, 60, "{summary}");
+    assert!(most > 0, "the run's local folder was not seen under TMPDIR");
+    // Queued (8) + uploading (4) + being written, the init segment, the playlists at the end.
+    assert!(
+        most <= 16,
+        "the local folder held {most} files at once: the segments were not uploaded as they were written"
+    );
+    assert_eq!(files_in(&scratch), 0, "the local folder is removed");
+    let run = summary["run"].as_str().unwrap();
+    for n in [1, 30, 60] {
+        assert!(
+            s.object(&format!("stream/runs/{run}/video_360p/seg_{n}.m4s"))
+                .is_some(),
+            "segment {n} published"
+        );
+    }
+    let mut v = s.vodpack();
+    v.args(["verify", "s3://pub/stream"]);
+    for k in &crate::common::TEST_KEYS {
+        v.arg("--key").arg(format!("kid={},key={}", k.kid, k.key));
+    }
+    let o = v.arg("--sources").arg(&video).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 /// Shaka Player (DASH) and hls.js (HLS) play an encrypted output straight from the object
 /// store's HTTP endpoint (anonymous read on `pub`; the harness only serves the page and the
 /// Clear Key licence), seeking and switching between both video renditions.
 #[test]
 fn players_play_an_encrypted_output_from_the_object_store() {
-    let s = Seaweed::start();
+    let s = S3Server::start(Server::Seaweed);
     let tmp = tempfile::tempdir().unwrap();
     let port = crate::common::free_port();
     let licence = format!("http://127.0.0.1:{port}/license");

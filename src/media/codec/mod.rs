@@ -5,25 +5,34 @@
 //! §12.2.3, protected ISO/IEC 23001-7 §4) with the mp4 reader's box splitting, then hands the
 //! configuration box to the file of its codec: [`avc`] (avcC, SPS/PPS, slice header), [`hevc`]
 //! (hvcC, SPS/PPS, slice segment header), [`av1`], [`vp9`], [`aac`] (esds, AudioSpecificConfig),
-//! [`opus`], [`ac3`] (dac3, dec3). Bit-packed syntax goes through the one [`bits::BitReader`].
+//! [`opus`], [`ac3`] (dac3, dec3), [`flac`] (dfLa), [`alac`] (the ALAC magic cookie), [`dts`]
+//! (ddts, udts), [`iamf`] (iacb);
+//! [`channels`] turns the audio ones into HLS/DASH channel signalling. Bit-packed syntax goes through the one [`bits::BitReader`].
 //!
 //! Every read is bounded by the box it belongs to: a size that lies or a truncated record is a
 //! [`CodecError`] naming the box or structure, never a panic, and no allocation is sized from a
 //! field of the file.
 pub mod aac;
 pub mod ac3;
+pub mod alac;
+pub mod audio_fuzz;
 pub mod av1;
 pub mod avc;
 pub mod bits;
+pub mod channels;
 pub mod dovi;
+pub mod dts;
 pub mod error;
+pub mod flac;
 pub mod hevc;
+pub mod iamf;
 pub mod nal;
 pub mod opus;
 pub mod slice;
 pub mod vp8;
 pub mod vp9;
 
+pub use channels::ChannelSignalling;
 pub use error::{CodecError, CodecResult};
 pub use nal::{NalClass, VideoCodec};
 pub use slice::SliceHeaderParser;
@@ -59,6 +68,9 @@ pub struct CodecInfo {
     pub transfer_characteristics: Option<u8>,
     /// `mp4a`: the esds DecoderSpecificInfo (the AudioSpecificConfig), for ADTS headers.
     pub decoder_specific_info: Option<Vec<u8>>,
+    /// Audio: what HLS `CHANNELS` and DASH `AudioChannelConfiguration` say (a count unless the
+    /// codec says more: E-AC-3 layouts and JOC, DTS), docs/audio-signalling.md.
+    pub channel_signalling: Option<ChannelSignalling>,
     /// A generic video entry with Dolby Vision metadata (`dvvC`/`dvcC`/`dvwC` beside `hvcC` or
     /// `av1C`): the Dolby Vision codec string, e.g. `dvh1.08.01` (HLS `SUPPLEMENTAL-CODECS`,
     /// DASH `scte214:supplementalCodecs`). See [`dovi`].
@@ -132,7 +144,8 @@ pub fn parse_sample_entry(entry: &[u8]) -> CodecResult<CodecInfo> {
     match &fourcc {
         b"avc1" | b"avc3" | b"hvc1" | b"hev1" | b"av01" | b"vp09" | b"vp08" | b"dvh1" | b"dvhe"
         | b"dav1" | b"dva1" | b"dvav" => parse_visual(fourcc, body),
-        b"mp4a" | b"Opus" | b"ac-3" | b"ec-3" => parse_audio(fourcc, body),
+        b"mp4a" | b"Opus" | b"ac-3" | b"ec-3" | b"fLaC" | b"alac" | b"dtsc" | b"dtse" | b"dtsh"
+        | b"dtsl" | b"dtsx" | b"iamf" => parse_audio(fourcc, body),
         _ => Err(CodecError::UnsupportedEntry(fourcc_str(&fourcc))),
     }
 }
@@ -359,8 +372,48 @@ fn parse_audio(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
                 info.sample_rate = Some(rate);
             }
             info.codec_string = name.clone();
+            info.channel_signalling = Some(ChannelSignalling::dolby(&c));
+        }
+        b"fLaC" => {
+            let c = flac::FlacConfig::parse(config(b"dfLa")?)?;
+            info.channels = Some(c.channels);
+            info.sample_rate = Some(c.sample_rate);
+            info.codec_string = flac::CODEC_STRING.into();
+        }
+        b"alac" => {
+            let c = alac::AlacConfig::parse(config(b"alac")?)?;
+            info.channels = Some(c.channels);
+            info.sample_rate = Some(c.sample_rate);
+            info.codec_string = alac::CODEC_STRING.into();
+        }
+        b"dtsc" | b"dtse" | b"dtsh" | b"dtsl" => {
+            let c = dts::DdtsConfig::parse(config(b"ddts")?)?;
+            info.sample_rate = Some(c.sample_rate);
+            info.codec_string = name.clone();
+            info.channel_signalling = info
+                .channels
+                .map(|ch| ChannelSignalling::count_in(channels::SCHEME_DTS, ch));
+        }
+        b"dtsx" => {
+            let c = dts::UdtsConfig::parse(config(b"udts")?)?;
+            // A 32-bit mask has at most 32 bits set: the cast cannot truncate.
+            let ch = info.channels.unwrap_or(c.channel_mask.count_ones() as u16);
+            info.channels = Some(ch);
+            info.codec_string = name.clone();
+            info.channel_signalling = Some(ChannelSignalling::dtsx(ch, c.channel_mask));
+        }
+        b"iamf" => {
+            // The channels and rate are the mix presentation's, not the entry's (whose fields
+            // are 0): none is signalled (docs/audio-signalling.md).
+            info.codec_string = iamf::IamfConfig::parse(config(b"iacb")?)?.codec_string();
+            info.channels = None;
+            info.sample_rate = None;
+            return Ok(info);
         }
         _ => return Err(CodecError::UnsupportedEntry(name)),
+    }
+    if info.channel_signalling.is_none() {
+        info.channel_signalling = info.channels.map(ChannelSignalling::count);
     }
     Ok(info)
 }
@@ -719,19 +772,25 @@ mod tests {
             parse_sample_entry(&entry("ac3_51")).unwrap().channels,
             Some(6)
         );
-        // dec3 with one dependent substream adding Lrs/Rrs (chan_loc bit 7): 5.1 + 2 = 8.
+        // dec3 with one dependent substream adding Lrs/Rrs (chan_loc bit 1, counted from the
+        // least significant bit as Shaka Packager does, docs/audio-signalling.md): 5.1 + 2 = 8.
         let mut body = vec![0u8; 28];
         body[7] = 1;
         body[16..18].copy_from_slice(&2u16.to_be_bytes());
         body[24..28].copy_from_slice(&(48000u32 << 16).to_be_bytes());
         // data_rate(13)=0x180, num_ind_sub(3)=0 | fscod 0, bsid 16, res, asvc 0, bsmod 0 |
-        // acmod 7, lfe 1, res 000, num_dep_sub 1, chan_loc 0b0_1000_0000
-        let dec3 = [0x0c, 0x00, 0x20, 0x0f, 0x02, 0x80, 0x00];
+        // acmod 7, lfe 1, res 000, num_dep_sub 1, chan_loc 0b0_0000_0010
+        let dec3 = [0x0c, 0x00, 0x20, 0x0f, 0x02, 0x02];
         body.extend_from_slice(&bx(b"dec3", &dec3));
         let info = parse_sample_entry(&bx(b"ec-3", &body)).unwrap();
         assert_eq!(
             (info.codec_string.as_str(), info.channels),
             ("ec-3", Some(8))
+        );
+        let s = info.channel_signalling.unwrap();
+        assert_eq!(
+            (s.dash.scheme, s.dash.value.as_str()),
+            (channels::SCHEME_CICP, "12")
         );
     }
 

@@ -21,6 +21,8 @@ ff -f lavfi -i sine=f=440:r=44100 -ac 1 -t 2 -c:a aac aac_mono44k.mp4
 ff -f lavfi -i sine=f=440:r=48000 -ac 2 -t 2 -c:a libopus opus.mp4
 ff -f lavfi -i sine=f=440:r=48000 -t 2 -af 'pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0' -c:a ac3 ac3_51.mp4
 ff -f lavfi -i sine=f=440:r=48000 -ac 2 -t 2 -c:a eac3 eac3.mp4
+# FLAC and ALAC: the entries of the audio fixtures (fixtures/make-audio.sh).
+cp "$HERE/../../../fixtures/flac_51.mp4" "$HERE/../../../fixtures/alac_stereo.mp4" .
 # QuickTime sound description v1 (16 extra bytes, esds inside a `wave` box). Shaka cannot read .mov,
 # so its codec string is left as "-" and the test compares with ffprobe only.
 ff -f lavfi -i sine=f=440:r=48000 -ac 2 -t 1 -c:a aac aac_qt_v1.mov
@@ -30,7 +32,7 @@ for f in *.mp4 *.mov; do
   name=${f%.*}
   python3 "$HERE/extract_entry.py" "$f" > "$HERE/$name.bin"
   stream=video
-  case $name in aac*|ac3*|eac3|opus) stream=audio ;; esac
+  case $name in aac*|ac3*|eac3|opus|flac*|alac*) stream=audio ;; esac
   codecs=-
   if "$REF/packager" "in=$f,stream=$stream,output=out_$name.mp4" --mpd_output "$name.mpd" > /dev/null 2>&1; then
     codecs=$(sed -n 's/.*codecs="\([^"]*\)".*/\1/p' "$name.mpd" | head -n 1)

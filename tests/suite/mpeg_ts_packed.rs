@@ -227,3 +227,96 @@ fn hlsjs_plays_ts_video_with_packed_audio() {
     let json: serde_json::Value = serde_json::from_str(&report).expect("harness JSON report");
     assert_eq!(json["ok"], true, "harness report: {report}");
 }
+
+#[test]
+fn aes_128_packed_audio_decrypts_in_openssl_and_ffmpeg_to_the_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = crate::common::test_key("AUDIO");
+    let mut a: Vec<String> = [
+        "--hls-segments",
+        "ts",
+        "--hls-packed-audio",
+        "--protection",
+        "dash=cenc,hls=aes-128",
+        "--hls-key-uri",
+        "../../keys/{kid}.key",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for k in &crate::common::TEST_KEYS {
+        a.push("--key".into());
+        a.push(format!("label={},kid={},key={}", k.label, k.kid, k.key));
+    }
+    a.push(fixture("aac_en.mp4").display().to_string());
+    let enc = tmp.path().join("out");
+    package(&enc, &a);
+    let keys = tmp.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::write(
+        keys.join(format!("{}.key", key.kid)),
+        hex::decode(key.key).unwrap(),
+    )
+    .unwrap();
+    // The clear packed run of the same input: the timestamps the decrypted segments must carry.
+    let clear = tmp.path().join("clear");
+    package(&clear, &args(true, &[(fixture("aac_en.mp4"), "audio_en")]));
+
+    let dir = enc.join("audio_en");
+    let playlist = std::fs::read_to_string(dir.join("playlist.m3u8")).unwrap();
+    assert!(
+        playlist.contains(&format!(
+            "#EXT-X-KEY:METHOD=AES-128,URI=\"../../keys/{}.key\"",
+            key.kid
+        )),
+        "{playlist}"
+    );
+    let segs = numbered(&dir.join("ts"), "aac");
+    let clear_segs = numbered(&clear.join("audio_en/ts"), "aac");
+    assert_eq!(segs.len(), clear_segs.len());
+    for (i, (seg, clear_seg)) in segs.iter().zip(&clear_segs).enumerate() {
+        let bytes = std::fs::read(seg).unwrap();
+        assert!(
+            bytes.len() % 16 == 0 && &bytes[..3] != b"ID3",
+            "encrypted whole"
+        );
+        // IV: the media sequence number (RFC 8216 §5.2).
+        let plain = run_ok(
+            Command::new("openssl")
+                .args(["enc", "-d", "-aes-128-cbc", "-K", key.key])
+                .args(["-iv", &format!("{i:032x}"), "-in"])
+                .arg(seg),
+        )
+        .stdout;
+        let decrypted = tmp.path().join(format!("dec_{}.aac", i + 1));
+        std::fs::write(&decrypted, &plain).unwrap();
+        assert_eq!(
+            id3_timestamp(&decrypted),
+            id3_timestamp(clear_seg),
+            "segment {}",
+            i + 1
+        );
+        assert_eq!(
+            packet_md5s(&decrypted, &["-bsf:a", "aac_adtstoasc"]),
+            packet_md5s(clear_seg, &["-bsf:a", "aac_adtstoasc"]),
+            "segment {}",
+            i + 1
+        );
+    }
+    // ffmpeg's HLS demuxer fetches the key and decrypts the playlist to the source's frames
+    // (the key files end in `.key`, outside its default list of HLS extensions).
+    let out = run_ok(
+        Command::new(&tools().ffmpeg)
+            .args(["-hide_banner", "-nostdin", "-v", "error"])
+            .args(["-allowed_extensions", "ALL", "-i"])
+            .arg(dir.join("playlist.m3u8"))
+            .args(["-map", "0:a:0", "-c", "copy", "-bsf:a", "aac_adtstoasc"])
+            .args(["-f", "framemd5", "-"]),
+    );
+    let got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(',').nth(5).map(|m| m.trim().to_string()))
+        .collect();
+    assert_eq!(got, packet_md5s(&fixture("aac_en.mp4"), &[]));
+}

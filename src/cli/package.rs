@@ -97,6 +97,9 @@ pub struct PackageArgs {
     /// Key URI of an encrypted TS set, with {kid} or {label} (default /v1/licence/key/{kid}).
     #[arg(long)]
     hls_key_uri: Option<String>,
+    /// With --hls-segments ts: audio-only renditions as packed audio (.aac/.ac3/.ec3).
+    #[arg(long)]
+    hls_packed_audio: bool,
     /// Absolute URL the output is served from (DASH BaseURL, absolute HLS media URIs).
     #[arg(long)]
     base_url: Option<String>,
@@ -143,6 +146,7 @@ fn build_job(a: &PackageArgs) -> Result<PackageJob, Error> {
         }
     }
     job.verify |= a.verify;
+    job.hls_packed_audio |= a.hls_packed_audio;
     if a.prune_after.is_some() {
         job.prune_after = a.prune_after;
     }

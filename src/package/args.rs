@@ -340,6 +340,8 @@ pub struct PackageArgs {
     pub hls_ts: bool,
     /// `--hls-key-uri` (or its default): the key URI of an encrypted TS set.
     pub hls_key_uri: crate::ts::key_uri::KeyUriTemplate,
+    /// `--hls-packed-audio`: the TS set writes audio-only renditions as packed audio.
+    pub hls_packed_audio: bool,
     /// An object-store OUT: the run is written into a local folder first (`out`), then
     /// published (package::publish).
     pub remote: Option<RemoteOut>,
@@ -442,6 +444,23 @@ impl PackageArgs {
                 ));
             }
         }
+        if job.hls_packed_audio {
+            if job.hls_segments.as_deref().map(str::trim) != Some("ts") {
+                return Err(Error::Usage(
+                    "--hls-packed-audio writes the audio of MPEG-TS playlists: add --hls-segments ts"
+                        .into(),
+                ));
+            }
+            if let Some(p) = protection.as_ref().filter(
+                |p| matches!(p.schemes, Schemes::Ts { hls, .. } if hls == TsMethod::SampleAes),
+            ) {
+                return Err(Error::Usage(format!(
+                    "--hls-packed-audio: packed audio is encrypted whole (hls=aes-128), not with SAMPLE-AES: write --protection dash={},hls=aes-128 instead of '{}'",
+                    p.schemes.main().as_str(),
+                    p.text
+                )));
+            }
+        }
         let hls_ts = match job.hls_segments.as_deref().map(str::trim) {
             None | Some("cmaf") => false,
             Some("ts") => true,
@@ -518,6 +537,7 @@ impl PackageArgs {
             },
             protection,
             hls_ts,
+            hls_packed_audio: job.hls_packed_audio,
             hls_key_uri: match &job.hls_key_uri {
                 Some(t) => crate::ts::key_uri::KeyUriTemplate::parse(t)?,
                 None => Default::default(),

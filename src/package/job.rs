@@ -476,6 +476,10 @@ pub struct PackageJob {
     /// (default `/v1/licence/key/{kid}`, which `vodpack serve` answers; docs/mpeg-ts.md).
     #[serde(default, alias = "hls-key-uri")]
     pub hls_key_uri: Option<String>,
+    /// With `hls_segments: ts`: audio-only renditions as packed audio (`.aac`, `.ac3`, `.ec3`
+    /// with an ID3 timestamp tag) instead of TS (docs/mpeg-ts.md).
+    #[serde(default, alias = "hls-packed-audio")]
+    pub hls_packed_audio: bool,
     /// With an object-store OUT: runs replaced more than this many seconds ago are removed
     /// after publishing (docs/object-storage.md).
     #[serde(alias = "prune-after")]
@@ -504,6 +508,7 @@ impl Default for PackageJob {
             base_url: None,
             hls_segments: None,
             hls_key_uri: None,
+            hls_packed_audio: false,
             prune_after: None,
             force: false,
             verify: false,

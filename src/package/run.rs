@@ -293,6 +293,7 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                         };
                         ts_sets.push(TsSetJob {
                             dir: set.dir(&src.id),
+                            packed: args.hls_packed_audio && !format.is_video(),
                             format,
                             crypto,
                             on_written: on_written(&src.id, set),
@@ -699,11 +700,13 @@ fn scheme_files(asset: &PackagedAsset) -> Result<Vec<SchemeRendition>> {
         .renditions
         .iter()
         .map(|r| {
-            // MPEG-TS: no init segment; the segments are `seg_<n>.ts` beside each other.
+            // MPEG-TS: no init segment; the segments are `seg_<n>.ts` beside each other (packed
+            // audio: `.aac`, `.ac3`, `.ec3`).
             let ts_template = match r.segments.first() {
                 Some(s) if r.init_path.is_empty() => Some(format!(
-                    "{}/seg_$Number$.ts",
-                    hls::parent_dir(&s.path).trim_end_matches('/')
+                    "{}/seg_$Number$.{}",
+                    hls::parent_dir(&s.path).trim_end_matches('/'),
+                    s.path.rsplit_once('.').map_or("ts", |(_, ext)| ext)
                 )),
                 _ => None,
             };

@@ -81,6 +81,8 @@ pub struct TsSetJob {
     pub format: EsFormat,
     /// The set's encryption (`SAMPLE-AES` or `AES-128`), when it has one.
     pub crypto: Option<TsSetCrypto>,
+    /// Audio written as packed audio (`--hls-packed-audio`, crate::ts::packed) instead of TS.
+    pub packed: bool,
     /// Told of each segment once it is complete.
     pub on_written: Option<OnWritten>,
 }
@@ -285,6 +287,12 @@ struct TsSetState {
     crypto: Option<TsSetCrypto>,
     /// AES-128: the cipher of the segment being written.
     segment_cipher: Option<SegmentCipher>,
+    /// Packed audio: segments are the elementary stream after an ID3 timestamp tag.
+    packed: bool,
+    /// Packed audio: the segment's ID3 tag is still to be written (it needs the first PTS).
+    tag_pending: bool,
+    /// The segment files' extension: `ts`, or `aac`/`ac3`/`ec3` for packed audio.
+    ext: &'static str,
 }
 
 impl TsSetState {
@@ -456,11 +464,15 @@ pub fn write_rendition(
         let dir = job.out_root.join(&set.dir);
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let format = set.format.with_sample_entry(&track.sample_entry);
+        let packed_ext = crate::ts::packed::extension(&format).filter(|_| set.packed);
         let muxer = match &set.crypto {
             Some(c) if c.method == TsMethod::SampleAes => TsMuxer::with_sample_aes(format, &c.key),
             _ => TsMuxer::new(format),
         };
         ts_sets.push(TsSetState {
+            packed: packed_ext.is_some(),
+            tag_pending: false,
+            ext: packed_ext.unwrap_or("ts"),
             crypto: set.crypto,
             segment_cipher: None,
             dir: set.dir,
@@ -514,7 +526,9 @@ pub fn write_rendition(
             }
         }
         for set in ts_sets.iter_mut() {
-            let path = job.out_root.join(format!("{}/seg_{}.ts", set.dir, si + 1));
+            let path = job
+                .out_root
+                .join(format!("{}/seg_{}.{}", set.dir, si + 1, set.ext));
             let f = File::create(&path).map_err(io_err(&path))?;
             set.file = Some((f, path));
             set.seg_size = 0;
@@ -527,7 +541,11 @@ pub fn write_rendition(
                 (_, iv) => (iv, None),
             };
             set.segment_cipher = segment;
-            set.muxer.start_segment(&mut set.buf, sample_aes);
+            if set.packed {
+                set.tag_pending = true;
+            } else {
+                set.muxer.start_segment(&mut set.buf, sample_aes);
+            }
         }
         for w in frag_starts.windows(2) {
             let (fa, fb) = (w[0], w[1]);
@@ -578,14 +596,22 @@ pub fn write_rendition(
                             ),
                         ));
                     };
-                    set.muxer
-                        .sample(&mut set.buf, bytes, s.is_sync, ts_pts, ts_dts)
-                        .map_err(|e| {
-                            Error::invalid(
-                                job.input_path,
-                                format!("track {}: sample {}: {e}", track.id, i + 1),
-                            )
-                        })?;
+                    let written = if set.packed {
+                        if std::mem::take(&mut set.tag_pending) {
+                            crate::ts::packed::timestamp_tag(&mut set.buf, ts_pts);
+                        }
+                        let format = set.muxer.format();
+                        format.access_unit(bytes, s.is_sync, None, &mut set.buf)
+                    } else {
+                        set.muxer
+                            .sample(&mut set.buf, bytes, s.is_sync, ts_pts, ts_dts)
+                    };
+                    written.map_err(|e| {
+                        Error::invalid(
+                            job.input_path,
+                            format!("track {}: sample {}: {e}", track.id, i + 1),
+                        )
+                    })?;
                     // A byte range of a segment encrypted whole cannot be decrypted alone: an
                     // AES-128 set has no I-frame playlist.
                     let whole_segment = set.segment_cipher.is_some();
@@ -748,7 +774,7 @@ pub fn write_rendition(
                 start: start.at_or_after_zero(),
                 duration,
                 size,
-                path: format!("{}/seg_{}.ts", set.dir, si + 1),
+                path: format!("{}/seg_{}.{}", set.dir, si + 1, set.ext),
                 offset: 0,
                 clear,
             });
@@ -813,10 +839,11 @@ pub fn write_rendition(
     }
     for set in ts_sets {
         outputs.push(RenditionOutput {
-            // No init segment: every segment starts with its PAT and PMT.
+            // No init segment: every segment starts with its PAT and PMT (packed audio: with
+            // its ID3 timestamp tag).
             init_path: String::new(),
             layout: SegmentLayout::Files {
-                template: "seg_$Number$.ts".into(),
+                template: format!("seg_$Number$.{}", set.ext),
                 start_number: 1,
             },
             segments: set.segments,

@@ -11,10 +11,12 @@
 //! - [`es`]: samples to elementary stream access units (H.264/HEVC Annex B with AUD and
 //!   parameter sets, AAC in ADTS, AC-3/E-AC-3 syncframes as they are)
 //! - [`segment`]: one rendition's TS segments, timestamps on the 90 kHz clock
+//! - [`packed`]: packed audio segments (ADTS/AC-3/E-AC-3 after an ID3 timestamp tag)
 //! - [`encrypt`]: SAMPLE-AES (samples encrypted in place) and AES-128 (whole segments)
 pub mod encrypt;
 pub mod es;
 pub mod key_uri;
+pub mod packed;
 pub mod packet;
 pub mod pes;
 pub mod psi;

@@ -114,6 +114,11 @@ impl TsMuxer {
         m
     }
 
+    /// What the samples become.
+    pub fn format(&self) -> &EsFormat {
+        &self.format
+    }
+
     /// Starts a segment: SAMPLE-AES encrypts it from `iv` when given (a clear lead's segments
     /// get `None`); then the PAT and PMT are written.
     pub fn start_segment(&mut self, out: &mut Vec<u8>, iv: Option<[u8; 16]>) {

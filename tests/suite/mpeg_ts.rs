@@ -22,7 +22,7 @@ fn ts_segments(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Every packet's (pts, dts, flags) of the one stream of a TS file, 90 kHz.
-fn ts_packets(file: &Path) -> Vec<(i64, i64, String)> {
+pub(crate) fn ts_packets(file: &Path) -> Vec<(i64, i64, String)> {
     let out = run_ok(
         Command::new(&tools().ffprobe)
             .args([
@@ -68,7 +68,7 @@ fn timescale(init: &Path) -> i64 {
 }
 
 /// The MD5 of every stored audio packet (stream copy through `bsf`), in order.
-fn packet_md5s(file: &Path, bsf: &[&str]) -> Vec<String> {
+pub(crate) fn packet_md5s(file: &Path, bsf: &[&str]) -> Vec<String> {
     let out = run_ok(
         Command::new(&tools().ffmpeg)
             .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])

@@ -4,7 +4,7 @@
 // usage: node run.mjs --dir OUT --player shaka|dashjs|hlsjs --protocol dash|hls
 //          [--manifest REL] [--drm none|server|manifest|inline] [--keys KID=KEY,...]
 //          [--wrong-key] [--expect play|fail|no-playable] [--expect-heights 240,360,720]
-//          [--port N] [--timeout SECONDS] [--verbose] [--url MANIFEST_URL]
+//          [--port N] [--timeout SECONDS] [--verbose] [--url MANIFEST_URL] [--hold FILE]
 //          [--expect subtitles --text-lang fr --text-name NAME --expect-cues CUES.json]
 //
 // --drm server    the harness hands its licence URL to the player (Shaka, hls.js, dash.js)
@@ -23,6 +23,8 @@
 //                       seconds; text compared without tags/entities) and no cue of other text
 // --url           play the manifest at this URL (another origin, e.g. an object store's HTTP
 //                 endpoint) instead of OUT/--manifest served by the harness (--dir then unused).
+// --hold FILE     after the first 2 s played, pause and create FILE.loaded, then wait until FILE.go
+//                 exists and go on (seek, switch): the test changes the origin in between.
 // Exit status 0 when the expectation is met, 1 when not, 2 on bad usage. JSON result on stdout.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -48,6 +50,7 @@ function parseArgs(argv) {
     switch (a) {
       case '--dir': opts.dir = path.resolve(next()); break;
       case '--url': opts.url = next(); break;
+      case '--hold': opts.hold = path.resolve(next()); break;
       case '--player': opts.player = next(); break;
       case '--protocol': opts.protocol = next(); break;
       case '--manifest': opts.manifest = next(); break;
@@ -260,6 +263,10 @@ async function main() {
     page = context.pages()[0] ?? await context.newPage();
     page.on('console', (m) => log(`[console.${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => log(`[pageerror] ${e.message}`));
+    await page.exposeFunction('harnessHold', async () => {
+      await fsp.writeFile(`${opts.hold}.loaded`, '');
+      while (!fs.existsSync(`${opts.hold}.go`)) await new Promise((r) => setTimeout(r, 100));
+    });
     await page.goto(`${origin}/page.html`);
     await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 15000 });
     const keysHex = Object.fromEntries(
@@ -271,6 +278,7 @@ async function main() {
       licenseUrl: `${origin}/license`,
       keysHex,
       expect: opts.expect,
+      hold: Boolean(opts.hold),
       expectHeights: opts.expectHeights,
       textLang: opts.textLang,
       textName: opts.textName,

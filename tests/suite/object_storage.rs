@@ -1130,3 +1130,114 @@ fn players_play_an_encrypted_output_from_the_object_store() {
         assert_eq!(json["ok"], true, "{player} {protocol}: {report}");
     }
 }
+
+/// A player that loaded the manifests before they were replaced plays on from what it loaded: while
+/// it holds them, a new run under other keys publishes (the switch) and a run whose marker switch
+/// is refused (403) fails; then its seeks and rendition switches (hls.js loads the other media
+/// playlists then) fetch only the old run's objects, all present, under the old run's keys.
+#[test]
+fn a_player_holding_the_old_manifests_plays_on_through_a_new_run_and_a_refused_one() {
+    let s = S3Server::start(Server::Seaweed);
+    let tmp = tempfile::tempdir().unwrap();
+    let port = crate::common::free_port();
+    let licence = format!("http://127.0.0.1:{port}/license");
+    let drm = [
+        "--drm",
+        "clearkey",
+        "--clearkey-license-url",
+        licence.as_str(),
+    ];
+    // The new run's keys: other KIDs and keys, so a segment of the new run fetched by the player
+    // would ask the harness' licence server for a KID it does not know, and fail.
+    let other_keys: Vec<String> = crate::common::TEST_KEYS
+        .iter()
+        .flat_map(|k| {
+            [
+                "--key".to_string(),
+                format!(
+                    "label={},kid=f{},key={}",
+                    k.label,
+                    &k.kid[..31],
+                    k.key.chars().rev().collect::<String>()
+                ),
+            ]
+        })
+        .collect();
+    for (player, protocol, manifest) in [
+        ("shaka", "dash", "manifest.mpd"),
+        ("hlsjs", "hls", "master.m3u8"),
+    ] {
+        let old = published(&s, "s3://pub/one", &tmp.path().join("k.json"), &drm);
+        let old = old["run"].as_str().unwrap().to_string();
+        let hold = tmp.path().join(format!("hold-{player}"));
+        let url = format!("{}/pub/one/{manifest}", s.endpoint());
+        let mut cmd = crate::common::browser_harness(tmp.path(), player, protocol);
+        cmd.args(["--url", &url, "--drm", "server", "--expect", "play"])
+            .args(["--expect-heights", "240,360", "--port", &port.to_string()])
+            .args(["--keys", &crate::common::browser_keys_arg()])
+            .args(["--timeout", "240", "--hold"])
+            .arg(&hold)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let _one_at_a_time = crate::common::browser_slot();
+        let mut child = cmd.spawn().unwrap();
+        let loaded = hold.with_extension("loaded");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !loaded.exists() {
+            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+                let _ = child.kill();
+                let o = child.wait_with_output().unwrap();
+                panic!(
+                    "{player} {protocol}: never held the manifests: {}",
+                    text(&o)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // A new run under other keys replaces the output...
+        let mut c = s.vodpack();
+        c.args(["package", "--json", "-o", "s3://pub/one", "--key-manifest"])
+            .arg(tmp.path().join(format!("k-new-{player}.json")))
+            .args(["--protection", "cbcs", "--iv", crate::common::TEST_IV])
+            .args(&other_keys)
+            .args(drm)
+            .args(inputs());
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let new: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_ne!(new["run"].as_str().unwrap(), old);
+        assert_eq!(marker(&s, "one")["current"], new["run"]);
+        // ...and a run refused at its marker switch fails.
+        let mut c = s.vodpack();
+        c.env("AWS_ACCESS_KEY_ID", RUNS_ONLY_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", RUNS_ONLY_SECRET);
+        let o = package_cmd(c, "s3://pub/one", &tmp.path().join("k-refused.json"), &[])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(7), "{}", text(&o));
+        std::fs::write(hold.with_extension("go"), b"").unwrap();
+        let o = child.wait_with_output().unwrap();
+        let report = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{player} {protocol}: {}", text(&o));
+        let json: Value = serde_json::from_str(&report).expect("harness JSON report");
+        assert_eq!(json["ok"], true, "{player} {protocol}: {report}");
+        let steps: Vec<&str> = json["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["name"].as_str())
+            .collect();
+        let resumed = steps.iter().position(|s| *s == "resumed");
+        assert!(
+            resumed.is_some_and(|i| i + 2 < steps.len()),
+            "{player}: seeks and switches after the new run: {steps:?}"
+        );
+        for kid in json["licenseKids"].as_array().unwrap() {
+            let kid = kid.as_str().unwrap().replace('-', "").to_lowercase();
+            assert!(
+                !kid.starts_with('f'),
+                "{player} {protocol} asked for a key of the new run: {report}"
+            );
+        }
+    }
+}

@@ -284,6 +284,45 @@ fn example_job_files_use_every_field_and_run() {
         assert!(text.contains(flag), "{doc} does not document {flag}");
     }
     let served = |f: &String| needs_a_server.iter().any(|(name, _, _)| name == f);
+    // The key URI of HLS over MPEG-TS needs `hls_segments = "ts"` and a TS scheme: it is in an
+    // example of its own, docs/examples/job-ts.toml, which runs below.
+    let ts_only = |f: &String| f == "hls_key_uri";
+    {
+        let path = examples.join("job-ts.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v: toml::Value = toml::from_str(&text).unwrap();
+        for f in job_fields.iter().filter(|f| ts_only(f)) {
+            assert!(v.get(f).is_some(), "job-ts.toml: no '{f}'");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let o = vodpack()
+            .args(["package", "--quiet", "--job"])
+            .arg(&path)
+            .arg("-o")
+            .arg(&out)
+            .arg("--key-manifest")
+            .arg(dir.path().join("keys.json"))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "job-ts.toml: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(out.join("manifest.mpd").is_file());
+        let video = std::fs::read_to_string(out.join("video_240p/playlist.m3u8")).unwrap();
+        assert!(
+            video.contains("METHOD=AES-128")
+                && video.contains("/v1/licence/key/10112233445566778899aabbccddeeff")
+                && video.contains("seg_1.ts"),
+            "{video}"
+        );
+        let audio = std::fs::read_to_string(out.join("audio_en/playlist.m3u8")).unwrap();
+        assert!(audio.contains("seg_1.aac"), "{audio}");
+        let keys = std::fs::read_to_string(dir.path().join("keys.json")).unwrap();
+        assert!(keys.contains("/v1/licence/key/"), "{keys}");
+    }
     // The CPIX fields take the keys from a document instead of `keys`: they are in an example
     // of their own, docs/examples/job-cpix.toml, which runs below.
     let cpix = |f: &String| f.starts_with("cpix") || f.starts_with("max_");
@@ -330,7 +369,7 @@ fn example_job_files_use_every_field_and_run() {
         } else {
             serde_json::from_str(&text).unwrap()
         };
-        for f in job_fields.iter().filter(|f| !served(f)) {
+        for f in job_fields.iter().filter(|f| !served(f) && !ts_only(f)) {
             assert!(v.get(f).is_some(), "{name}: no '{f}'");
         }
         for f in protection_fields.iter().filter(|f| !cpix(f) && !served(f)) {

@@ -119,6 +119,14 @@ export async function runScenario(adapter, cfg) {
 
     await playUntil('initial playback', v.currentTime, 2.0, state);
     step('played 2 s');
+    if (cfg.hold) {
+      // The test changes what is published (a new run, a failed run) while this player holds the
+      // manifests it loaded; what follows must still come from what it loaded.
+      v.pause();
+      step('holding');
+      await window.harnessHold();
+      step('resumed');
+    }
 
     const duration = Number.isFinite(v.duration) ? v.duration : 8;
     result.duration = duration;

@@ -489,15 +489,7 @@ impl ControlPlane {
                         format!("kid {kid_b64:?} is not 16 bytes of base64url"),
                     )
                 })?;
-            let entry = asset.key_by_kid(&kid).ok_or_else(|| {
-                ApiError::forbidden(
-                    "kid_not_in_asset",
-                    format!("kid {} is not a key of the token's asset", hex::encode(kid)),
-                )
-            })?;
-            let key = entry.key_bytes().map_err(|_| {
-                ApiError::forbidden("key_not_available", "this key is held in a KMS, not here")
-            })?;
+            let key = key_of_asset(&asset, &kid)?;
             keys.push(Jwk {
                 kty: "oct",
                 kid: B64URL.encode(kid),
@@ -573,16 +565,7 @@ impl ControlPlane {
             .ok_or_else(|| {
                 ApiError::bad_request("bad_kid", format!("kid {kid_hex:?} is not 32 hex digits"))
             })?;
-        let entry = asset.key_by_kid(&kid).ok_or_else(|| {
-            ApiError::forbidden(
-                "kid_not_in_asset",
-                format!("kid {} is not a key of the token's asset", hex::encode(kid)),
-            )
-        })?;
-        let key = entry.key_bytes().map_err(|_| {
-            ApiError::forbidden("key_not_available", "this key is held in a KMS, not here")
-        })?;
-        Ok(key)
+        key_of_asset(&asset, &kid)
     }
 
     /// Verifies a session token (telemetry) and returns its claims. Sessions are accepted for a
@@ -594,6 +577,20 @@ impl ControlPlane {
         }
         Ok(claims)
     }
+}
+
+/// The key of `kid` in the licensed `asset`, for every key release (the Clear Key licence and
+/// the raw HLS key): a KID of another asset, or a key held in a KMS, is refused.
+fn key_of_asset(asset: &KeyManifest, kid: &[u8; 16]) -> Result<[u8; 16], ApiError> {
+    let entry = asset.key_by_kid(kid).ok_or_else(|| {
+        ApiError::forbidden(
+            "kid_not_in_asset",
+            format!("kid {} is not a key of the token's asset", hex::encode(kid)),
+        )
+    })?;
+    entry.key_bytes().map_err(|_| {
+        ApiError::forbidden("key_not_available", "this key is held in a KMS, not here")
+    })
 }
 
 fn check_request(req: &PlaybackStartRequest) -> Result<(), ApiError> {

@@ -145,6 +145,23 @@ pub fn test_key(label: &str) -> &'static TestKey {
         .unwrap_or_else(|| panic!("no test key labelled {label}"))
 }
 
+/// Runs a browser harness command (see `browser_harness`) in the browser slot and asserts that it
+/// exited 0 with `"ok": true`; returns the JSON report. `what` names the case in failures.
+pub fn assert_harness_ok(cmd: &mut Command, what: &str) -> serde_json::Value {
+    let _one_at_a_time = browser_slot();
+    let output = cmd.output().expect("run node tests/browser/run.mjs");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{what}: {}\n{report}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(&report).expect("harness JSON report");
+    assert_eq!(json["ok"], true, "{what}: harness report: {report}");
+    json
+}
+
 /// `--protection SCHEME --key ... --iv ...` with the fixed test keys.
 pub fn protection_args(scheme: &str) -> Vec<String> {
     let mut args = vec!["--protection".to_string(), scheme.to_string()];

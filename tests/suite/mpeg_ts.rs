@@ -360,17 +360,7 @@ fn play_ts_ladder(player: &str, protocol: &str) {
     cmd.args(["--drm", "none", "--expect", "play"])
         .args(["--expect-heights", "240,360,720"])
         .args(["--port", &crate::common::free_port().to_string()]);
-    let _one_at_a_time = crate::common::browser_slot();
-    let output = cmd.output().expect("run node tests/browser/run.mjs");
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{player} {protocol}: {}\n{report}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_str(&report).expect("harness JSON report");
-    assert_eq!(json["ok"], true, "harness report: {report}");
+    crate::common::assert_harness_ok(&mut cmd, &format!("{player} {protocol}"));
 }
 
 #[test]

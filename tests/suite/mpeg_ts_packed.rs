@@ -215,17 +215,7 @@ fn hlsjs_plays_ts_video_with_packed_audio() {
     cmd.args(["--drm", "none", "--expect", "play"])
         .args(["--expect-heights", "240,360"])
         .args(["--port", &crate::common::free_port().to_string()]);
-    let _one_at_a_time = crate::common::browser_slot();
-    let output = cmd.output().expect("run node tests/browser/run.mjs");
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "hls.js: {}\n{report}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_str(&report).expect("harness JSON report");
-    assert_eq!(json["ok"], true, "harness report: {report}");
+    crate::common::assert_harness_ok(&mut cmd, "hls.js");
 }
 
 #[test]

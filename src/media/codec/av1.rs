@@ -30,6 +30,22 @@ pub struct Av1Config {
     pub subsampling_x: bool,
     /// chroma_subsampling_y.
     pub subsampling_y: bool,
+    /// chroma_sample_position (2 bits).
+    pub chroma_sample_position: u8,
+}
+
+/// A `colr` box's `nclx`/`nclc` colour description (ISO/IEC 14496-12 §12.1.5; ITU-T H.273 code
+/// points), which the long form of the AV1 codec string carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Colour {
+    /// colour_primaries.
+    pub primaries: u16,
+    /// transfer_characteristics.
+    pub transfer: u16,
+    /// matrix_coefficients.
+    pub matrix: u16,
+    /// full_range_flag (`nclx` only; 0 for `nclc`).
+    pub full_range: bool,
 }
 
 impl Av1Config {
@@ -62,15 +78,31 @@ impl Av1Config {
             mono_chrome: c & 0x10 != 0,
             subsampling_x: c & 0x08 != 0,
             subsampling_y: c & 0x04 != 0,
+            chroma_sample_position: c & 0x03,
         })
     }
 
-    /// The codec string `av01.P.LLT.DD`.
-    pub fn codec_string(&self) -> String {
+    /// The codec string: the short form `av01.P.LLT.DD` without a colour description, else the
+    /// long form `av01.P.LLT.DD.M.CCC.cp.tc.mc.F` (the optional fields are all or none, binding
+    /// "Codecs Parameter String"). Shaka Packager 3.8 writes the long form exactly when the entry
+    /// has a `colr` box, and so do we: the transfer field is how a player tells PQ/HLG AV1 apart.
+    pub fn codec_string(&self, colour: Option<Colour>) -> String {
         let tier = if self.tier_high { 'H' } else { 'M' };
-        format!(
+        let short = format!(
             "av01.{}.{:02}{tier}.{:02}",
             self.profile, self.level, self.bit_depth
+        );
+        let Some(c) = colour else { return short };
+        format!(
+            "{short}.{}.{}{}{}.{:02}.{:02}.{:02}.{}",
+            u8::from(self.mono_chrome),
+            u8::from(self.subsampling_x),
+            u8::from(self.subsampling_y),
+            self.chroma_sample_position,
+            c.primaries,
+            c.transfer,
+            c.matrix,
+            u8::from(c.full_range)
         )
     }
 }
@@ -1283,17 +1315,46 @@ mod tests {
         // Shaka Packager: av01.0.00M.08.
         let e = entry("av1");
         let c = Av1Config::parse(child_body(&e, b"av1C")).unwrap();
-        assert_eq!(c.codec_string(), "av01.0.00M.08");
+        assert_eq!(c.codec_string(None), "av01.0.00M.08");
         // ffprobe: yuv420p.
         assert!(!c.mono_chrome && c.subsampling_x && c.subsampling_y);
     }
 
     #[test]
+    fn long_form_with_a_colour_description() {
+        // 10-bit 4:2:0 with chroma_sample_position 2; a 12-bit monochrome one (profile 2, where
+        // twelve_bit counts): every field lands in its place, two digits where the form says.
+        let c = Av1Config::parse(&[0x81, 0x04, 0x4e, 0]).unwrap();
+        let colour = Colour {
+            primaries: 10,
+            transfer: 8,
+            matrix: 4,
+            full_range: true,
+        };
+        assert_eq!(c.codec_string(None), "av01.0.04M.10");
+        assert_eq!(
+            c.codec_string(Some(colour)),
+            "av01.0.04M.10.0.112.10.08.04.1"
+        );
+        let c = Av1Config::parse(&[0x81, 0x55, 0xf4, 0]).unwrap();
+        let bt709 = Colour {
+            primaries: 1,
+            transfer: 1,
+            matrix: 1,
+            full_range: false,
+        };
+        assert_eq!(
+            c.codec_string(Some(bt709)),
+            "av01.2.21H.12.1.010.01.01.01.0"
+        );
+    }
+
+    #[test]
     fn high_bitdepth_and_bad_marker() {
         let c = Av1Config::parse(&[0x81, (2 << 5) | 13, 0xe0]).unwrap();
-        assert_eq!(c.codec_string(), "av01.2.13H.12");
+        assert_eq!(c.codec_string(None), "av01.2.13H.12");
         let c = Av1Config::parse(&[0x81, (2 << 5) | 13, 0xc0]).unwrap();
-        assert_eq!(c.codec_string(), "av01.2.13H.10");
+        assert_eq!(c.codec_string(None), "av01.2.13H.10");
         let e = Av1Config::parse(&[0x80, 0, 0]).unwrap_err();
         assert!(e.to_string().contains("expected 0x81"), "{e}");
         assert!(matches!(

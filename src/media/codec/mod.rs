@@ -185,12 +185,24 @@ fn parse_visual(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
         }
         info.sar = Some((h, v));
     }
+    let mut colour = None;
     if let Some(colr) = find(&children, b"colr") {
-        // §12.1.5 ColourInformationBox: colour_type, then (nclx/nclc) primaries, transfer.
+        // §12.1.5 ColourInformationBox: colour_type, then (nclx/nclc) primaries, transfer,
+        // matrix, and (nclx) full_range_flag(1) + reserved(7).
         let mut r = ByteReader::new(colr, *b"colr");
-        if matches!(&r.fourcc()?, b"nclx" | b"nclc") {
-            r.u16()?; // colour_primaries
-            info.transfer_characteristics = u8::try_from(r.u16()?).ok();
+        let kind = r.fourcc()?;
+        if matches!(&kind, b"nclx" | b"nclc") {
+            let primaries = r.u16()?;
+            let transfer = r.u16()?;
+            let matrix = r.u16()?;
+            let full_range = &kind == b"nclx" && r.u8()? & 0x80 != 0;
+            info.transfer_characteristics = u8::try_from(transfer).ok();
+            colour = Some(av1::Colour {
+                primaries,
+                transfer,
+                matrix,
+                full_range,
+            });
         }
     }
     let base = dovi::base_fourcc_of(&name).unwrap_or(&name).to_owned();
@@ -216,7 +228,7 @@ fn parse_visual(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
         }
         b"av01" => {
             let av1c = config(&children, &name, b"av1C")?;
-            info.codec_string = av1::Av1Config::parse(av1c)?.codec_string();
+            info.codec_string = av1::Av1Config::parse(av1c)?.codec_string(colour);
             // configOBUs (the sequence header), for finding tiles: see `parameter_sets`.
             if av1c.len() > 4 {
                 info.parameter_sets = vec![av1c[4..].to_vec()];

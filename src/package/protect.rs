@@ -68,6 +68,19 @@ pub struct RenditionCrypto {
 /// other tracks (whole-sample encryption).
 fn video_layout(src: &RenditionSource) -> Result<Option<VideoLayout>> {
     let (track, codec) = (&src.track, &src.codec);
+    if codec.fourcc == "ac-4" {
+        // Shaka Packager 3.8 parses each AC-4 frame's table of contents (ETSI TS 103 190-1
+        // §4.2.2 ac4_toc) and protects only the substream data after it; whole-sample
+        // encryption would hide the TOC a decrypting device reads. vodpack has no ac4_toc
+        // parser yet (docs/audio-signalling.md).
+        return Err(Error::unsupported(
+            &src.path,
+            format!(
+                "track {} (rendition '{}'): encrypting AC-4 is not supported yet (its frames' table of contents must stay clear); it packages clear",
+                track.id, src.id
+            ),
+        ));
+    }
     if track.kind != TrackKind::Video {
         return Ok(None);
     }

@@ -493,3 +493,73 @@ fn chromium_plays_encrypted_flac_and_opus_in_shaka_player() {
         );
     }
 }
+
+/// AC-4 (fixtures/ac4_*.mp4: `ac-4` entries whose `dac4` payloads are the four of Shaka
+/// Packager's unit test, from real AC-4 streams: immersive stereo, 5.1, stereo, 5.1.2
+/// channel-based immersive): the codec string, HLS `CHANNELS`, DASH `AudioChannelConfiguration`
+/// and Dolby properties equal Shaka Packager 3.8's, and are what the two tools agree on.
+/// Encrypting AC-4 is refused (exit 4) before anything is written: Shaka Packager parses each
+/// frame's table of contents to keep it clear, and vodpack cannot yet (docs/audio-signalling.md).
+#[test]
+fn ac4_signalling_equals_shaka_packagers_and_encryption_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        ("ac4_ims.mp4", "ac-4.02.02.00", "2/IMSA", ("cicp", "2")),
+        ("ac4_51.mp4", "ac-4.02.01.01", "6", ("cicp", "6")),
+        ("ac4_stereo.mp4", "ac-4.02.01.00", "2", ("cicp", "2")),
+        (
+            "ac4_cbi_512.mp4",
+            "ac-4.02.01.03",
+            "8/IMSA",
+            ("dolby", "0000C7"),
+        ),
+    ];
+    for (i, (file, codec, channels, (scheme, value))) in cases.into_iter().enumerate() {
+        let out = tmp.path().join(format!("ours{i}"));
+        package(&out, &inputs_with_video(file));
+        let ours = read_signalling(&out.join("master.m3u8"), &out.join("manifest.mpd"));
+        let theirs = shaka_signalling(&fixture(file), &tmp.path().join(format!("shaka{i}")));
+        assert_eq!(
+            ours, theirs,
+            "{file}: vodpack (left) and Shaka Packager 3.8"
+        );
+        assert_eq!(
+            (ours.dash_codecs.as_str(), ours.hls_channels.as_str()),
+            (codec, channels),
+            "{file}"
+        );
+        let expected_scheme = match scheme {
+            "cicp" => "urn:mpeg:mpegB:cicp:ChannelConfiguration",
+            _ => "tag:dolby.com,2015:dash:audio_channel_configuration:2015",
+        };
+        assert_eq!(
+            ours.dash_channels,
+            (expected_scheme.to_string(), value.to_string()),
+            "{file}"
+        );
+        let virtualized = ours
+            .dash_supplemental
+            .iter()
+            .any(|(s, v)| s == "tag:dolby.com,2016:dash:virtualized_content:2016" && v == "1");
+        assert_eq!(virtualized, file == "ac4_ims.mp4", "{file}");
+    }
+
+    for scheme in ["cenc", "cbcs"] {
+        let out = tmp.path().join(format!("enc_{scheme}"));
+        let mut args = protection_args(scheme);
+        args.extend(inputs_with_video("ac4_51.mp4"));
+        let o = vodpack()
+            .args(["package", "--quiet", "-o"])
+            .arg(&out)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(4), "{scheme}: exit 4 (unsupported)");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("encrypting AC-4 is not supported"),
+            "{scheme}: {err}"
+        );
+        assert!(!out.exists(), "{scheme}: nothing written");
+    }
+}

@@ -1,8 +1,9 @@
 //! One entry point over every audio configuration parser, for the `audio_config` fuzz target
 //! and its seed replay in tests/suite/fuzz_regressions.rs: the first byte picks the record
-//! (`dec3`, `dac3`, `dfLa`, the ALAC cookie, `ddts`, `udts`, `iacb`), the rest is its box body. Whatever a parser
+//! (`dec3`, `dac3`, `dfLa`, the ALAC cookie, `ddts`, `udts`, `iacb`, `dac4`), the rest is its box body. Whatever a parser
 //! accepts goes on to [`ChannelSignalling`], so the signalling arithmetic is fuzzed too.
 use super::ac3::Ac3Config;
+use super::ac4::Ac4Config;
 use super::alac::AlacConfig;
 use super::channels::ChannelSignalling;
 use super::dts::{DdtsConfig, UdtsConfig};
@@ -10,7 +11,9 @@ use super::flac::FlacConfig;
 use super::iamf::IamfConfig;
 
 /// The records, in the order of the selector byte (taken modulo their number).
-pub const RECORDS: [&str; 7] = ["dec3", "dac3", "dfLa", "alac", "ddts", "udts", "iacb"];
+pub const RECORDS: [&str; 8] = [
+    "dec3", "dac3", "dfLa", "alac", "ddts", "udts", "iacb", "dac4",
+];
 
 /// Parses `data[1..]` as the record `RECORDS[data[0] % RECORDS.len()]`; returns whether it was
 /// accepted. Never panics (that is what the fuzzer checks).
@@ -35,7 +38,10 @@ pub fn parse_audio_config(data: &[u8]) -> bool {
         5 => UdtsConfig::parse(body)
             .map(|c| ChannelSignalling::dtsx(6, c.channel_mask))
             .is_ok(),
-        _ => IamfConfig::parse(body).map(|c| c.codec_string()).is_ok(),
+        6 => IamfConfig::parse(body).map(|c| c.codec_string()).is_ok(),
+        _ => Ac4Config::parse(body)
+            .map(|c| (c.codec_string(), ChannelSignalling::ac4(&c, 2)))
+            .is_ok(),
     }
 }
 

@@ -9,6 +9,7 @@
 //! §D.2) and `CHANNELS="<complexity>/JOC"` in HLS (Apple HLS authoring specification). DTS uses
 //! DTS's own schemes.
 use super::ac3::{self, Ac3Config};
+use super::ac4::Ac4Config;
 
 /// ISO/IEC 23009-1 §5.8.5.4: a count of channels.
 pub const SCHEME_MPEG_COUNT: &str = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011";
@@ -20,6 +21,11 @@ pub const SCHEME_DOLBY: &str = "tag:dolby.com,2014:dash:audio_channel_configurat
 pub const SCHEME_EC3_EXTENSION_TYPE: &str = "tag:dolby.com,2018:dash:EC3_ExtensionType:2018";
 /// ETSI TS 103 420 §D.2.3: the JOC complexity index.
 pub const SCHEME_EC3_COMPLEXITY: &str = "tag:dolby.com,2018:dash:EC3_ExtensionComplexityIndex:2018";
+/// Dolby's AC-4 channel mask, six hex digits (ETSI TS 103 190-2 Annex G, DASH-IF IOP §9.2.1.2).
+pub const SCHEME_DOLBY_AC4: &str = "tag:dolby.com,2015:dash:audio_channel_configuration:2015";
+/// Dolby's descriptor for pre-virtualized (immersive stereo) content, value `1` (TS 103 190-2
+/// Annex G).
+pub const SCHEME_DOLBY_VIRTUALIZED: &str = "tag:dolby.com,2016:dash:virtualized_content:2016";
 /// DTS (`dtsc`, `dtse`, `dtsh`, `dtsl`): a count (DASH-IF IOP §9.2.2).
 pub const SCHEME_DTS: &str = "tag:dts.com,2014:dash:audio_channel_configuration:2012";
 /// DTS:X (`dtsx`): the 32-bit channel mask of `udts`, eight hex digits (ETSI TS 103 491 Annex B).
@@ -72,6 +78,42 @@ impl ChannelSignalling {
                 value: format!("{channel_mask:08X}"),
             },
             supplemental: Vec::new(),
+        }
+    }
+
+    /// AC-4 from its `dac4` and the entry's channel count: HLS the count, with `/IMSA` for
+    /// immersive stereo or channel-based immersive presentations (Dolby's marker, as Shaka
+    /// Packager writes it); DASH the MPEG ChannelConfiguration of the presentation's channel mask
+    /// when Table G.1 has one, else the mask in Dolby's scheme, and the virtualized-content
+    /// property for immersive stereo.
+    pub fn ac4(config: &Ac4Config, channels: u16) -> ChannelSignalling {
+        let dash = match config.mpeg_channel_configuration() {
+            Some(value) => Descriptor {
+                scheme: SCHEME_CICP,
+                value: value.to_string(),
+            },
+            None => Descriptor {
+                scheme: SCHEME_DOLBY_AC4,
+                value: format!("{:06X}", config.signalled_mask()),
+            },
+        };
+        let hls = if config.immersive() {
+            format!("{channels}/IMSA")
+        } else {
+            channels.to_string()
+        };
+        let supplemental = if config.ims {
+            vec![Descriptor {
+                scheme: SCHEME_DOLBY_VIRTUALIZED,
+                value: "1".into(),
+            }]
+        } else {
+            Vec::new()
+        };
+        ChannelSignalling {
+            hls,
+            dash,
+            supplemental,
         }
     }
 

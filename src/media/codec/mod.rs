@@ -5,7 +5,7 @@
 //! §12.2.3, protected ISO/IEC 23001-7 §4) with the mp4 reader's box splitting, then hands the
 //! configuration box to the file of its codec: [`avc`] (avcC, SPS/PPS, slice header), [`hevc`]
 //! (hvcC, SPS/PPS, slice segment header), [`av1`], [`vp9`], [`aac`] (esds, AudioSpecificConfig),
-//! [`opus`], [`ac3`] (dac3, dec3), [`flac`] (dfLa), [`alac`] (the ALAC magic cookie), [`dts`]
+//! [`opus`], [`ac3`] (dac3, dec3), [`ac4`] (dac4), [`flac`] (dfLa), [`alac`] (the ALAC magic cookie), [`dts`]
 //! (ddts, udts), [`iamf`] (iacb);
 //! [`channels`] turns the audio ones into HLS/DASH channel signalling. Bit-packed syntax goes through the one [`bits::BitReader`].
 //!
@@ -14,6 +14,7 @@
 //! field of the file.
 pub mod aac;
 pub mod ac3;
+pub mod ac4;
 pub mod alac;
 pub mod audio_fuzz;
 pub mod av1;
@@ -144,8 +145,8 @@ pub fn parse_sample_entry(entry: &[u8]) -> CodecResult<CodecInfo> {
     match &fourcc {
         b"avc1" | b"avc3" | b"hvc1" | b"hev1" | b"av01" | b"vp09" | b"vp08" | b"dvh1" | b"dvhe"
         | b"dav1" | b"dva1" | b"dvav" => parse_visual(fourcc, body),
-        b"mp4a" | b"Opus" | b"ac-3" | b"ec-3" | b"fLaC" | b"alac" | b"dtsc" | b"dtse" | b"dtsh"
-        | b"dtsl" | b"dtsx" | b"iamf" => parse_audio(fourcc, body),
+        b"mp4a" | b"Opus" | b"ac-3" | b"ec-3" | b"ac-4" | b"fLaC" | b"alac" | b"dtsc" | b"dtse"
+        | b"dtsh" | b"dtsl" | b"dtsx" | b"iamf" => parse_audio(fourcc, body),
         _ => Err(CodecError::UnsupportedEntry(fourcc_str(&fourcc))),
     }
 }
@@ -385,6 +386,13 @@ fn parse_audio(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
             }
             info.codec_string = name.clone();
             info.channel_signalling = Some(ChannelSignalling::dolby(&c));
+        }
+        b"ac-4" => {
+            // The channel count is the entry's (TS 103 190-2 E.4.5 asks for 2 unless the
+            // presentation needs more), as Shaka Packager signals it in HLS.
+            let c = ac4::Ac4Config::parse(config(b"dac4")?)?;
+            info.codec_string = c.codec_string();
+            info.channel_signalling = Some(ChannelSignalling::ac4(&c, info.channels.unwrap_or(2)));
         }
         b"fLaC" => {
             let c = flac::FlacConfig::parse(config(b"dfLa")?)?;

@@ -428,9 +428,10 @@ impl PackageArgs {
                         hls.as_str()
                     )));
                 }
-                if !(manifests.hls && manifests.dash) {
+                // The playlists read the TS set: `--manifests hls` is enough (an MP3 run's).
+                if !manifests.hls {
                     return Err(Error::Usage(format!(
-                        "--protection '{}' writes one segment set for DASH and one for HLS; it needs both manifests (drop --manifests)",
+                        "--protection '{}' encrypts the HLS playlists' MPEG-TS segments: it needs the HLS manifest",
                         p.text
                     )));
                 }

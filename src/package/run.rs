@@ -363,6 +363,17 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     let mut cpix_export = None;
     for (set, (outputs, signals)) in sets.iter().zip(&per_set) {
         let mut asset = build_asset(args, sources, outputs);
+        if set.container == Container::Ts {
+            // A TS set's playlists name some codecs as HLS does (MP3: `mp4a.40.34`).
+            for (r, src) in asset.renditions.iter_mut().zip(sources) {
+                if let Some(c) = EsFormat::from_codec(&src.codec)
+                    .ok()
+                    .and_then(|f| f.hls_codec())
+                {
+                    r.codec_string = c.into();
+                }
+            }
+        }
         let mut material = KeyMaterial::default();
         if let (Some(k), Some(method)) = (&set.keys, set.ts_method) {
             // A TS set: its method and key URIs; its keys are the CMAF set's.

@@ -291,7 +291,7 @@ struct TsSetState {
     packed: bool,
     /// Packed audio: the segment's ID3 tag is still to be written (it needs the first PTS).
     tag_pending: bool,
-    /// The segment files' extension: `ts`, or `aac`/`ac3`/`ec3` for packed audio.
+    /// The segment files' extension: `ts`, or `aac`/`ac3`/`ec3`/`mp3` for packed audio.
     ext: &'static str,
 }
 

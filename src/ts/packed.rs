@@ -1,5 +1,6 @@
 //! Packed audio (HLS, RFC 8216 §3.4): an audio-only rendition's segments as the raw elementary
-//! stream, AAC in ADTS (`.aac`), AC-3 (`.ac3`) and E-AC-3 (`.ec3`) syncframes, each segment
+//! stream, AAC in ADTS (`.aac`), AC-3 (`.ac3`) and E-AC-3 (`.ec3`) syncframes, MP3 frames
+//! (`.mp3`), each segment
 //! opened by an ID3v2.4 tag whose PRIV frame `com.apple.streaming.transportStreamTimestamp`
 //! holds the 90 kHz timestamp of its first frame: the PTS the TS set gives that frame, so
 //! packed audio and TS video share one timeline (docs/mpeg-ts.md, "Packed audio").
@@ -17,6 +18,7 @@ pub fn extension(format: &EsFormat) -> Option<&'static str> {
             enhanced: false, ..
         } => Some("ac3"),
         EsFormat::Dolby { enhanced: true, .. } => Some("ec3"),
+        EsFormat::MpegAudio { .. } => Some("mp3"),
     }
 }
 

@@ -61,7 +61,7 @@ fn key_line(playlist: &str) -> &str {
 }
 
 /// The first PMT section of a (clear-structured) TS file: stream_type and ES descriptors.
-fn pmt_stream(ts: &[u8]) -> (u8, Vec<u8>) {
+pub(crate) fn pmt_stream(ts: &[u8]) -> (u8, Vec<u8>) {
     for p in ts.chunks(188) {
         let pid = (u16::from(p[1] & 0x1f) << 8) | u16::from(p[2]);
         if pid == 0x1000 && p[1] & 0x40 != 0 {

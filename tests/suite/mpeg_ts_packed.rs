@@ -9,7 +9,7 @@ use std::process::Command;
 
 const OWNER: &[u8] = b"com.apple.streaming.transportStreamTimestamp\0";
 
-fn numbered(dir: &Path, ext: &str) -> Vec<PathBuf> {
+pub(crate) fn numbered(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let out: Vec<PathBuf> = (1..)
         .map(|n| dir.join(format!("seg_{n}.{ext}")))
         .take_while(|p| p.is_file())
@@ -20,7 +20,7 @@ fn numbered(dir: &Path, ext: &str) -> Vec<PathBuf> {
 
 /// The timestamp of a packed audio segment's opening ID3v2.4 PRIV frame (checked field by
 /// field against ID3v2.4 and RFC 8216 §3.4).
-fn id3_timestamp(seg: &Path) -> i64 {
+pub(crate) fn id3_timestamp(seg: &Path) -> i64 {
     let b = std::fs::read(seg).unwrap();
     assert_eq!(&b[..4], b"ID3\x04", "{}: ID3v2.4 header", seg.display());
     let synchsafe = |s: &[u8]| {
@@ -50,7 +50,7 @@ fn id3_size(seg: &Path) -> usize {
 
 /// The MD5 of every stored audio packet of `file` read from byte `skip` (stream copy through
 /// `bsf`), in order.
-fn packet_md5s_from(file: &Path, skip: usize, bsf: &[&str]) -> Vec<String> {
+pub(crate) fn packet_md5s_from(file: &Path, skip: usize, bsf: &[&str]) -> Vec<String> {
     let out = run_ok(
         Command::new(&tools().ffmpeg)
             .args(["-hide_banner", "-nostdin", "-v", "error"])

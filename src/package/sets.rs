@@ -109,8 +109,12 @@ pub fn plan(args: &PackageArgs, sources: &[RenditionSource]) -> Result<Vec<Outpu
         for src in sources {
             let format = EsFormat::from_codec(&src.codec)
                 .map_err(|e| Error::unsupported(&src.path, format!("--hls-segments ts: {e}")))?;
-            if let (Some(TsMethod::SampleAes), Some(why)) = (ts_method, format.sample_aes_refusal())
-            {
+            let refusal = if args.hls_packed_audio && !format.is_video() {
+                format.packed_sample_aes_refusal()
+            } else {
+                format.sample_aes_refusal()
+            };
+            if let (Some(TsMethod::SampleAes), Some(why)) = (ts_method, refusal) {
                 return Err(Error::unsupported(
                     &src.path,
                     format!("rendition '{}': {why}", src.id),

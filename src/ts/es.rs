@@ -152,6 +152,20 @@ impl EsFormat {
         }
     }
 
+    /// Why SAMPLE-AES cannot encrypt this stream as packed audio, if it cannot: AAC only. Apple's
+    /// format defines AC-3/E-AC-3 packed audio too, but no reader here proves it: ffmpeg 8's HLS
+    /// demuxer cannot set the stream up from such segments ("Could not determine the sample
+    /// rate"; it decrypts AAC ones), and hls.js 1.7 decrypts packed AAC only
+    /// (src/demux/audio/base-audio-demuxer.ts, `demuxSampleAes` rejects the others).
+    pub fn packed_sample_aes_refusal(&self) -> Option<&'static str> {
+        match self {
+            EsFormat::Dolby { .. } => Some(
+                "SAMPLE-AES packed audio is written for AAC only: no reader here decrypts AC-3/E-AC-3 packed audio (use hls=aes-128, or TS audio without --hls-packed-audio)",
+            ),
+            _ => self.sample_aes_refusal(),
+        }
+    }
+
     /// stream_type of a SAMPLE-AES encrypted stream (Apple's format, §2.2 and §2.3: 0xDB H.264,
     /// 0xCF AAC in ADTS, 0xC1 AC-3, 0xC2 E-AC-3).
     pub fn encrypted_stream_type(&self) -> u8 {
@@ -169,13 +183,35 @@ impl EsFormat {
 
     /// The ES descriptors of a SAMPLE-AES stream: the private data indicator descriptor
     /// (ISO/IEC 13818-1 §2.6.28: `zavc`, `aacd`, `ac3d`, `ec3d`) and, for audio, the
-    /// registration descriptor `apad` with the audio setup information (audio type, priming 0,
-    /// version 1, the codec's setup data).
+    /// registration descriptor `apad` with the audio setup information.
     pub fn encrypted_descriptors(&self) -> Vec<u8> {
-        // The private data tag, and for audio the audio type with its setup data.
-        type Setup<'a> = Option<(&'a [u8; 4], &'a [u8])>;
-        let (tag, setup): (&[u8; 4], Setup) = match self {
-            EsFormat::Video { .. } => (b"zavc", None),
+        let tag: &[u8; 4] = match self {
+            EsFormat::Video { .. } => b"zavc",
+            EsFormat::Aac { .. } => b"aacd",
+            EsFormat::Dolby {
+                enhanced: false, ..
+            } => b"ac3d",
+            EsFormat::Dolby { enhanced: true, .. } => b"ec3d",
+            // Refused before anything is written (see `sample_aes_refusal`).
+            EsFormat::MpegAudio { .. } => return Vec::new(),
+        };
+        let mut d = vec![0x0f, 4];
+        d.extend_from_slice(tag);
+        if let Some(setup) = self.audio_setup_information() {
+            d.push(0x05);
+            d.push(4 + setup.len() as u8);
+            d.extend_from_slice(b"apad");
+            d.extend_from_slice(&setup);
+        }
+        d
+    }
+
+    /// The audio setup information of a SAMPLE-AES audio stream (Apple's format, §2.3.2): the
+    /// audio type (`zaac`/`zach`/`zacp` AAC, HE-AAC, HE-AAC v2; `zac3`; `zec3`), priming 0,
+    /// version 1, and the codec's setup data (the AudioSpecificConfig or the `dac3`/`dec3`
+    /// payload). The PMT carries it in the `apad` descriptor, packed audio in an ID3 PRIV frame.
+    pub fn audio_setup_information(&self) -> Option<Vec<u8>> {
+        let (kind, data): (&[u8; 4], &[u8]) = match self {
             EsFormat::Aac { config, .. } => {
                 // The audio object type of the AudioSpecificConfig: 5 HE-AAC, 29 HE-AAC v2.
                 let aot = config.first().map_or(2, |b| b >> 3);
@@ -184,31 +220,25 @@ impl EsFormat {
                     29 => b"zacp",
                     _ => b"zaac",
                 };
-                (b"aacd", Some((kind, config.as_slice())))
+                (kind, config)
             }
             EsFormat::Dolby {
                 enhanced: false,
                 config,
-            } => (b"ac3d", Some((b"zac3", config.as_slice()))),
+            } => (b"zac3", config),
             EsFormat::Dolby {
                 enhanced: true,
                 config,
-            } => (b"ec3d", Some((b"zec3", config.as_slice()))),
-            // Refused before anything is written (see `sample_aes_refusal`).
-            EsFormat::MpegAudio { .. } => return Vec::new(),
+            } => (b"zec3", config),
+            EsFormat::Video { .. } | EsFormat::MpegAudio { .. } => return None,
         };
-        let mut d = vec![0x0f, 4];
-        d.extend_from_slice(tag);
-        if let Some((kind, data)) = setup {
-            let data = &data[..data.len().min(255 - 12)];
-            d.push(0x05);
-            d.push((4 + 8 + data.len()) as u8);
-            d.extend_from_slice(b"apad");
-            d.extend_from_slice(kind);
-            d.extend_from_slice(&[0, 0, 1, data.len() as u8]);
-            d.extend_from_slice(data);
-        }
-        d
+        // The descriptor's length byte bounds it: 4 (`apad`) + 8 + data.
+        let data = &data[..data.len().min(255 - 12)];
+        let mut out = Vec::with_capacity(8 + data.len());
+        out.extend_from_slice(kind);
+        out.extend_from_slice(&[0, 0, 1, data.len() as u8]);
+        out.extend_from_slice(data);
+        Some(out)
     }
 
     /// The ES descriptors of the PMT: the registration descriptor (§2.6.8) for AC-3/E-AC-3,

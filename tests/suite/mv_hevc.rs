@@ -5,7 +5,9 @@
 //! - ffmpeg 8 decodes both views of every segment (ours with `-decryption_key`, and Shaka's
 //!   decryption of ours) to the frames of the source;
 //! - the codec string is the layered stream's profile, as Shaka Packager 3.8 signals it (one
-//!   constraint byte more: docs/mv-hevc.md).
+//!   constraint byte more: docs/mv-hevc.md), and the HLS variant carries Apple's
+//!   `REQ-VIDEO-LAYOUT="CH-STEREO"`;
+//! - bad or unsupported multi-layer syntax exits 3 or 4 with nothing published.
 //!
 //! Subsample maps against Shaka Packager's, byte for byte: tests/suite/cenc_known_answer.rs
 //! (`mv_hevc_cenc_and_cbcs_match_shaka_packager_and_openssl`).
@@ -207,6 +209,36 @@ fn mv_hevc_codec_signalling_against_shaka_packager() {
     assert_eq!(
         stream_inf_attr(&out.join("master.m3u8"), "RESOLUTION"),
         stream_inf_attr(&shaka.join("master.m3u8"), "RESOLUTION")
+    );
+    // Apple's spatial-video signalling, which Shaka Packager does not write: the variant asks
+    // for stereo rendering (a REQ- attribute: EXT-X-VERSION 12), the I-frame stream too.
+    let master = std::fs::read_to_string(out.join("master.m3u8")).unwrap();
+    assert_eq!(
+        stream_inf_attr(&out.join("master.m3u8"), "REQ-VIDEO-LAYOUT").as_deref(),
+        Some("CH-STEREO")
+    );
+    assert!(master.contains("#EXT-X-VERSION:12\n"), "{master}");
+    let iframe = master
+        .lines()
+        .find(|l| l.starts_with("#EXT-X-I-FRAME-STREAM-INF:"))
+        .unwrap();
+    assert!(
+        iframe.contains("REQ-VIDEO-LAYOUT=\"CH-STEREO\""),
+        "{iframe}"
+    );
+    assert_eq!(
+        stream_inf_attr(&shaka.join("master.m3u8"), "REQ-VIDEO-LAYOUT"),
+        None
+    );
+    // Media playlists keep version 7; a plain HEVC asset's multivariant playlist too.
+    let media = std::fs::read_to_string(out.join("video_hevc_2160p/playlist.m3u8")).unwrap();
+    assert!(media.contains("#EXT-X-VERSION:7\n"), "{media}");
+    let plain = tmp.path().join("plain");
+    package(&plain, &[fixture("hevc_360p.mp4").display().to_string()]);
+    let master = std::fs::read_to_string(plain.join("master.m3u8")).unwrap();
+    assert!(
+        master.contains("#EXT-X-VERSION:7\n") && !master.contains("REQ-VIDEO-LAYOUT"),
+        "{master}"
     );
 }
 

@@ -316,6 +316,23 @@ pub struct InputArg {
     pub selector: TrackSelector,
 }
 
+impl InputArg {
+    /// The job's input descriptors, each split into its file and track selector.
+    pub fn of_job(job: &PackageJob) -> Result<Vec<InputArg>> {
+        job.inputs
+            .iter()
+            .map(|spec| {
+                let (path, selector) = spec.path_and_selector()?;
+                Ok(InputArg {
+                    spec: spec.clone(),
+                    path,
+                    selector,
+                })
+            })
+            .collect()
+    }
+}
+
 /// A packaging job, checked and typed: what the plan stage reads.
 #[derive(Debug, Clone)]
 pub struct PackageArgs {
@@ -507,18 +524,7 @@ impl PackageArgs {
         if let Some(p) = protection.as_mut() {
             p.asset_id = asset_id.clone();
         }
-        let inputs = job
-            .inputs
-            .iter()
-            .map(|spec| {
-                let (path, selector) = spec.path_and_selector()?;
-                Ok(InputArg {
-                    spec: spec.clone(),
-                    path,
-                    selector,
-                })
-            })
-            .collect::<Result<_>>()?;
+        let inputs = InputArg::of_job(&job)?;
         Ok(PackageArgs {
             key_manifest: job
                 .key_manifest

@@ -35,18 +35,7 @@ pub struct RenditionSource {
 /// Opens the inputs of `job` and turns every selected track into a rendition source (for
 /// callers that hold a job, such as `vodpack verify --sources`).
 pub fn open_sources(job: &PackageJob) -> Result<OpenedInputs> {
-    let inputs = job
-        .inputs
-        .iter()
-        .map(|spec| {
-            let (path, selector) = spec.path_and_selector()?;
-            Ok(InputArg {
-                spec: spec.clone(),
-                path,
-                selector,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let inputs = InputArg::of_job(job)?;
     open_inputs(
         inputs.iter(),
         &job.decryption_keys,

@@ -47,22 +47,11 @@ fn play(out: &Path, run: &Run) {
     if let Some(h) = run.heights {
         cmd.args(["--expect-heights", h]);
     }
-    let _one_at_a_time = browser_slot();
-    let output = cmd.output().expect("run node tests/browser/run.mjs");
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{} {} drm={} wrong_key={} expect={}: {}\n{report}\n{}",
-        run.player,
-        run.protocol,
-        run.drm,
-        run.wrong_key,
-        run.expect,
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
+    let what = format!(
+        "{} {} drm={} wrong_key={} expect={}",
+        run.player, run.protocol, run.drm, run.wrong_key, run.expect
     );
-    let json: serde_json::Value = serde_json::from_str(&report).expect("harness JSON report");
-    assert_eq!(json["ok"], true, "harness report: {report}");
+    assert_harness_ok(&mut cmd, &what);
 }
 
 /// Packages `names` (clear, or with `scheme` and the fixed test keys, signalling Clear Key with a

@@ -557,7 +557,7 @@ fn speke_errors_are_clear() {
 /// HLS with cbcs (the document declares no scheme, so either applies).
 #[test]
 fn clear_key_playback_in_chromium_with_the_document_keys() {
-    use crate::common::{browser_harness, browser_slot, free_port};
+    use crate::common::{assert_harness_ok, browser_harness, free_port};
     let keys: Vec<String> = ["AUDIO", "SD", "HD"]
         .iter()
         .map(|class| {
@@ -590,17 +590,7 @@ fn clear_key_playback_in_chromium_with_the_document_keys() {
             .args(["--port", &port.to_string()])
             .args(["--keys", &keys.join(",")])
             .args(["--expect-heights", "240,720"]);
-        let _one_at_a_time = browser_slot();
-        let o = cmd.output().expect("run node tests/browser/run.mjs");
-        let report = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            o.status.success(),
-            "{player} {protocol} {scheme}: {}\n{report}\n{}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let json: serde_json::Value = serde_json::from_str(&report).expect("harness JSON report");
-        assert_eq!(json["ok"], true, "harness report: {report}");
+        assert_harness_ok(&mut cmd, &format!("{player} {protocol} {scheme}"));
     }
 }
 

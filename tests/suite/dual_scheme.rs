@@ -236,25 +236,12 @@ fn shaka_plays_the_cenc_set_and_hlsjs_the_cbcs_set() {
             extra.extend(["--segment-template".to_string(), t.to_string()]);
         }
         package_dual(&out, &extra);
-        let _one_browser = browser_slot();
         for (player, protocol) in [("shaka", "dash"), ("hlsjs", "hls")] {
-            let o = browser_harness(&out, player, protocol)
-                .args(["--drm", "server"])
+            let mut cmd = browser_harness(&out, player, protocol);
+            cmd.args(["--drm", "server"])
                 .args(["--expect", "play", "--expect-heights", "240,720"])
-                .args(["--port", &port.to_string(), "--keys", &browser_keys_arg()])
-                .output()
-                .unwrap();
-            let report = String::from_utf8_lossy(&o.stdout);
-            assert!(
-                o.status.success(),
-                "{template:?} {player}/{protocol}: {report}\n{}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            let json: serde_json::Value = serde_json::from_str(&report).expect("harness JSON");
-            assert_eq!(
-                json["ok"], true,
-                "{template:?} {player}/{protocol}: {report}"
-            );
+                .args(["--port", &port.to_string(), "--keys", &browser_keys_arg()]);
+            assert_harness_ok(&mut cmd, &format!("{template:?} {player}/{protocol}"));
         }
     }
 }

@@ -664,4 +664,38 @@ mod tests {
         // for each of the 5 pictures.
         assert_eq!(headers, [99, 93, 94, 94, 86, 86, 77, 78, 77, 78]);
     }
+
+    #[test]
+    fn mutated_multi_layer_parameter_sets_never_panic() {
+        // Every byte of the clip's VPS (with its extension), SPSs and PPSs of both layers set
+        // to 0, 1, 0x80 and 0xff; each mutant set must parse or be refused, and the slices of
+        // both layers after it likewise, never panic.
+        let sets = clip_parameter_sets();
+        let (_, _, data) = clip();
+        // The first picture's NAL units (SEI, layer-0 IDR, layer-1 CRA), cut to 256 bytes each.
+        let mut nals = Vec::new();
+        let mut at = 0;
+        for _ in 0..3 {
+            let len = u32::from_be_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+            nals.push(data[at + 4..at + 4 + len.min(256)].to_vec());
+            at += 4 + len;
+        }
+        let mut tried = 0;
+        for (i, ps) in sets.iter().enumerate() {
+            for byte in 0..ps.len() {
+                for v in [0u8, 1, 0x80, 0xff] {
+                    let mut mutant = sets.clone();
+                    mutant[i][byte] = v;
+                    tried += 1;
+                    let mut p = HevcParameterSets::default();
+                    if mutant.iter().all(|m| p.classify(m).is_ok()) {
+                        for nal in &nals {
+                            let _ = p.classify(nal);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(tried > 400, "{tried} mutants");
+    }
 }

@@ -25,6 +25,7 @@ pub mod dts;
 pub mod error;
 pub mod flac;
 pub mod hevc;
+pub mod hevc_layers;
 pub mod iamf;
 pub mod nal;
 pub mod opus;
@@ -217,7 +218,9 @@ fn parse_visual(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
             info.codec_string = c.codec_string(&name);
             info.nal_length_size = Some(c.nal_length_size);
             info.parameter_sets = c.parameter_sets;
-            info.layered_hevc = find(&children, b"lhvC").is_some();
+            if let Some(lhvc) = find(&children, b"lhvC") {
+                layered_hevc(&mut info, lhvc, &name, c.nal_length_size)?;
+            }
             if info.transfer_characteristics.is_none() {
                 // Encoders (x265) state the colour in the VUI; ffmpeg writes no colr in MP4.
                 info.transfer_characteristics = hevc::first_sps(&info.parameter_sets)
@@ -241,6 +244,39 @@ fn parse_visual(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
     }
     dolby_vision(&mut info, &children, &name, &base)?;
     Ok(info)
+}
+
+/// An HEVC entry with an `lhvC` (MV-HEVC, see [`hevc_layers`]): the layers' parameter sets
+/// join the base layer's, and the codec string names the layered stream's profile (the
+/// highest layer's profile_tier_level() in the VPS extension) as Shaka Packager 3.8 does.
+fn layered_hevc(
+    info: &mut CodecInfo,
+    lhvc: &[u8],
+    name: &str,
+    nal_length_size: u8,
+) -> CodecResult<()> {
+    let (length_size, sets) = hevc_layers::lhvc_parameter_sets(lhvc)?;
+    if length_size != nal_length_size {
+        return Err(CodecError::invalid(
+            "lhvC",
+            format!(
+                "lengthSizeMinusOne says {length_size}-byte NAL lengths, hvcC {nal_length_size}"
+            ),
+        ));
+    }
+    info.layered_hevc = true;
+    info.parameter_sets.extend(sets);
+    // A VPS that cannot be read leaves the base layer's string (encryption reports the VPS).
+    let ptl = info
+        .parameter_sets
+        .iter()
+        .find(|n| n.len() > 2 && hevc::nal_type(n[0]) == hevc::NAL_VPS)
+        .and_then(|n| hevc_layers::HevcVps::parse(&n[2..]).ok())
+        .and_then(|v| v.layered_ptl);
+    if let Some(ptl) = ptl {
+        info.codec_string = ptl.codec_string(name);
+    }
+    Ok(())
 }
 
 /// Dolby Vision signalling (see [`dovi`]): a Dolby Vision entry (`dvh1`...) takes the record's

@@ -2,8 +2,10 @@
 //! header parsing (with parameter sets from the fuzzer too), AV1 OBU / sequence header / frame
 //! header / tile group parsing (configOBUs from the fuzzer), VP9 superframe index and
 //! uncompressed header parsing, VP8 frame headers; then cenc and cbcs encryption. The first byte
-//! picks the codec (0 H.264, 1 HEVC, 2 AV1, 3 VP9, 4 VP8, modulo 5); tests/suite/fuzz_regressions.rs replays the seeds
-//! the same way.
+//! picks the codec (0 H.264, 1 HEVC, 2 AV1, 3 VP9, 4 VP8, modulo 5); the second the NAL length
+//! size and, with its top bit, length-prefixed parameter sets (how the `mv_hevc_layers` seed
+//! carries an MV-HEVC VPS, so the multi-layer VPS/SPS/slice parsing is reached);
+//! tests/suite/fuzz_regressions.rs replays the seeds the same way.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use vodpack::cenc::{IvSource, NalFormat, SampleEncryptor, Scheme, VideoCodec, VideoLayout};
@@ -15,12 +17,25 @@ fuzz_target!(|data: &[u8]| {
     let nal_length_size = [1u8, 2, 4][(data[1] % 3) as usize];
     let split = (data[2] as usize).min(data.len() - 3);
     let (params, sample) = data[3..].split_at(split);
-    // Parameter sets: the first part, split at 0xff bytes.
-    let parameter_sets: Vec<Vec<u8>> = params
-        .split(|&b| b == 0xff)
-        .filter(|p| !p.is_empty())
-        .map(|p| p.to_vec())
-        .collect();
+    // Parameter sets: the first part, split at 0xff bytes; or, when data[1] has its top bit,
+    // as u16-length-prefixed units, which may hold 0xff bytes (an HEVC VPS's
+    // vps_reserved_0xffff_16bits: the MV-HEVC VPS extension is read from the VPS).
+    let parameter_sets: Vec<Vec<u8>> = if data[1] & 0x80 != 0 {
+        let mut sets = Vec::new();
+        let mut rest = params;
+        while rest.len() >= 2 {
+            let len = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
+            sets.push(rest[2..2 + len].to_vec());
+            rest = &rest[2 + len..];
+        }
+        sets
+    } else {
+        params
+            .split(|&b| b == 0xff)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.to_vec())
+            .collect()
+    };
     let layout = |codec| {
         VideoLayout::Nal(NalFormat {
             codec,

@@ -13,7 +13,7 @@ use aes::{Aes128Dec, Aes128Enc};
 
 use crate::cenc::iv::IvSource;
 use crate::cenc::subsample::{Alignment, Subsample, SubsampleMapper, VideoLayout};
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
 
 type Ctr = ctr::Ctr64BE<Aes128Enc>;
 
@@ -120,7 +120,7 @@ impl SampleEncryptor {
         let mapper = video
             .map(|f| SubsampleMapper::new(f, alignment))
             .transpose()
-            .map_err(|e| Error::layer(ErrorKind::InvalidInput, None, e))?;
+            .map_err(|e| Error::layer(e.kind(), None, e))?;
         Ok(SampleEncryptor {
             scheme,
             aes: Aes128Enc::new(&key.into()),
@@ -200,7 +200,7 @@ impl SampleEncryptor {
                 // The fragment writer names the file, track and sample (the error has no path).
                 Some(m) => m
                     .map(sample)
-                    .map_err(|e| (k, Error::layer(ErrorKind::InvalidInput, None, e)))?,
+                    .map_err(|e| (k, Error::layer(e.kind(), None, e)))?,
                 None => Vec::new(),
             };
             match self.scheme {

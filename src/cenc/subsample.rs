@@ -60,6 +60,24 @@ pub enum SubsampleError {
     },
 }
 
+impl SubsampleError {
+    /// Valid syntax vodpack does not read (e.g. a multi-layer VPS whose base layer is outside
+    /// the stream) is unsupported input; anything else is invalid input.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        match self {
+            SubsampleError::ParameterSet(CodecError::Unsupported { .. })
+            | SubsampleError::Sample {
+                source: CodecError::Unsupported { .. },
+            }
+            | SubsampleError::Nal {
+                source: CodecError::Unsupported { .. },
+                ..
+            } => crate::error::ErrorKind::Unsupported,
+            _ => crate::error::ErrorKind::InvalidInput,
+        }
+    }
+}
+
 impl fmt::Display for SubsampleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

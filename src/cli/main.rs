@@ -1,5 +1,6 @@
 //! The `vodpack` command: parses flags, runs the library, maps errors to exit codes
 //! (docs/exit-codes.md). One file per subcommand beside this one; nothing else lives here.
+mod allocator;
 mod command;
 mod completions;
 mod exit_code;
@@ -16,6 +17,7 @@ use command::{Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    allocator::tune();
     let cli = flag_typos::parse::<Cli>();
     if let Command::Token(t) = &cli.command {
         return token::run(t);

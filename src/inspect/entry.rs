@@ -142,7 +142,7 @@ pub fn details(entry: &[u8]) -> EntryDetails {
     }
     let header = if matches!(
         &b.fourcc,
-        b"mp4a" | b"enca" | b"Opus" | b"ac-3" | b"ec-3" | b"fLaC" | b"alac"
+        b"mp4a" | b"enca" | b"Opus" | b"ac-3" | b"ec-3" | b"fLaC" | b"alac" | b".mp3"
     ) {
         AUDIO_HEADER
     } else {

@@ -21,13 +21,31 @@ use crate::media::TrackKind;
 /// (RFC 8216 §4.3.2.5, §7); Apple's HLS authoring specification asks for 7 with fMP4.
 pub const HLS_VERSION: u32 = 7;
 
+/// EXT-X-VERSION of a multivariant playlist with a `REQ-` attribute (RFC 8216bis §7: version
+/// 12 for REQ-VIDEO-LAYOUT).
+const HLS_VERSION_REQ: u32 = 12;
+
+/// `REQ-VIDEO-LAYOUT` of a video rendition (RFC 8216bis §4.4.6.2, Apple's HLS authoring
+/// specification for spatial video): `CH-STEREO` for MV-HEVC, whose codec string names the
+/// Multiview Main profile (general_profile_idc 6, ITU-T H.265 §G.11.1.1; Apple's HEVC Stereo
+/// Video profile codes the left and right eyes as its two views). docs/mv-hevc.md.
+fn video_layout(v: &PackagedRendition) -> Option<&'static str> {
+    let (fourcc, rest) = v.codec_string.split_once('.')?;
+    (matches!(fourcc, "hvc1" | "hev1") && rest.starts_with("6.")).then_some("CH-STEREO")
+}
+
 /// The multivariant (master) playlist: audio groups (EXT-X-MEDIA), one EXT-X-STREAM-INF per
 /// video rendition × audio group, I-frame streams and session keys (RFC 8216 §4.3.4).
 pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
     let base = parent_dir(&asset.hls_multivariant);
     let mut out = String::new();
     out.push_str("#EXTM3U\n");
-    let _ = writeln!(out, "#EXT-X-VERSION:{HLS_VERSION}");
+    let req = asset
+        .renditions
+        .iter()
+        .any(|r| r.kind == TrackKind::Video && video_layout(r).is_some());
+    let version = if req { HLS_VERSION_REQ } else { HLS_VERSION };
+    let _ = writeln!(out, "#EXT-X-VERSION:{version}");
     out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
 
     // EXT-X-SESSION-KEY (§4.3.4.5): every distinct key line of every protected rendition, so a
@@ -175,6 +193,9 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
             if let Some(range) = hdr_range(v.transfer_characteristics) {
                 let _ = write!(line, ",VIDEO-RANGE={range}");
             }
+            if let Some(layout) = video_layout(v) {
+                let _ = write!(line, ",REQ-VIDEO-LAYOUT={}", quoted(layout));
+            }
             if let Some(g) = group {
                 let _ = write!(line, ",AUDIO={}", quoted(&g.id));
             }
@@ -207,6 +228,9 @@ pub fn multivariant_playlist(asset: &PackagedAsset) -> String {
         }
         if let Some(range) = hdr_range(v.transfer_characteristics) {
             let _ = write!(line, ",VIDEO-RANGE={range}");
+        }
+        if let Some(layout) = video_layout(v) {
+            let _ = write!(line, ",REQ-VIDEO-LAYOUT={}", quoted(layout));
         }
         let _ = write!(line, ",URI={}", quoted(&relative(&base, path)));
         out.push_str(&line);

@@ -445,9 +445,10 @@ impl PackageArgs {
                         hls.as_str()
                     )));
                 }
-                if !(manifests.hls && manifests.dash) {
+                // The playlists read the TS set: `--manifests hls` is enough (an MP3 run's).
+                if !manifests.hls {
                     return Err(Error::Usage(format!(
-                        "--protection '{}' writes one segment set for DASH and one for HLS; it needs both manifests (drop --manifests)",
+                        "--protection '{}' encrypts the HLS playlists' MPEG-TS segments: it needs the HLS manifest",
                         p.text
                     )));
                 }
@@ -461,22 +462,11 @@ impl PackageArgs {
                 ));
             }
         }
-        if job.hls_packed_audio {
-            if job.hls_segments.as_deref().map(str::trim) != Some("ts") {
-                return Err(Error::Usage(
-                    "--hls-packed-audio writes the audio of MPEG-TS playlists: add --hls-segments ts"
-                        .into(),
-                ));
-            }
-            if let Some(p) = protection.as_ref().filter(
-                |p| matches!(p.schemes, Schemes::Ts { hls, .. } if hls == TsMethod::SampleAes),
-            ) {
-                return Err(Error::Usage(format!(
-                    "--hls-packed-audio: packed audio is encrypted whole (hls=aes-128), not with SAMPLE-AES: write --protection dash={},hls=aes-128 instead of '{}'",
-                    p.schemes.main().as_str(),
-                    p.text
-                )));
-            }
+        if job.hls_packed_audio && job.hls_segments.as_deref().map(str::trim) != Some("ts") {
+            return Err(Error::Usage(
+                "--hls-packed-audio writes the audio of MPEG-TS playlists: add --hls-segments ts"
+                    .into(),
+            ));
         }
         let hls_ts = match job.hls_segments.as_deref().map(str::trim) {
             None | Some("cmaf") => false,

@@ -84,17 +84,6 @@ fn video_layout(src: &RenditionSource) -> Result<Option<VideoLayout>> {
     if track.kind != TrackKind::Video {
         return Ok(None);
     }
-    if codec.layered_hevc {
-        // Layer-1 slice headers need the multi-layer syntax (H.265 Annex F: the VPS extension,
-        // SPS/PPS of lhvC); parsing them by the single-layer rules would misplace the ranges.
-        return Err(Error::unsupported(
-            &src.path,
-            format!(
-                "track {} (rendition '{}'): encrypting MV-HEVC / layered HEVC (an lhvC record; NAL units of layer 1) is not supported yet; it packages clear",
-                track.id, src.id
-            ),
-        ));
-    }
     let nal = |codec_kind| {
         VideoLayout::Nal(NalFormat {
             codec: codec_kind,

@@ -228,6 +228,10 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     // encrypting with writing (one 1080p rendition: 0.20 -> 0.13 s). With every core busy that
     // only adds thread switches and buffers, so the sets write in place.
     let write_on_own_thread = sources.len() * sets.len() < rayon::current_num_threads();
+    // The plan's reads (box headers) are done: the shared read-ahead budget is for samples.
+    for input in inputs.iter() {
+        input.file.release_blocks();
+    }
     let written: Vec<Written> = sources
         .par_iter()
         .enumerate()
@@ -328,6 +332,8 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
                 progress.rendition_advance(&src.id, n, bytes);
             };
             let written = write_rendition(rjob, &advance)?;
+            // Its samples are read: an object input's blocks go back to the shared budget.
+            input.file.release_blocks();
             progress.rendition_finish(&src.id);
             Ok((written, signals))
         })
@@ -363,6 +369,17 @@ pub fn run(plan: PackagePlan, progress: &dyn Progress) -> Result<PackageSummary>
     let mut cpix_export = None;
     for (set, (outputs, signals)) in sets.iter().zip(&per_set) {
         let mut asset = build_asset(args, sources, outputs);
+        if set.container == Container::Ts {
+            // A TS set's playlists name some codecs as HLS does (MP3: `mp4a.40.34`).
+            for (r, src) in asset.renditions.iter_mut().zip(sources) {
+                if let Some(c) = EsFormat::from_codec(&src.codec)
+                    .ok()
+                    .and_then(|f| f.hls_codec())
+                {
+                    r.codec_string = c.into();
+                }
+            }
+        }
         let mut material = KeyMaterial::default();
         if let (Some(k), Some(method)) = (&set.keys, set.ts_method) {
             // A TS set: its method and key URIs; its keys are the CMAF set's.

@@ -70,6 +70,24 @@ impl OutputSet {
     }
 }
 
+/// MP3 (MPEG-1/2 audio) goes out over MPEG-TS only: it is no CMAF audio profile, and Shaka
+/// Packager 3.8 refuses MP3 in MP4 for CMAF and DASH too ("Unsupported audio codec"). So a
+/// manifest reading a CMAF set (the MPD, or playlists without `--hls-segments ts`) cannot carry
+/// it (docs/mpeg-ts.md, "MP3").
+fn refuse_mpeg_audio_in_cmaf(args: &PackageArgs, sources: &[RenditionSource]) -> Result<()> {
+    let cmaf_read = args.naming.manifests.dash || !args.hls_ts;
+    match sources.iter().find(|s| s.codec.mpeg_audio().is_some()) {
+        Some(src) if cmaf_read => Err(Error::unsupported(
+            &src.path,
+            format!(
+                "rendition '{}': MP3 ({}) is not written as CMAF for DASH or HLS (no CMAF audio profile; Shaka Packager 3.8 refuses it too): package it for HLS over MPEG-TS with --hls-segments ts --manifests hls",
+                src.id, src.codec.codec_string
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 const BOTH: ManifestSelection = ManifestSelection {
     hls: true,
     dash: true,
@@ -80,6 +98,7 @@ const BOTH: ManifestSelection = ManifestSelection {
 /// subtitles are named with, `--verify` reads and the key manifest's top-level fields describe.
 /// CMAF sets come before TS sets (the order the segment writer returns them in).
 pub fn plan(args: &PackageArgs, sources: &[RenditionSource]) -> Result<Vec<OutputSet>> {
+    refuse_mpeg_audio_in_cmaf(args, sources)?;
     if args.hls_ts {
         let ts_method = match args.protection.as_ref().map(|p| p.schemes) {
             Some(Schemes::Ts { hls, .. }) => Some(hls),
@@ -90,8 +109,12 @@ pub fn plan(args: &PackageArgs, sources: &[RenditionSource]) -> Result<Vec<Outpu
         for src in sources {
             let format = EsFormat::from_codec(&src.codec)
                 .map_err(|e| Error::unsupported(&src.path, format!("--hls-segments ts: {e}")))?;
-            if let (Some(TsMethod::SampleAes), Some(why)) = (ts_method, format.sample_aes_refusal())
-            {
+            let refusal = if args.hls_packed_audio && !format.is_video() {
+                format.packed_sample_aes_refusal()
+            } else {
+                format.sample_aes_refusal()
+            };
+            if let (Some(TsMethod::SampleAes), Some(why)) = (ts_method, refusal) {
                 return Err(Error::unsupported(
                     &src.path,
                     format!("rendition '{}': {why}", src.id),

@@ -289,9 +289,10 @@ struct TsSetState {
     segment_cipher: Option<SegmentCipher>,
     /// Packed audio: segments are the elementary stream after an ID3 timestamp tag.
     packed: bool,
-    /// Packed audio: the segment's ID3 tag is still to be written (it needs the first PTS).
-    tag_pending: bool,
-    /// The segment files' extension: `ts`, or `aac`/`ac3`/`ec3` for packed audio.
+    /// Packed audio: the segment's ID3 tag is still to be written (it needs the first PTS),
+    /// with the segment's SAMPLE-AES IV (`None`: clear).
+    tag_pending: Option<Option<[u8; 16]>>,
+    /// The segment files' extension: `ts`, or `aac`/`ac3`/`ec3`/`mp3` for packed audio.
     ext: &'static str,
 }
 
@@ -471,7 +472,7 @@ pub fn write_rendition(
         };
         ts_sets.push(TsSetState {
             packed: packed_ext.is_some(),
-            tag_pending: false,
+            tag_pending: None,
             ext: packed_ext.unwrap_or("ts"),
             crypto: set.crypto,
             segment_cipher: None,
@@ -542,7 +543,7 @@ pub fn write_rendition(
             };
             set.segment_cipher = segment;
             if set.packed {
-                set.tag_pending = true;
+                set.tag_pending = Some(sample_aes);
             } else {
                 set.muxer.start_segment(&mut set.buf, sample_aes);
             }
@@ -597,11 +598,10 @@ pub fn write_rendition(
                         ));
                     };
                     let written = if set.packed {
-                        if std::mem::take(&mut set.tag_pending) {
-                            crate::ts::packed::timestamp_tag(&mut set.buf, ts_pts);
+                        if let Some(iv) = set.tag_pending.take() {
+                            set.muxer.start_packed_segment(&mut set.buf, iv, ts_pts);
                         }
-                        let format = set.muxer.format();
-                        format.access_unit(bytes, s.is_sync, None, &mut set.buf)
+                        set.muxer.packed_sample(&mut set.buf, bytes, s.is_sync)
                     } else {
                         set.muxer
                             .sample(&mut set.buf, bytes, s.is_sync, ts_pts, ts_dts)

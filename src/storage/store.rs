@@ -148,6 +148,52 @@ fn classify(url: &str, op: &'static str, e: &object_store::Error) -> StorageErro
     }
 }
 
+/// Buffers of finished whole-object uploads, kept for the next ones: a segment is read into one
+/// and sent from it, so no buffer is allocated per segment (freed multi-megabyte buffers grow
+/// glibc's heaps instead of going back to the system, docs/memory.md).
+static UPLOAD_BUFFERS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+/// A pooled buffer that goes back to [`UPLOAD_BUFFERS`] when the last `Bytes` sending it is
+/// dropped.
+struct PooledBuffer(Vec<u8>);
+
+impl AsRef<[u8]> for PooledBuffer {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for PooledBuffer {
+    fn drop(&mut self) {
+        let mut buf = std::mem::take(&mut self.0);
+        buf.clear();
+        let mut pool = UPLOAD_BUFFERS.lock().unwrap_or_else(|e| e.into_inner());
+        // No more than can be in flight at once (the uploads, and as many read ahead of them).
+        if pool.len() < 2 * super::upload_queue::CONCURRENT_UPLOADS {
+            pool.push(buf);
+        }
+    }
+}
+
+/// The whole of the local file `file` (`len` bytes), read into a pooled buffer.
+async fn read_pooled(file: &std::path::Path, len: u64) -> std::io::Result<Bytes> {
+    let mut buf = UPLOAD_BUFFERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pop()
+        .unwrap_or_default();
+    let file = file.to_path_buf();
+    let buf = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        buf.reserve(len as usize);
+        std::fs::File::open(&file)?.read_to_end(&mut buf)?;
+        Ok::<_, std::io::Error>(buf)
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    Ok(Bytes::from_owner(PooledBuffer(buf)))
+}
+
 /// The process-wide runtime the requests run on (two workers: the waiting is in the network).
 pub(super) fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -169,6 +215,9 @@ pub(super) fn runtime() -> &'static tokio::runtime::Runtime {
 pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
     runtime().block_on(fut)
 }
+
+/// A ranged GET under way in the background: its buffer comes back with the bytes it got.
+pub type RangeRead = tokio::task::JoinHandle<(Box<[u8]>, Result<usize, StorageError>)>;
 
 /// One bucket (container) of a service, with the environment's credentials and endpoint.
 #[derive(Clone)]
@@ -326,8 +375,34 @@ impl Bucket {
     /// Fills `out` with the bytes of the object from `start`, streaming the response body into
     /// it (no whole-response buffer). Returns how many bytes the server sent (fewer than
     /// `out.len()` when the object ends first).
-    #[allow(clippy::await_holding_refcell_ref)]
     pub fn read_range_into(
+        &self,
+        key: &str,
+        start: u64,
+        out: &mut [u8],
+    ) -> Result<usize, StorageError> {
+        block_on(self.read_range_into_async(key, start, out))
+    }
+
+    /// [`Bucket::read_range_into`] in the background: fills the first `len` bytes of `buf` and
+    /// hands the buffer back with the result.
+    pub fn spawn_read_range(
+        &self,
+        key: &str,
+        start: u64,
+        mut buf: Box<[u8]>,
+        len: usize,
+    ) -> RangeRead {
+        let (bucket, key) = (self.clone(), key.to_string());
+        runtime().spawn(async move {
+            let r = bucket
+                .read_range_into_async(&key, start, &mut buf[..len])
+                .await;
+            (buf, r)
+        })
+    }
+
+    async fn read_range_into_async(
         &self,
         key: &str,
         start: u64,
@@ -335,16 +410,17 @@ impl Bucket {
     ) -> Result<usize, StorageError> {
         let path = KeyPath::from(key);
         let range = start..start + out.len() as u64;
-        // A retry starts filling again from the beginning; the cell lets each attempt borrow `out`
-        // (the attempts run one after another, so a borrow held across an await never overlaps).
-        let out = std::cell::RefCell::new(out);
-        block_on(self.retrying(key, "GET", || async {
+        // A retry starts filling again from the beginning; the lock lets each attempt borrow
+        // `out` (the attempts run one after another, so it is never contended). tokio's, whose
+        // guard may be held across an await in a task that moves between threads.
+        let out = tokio::sync::Mutex::new(out);
+        self.retrying(key, "GET", || async {
             let options = GetOptions {
                 range: Some(GetRange::Bounded(range.clone())),
                 ..GetOptions::default()
             };
             let mut body = self.store.get_opts(&path, options).await?.into_stream();
-            let mut out = out.borrow_mut();
+            let mut out = out.lock().await;
             let mut filled = 0;
             while let Some(chunk) = body.next().await {
                 let chunk = chunk?;
@@ -353,7 +429,8 @@ impl Bucket {
                 filled += n;
             }
             Ok(filled)
-        }))
+        })
+        .await
     }
 
     /// The object's size and ETag; `None` when it does not exist.
@@ -429,7 +506,7 @@ impl Bucket {
         let path = KeyPath::from(key);
         let len = tokio::fs::metadata(file).await.map_err(io_fail)?.len();
         if len <= PART_SIZE as u64 {
-            let bytes = Bytes::from(tokio::fs::read(file).await.map_err(io_fail)?);
+            let bytes = read_pooled(file, len).await.map_err(io_fail)?;
             self.put_async(&path, key, bytes, PutMode::Overwrite)
                 .await?;
             return Ok(len);

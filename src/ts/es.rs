@@ -2,7 +2,8 @@
 //! streams (ISO/IEC 14496-10 Annex B, ITU-T H.265 Annex B) with an access unit delimiter first
 //! and the parameter sets of the sample entry before every keyframe (a TS has no init segment);
 //! AAC with an ADTS header per frame (ISO/IEC 14496-3 §1.A.2); AC-3 and E-AC-3 syncframes as
-//! they are (ETSI TS 102 366 Annex A puts them in PES packets unchanged).
+//! they are (ETSI TS 102 366 Annex A puts them in PES packets unchanged); MPEG-1/2 audio (MP3)
+//! frames as they are (each carries its own header, ISO/IEC 11172-3 §2.4.1).
 use super::encrypt::SampleCipher;
 use crate::media::codec::CodecInfo;
 use crate::media::codec::VideoCodec;
@@ -37,6 +38,11 @@ pub enum EsFormat {
         /// The `dac3`/`dec3` payload (the SAMPLE-AES audio setup information carries it).
         config: Vec<u8>,
     },
+    /// MPEG-1 or MPEG-2 audio (MP3) frames, as the MP4 sample holds them.
+    MpegAudio {
+        /// MPEG-2's half sample rates (ISO/IEC 13818-3), stream type 0x04 rather than 0x03.
+        lsf: bool,
+    },
 }
 
 impl EsFormat {
@@ -48,6 +54,9 @@ impl EsFormat {
                 nal_length_size: codec.nal_length_size.unwrap_or(4),
                 parameter_sets: codec.parameter_sets.clone(),
             });
+        }
+        if let Some(lsf) = codec.mpeg_audio() {
+            return Ok(EsFormat::MpegAudio { lsf });
         }
         match codec.fourcc.as_str() {
             "mp4a" => {
@@ -73,7 +82,7 @@ impl EsFormat {
                 config: Vec::new(),
             }),
             other => Err(format!(
-                "{other} cannot be written in MPEG-TS (H.264, HEVC, AAC, AC-3, E-AC-3 can)"
+                "{other} cannot be written in MPEG-TS (H.264, HEVC, AAC, AC-3, E-AC-3, MP3 can)"
             )),
         }
     }
@@ -94,6 +103,18 @@ impl EsFormat {
                 enhanced: false, ..
             } => 0x81,
             EsFormat::Dolby { enhanced: true, .. } => 0x87,
+            EsFormat::MpegAudio { lsf: false } => 0x03,
+            EsFormat::MpegAudio { lsf: true } => 0x04,
+        }
+    }
+
+    /// The HLS `CODECS` entry of the stream when it differs from the MP4 codec string: MP3 is
+    /// `mp4a.40.34` in HLS (Apple's HLS Authoring Specification, which hls.js also maps to its
+    /// MPEG audio path), not the `mp4a.6b` of its MP4 sample entry.
+    pub fn hls_codec(&self) -> Option<&'static str> {
+        match self {
+            EsFormat::MpegAudio { .. } => Some("mp4a.40.34"),
+            _ => None,
         }
     }
 
@@ -124,7 +145,24 @@ impl EsFormat {
             } => Some(
                 "SAMPLE-AES over MPEG-TS is defined for H.264 video, not HEVC (use hls=aes-128)",
             ),
+            EsFormat::MpegAudio { .. } => Some(
+                "SAMPLE-AES is defined for H.264, AAC, AC-3 and E-AC-3, not MP3 (Apple's Sample Encryption specification; use hls=aes-128)",
+            ),
             _ => None,
+        }
+    }
+
+    /// Why SAMPLE-AES cannot encrypt this stream as packed audio, if it cannot: AAC only. Apple's
+    /// format defines AC-3/E-AC-3 packed audio too, but no reader here proves it: ffmpeg 8's HLS
+    /// demuxer cannot set the stream up from such segments ("Could not determine the sample
+    /// rate"; it decrypts AAC ones), and hls.js 1.7 decrypts packed AAC only
+    /// (src/demux/audio/base-audio-demuxer.ts, `demuxSampleAes` rejects the others).
+    pub fn packed_sample_aes_refusal(&self) -> Option<&'static str> {
+        match self {
+            EsFormat::Dolby { .. } => Some(
+                "SAMPLE-AES packed audio is written for AAC only: no reader here decrypts AC-3/E-AC-3 packed audio (use hls=aes-128, or TS audio without --hls-packed-audio)",
+            ),
+            _ => self.sample_aes_refusal(),
         }
     }
 
@@ -138,18 +176,42 @@ impl EsFormat {
                 enhanced: false, ..
             } => 0xc1,
             EsFormat::Dolby { enhanced: true, .. } => 0xc2,
+            // Refused before anything is written (see `sample_aes_refusal`).
+            EsFormat::MpegAudio { .. } => self.stream_type(),
         }
     }
 
     /// The ES descriptors of a SAMPLE-AES stream: the private data indicator descriptor
     /// (ISO/IEC 13818-1 §2.6.28: `zavc`, `aacd`, `ac3d`, `ec3d`) and, for audio, the
-    /// registration descriptor `apad` with the audio setup information (audio type, priming 0,
-    /// version 1, the codec's setup data).
+    /// registration descriptor `apad` with the audio setup information.
     pub fn encrypted_descriptors(&self) -> Vec<u8> {
-        // The private data tag, and for audio the audio type with its setup data.
-        type Setup<'a> = Option<(&'a [u8; 4], &'a [u8])>;
-        let (tag, setup): (&[u8; 4], Setup) = match self {
-            EsFormat::Video { .. } => (b"zavc", None),
+        let tag: &[u8; 4] = match self {
+            EsFormat::Video { .. } => b"zavc",
+            EsFormat::Aac { .. } => b"aacd",
+            EsFormat::Dolby {
+                enhanced: false, ..
+            } => b"ac3d",
+            EsFormat::Dolby { enhanced: true, .. } => b"ec3d",
+            // Refused before anything is written (see `sample_aes_refusal`).
+            EsFormat::MpegAudio { .. } => return Vec::new(),
+        };
+        let mut d = vec![0x0f, 4];
+        d.extend_from_slice(tag);
+        if let Some(setup) = self.audio_setup_information() {
+            d.push(0x05);
+            d.push(4 + setup.len() as u8);
+            d.extend_from_slice(b"apad");
+            d.extend_from_slice(&setup);
+        }
+        d
+    }
+
+    /// The audio setup information of a SAMPLE-AES audio stream (Apple's format, §2.3.2): the
+    /// audio type (`zaac`/`zach`/`zacp` AAC, HE-AAC, HE-AAC v2; `zac3`; `zec3`), priming 0,
+    /// version 1, and the codec's setup data (the AudioSpecificConfig or the `dac3`/`dec3`
+    /// payload). The PMT carries it in the `apad` descriptor, packed audio in an ID3 PRIV frame.
+    pub fn audio_setup_information(&self) -> Option<Vec<u8>> {
+        let (kind, data): (&[u8; 4], &[u8]) = match self {
             EsFormat::Aac { config, .. } => {
                 // The audio object type of the AudioSpecificConfig: 5 HE-AAC, 29 HE-AAC v2.
                 let aot = config.first().map_or(2, |b| b >> 3);
@@ -158,29 +220,25 @@ impl EsFormat {
                     29 => b"zacp",
                     _ => b"zaac",
                 };
-                (b"aacd", Some((kind, config.as_slice())))
+                (kind, config)
             }
             EsFormat::Dolby {
                 enhanced: false,
                 config,
-            } => (b"ac3d", Some((b"zac3", config.as_slice()))),
+            } => (b"zac3", config),
             EsFormat::Dolby {
                 enhanced: true,
                 config,
-            } => (b"ec3d", Some((b"zec3", config.as_slice()))),
+            } => (b"zec3", config),
+            EsFormat::Video { .. } | EsFormat::MpegAudio { .. } => return None,
         };
-        let mut d = vec![0x0f, 4];
-        d.extend_from_slice(tag);
-        if let Some((kind, data)) = setup {
-            let data = &data[..data.len().min(255 - 12)];
-            d.push(0x05);
-            d.push((4 + 8 + data.len()) as u8);
-            d.extend_from_slice(b"apad");
-            d.extend_from_slice(kind);
-            d.extend_from_slice(&[0, 0, 1, data.len() as u8]);
-            d.extend_from_slice(data);
-        }
-        d
+        // The descriptor's length byte bounds it: 4 (`apad`) + 8 + data.
+        let data = &data[..data.len().min(255 - 12)];
+        let mut out = Vec::with_capacity(8 + data.len());
+        out.extend_from_slice(kind);
+        out.extend_from_slice(&[0, 0, 1, data.len() as u8]);
+        out.extend_from_slice(data);
+        Some(out)
     }
 
     /// The ES descriptors of the PMT: the registration descriptor (§2.6.8) for AC-3/E-AC-3,
@@ -201,7 +259,7 @@ impl EsFormat {
     pub fn stream_id(&self) -> u8 {
         match self {
             EsFormat::Video { .. } => 0xe0,
-            EsFormat::Aac { .. } => 0xc0,
+            EsFormat::Aac { .. } | EsFormat::MpegAudio { .. } => 0xc0,
             EsFormat::Dolby { .. } => 0xbd,
         }
     }
@@ -287,6 +345,10 @@ impl EsFormat {
                 if let Some(c) = cipher {
                     c.audio_frame(&mut out[at..], 7);
                 }
+                Ok(())
+            }
+            EsFormat::MpegAudio { .. } => {
+                out.extend_from_slice(sample);
                 Ok(())
             }
             EsFormat::Dolby { .. } => {
@@ -383,6 +445,30 @@ mod tests {
         assert_eq!(out.len(), 107);
         // HE-AAC v1 with explicit SBR: AOT 5, 24 kHz core (index 6), stereo, ext 48 kHz, AOT 2.
         assert_eq!(adts_fields(&[0x2b, 0x11, 0x88, 0x00]), Ok((1, 6, 2)));
+    }
+
+    #[test]
+    fn mp3_frames_go_in_unchanged_as_mpeg_1_or_mpeg_2_audio() {
+        let codec = |fourcc: &str, codec_string: &str| CodecInfo {
+            fourcc: fourcc.into(),
+            codec_string: codec_string.into(),
+            ..CodecInfo::default()
+        };
+        let mpeg1 = EsFormat::from_codec(&codec("mp4a", "mp4a.6b")).unwrap();
+        let mpeg2 = EsFormat::from_codec(&codec(".mp3", "mp4a.69")).unwrap();
+        assert_eq!((mpeg1.stream_type(), mpeg2.stream_type()), (0x03, 0x04));
+        assert_eq!(
+            (mpeg1.stream_id(), mpeg1.hls_codec()),
+            (0xc0, Some("mp4a.40.34"))
+        );
+        assert!(mpeg1.sample_aes_refusal().unwrap().contains("not MP3"));
+        assert!(mpeg1.descriptors().is_empty());
+        let frame = [0xff, 0xfb, 0x90, 0x64, 1, 2, 3];
+        let mut out = Vec::new();
+        mpeg1.access_unit(&frame, true, None, &mut out).unwrap();
+        assert_eq!(out, frame);
+        // AAC without an AudioSpecificConfig is not MP3.
+        assert!(EsFormat::from_codec(&codec("mp4a", "mp4a.40.2")).is_err());
     }
 
     #[test]

@@ -122,12 +122,36 @@ impl TsMuxer {
     /// Starts a segment: SAMPLE-AES encrypts it from `iv` when given (a clear lead's segments
     /// get `None`); then the PAT and PMT are written.
     pub fn start_segment(&mut self, out: &mut Vec<u8>, iv: Option<[u8; 16]>) {
+        self.set_segment_iv(iv);
+        self.tables(out);
+    }
+
+    fn set_segment_iv(&mut self, iv: Option<[u8; 16]>) {
         self.encrypting = false;
         if let (Some((cipher, _)), Some(iv)) = (self.sample_aes.as_mut(), iv) {
             cipher.iv = iv;
             self.encrypting = true;
         }
-        self.tables(out);
+    }
+
+    /// Starts a packed audio segment (crate::ts::packed) whose first frame has `pts`: its ID3
+    /// tag, with the audio setup information when SAMPLE-AES encrypts it from `iv`; no tables.
+    pub fn start_packed_segment(&mut self, out: &mut Vec<u8>, iv: Option<[u8; 16]>, pts: u64) {
+        self.set_segment_iv(iv);
+        match self.format.audio_setup_information() {
+            Some(setup) if self.encrypting => super::packed::encrypted_tag(out, pts, &setup),
+            _ => super::packed::timestamp_tag(out, pts),
+        }
+    }
+
+    /// Appends one sample of a packed audio segment: the frame as the elementary stream has it
+    /// (ADTS header, syncframe, MP3 frame), SAMPLE-AES encrypted when the segment is.
+    pub fn packed_sample(&self, out: &mut Vec<u8>, bytes: &[u8], sync: bool) -> Result<(), String> {
+        let cipher = match &self.sample_aes {
+            Some((c, _)) if self.encrypting => Some(c),
+            _ => None,
+        };
+        self.format.access_unit(bytes, sync, cipher, out)
     }
 
     /// Appends the PAT and the PMT: at the start of every segment and before every keyframe,

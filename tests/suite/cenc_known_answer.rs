@@ -281,6 +281,21 @@ fn nal_format(entry: &[u8]) -> NalFormat {
             p += 2 + l;
         }
     }
+    // MV-HEVC: the other layers' parameter sets in lhvC (ISO/IEC 14496-15 §9.6.3; its arrays
+    // start at byte 6).
+    if let Some(i) = entry.windows(4).position(|w| w == b"lhvC") {
+        let b = &entry[i + 4..];
+        let mut p = 6;
+        for _ in 0..b[5] {
+            let n = u16::from_be_bytes([b[p + 1], b[p + 2]]);
+            p += 3;
+            for _ in 0..n {
+                let l = u16::from_be_bytes([b[p], b[p + 1]]) as usize;
+                sets.push(b[p + 2..p + 2 + l].to_vec());
+                p += 2 + l;
+            }
+        }
+    }
     NalFormat {
         codec: VideoCodec::Hevc,
         nal_length_size: (b[21] & 3) + 1,
@@ -446,10 +461,43 @@ fn key() -> [u8; 16] {
 /// Runs the whole known-answer comparison for one clip and scheme.
 fn check(kind: &str, scheme: Scheme) {
     let fx = make_clip(kind);
+    check_fixture(kind, &fx, scheme, 25);
+}
+
+/// MV-HEVC (Apple spatial video: slices of layers 0 and 1, parameter sets in hvcC and lhvC),
+/// fixtures/shaka-video/water-mv-hevc.mp4 made fragmented by Shaka Packager: the same four
+/// checks, so both layers' slice headers end where Shaka Packager 3.8's parser ends them.
+#[test]
+fn mv_hevc_cenc_and_cbcs_match_shaka_packager_and_openssl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clear = tmp.path().join("clear.mp4");
+    run(Command::new(ref_tool("packager")).arg(format!(
+        "in={},stream=video,output={}",
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/shaka-video/water-mv-hevc.mp4")
+            .display(),
+        clear.display()
+    )));
+    let fx = Fixture {
+        clear,
+        dir: tmp.path().to_path_buf(),
+        _dir: tmp,
+    };
+    let entry = read_fragmented(&fx.clear).track.sample_entry;
+    assert!(
+        entry.windows(4).any(|w| w == b"lhvC"),
+        "the entry keeps lhvC"
+    );
+    check_fixture("mv-hevc", &fx, Scheme::Cenc, 5);
+    check_fixture("mv-hevc", &fx, Scheme::Cbcs, 5);
+}
+
+/// The known-answer comparison for the clear fragmented file of `fx` (at least `min_samples`).
+fn check_fixture(kind: &str, fx: &Fixture, scheme: Scheme, min_samples: usize) {
     let is_video = kind != "aac";
     let clear = read_fragmented(&fx.clear);
     let shaka = read_fragmented(&shaka_encrypt(
-        &fx,
+        fx,
         scheme,
         if is_video { "video" } else { "audio" },
     ));
@@ -459,7 +507,7 @@ fn check(kind: &str, scheme: Scheme) {
         shaka.samples.len(),
         "one senc entry per sample"
     );
-    assert!(clear.samples.len() >= 25);
+    assert!(clear.samples.len() >= min_samples);
 
     // 1. Decrypt Shaka's samples with Shaka's senc.
     for (i, (enc, (iv, subs))) in shaka.samples.iter().zip(&shaka.aux).enumerate() {

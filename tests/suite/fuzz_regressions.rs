@@ -263,7 +263,8 @@ fn ttml_parser_survives_every_seed_and_truncation() {
 /// The `subsample_map` fuzz target on its seeds (fuzz/seeds/subsample_map: H.264, HEVC, AV1,
 /// VP9 and VP8 samples with their configuration) and kept crashes, and every truncation of them, the
 /// same way the target reads them: the first byte picks the codec, the next two the NAL length
-/// size and where the configuration ends. Errors are fine; a panic fails the test.
+/// size (and the parameter sets' framing) and where the configuration ends (`mv_hevc_layers`:
+/// both layers of an MV-HEVC picture). Errors are fine; a panic fails the test.
 #[test]
 fn subsample_mapper_survives_every_seed_and_truncation() {
     use vodpack::cenc::{IvSource, NalFormat, SampleEncryptor, Scheme, VideoCodec, VideoLayout};
@@ -280,11 +281,26 @@ fn subsample_mapper_survives_every_seed_and_truncation() {
             let nal_length_size = [1u8, 2, 4][(data[1] % 3) as usize];
             let split = (data[2] as usize).min(data.len() - 3);
             let (params, sample) = data[3..].split_at(split);
-            let parameter_sets: Vec<Vec<u8>> = params
-                .split(|&b| b == 0xff)
-                .filter(|p| !p.is_empty())
-                .map(|p| p.to_vec())
-                .collect();
+            // Parameter sets: the first part, split at 0xff bytes; or, when data[1] has its top bit,
+            // as u16-length-prefixed units, which may hold 0xff bytes (an HEVC VPS's
+            // vps_reserved_0xffff_16bits: the MV-HEVC VPS extension is read from the VPS).
+            let parameter_sets: Vec<Vec<u8>> = if data[1] & 0x80 != 0 {
+                let mut sets = Vec::new();
+                let mut rest = params;
+                while rest.len() >= 2 {
+                    let len =
+                        usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
+                    sets.push(rest[2..2 + len].to_vec());
+                    rest = &rest[2 + len..];
+                }
+                sets
+            } else {
+                params
+                    .split(|&b| b == 0xff)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| p.to_vec())
+                    .collect()
+            };
             for scheme in [Scheme::Cenc, Scheme::Cbcs] {
                 let nal = |codec| {
                     VideoLayout::Nal(NalFormat {

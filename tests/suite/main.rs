@@ -37,6 +37,7 @@ mod manifest_dash;
 mod manifest_hls;
 mod mpeg_ts;
 mod mpeg_ts_encryption;
+mod mpeg_ts_mp3;
 mod mpeg_ts_packed;
 mod mutation;
 mod mv_hevc;

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The TS timestamps' offset over the CMAF presentation times (src/ts/mod.rs), 90 kHz ticks.
-const OFFSET: i64 = 900_000;
+pub(crate) const OFFSET: i64 = 900_000;
 
-fn ts_segments(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn ts_segments(dir: &Path) -> Vec<PathBuf> {
     let mut n = 1;
     let mut out = Vec::new();
     while dir.join(format!("seg_{n}.ts")).is_file() {
@@ -51,7 +51,7 @@ pub(crate) fn ts_packets(file: &Path) -> Vec<(i64, i64, String)> {
 }
 
 /// The edit list's media_time of a CMAF init segment (0 without one), in its timescale.
-fn edit_start(init: &Path) -> i64 {
+pub(crate) fn edit_start(init: &Path) -> i64 {
     let bytes = std::fs::read(init).unwrap();
     match find_box(&bytes, &["moov", "trak", "edts", "elst"]) {
         Some(elst) if elst[0] == 1 => i64::from_be_bytes(elst[16..24].try_into().unwrap()),
@@ -60,7 +60,7 @@ fn edit_start(init: &Path) -> i64 {
     }
 }
 
-fn timescale(init: &Path) -> i64 {
+pub(crate) fn timescale(init: &Path) -> i64 {
     let bytes = std::fs::read(init).unwrap();
     let mdhd = find_box(&bytes, &["moov", "trak", "mdia", "mdhd"]).unwrap();
     let at = if mdhd[0] == 1 { 20 } else { 12 };
@@ -287,7 +287,7 @@ pub(crate) fn check_pcrs(ts: &[u8], what: String) {
     assert!(last_pcr.is_some(), "{what}: no PCR");
 }
 
-fn which(name: &str) -> PathBuf {
+pub(crate) fn which(name: &str) -> PathBuf {
     std::env::var_os("PATH")
         .and_then(|paths| {
             std::env::split_paths(&paths)

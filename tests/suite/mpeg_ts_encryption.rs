@@ -61,7 +61,7 @@ fn key_line(playlist: &str) -> &str {
 }
 
 /// The first PMT section of a (clear-structured) TS file: stream_type and ES descriptors.
-fn pmt_stream(ts: &[u8]) -> (u8, Vec<u8>) {
+pub(crate) fn pmt_stream(ts: &[u8]) -> (u8, Vec<u8>) {
     for p in ts.chunks(188) {
         let pid = (u16::from(p[1] & 0x1f) << 8) | u16::from(p[2]);
         if pid == 0x1000 && p[1] & 0x40 != 0 {
@@ -378,4 +378,76 @@ fn hlsjs_fails_on_a_wrong_aes_128_key() {
 #[test]
 fn dash_of_an_encrypted_ts_run_still_plays() {
     play_encrypted("sample-aes", "shaka", "dash", false);
+}
+
+/// SAMPLE-AES of AC-3 and E-AC-3 (5.1 fixtures) over TS, decrypted by ffmpeg's HLS demuxer
+/// (libavformat/hls_sample_encryption.c handles both) to the source's syncframes.
+#[test]
+fn sample_aes_ac3_and_eac3_decrypt_in_ffmpeg_to_the_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut args = encrypted_args("sample-aes", &[]);
+    for (f, id) in [("ac3_51.mp4", "ac3"), ("eac3_51.mp4", "eac3")] {
+        args.push(format!("in={},id={id}", fixture(f).display()));
+    }
+    package(&out, &args);
+    write_key_files(tmp.path());
+    for (id, source, stream_type, tag, setup) in [
+        ("ac3", "ac3_51.mp4", 0xc1, b"ac3d", b"zac3"),
+        ("eac3", "eac3_51.mp4", 0xc2, b"ec3d", b"zec3"),
+    ] {
+        let dir = out.join(id);
+        let playlist = std::fs::read_to_string(dir.join("playlist.m3u8")).unwrap();
+        assert!(key_line(&playlist).starts_with("#EXT-X-KEY:METHOD=SAMPLE-AES,"));
+        let segs = segments(&dir.join("ts"));
+        assert!(segs.len() >= 2);
+        let mut all = Vec::new();
+        for seg in &segs {
+            let bytes = std::fs::read(seg).unwrap();
+            // Apple's format: 0xC1/0xC2 with `ac3d`/`ec3d` and the audio setup information
+            // (`apad`, `zac3`/`zec3`, priming 0, version 1, the dac3/dec3 payload).
+            let (st, descriptors) = pmt_stream(&bytes);
+            assert_eq!(st, stream_type, "{id}");
+            assert_eq!(&descriptors[2..6], tag, "{id}");
+            assert_eq!(&descriptors[8..16], [&b"apad"[..], setup].concat(), "{id}");
+            all.extend(bytes);
+        }
+        check_stream(tmp.path(), &all, id);
+        let want = crate::mpeg_ts::packet_md5s(&fixture(source), &[]);
+        let read = |playlist: &Path| -> Vec<String> {
+            let out = run_ok(
+                Command::new(&crate::common::tools().ffmpeg)
+                    .args(["-hide_banner", "-nostdin", "-v", "error"])
+                    .args(["-allowed_extensions", "ALL", "-i"])
+                    .arg(playlist)
+                    .args(["-map", "0:a:0", "-c", "copy", "-f", "framemd5", "-"]),
+            );
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.split(',').nth(5).map(|m| m.trim().to_string()))
+                .collect()
+        };
+        let got = read(&dir.join("playlist.m3u8"));
+        assert_eq!(got.len(), want.len(), "{id}: frame count");
+        // ffmpeg decrypts a frame with the segment being read when the frame leaves its parser:
+        // the stream's very last frame leaves it after the last segment, with no key, and stays
+        // encrypted (as for video, above). Every other frame must match.
+        let last = want.len() - 1;
+        assert_eq!(got[..last], want[..last], "{id}: decrypted frames");
+        assert_ne!(got[last], want[last], "{id}: the last frame (see above)");
+        // The last frame too: with the last segment listed twice (the same key and IV), the
+        // frame leaves the parser while the second copy is read and is decrypted.
+        let lines: Vec<&str> = playlist.lines().collect();
+        let end = lines.iter().position(|l| *l == "#EXT-X-ENDLIST").unwrap();
+        let mut again = lines[..end].to_vec();
+        again.extend_from_slice(&lines[end - 2..]);
+        let again_path = dir.join("again.m3u8");
+        std::fs::write(&again_path, again.join("\n") + "\n").unwrap();
+        assert_eq!(
+            read(&again_path)[..want.len()],
+            want[..],
+            "{id}: every frame"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 
 const OWNER: &[u8] = b"com.apple.streaming.transportStreamTimestamp\0";
 
-fn numbered(dir: &Path, ext: &str) -> Vec<PathBuf> {
+pub(crate) fn numbered(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let out: Vec<PathBuf> = (1..)
         .map(|n| dir.join(format!("seg_{n}.{ext}")))
         .take_while(|p| p.is_file())
@@ -20,7 +20,7 @@ fn numbered(dir: &Path, ext: &str) -> Vec<PathBuf> {
 
 /// The timestamp of a packed audio segment's opening ID3v2.4 PRIV frame (checked field by
 /// field against ID3v2.4 and RFC 8216 §3.4).
-fn id3_timestamp(seg: &Path) -> i64 {
+pub(crate) fn id3_timestamp(seg: &Path) -> i64 {
     let b = std::fs::read(seg).unwrap();
     assert_eq!(&b[..4], b"ID3\x04", "{}: ID3v2.4 header", seg.display());
     let synchsafe = |s: &[u8]| {
@@ -50,7 +50,7 @@ fn id3_size(seg: &Path) -> usize {
 
 /// The MD5 of every stored audio packet of `file` read from byte `skip` (stream copy through
 /// `bsf`), in order.
-fn packet_md5s_from(file: &Path, skip: usize, bsf: &[&str]) -> Vec<String> {
+pub(crate) fn packet_md5s_from(file: &Path, skip: usize, bsf: &[&str]) -> Vec<String> {
     let out = run_ok(
         Command::new(&tools().ffmpeg)
             .args(["-hide_banner", "-nostdin", "-v", "error"])
@@ -166,15 +166,16 @@ fn packed_audio_reads_to_the_source_with_the_ts_sets_timestamps() {
 }
 
 #[test]
-fn packed_audio_needs_ts_segments_and_no_sample_aes() {
+fn packed_audio_needs_ts_segments_and_sample_aes_needs_aac() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = |extra: &[&str]| {
+    let dolby = dolby_inputs(tmp.path());
+    let run = |extra: &[&str], input: &Path| {
         let out = vodpack()
             .arg("package")
             .arg("-o")
             .arg(tmp.path().join("out"))
             .args(extra)
-            .arg(fixture("aac_en.mp4"))
+            .arg(input)
             .output()
             .unwrap();
         (
@@ -182,19 +183,137 @@ fn packed_audio_needs_ts_segments_and_no_sample_aes() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
-    let (code, err) = run(&["--hls-packed-audio"]);
+    let (code, err) = run(&["--hls-packed-audio"], &fixture("aac_en.mp4"));
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--hls-segments ts"), "{err}");
-    let (code, err) = run(&[
-        "--hls-packed-audio",
+    // SAMPLE-AES packed audio: AAC only (no reader here decrypts packed AC-3/E-AC-3).
+    for input in &dolby {
+        let (code, err) = run(
+            &[
+                "--hls-packed-audio",
+                "--hls-segments",
+                "ts",
+                "--protection",
+                "dash=cenc,hls=sample-aes",
+            ],
+            input,
+        );
+        assert_eq!(code, Some(4), "{err}");
+        assert!(err.contains("AAC only"), "{err}");
+    }
+    assert!(!tmp.path().join("out").exists());
+}
+
+/// SAMPLE-AES packed AAC (Apple's Sample Encryption, packed audio): each segment's ID3 tag
+/// carries the audio setup information in a second PRIV frame; ffmpeg's HLS demuxer reads it
+/// and decrypts the playlist to the source's frames; hls.js plays it beside SAMPLE-AES TS video.
+#[test]
+fn sample_aes_packed_aac_decrypts_in_ffmpeg_and_plays_in_hlsjs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a: Vec<String> = [
         "--hls-segments",
         "ts",
+        "--hls-packed-audio",
         "--protection",
         "dash=cenc,hls=sample-aes",
-    ]);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("hls=aes-128"), "{err}");
-    assert!(!tmp.path().join("out").exists());
+        "--hls-key-uri",
+        "../../keys/{kid}.key",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for k in &crate::common::TEST_KEYS {
+        a.push("--key".into());
+        a.push(format!("label={},kid={},key={}", k.label, k.kid, k.key));
+    }
+    for f in ["h264_240p.mp4", "aac_en.mp4"] {
+        a.push(fixture(f).display().to_string());
+    }
+    let out = tmp.path().join("out");
+    package(&out, &a);
+    let key = crate::common::test_key("AUDIO");
+    let keys = tmp.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::write(
+        keys.join(format!("{}.key", key.kid)),
+        hex::decode(key.key).unwrap(),
+    )
+    .unwrap();
+    // The clear packed run of the same inputs: the timestamps and frames the encrypted one
+    // must carry.
+    let clear = tmp.path().join("clear");
+    let inputs = [
+        (fixture("h264_240p.mp4"), "video_240p"),
+        (fixture("aac_en.mp4"), "audio_en"),
+    ];
+    package(&clear, &args(true, &inputs));
+
+    let dir = out.join("audio_en");
+    let playlist = std::fs::read_to_string(dir.join("playlist.m3u8")).unwrap();
+    assert!(
+        playlist.contains(&format!(
+            "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"../../keys/{}.key\",IV=0x",
+            key.kid
+        )),
+        "{playlist}"
+    );
+    let segs = numbered(&dir.join("ts"), "aac");
+    let clear_segs = numbered(&clear.join("audio_en/ts"), "aac");
+    assert_eq!(segs.len(), clear_segs.len());
+    let audio_description = b"com.apple.streaming.audioDescription\0";
+    for (seg, clear_seg) in segs.iter().zip(&clear_segs) {
+        let bytes = std::fs::read(seg).unwrap();
+        let plain = std::fs::read(clear_seg).unwrap();
+        // The tag: the timestamp frame as in the clear run, then the audio setup information
+        // (`zaac`, priming 0, version 1, the AudioSpecificConfig: 0x1190…, AAC-LC 48 kHz stereo).
+        id3_timestamp(clear_seg);
+        assert_eq!(bytes[10..73], plain[10..73], "the timestamp frame, first");
+        let tag = id3_size(seg);
+        let at = bytes[..tag]
+            .windows(audio_description.len())
+            .position(|w| w == audio_description)
+            .expect("an audioDescription PRIV frame");
+        let setup = &bytes[at + audio_description.len()..tag];
+        assert_eq!(setup[..7], *b"zaac\0\0\x01");
+        assert_eq!(usize::from(setup[7]), setup.len() - 8);
+        assert_eq!(setup[8..10], [0x11, 0x90]);
+        // The same ADTS frames, each with 16 bytes clear after its header and its trailing
+        // partial block clear, the rest different.
+        let (enc, dec) = (&bytes[tag..], &plain[id3_size(clear_seg)..]);
+        assert_eq!(enc.len(), dec.len());
+        assert_eq!(enc[..7 + 16], dec[..7 + 16]);
+        assert_ne!(enc, dec);
+    }
+    let got = run_ok(
+        Command::new(&tools().ffmpeg)
+            .args(["-hide_banner", "-nostdin", "-v", "error"])
+            .args(["-allowed_extensions", "ALL", "-i"])
+            .arg(dir.join("playlist.m3u8"))
+            .args(["-map", "0:a:0", "-c", "copy", "-bsf:a", "aac_adtstoasc"])
+            .args(["-f", "framemd5", "-"]),
+    );
+    let got: Vec<String> = String::from_utf8_lossy(&got.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(',').nth(5).map(|m| m.trim().to_string()))
+        .collect();
+    assert_eq!(got, packet_md5s(&fixture("aac_en.mp4"), &[]));
+
+    // hls.js, keys from the harness's raw-key endpoint.
+    let served = tmp.path().join("served");
+    let mut a = a.clone();
+    let uri = a.iter().position(|s| s == "../../keys/{kid}.key").unwrap();
+    a[uri] = "/key/{kid}".into();
+    package(&served, &a);
+    let mut cmd = crate::common::browser_harness(&served, "hlsjs", "hls");
+    cmd.args(["--drm", "server", "--expect", "play"])
+        .args(["--keys", &crate::common::browser_keys_arg()])
+        .args(["--expect-heights", "240"])
+        .args(["--port", &crate::common::free_port().to_string()]);
+    let report = crate::common::assert_harness_ok(&mut cmd, "hls.js SAMPLE-AES packed AAC");
+    // The audio key was fetched from the packed playlist's key URI.
+    let kids = report["licenseKids"].to_string();
+    assert!(kids.contains(key.kid), "{report}");
 }
 
 #[test]

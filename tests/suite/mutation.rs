@@ -439,6 +439,8 @@ fn campaign_inputs(dir: &Path, shaka: bool) -> Vec<(String, PathBuf, &'static st
         "shaka-video/sparks_dovi_8_short.mp4",
         // VP8 frame tags and key frame headers (cenc).
         "vp8_360p.mp4",
+        // MV-HEVC: hvcC + lhvC, the VPS extension, layer-1 SPS/PPS and slices (cbcs).
+        "shaka-video/water-mv-hevc.mp4",
     ]
     .iter()
     .enumerate()

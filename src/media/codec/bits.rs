@@ -167,6 +167,11 @@ impl<'a> BitReader<'a> {
         self.pos * 8 - usize::from(self.left)
     }
 
+    /// Whether the next bit starts a byte (of the RBSP; emulation prevention bytes are whole).
+    pub fn byte_aligned(&self) -> bool {
+        self.left == 0
+    }
+
     /// Skips to the next byte boundary; the skipped bits must be zero (AV1 `byte_alignment()`,
     /// VP9 `trailing_bits()`).
     pub fn byte_align_zero(&mut self) -> CodecResult<()> {

@@ -1,13 +1,17 @@
 //! H.265 / HEVC syntax: the HEVCDecoderConfigurationRecord (`hvcC`) and its codec string, NAL
 //! unit types, the SPS and PPS fields slice segment headers depend on, and the slice segment
-//! header up to byte_alignment().
+//! header up to byte_alignment(), for every layer: parameter sets and slices with
+//! nuh_layer_id > 0 (MV-HEVC) follow the multi-layer syntax of Annex F, with the VPS extension
+//! read by [`super::hevc_layers`].
 //!
 //! The slice segment header length is what subsample encryption leaves clear (ISO/IEC 23001-7
 //! §10.2/§10.4). Syntax per ITU-T H.265 §7.3; the codec string per ISO/IEC 14496-15 Annex E.3.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::bits::{ceil_log2, BitReader};
 use super::error::{CodecError, CodecResult};
+use super::hevc_layers::{profile_tier_level, HevcVps, LayerSliceInfo};
 use super::nal::{nal_length_size, NalClass, VideoCodec, NAL_LENGTH_SIZE_3};
 use crate::mp4::ByteReader;
 
@@ -244,29 +248,6 @@ fn st_ref_pic_set(
     Ok(out)
 }
 
-/// profile_tier_level(1, maxNumSubLayersMinus1), §7.3.3: read past.
-fn profile_tier_level(r: &mut BitReader, max_sub_layers_minus1: u32) -> CodecResult<()> {
-    r.skip(96)?; // general profile (88 bits) + general_level_idc
-    let mut present = Vec::new();
-    for _ in 0..max_sub_layers_minus1 {
-        present.push((r.flag()?, r.flag()?));
-    }
-    if max_sub_layers_minus1 > 0 {
-        for _ in max_sub_layers_minus1..8 {
-            r.skip(2)?; // reserved_zero_2bits
-        }
-    }
-    for (profile, level) in present {
-        if profile {
-            r.skip(88)?;
-        }
-        if level {
-            r.skip(8)?;
-        }
-    }
-    Ok(())
-}
-
 /// scaling_list_data(), §7.3.4: read past.
 fn scaling_list_data(r: &mut BitReader) -> CodecResult<()> {
     for size_id in 0..4u32 {
@@ -296,6 +277,8 @@ fn scaling_list_data(r: &mut BitReader) -> CodecResult<()> {
 pub struct HevcSps {
     /// sps_seq_parameter_set_id.
     pub id: u32,
+    /// sps_video_parameter_set_id.
+    pub vps_id: u32,
     separate_colour_plane: bool,
     chroma_array_type: u32,
     log2_max_poc_lsb: u32,
@@ -350,37 +333,83 @@ fn vui_colour(r: &mut BitReader) -> CodecResult<VuiColour> {
     Ok(v)
 }
 
+/// The VPS id an SPS RBSP of layer `nuh_layer_id` takes its picture format from, when it
+/// has MultiLayerExtSpsFlag (§F.7.3.2.2.1: the first byte holds sps_video_parameter_set_id
+/// and sps_ext_or_max_sub_layers_minus1).
+pub fn sps_needs_vps(rbsp: &[u8], nuh_layer_id: u32) -> Option<u32> {
+    let b = *rbsp.first()?;
+    (nuh_layer_id != 0 && (b >> 1) & 7 == 7).then_some(u32::from(b >> 4))
+}
+
 impl HevcSps {
     /// Parses an SPS RBSP (after the two-byte NAL header).
     pub fn parse(rbsp: &[u8]) -> CodecResult<Self> {
+        Self::parse_in_layer(rbsp, 0, None)
+    }
+
+    /// Parses the SPS RBSP of a NAL unit with `nuh_layer_id` (§F.7.3.2.2.1): above layer 0,
+    /// sps_ext_or_max_sub_layers_minus1 7 (MultiLayerExtSpsFlag) leaves out the
+    /// profile_tier_level() and takes the picture format from the rep_format() of `vps` (the
+    /// VPS it names: see [`sps_needs_vps`]).
+    pub fn parse_in_layer(
+        rbsp: &[u8],
+        nuh_layer_id: u32,
+        vps: Option<&HevcVps>,
+    ) -> CodecResult<Self> {
         let mut r = BitReader::rbsp(rbsp, "HEVC SPS");
-        r.skip(4)?; // sps_video_parameter_set_id
+        let vps_id = r.bits(4)?;
         let max_sub_layers_minus1 = r.bits(3)?;
-        r.flag()?; // sps_temporal_id_nesting_flag
-        profile_tier_level(&mut r, max_sub_layers_minus1)?;
-        let id = r.ue_max(15, "sps_seq_parameter_set_id")?;
-        let chroma_format_idc = r.ue_max(3, "chroma_format_idc")?;
-        let separate_colour_plane = chroma_format_idc == 3 && r.flag()?;
-        let width = r.ue()?;
-        let height = r.ue()?;
-        if r.flag()? {
-            for _ in 0..4 {
-                r.ue()?; // conformance window offsets
-            }
+        let multi_layer_ext = nuh_layer_id != 0 && max_sub_layers_minus1 == 7;
+        if !multi_layer_ext {
+            r.flag()?; // sps_temporal_id_nesting_flag
+            profile_tier_level(&mut r, true, max_sub_layers_minus1)?;
         }
-        r.ue()?; // bit_depth_luma_minus8
-        r.ue()?; // bit_depth_chroma_minus8
-        let log2_max_poc_lsb = r.ue_max(12, "log2_max_pic_order_cnt_lsb_minus4")? + 4;
-        let ordering_all = r.flag()?;
-        let first = if ordering_all {
-            0
+        let id = r.ue_max(15, "sps_seq_parameter_set_id")?;
+        let (chroma_format_idc, separate_colour_plane, width, height) = if multi_layer_ext {
+            // update_rep_format_flag, sps_rep_format_idx
+            let idx = if r.flag()? { Some(r.bits(8)?) } else { None };
+            let vps = vps
+                .filter(|v| v.id == vps_id)
+                .ok_or(CodecError::UnknownParameterSet {
+                    codec: VideoCodec::Hevc,
+                    referrer: "SPS",
+                    kind: "VPS",
+                    id: vps_id,
+                })?;
+            let f = vps.rep_format(nuh_layer_id, idx)?;
+            (
+                f.chroma_format_idc,
+                f.separate_colour_plane,
+                f.width,
+                f.height,
+            )
         } else {
-            max_sub_layers_minus1
+            let chroma_format_idc = r.ue_max(3, "chroma_format_idc")?;
+            let separate_colour_plane = chroma_format_idc == 3 && r.flag()?;
+            let width = r.ue()?;
+            let height = r.ue()?;
+            if r.flag()? {
+                for _ in 0..4 {
+                    r.ue()?; // conformance window offsets
+                }
+            }
+            r.ue()?; // bit_depth_luma_minus8
+            r.ue()?; // bit_depth_chroma_minus8
+            (chroma_format_idc, separate_colour_plane, width, height)
         };
-        for _ in first..=max_sub_layers_minus1 {
-            r.ue()?; // sps_max_dec_pic_buffering_minus1
-            r.ue()?; // sps_max_num_reorder_pics
-            r.ue()?; // sps_max_latency_increase_plus1
+        let log2_max_poc_lsb = r.ue_max(12, "log2_max_pic_order_cnt_lsb_minus4")? + 4;
+        if !multi_layer_ext {
+            let ordering_all = r.flag()?;
+            let first = if ordering_all {
+                0
+            } else {
+                max_sub_layers_minus1
+            };
+            for _ in first..=max_sub_layers_minus1 {
+                r.ue()?; // sps_max_dec_pic_buffering_minus1
+                r.ue()?; // sps_max_num_reorder_pics
+                r.ue()?; // sps_max_latency_increase_plus1
+            }
         }
         let min_cb_log2 = r.ue_max(4, "log2_min_luma_coding_block_size_minus3")? + 3;
         let ctb_log2 = min_cb_log2 + r.ue_max(3, "log2_diff_max_min_luma_coding_block_size")?;
@@ -388,8 +417,14 @@ impl HevcSps {
         r.ue()?; // log2_diff_max_min_luma_transform_block_size
         r.ue()?; // max_transform_hierarchy_depth_inter
         r.ue()?; // max_transform_hierarchy_depth_intra
-        if r.flag()? && r.flag()? {
-            scaling_list_data(&mut r)?;
+        if r.flag()? {
+            // scaling_list_enabled_flag; sps_infer_scaling_list_flag (multi-layer) refers to
+            // another layer's list by sps_scaling_list_ref_layer_id.
+            if multi_layer_ext && r.flag()? {
+                r.skip(6)?;
+            } else if r.flag()? {
+                scaling_list_data(&mut r)?;
+            }
         }
         r.flag()?; // amp_enabled_flag
         let sample_adaptive_offset = r.flag()?;
@@ -427,6 +462,7 @@ impl HevcSps {
                 .map_err(|_| CodecError::invalid("HEVC SPS", "picture size out of range"))?;
         Ok(HevcSps {
             id,
+            vps_id,
             separate_colour_plane,
             chroma_array_type: if separate_colour_plane {
                 0
@@ -578,33 +614,57 @@ impl HevcPps {
 
 /// The HEVC parameter sets of one track, learnt from `hvcC` and in band, and the slice segment
 /// header lengths they determine.
+///
+/// Parameter set ids share one value space across layers (§F.7.4.3.2.1, §F.7.4.3.3.1), so one
+/// map per kind serves every layer. A VPS is only parsed when a layer above 0 needs it: a
+/// single-layer stream never depends on its VPS, whatever it holds.
 #[derive(Debug, Clone, Default)]
 pub struct HevcParameterSets {
+    /// VPS NAL units as stored, by id; parsed into `vps` on first use.
+    vps_nal: HashMap<u32, Vec<u8>>,
+    vps: HashMap<u32, Arc<HevcVps>>,
     sps: HashMap<u32, HevcSps>,
     pps: HashMap<u32, HevcPps>,
 }
 
 impl HevcParameterSets {
-    /// Classifies one NAL unit (no length prefix), learning SPS and PPS (layer 0) as they pass.
+    /// Classifies one NAL unit (no length prefix), learning VPS, SPS and PPS of every layer as
+    /// they pass.
     pub fn classify(&mut self, nal: &[u8]) -> CodecResult<NalClass> {
         if nal.len() < 2 {
             return Ok(NalClass::NonVcl);
         }
         let kind = nal_type(nal[0]);
-        let layer_id = ((nal[0] & 1) << 5) | (nal[1] >> 3);
+        let layer_id = u32::from(((nal[0] & 1) << 5) | (nal[1] >> 3));
+        // nuh_temporal_id_plus1 is never 0 in a conforming stream; 0 reads as TemporalId 0.
+        let temporal_id = u32::from(nal[1] & 7).saturating_sub(1);
         match kind {
-            NAL_SPS if layer_id == 0 => {
-                let sps = HevcSps::parse(&nal[2..])?;
+            NAL_VPS if layer_id == 0 => {
+                if let Some(&b) = nal.get(2) {
+                    let id = u32::from(b >> 4);
+                    self.vps_nal.insert(id, nal[2..].to_vec());
+                    self.vps.remove(&id);
+                }
+                Ok(NalClass::NonVcl)
+            }
+            NAL_SPS => {
+                let rbsp = &nal[2..];
+                let vps = match sps_needs_vps(rbsp, layer_id) {
+                    Some(id) => Some(self.vps(id, "SPS")?),
+                    None => None,
+                };
+                let sps = HevcSps::parse_in_layer(rbsp, layer_id, vps.as_deref())?;
                 self.sps.insert(sps.id, sps);
                 Ok(NalClass::NonVcl)
             }
-            NAL_PPS if layer_id == 0 => {
+            NAL_PPS => {
                 let pps = HevcPps::parse(&nal[2..])?;
                 self.pps.insert(pps.id, pps);
                 Ok(NalClass::NonVcl)
             }
             0..=9 | 16..=21 => {
-                let header_bytes = self.slice_header_len(kind, &nal[2..])?;
+                let header_bytes =
+                    self.slice_header_len_in_layer(kind, layer_id, temporal_id, &nal[2..])?;
                 Ok(NalClass::Vcl {
                     header_len: 2 + header_bytes,
                 })
@@ -613,9 +673,65 @@ impl HevcParameterSets {
         }
     }
 
+    /// The VPS `id`, parsed on first use; `referrer` names what needs it.
+    fn vps(&mut self, id: u32, referrer: &'static str) -> CodecResult<Arc<HevcVps>> {
+        if let Some(v) = self.vps.get(&id) {
+            return Ok(v.clone());
+        }
+        let nal = self
+            .vps_nal
+            .get(&id)
+            .ok_or(CodecError::UnknownParameterSet {
+                codec: VideoCodec::Hevc,
+                referrer,
+                kind: "VPS",
+                id,
+            })?;
+        let v = Arc::new(HevcVps::parse(nal)?);
+        self.vps.insert(id, v.clone());
+        Ok(v)
+    }
+
+    /// For a slice above layer 0: the VPS id of the SPS its PPS names (`None` at layer 0, or
+    /// when the PPS or SPS is unknown: the header parse reports that).
+    fn slice_vps_id(&self, nal_type: u8, nuh_layer_id: u32, rbsp: &[u8]) -> Option<u32> {
+        if nuh_layer_id == 0 {
+            return None;
+        }
+        let mut r = BitReader::rbsp(rbsp, "HEVC slice segment header");
+        r.flag().ok()?; // first_slice_segment_in_pic_flag
+        if (16..=23).contains(&nal_type) {
+            r.flag().ok()?; // no_output_of_prior_pics_flag
+        }
+        let pps_id = r.ue_max(63, "slice_pic_parameter_set_id").ok()?;
+        let sps_id = self.pps.get(&pps_id)?.sps_id;
+        Some(self.sps.get(&sps_id)?.vps_id)
+    }
+
     /// Length in bytes (after the two-byte NAL header, emulation prevention bytes included) of
-    /// a slice segment header, §7.3.6.1, through byte_alignment().
-    pub fn slice_header_len(&self, nal_type: u8, rbsp: &[u8]) -> CodecResult<usize> {
+    /// a layer-0 slice segment header, §7.3.6.1, through byte_alignment().
+    pub fn slice_header_len(&mut self, nal_type: u8, rbsp: &[u8]) -> CodecResult<usize> {
+        self.slice_header_len_in_layer(nal_type, 0, 0, rbsp)
+    }
+
+    /// Length in bytes of a slice segment header of layer `nuh_layer_id` (§F.7.3.6.1: above
+    /// layer 0, the POC LSBs of IDR pictures and the inter-layer prediction fields).
+    pub fn slice_header_len_in_layer(
+        &mut self,
+        nal_type: u8,
+        nuh_layer_id: u32,
+        temporal_id: u32,
+        rbsp: &[u8],
+    ) -> CodecResult<usize> {
+        // Above layer 0 the VPS of the slice's SPS is needed: find it first (the main parse
+        // below holds the PPS and SPS borrowed), parsing it if this is its first use.
+        let layer = match self.slice_vps_id(nal_type, nuh_layer_id, rbsp) {
+            Some(vps_id) => Some(
+                self.vps(vps_id, "slice")?
+                    .slice_info(nuh_layer_id, temporal_id)?,
+            ),
+            None => None,
+        };
         let mut r = BitReader::rbsp(rbsp, "HEVC slice segment header");
         let first_slice_segment_in_pic = r.flag()?;
         if (16..=23).contains(&nal_type) {
@@ -648,7 +764,7 @@ impl HevcParameterSets {
             r.skip(ceil_log2(sps.pic_size_in_ctbs))?; // slice_segment_address
         }
         if !dependent {
-            independent_fields(&mut r, nal_type, sps, pps)?;
+            independent_fields(&mut r, nal_type, sps, pps, layer)?;
         }
         if pps.tiles_enabled || pps.entropy_coding_sync_enabled {
             let n = r.ue_max(1 << 20, "num_entry_point_offsets")?;
@@ -675,13 +791,17 @@ impl HevcParameterSets {
 }
 
 /// The slice segment header fields of an independent slice segment (§7.3.6.1, from
-/// slice_reserved_flag to slice_loop_filter_across_slices_enabled_flag).
+/// slice_reserved_flag to slice_loop_filter_across_slices_enabled_flag), with the fields of
+/// §F.7.3.6.1 for a slice of a layer above 0 (`layer`: what its VPS says about the layer).
 fn independent_fields(
     r: &mut BitReader,
     nal_type: u8,
     sps: &HevcSps,
     pps: &HevcPps,
+    layer: Option<LayerSliceInfo>,
 ) -> CodecResult<()> {
+    // discardable_flag and cross_layer_bla_flag (Annex F) are the first extra bits: skipped
+    // alike.
     r.skip(pps.num_extra_slice_header_bits)?;
     let slice_type = r.ue_max(2, "slice_type")?;
     let (is_b, is_p) = (slice_type == 0, slice_type == 1);
@@ -693,8 +813,12 @@ fn independent_fields(
     }
     let mut temporal_mvp = false;
     let mut num_pic_total_curr = 0u32;
-    if nal_type != 19 && nal_type != 20 {
+    let idr = nal_type == 19 || nal_type == 20;
+    // §F.7.3.6.1: above layer 0, IDR pictures carry POC LSBs unless the VPS says not.
+    if !idr || layer.is_some_and(|l| !l.poc_lsb_not_present) {
         r.skip(sps.log2_max_poc_lsb)?; // slice_pic_order_cnt_lsb
+    }
+    if !idr {
         let num_sets = sps.st_rps.len();
         let rps = if !r.flag()? {
             st_ref_pic_set(r, num_sets, num_sets, &sps.st_rps)?
@@ -746,6 +870,9 @@ fn independent_fields(
         if sps.temporal_mvp {
             temporal_mvp = r.flag()?;
         }
+    }
+    if let Some(l) = layer {
+        num_pic_total_curr += inter_layer_fields(r, l)?;
     }
     let mut sao_luma = false;
     let mut sao_chroma = false;
@@ -814,6 +941,44 @@ fn independent_fields(
         r.flag()?; // slice_loop_filter_across_slices_enabled_flag
     }
     Ok(())
+}
+
+/// The inter-layer prediction fields of a slice above layer 0 (§F.7.3.6.1); returns
+/// NumActiveRefLayerPics (§F.7.4.7.1), which NumPicTotalCurr counts.
+fn inter_layer_fields(r: &mut BitReader, l: LayerSliceInfo) -> CodecResult<u32> {
+    let direct = l.num_direct_ref_layers;
+    if direct == 0 {
+        return Ok(0);
+    }
+    if l.default_ref_layers_active {
+        return Ok(l.num_ref_layer_pics);
+    }
+    if !r.flag()? {
+        return Ok(0); // inter_layer_pred_enabled_flag
+    }
+    // NumActiveRefLayerPics is 0 when no reference layer's sub-layers reach this picture.
+    let reachable = |n: u32| if l.num_ref_layer_pics == 0 { 0 } else { n };
+    if direct == 1 {
+        return Ok(reachable(1));
+    }
+    let bits = ceil_log2(direct);
+    let active = if l.max_one_active_ref_layer {
+        1
+    } else {
+        // num_inter_layer_ref_pics_minus1, at most NumDirectRefLayers − 1 (≤ 62).
+        let n = r.bits(bits)? + 1;
+        if n > direct {
+            return Err(CodecError::invalid(
+                "HEVC slice segment header",
+                "num_inter_layer_ref_pics_minus1 exceeds the direct reference layers",
+            ));
+        }
+        reachable(n)
+    };
+    if active != direct {
+        r.skip(bits * active)?; // inter_layer_pred_layer_idc
+    }
+    Ok(active)
 }
 
 /// pred_weight_table(), §7.3.6.3 (single layer: every reference has another POC).

@@ -26,6 +26,7 @@ pub mod dts;
 pub mod error;
 pub mod flac;
 pub mod hevc;
+pub mod hevc_layers;
 pub mod iamf;
 pub mod nal;
 pub mod opus;
@@ -96,6 +97,17 @@ impl CodecInfo {
         }
     }
 
+    /// MPEG-1/2 audio (MP3, or layer I/II) in an `mp4a` entry (objectTypeIndication 0x6B or
+    /// 0x69, ISO/IEC 14496-1 Table 5) or QuickTime's `.mp3` entry: `Some(true)` for MPEG-2's
+    /// half sample rates (0x69, or a `.mp3` entry below 32 kHz), `None` for anything else.
+    pub fn mpeg_audio(&self) -> Option<bool> {
+        match (self.fourcc.as_str(), self.codec_string.as_str()) {
+            ("mp4a" | ".mp3", "mp4a.6b") => Some(false),
+            ("mp4a" | ".mp3", "mp4a.69") => Some(true),
+            _ => None,
+        }
+    }
+
     /// The generic sample entry whose bitstream syntax this entry carries: the entry itself,
     /// or for a Dolby Vision entry its base codec's (`dvh1` → `hvc1`, `dav1` → `av01`...), so
     /// subsample encryption and verification treat it by that codec's rules.
@@ -146,7 +158,7 @@ pub fn parse_sample_entry(entry: &[u8]) -> CodecResult<CodecInfo> {
         b"avc1" | b"avc3" | b"hvc1" | b"hev1" | b"av01" | b"vp09" | b"vp08" | b"dvh1" | b"dvhe"
         | b"dav1" | b"dva1" | b"dvav" => parse_visual(fourcc, body),
         b"mp4a" | b"Opus" | b"ac-3" | b"ec-3" | b"ac-4" | b"fLaC" | b"alac" | b"dtsc" | b"dtse"
-        | b"dtsh" | b"dtsl" | b"dtsx" | b"iamf" => parse_audio(fourcc, body),
+        | b"dtsh" | b"dtsl" | b"dtsx" | b"iamf" | b".mp3" => parse_audio(fourcc, body),
         _ => Err(CodecError::UnsupportedEntry(fourcc_str(&fourcc))),
     }
 }
@@ -219,7 +231,9 @@ fn parse_visual(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
             info.codec_string = c.codec_string(&name);
             info.nal_length_size = Some(c.nal_length_size);
             info.parameter_sets = c.parameter_sets;
-            info.layered_hevc = find(&children, b"lhvC").is_some();
+            if let Some(lhvc) = find(&children, b"lhvC") {
+                layered_hevc(&mut info, lhvc, &name, c.nal_length_size)?;
+            }
             if info.transfer_characteristics.is_none() {
                 // Encoders (x265) state the colour in the VUI; ffmpeg writes no colr in MP4.
                 info.transfer_characteristics = hevc::first_sps(&info.parameter_sets)
@@ -243,6 +257,39 @@ fn parse_visual(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
     }
     dolby_vision(&mut info, &children, &name, &base)?;
     Ok(info)
+}
+
+/// An HEVC entry with an `lhvC` (MV-HEVC, see [`hevc_layers`]): the layers' parameter sets
+/// join the base layer's, and the codec string names the layered stream's profile (the
+/// highest layer's profile_tier_level() in the VPS extension) as Shaka Packager 3.8 does.
+fn layered_hevc(
+    info: &mut CodecInfo,
+    lhvc: &[u8],
+    name: &str,
+    nal_length_size: u8,
+) -> CodecResult<()> {
+    let (length_size, sets) = hevc_layers::lhvc_parameter_sets(lhvc)?;
+    if length_size != nal_length_size {
+        return Err(CodecError::invalid(
+            "lhvC",
+            format!(
+                "lengthSizeMinusOne says {length_size}-byte NAL lengths, hvcC {nal_length_size}"
+            ),
+        ));
+    }
+    info.layered_hevc = true;
+    info.parameter_sets.extend(sets);
+    // A VPS that cannot be read leaves the base layer's string (encryption reports the VPS).
+    let ptl = info
+        .parameter_sets
+        .iter()
+        .find(|n| n.len() > 2 && hevc::nal_type(n[0]) == hevc::NAL_VPS)
+        .and_then(|n| hevc_layers::HevcVps::parse(&n[2..]).ok())
+        .and_then(|v| v.layered_ptl);
+    if let Some(ptl) = ptl {
+        info.codec_string = ptl.codec_string(name);
+    }
+    Ok(())
 }
 
 /// Dolby Vision signalling (see [`dovi`]): a Dolby Vision entry (`dvh1`...) takes the record's
@@ -367,6 +414,13 @@ fn parse_audio(fourcc: [u8; 4], body: &[u8]) -> CodecResult<CodecInfo> {
                     info.channels = Some(ch);
                 }
             }
+        }
+        b".mp3" => {
+            // QuickTime's MP3 entry (ffmpeg's mov muxer): no configuration box; named as the
+            // `mp4a` entry of the same stream would be, MPEG-1 audio (OTI 0x6B) or, below
+            // 32 kHz, MPEG-2 audio (0x69).
+            let lsf = info.sample_rate.is_some_and(|r| r < 32_000);
+            info.codec_string = if lsf { "mp4a.69" } else { "mp4a.6b" }.into();
         }
         b"Opus" => {
             let c = opus::OpusConfig::parse(config(b"dOps")?)?;
@@ -702,6 +756,34 @@ mod tests {
         body[24..28].copy_from_slice(&(44100u32 << 16).to_be_bytes());
         body.extend_from_slice(&bx(b"esds", &esds_body));
         bx(b"mp4a", &body)
+    }
+
+    #[test]
+    fn quicktime_mp3_entry_is_mpeg_audio() {
+        // `.mp3` as ffmpeg's mov muxer writes it: a QuickTime v1 sound description (16 more
+        // bytes), no configuration box.
+        let entry = |rate: u32| {
+            let mut body = vec![0u8; 28 + 16];
+            body[7] = 1; // data_reference_index
+            body[8..10].copy_from_slice(&1u16.to_be_bytes()); // version 1
+            body[16..18].copy_from_slice(&2u16.to_be_bytes());
+            body[24..28].copy_from_slice(&(rate << 16).to_be_bytes());
+            bx(b".mp3", &body)
+        };
+        let info = parse_sample_entry(&entry(44100)).unwrap();
+        assert_eq!(
+            (info.codec_string.as_str(), info.mpeg_audio()),
+            ("mp4a.6b", Some(false))
+        );
+        assert_eq!((info.sample_rate, info.channels), (Some(44100), Some(2)));
+        let info = parse_sample_entry(&entry(22050)).unwrap();
+        assert_eq!(
+            (info.codec_string.as_str(), info.mpeg_audio()),
+            ("mp4a.69", Some(true))
+        );
+        // AAC is not MPEG-1/2 audio.
+        let aac = parse_sample_entry(&mp4a_with_asc(&[0x12, 0x10])).unwrap();
+        assert_eq!(aac.mpeg_audio(), None);
     }
 
     #[test]

@@ -164,8 +164,9 @@ hevc_tests! {
 }
 
 // AV1 and VP9 (fixtures/make-codecs.sh: two rungs each, AV1 with 2x2 tiles, VP9 with superframes)
-// encrypted with cenc and cbcs: Chromium decrypts them with Clear Key and decodes the tiles, so
-// the subsample maps keep exactly the bytes the decoder parses in the clear.
+// encrypted with cenc and cbcs, each scheme in Shaka Player, dash.js and hls.js: Chromium decrypts
+// them with Clear Key and decodes the tiles, so the subsample maps keep exactly the bytes the
+// decoder parses in the clear.
 macro_rules! codec_tests {
     ($($name:ident: $codec:expr, $scheme:expr, $player:expr, $protocol:expr, $drm:expr;)*) => {$(
         mod $name {
@@ -187,11 +188,15 @@ codec_tests! {
     av1_cenc_shaka_dash: "av1", "cenc", "shaka", "dash", "server";
     av1_cbcs_shaka_dash: "av1", "cbcs", "shaka", "dash", "server";
     av1_cenc_dashjs_dash: "av1", "cenc", "dashjs", "dash", "manifest";
+    av1_cbcs_dashjs_dash: "av1", "cbcs", "dashjs", "dash", "manifest";
+    av1_cenc_hlsjs_hls: "av1", "cenc", "hlsjs", "hls", "server";
     av1_cbcs_hlsjs_hls: "av1", "cbcs", "hlsjs", "hls", "server";
     vp9_cenc_shaka_dash: "vp9", "cenc", "shaka", "dash", "server";
     vp9_cbcs_shaka_dash: "vp9", "cbcs", "shaka", "dash", "server";
     vp9_cbcs_dashjs_dash: "vp9", "cbcs", "dashjs", "dash", "manifest";
+    vp9_cenc_dashjs_dash: "vp9", "cenc", "dashjs", "dash", "manifest";
     vp9_cenc_hlsjs_hls: "vp9", "cenc", "hlsjs", "hls", "server";
+    vp9_cbcs_hlsjs_hls: "vp9", "cbcs", "hlsjs", "hls", "server";
 }
 
 #[test]

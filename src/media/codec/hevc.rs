@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::bits::{ceil_log2, BitReader};
 use super::error::{CodecError, CodecResult};
-use super::hevc_layers::{profile_tier_level, HevcVps, LayerSliceInfo};
+use super::hevc_layers::{profile_tier_level, HevcVps, LayerSliceInfo, ProfileTierLevel};
 use super::nal::{nal_length_size, NalClass, VideoCodec, NAL_LENGTH_SIZE_3};
 use crate::mp4::ByteReader;
 
@@ -114,30 +114,15 @@ impl HevcConfig {
     /// The codec string of ISO/IEC 14496-15 Annex E.3 for the sample entry 4CC `fourcc`
     /// (`hvc1` or `hev1`), e.g. `hvc1.1.6.L93.B0`.
     pub fn codec_string(&self, fourcc: &str) -> String {
-        let space = match self.profile_space {
-            0 => "",
-            1 => "A",
-            2 => "B",
-            _ => "C",
-        };
-        // E.3: the 32 compatibility flags in reverse bit order, hex without leading zeros.
-        let mut s = format!(
-            "{fourcc}.{space}{}.{:X}.{}{}",
-            self.profile_idc,
-            self.compatibility.reverse_bits(),
-            if self.tier_high { 'H' } else { 'L' },
-            self.level_idc
-        );
-        // E.3: the six constraint bytes, each in hex; trailing zero bytes may be omitted.
-        let used = self
-            .constraints
-            .iter()
-            .rposition(|&c| c != 0)
-            .map_or(0, |i| i + 1);
-        for c in &self.constraints[..used] {
-            s.push_str(&format!(".{c:X}"));
+        ProfileTierLevel {
+            profile_space: self.profile_space,
+            tier_high: self.tier_high,
+            profile_idc: self.profile_idc,
+            compatibility: self.compatibility,
+            constraints: self.constraints,
+            level_idc: self.level_idc,
         }
-        s
+        .codec_string(fourcc)
     }
 }
 

@@ -38,6 +38,7 @@ impl ProfileTierLevel {
     /// form [`super::hevc::HevcConfig::codec_string`] writes (e.g. `hvc1.6.40.L156.BF.80`).
     pub fn codec_string(&self, fourcc: &str) -> String {
         let space = ["", "A", "B", "C"][usize::from(self.profile_space & 3)];
+        // E.3: the 32 compatibility flags in reverse bit order, hex without leading zeros.
         let mut s = format!(
             "{fourcc}.{space}{}.{:X}.{}{}",
             self.profile_idc,
@@ -45,6 +46,7 @@ impl ProfileTierLevel {
             if self.tier_high { 'H' } else { 'L' },
             self.level_idc
         );
+        // E.3: the six constraint bytes, each in hex; trailing zero bytes may be omitted.
         let used = self
             .constraints
             .iter()

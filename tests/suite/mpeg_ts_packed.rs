@@ -284,20 +284,10 @@ fn sample_aes_packed_aac_decrypts_in_ffmpeg_and_plays_in_hlsjs() {
         assert_eq!(enc[..7 + 16], dec[..7 + 16]);
         assert_ne!(enc, dec);
     }
-    let got = run_ok(
-        Command::new(&tools().ffmpeg)
-            .args(["-hide_banner", "-nostdin", "-v", "error"])
-            .args(["-allowed_extensions", "ALL", "-i"])
-            .arg(dir.join("playlist.m3u8"))
-            .args(["-map", "0:a:0", "-c", "copy", "-bsf:a", "aac_adtstoasc"])
-            .args(["-f", "framemd5", "-"]),
+    assert_eq!(
+        playlist_aac_md5s(&dir.join("playlist.m3u8")),
+        packet_md5s(&fixture("aac_en.mp4"), &[])
     );
-    let got: Vec<String> = String::from_utf8_lossy(&got.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split(',').nth(5).map(|m| m.trim().to_string()))
-        .collect();
-    assert_eq!(got, packet_md5s(&fixture("aac_en.mp4"), &[]));
 
     // hls.js, keys from the harness's raw-key endpoint.
     let served = tmp.path().join("served");
@@ -414,18 +404,26 @@ fn aes_128_packed_audio_decrypts_in_openssl_and_ffmpeg_to_the_source() {
     }
     // ffmpeg's HLS demuxer fetches the key and decrypts the playlist to the source's frames
     // (the key files end in `.key`, outside its default list of HLS extensions).
+    assert_eq!(
+        playlist_aac_md5s(&dir.join("playlist.m3u8")),
+        packet_md5s(&fixture("aac_en.mp4"), &[])
+    );
+}
+
+/// ffmpeg's HLS demuxer reads the packed-AAC playlist (fetching its keys, if any): the MD5 of
+/// each AAC packet, in order.
+fn playlist_aac_md5s(playlist: &Path) -> Vec<String> {
     let out = run_ok(
         Command::new(&tools().ffmpeg)
             .args(["-hide_banner", "-nostdin", "-v", "error"])
             .args(["-allowed_extensions", "ALL", "-i"])
-            .arg(dir.join("playlist.m3u8"))
+            .arg(playlist)
             .args(["-map", "0:a:0", "-c", "copy", "-bsf:a", "aac_adtstoasc"])
             .args(["-f", "framemd5", "-"]),
     );
-    let got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split(',').nth(5).map(|m| m.trim().to_string()))
-        .collect();
-    assert_eq!(got, packet_md5s(&fixture("aac_en.mp4"), &[]));
+        .collect()
 }

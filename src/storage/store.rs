@@ -148,6 +148,10 @@ fn classify(url: &str, op: &'static str, e: &object_store::Error) -> StorageErro
     }
 }
 
+/// Uploads in flight at once (the upload queue's; 8 were no faster than 4 and 3 slower,
+/// docs/object-storage.md).
+pub const CONCURRENT_UPLOADS: usize = 4;
+
 /// Buffers of finished whole-object uploads, kept for the next ones: a segment is read into one
 /// and sent from it, so no buffer is allocated per segment (freed multi-megabyte buffers grow
 /// glibc's heaps instead of going back to the system, docs/memory.md).
@@ -169,7 +173,7 @@ impl Drop for PooledBuffer {
         buf.clear();
         let mut pool = UPLOAD_BUFFERS.lock().unwrap_or_else(|e| e.into_inner());
         // No more than can be in flight at once (the uploads, and as many read ahead of them).
-        if pool.len() < 2 * super::upload_queue::CONCURRENT_UPLOADS {
+        if pool.len() < 2 * CONCURRENT_UPLOADS {
             pool.push(buf);
         }
     }

@@ -11,7 +11,7 @@
 //! The first failure stops the queue: files not yet started are not uploaded, the next `push`
 //! and [`UploadQueue::finish`] return that failure (which names the object URL and the
 //! service's code), and multipart uploads under way are aborted by `Bucket::upload_file`.
-use super::store::{block_on, runtime, Bucket};
+use super::store::{block_on, runtime, Bucket, CONCURRENT_UPLOADS};
 use crate::error::{Error, Result};
 use futures::StreamExt;
 use std::path::PathBuf;
@@ -19,8 +19,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
-/// Uploads in flight at once.
-pub const CONCURRENT_UPLOADS: usize = 4;
 /// Completed files that may wait for an upload before the writer waits.
 pub const QUEUED_FILES: usize = 8;
 

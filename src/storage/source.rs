@@ -125,6 +125,19 @@ impl Cache {
         new_buffer()
     }
 
+    /// A buffer whose GET failed stays this input's (the budget counts it): an empty block,
+    /// the first to be reused.
+    fn keep_unused(&mut self, buf: Box<[u8]>) {
+        self.blocks.insert(
+            0,
+            Block {
+                start: 0,
+                len: 0,
+                buf,
+            },
+        );
+    }
+
     /// A buffer for a read-ahead: a new one while this input holds fewer than two and the
     /// budget allows, else never the block just read (the most recently used), so `None` when
     /// this input holds only that one.
@@ -260,14 +273,7 @@ impl ObjectSource {
                     let n = match got {
                         Ok(n) => n,
                         Err(e) => {
-                            cache.blocks.insert(
-                                0,
-                                Block {
-                                    start: 0,
-                                    len: 0,
-                                    buf,
-                                },
-                            );
+                            cache.keep_unused(buf);
                             return Err(io::Error::other(e));
                         }
                     };
@@ -309,15 +315,7 @@ impl ObjectSource {
                     let n = match got {
                         Ok(n) => n,
                         Err(e) => {
-                            // The buffer stays this input's (the budget counts it).
-                            cache.blocks.insert(
-                                0,
-                                Block {
-                                    start: 0,
-                                    len: 0,
-                                    buf: block,
-                                },
-                            );
+                            cache.keep_unused(block);
                             return Err(e);
                         }
                     };
